@@ -1,0 +1,164 @@
+"""The schema. Every row carries its merchant id and every query filters by it.
+
+Money columns are ``BigInteger`` minor units; the currency lives on the order (and
+is repeated on refunds so reports never need a join to read an amount correctly).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UTC_TIME = sa.DateTime(timezone=True)
+
+merchants = sa.Table(
+    "merchants",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), nullable=False, index=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("revoked_at", UTC_TIME),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("external_id", sa.String(200)),
+    sa.Column("customer_email", sa.String(320), nullable=False),
+    sa.Column("customer_external_id", sa.String(200)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status_label", sa.String(64)),
+    sa.Column("fulfilment_status", sa.String(32), nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("shipping_amount", sa.BigInteger, nullable=False),
+    sa.Column("shipping_tax", sa.BigInteger, nullable=False),
+    sa.Column("payment_method", sa.String(16), nullable=False),
+    sa.Column("capture_mode", sa.String(16), nullable=False),
+    sa.Column("authorized", sa.BigInteger, nullable=False),
+    sa.Column("captured", sa.BigInteger, nullable=False),
+    sa.Column("authorization_state", sa.String(16), nullable=False),
+    sa.Column("cancel_reason", sa.Text),
+    sa.Column("cancelled_at", UTC_TIME),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("updated_at", UTC_TIME, nullable=False),
+    sa.UniqueConstraint("merchant_id", "external_id"),
+    sa.Index(None, "merchant_id", "created_at"),
+    sa.Index(None, "merchant_id", "customer_email"),
+)
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("order_id", sa.Uuid, sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("sku", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_price", sa.BigInteger, nullable=False),
+    sa.Column("discount", sa.BigInteger, nullable=False),
+    sa.Column("tax", sa.BigInteger, nullable=False),
+    sa.Column("fulfilled_quantity", sa.Integer, nullable=False),
+    sa.Column("cancelled_quantity", sa.Integer, nullable=False),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("order_id", sa.Uuid, sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("tax", sa.BigInteger, nullable=False),
+    sa.Column("shipping", sa.BigInteger, nullable=False),
+    sa.Column("shipping_tax", sa.BigInteger, nullable=False),
+    sa.Column("goodwill", sa.BigInteger, nullable=False),
+    sa.Column("adjustment", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("failure_reason", sa.Text),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("completed_at", UTC_TIME),
+    sa.Index(None, "merchant_id", "created_at"),
+)
+
+refund_lines = sa.Table(
+    "refund_lines",
+    metadata,
+    sa.Column("refund_id", sa.Uuid, sa.ForeignKey("refunds.id"), primary_key=True),
+    sa.Column("order_line_id", sa.Uuid, sa.ForeignKey("order_lines.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unfulfilled_quantity", sa.Integer, nullable=False),
+    sa.Column("restocked_quantity", sa.Integer, nullable=False),
+    sa.Column("subtotal", sa.BigInteger, nullable=False),
+    sa.Column("discount", sa.BigInteger, nullable=False),
+    sa.Column("tax", sa.BigInteger, nullable=False),
+)
+
+refund_status_changes = sa.Table(
+    "refund_status_changes",
+    metadata,
+    sa.Column("refund_id", sa.Uuid, sa.ForeignKey("refunds.id"), primary_key=True),
+    sa.Column("sequence", sa.Integer, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("at", UTC_TIME, nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+stock_levels = sa.Table(
+    "stock_levels",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("sku", sa.String(100), primary_key=True),
+    sa.Column("on_hand", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTC_TIME, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("body", sa.Text),
+    sa.Column("created_at", UTC_TIME, nullable=False, index=True),
+)
+
+instance_settings = sa.Table(
+    "instance_settings",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

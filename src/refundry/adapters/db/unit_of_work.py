@@ -1,0 +1,77 @@
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
+from refundry.adapters.db.order_repository import SqlOrderRepository
+from refundry.adapters.db.repositories import (
+    SqlIdempotencyRepository,
+    SqlMerchantRepository,
+    SqlSettingsRepository,
+    SqlStockRepository,
+)
+
+
+class SqlUnitOfWork:
+    """``write=True`` locks what it loads: orders ``FOR UPDATE`` on PostgreSQL, the
+    whole database with ``BEGIN IMMEDIATE`` on SQLite. Reads take no lock."""
+
+    orders: SqlOrderRepository
+    merchants: SqlMerchantRepository
+    stock: SqlStockRepository
+    idempotency: SqlIdempotencyRepository
+    settings: SqlSettingsRepository
+
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self._engine = engine
+        self._write = write
+        self._connection: sa.Connection | None = None
+        self._transaction: sa.RootTransaction | None = None
+
+    def __enter__(self) -> Self:
+        connection = self._engine.connect()
+        if self._write and is_sqlite(self._engine):
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+        self._connection = connection
+        self._transaction = connection.begin()
+        self.orders = SqlOrderRepository(connection, lock_rows=self._write)
+        self.merchants = SqlMerchantRepository(connection)
+        self.stock = SqlStockRepository(connection)
+        self.idempotency = SqlIdempotencyRepository(connection)
+        self.settings = SqlSettingsRepository(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._connection is not None
+        assert self._transaction is not None
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()
+            self._connection = None
+            self._transaction = None
+
+    def commit(self) -> None:
+        assert self._transaction is not None
+        self.orders.persist()
+        self._transaction.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)

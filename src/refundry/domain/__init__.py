@@ -1,0 +1,1 @@
+"""The pure domain: money, orders, refunds and their rules. Standard library only."""

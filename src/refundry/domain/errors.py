@@ -1,0 +1,212 @@
+"""Typed domain errors. Each has a stable ``code`` that the API shows as its problem ``type``.
+
+The hierarchy, so callers can catch at any level::
+
+    RefundryError
+    ├── InvalidInput                  bad values in an otherwise well-formed request
+    │   ├── InvalidAmount
+    │   ├── UnknownCurrency
+    │   ├── CurrencyMismatch
+    │   ├── InvalidOrder
+    │   ├── UnknownOrderLine
+    │   └── EmptyRefund
+    ├── NotFound
+    │   ├── OrderNotFound             also what another merchant's order looks like
+    │   └── RefundNotFound
+    ├── Unauthenticated               missing or unknown API key
+    ├── Conflict                      the request is valid but the order's state forbids it
+    │   ├── IllegalTransition
+    │   ├── OrderNotCancellable
+    │   │   ├── OrderAlreadyCancelled
+    │   │   ├── OrderAlreadyRefunded
+    │   │   └── OrderFulfilled
+    │   ├── OrderNotRefundable
+    │   ├── OrderNotCapturable
+    │   ├── OrderNotFulfillable
+    │   ├── RefundExceedsRefundable
+    │   ├── RefundQuantityExceeded
+    │   ├── FulfilmentExceedsOpen
+    │   ├── QuoteStale
+    │   ├── DuplicateExternalId
+    │   └── IdempotencyKeyInUse       a concurrent request holds the same key
+    └── QuoteError
+        ├── QuoteExpired
+        ├── QuoteInvalid
+        └── QuoteMismatch
+    IdempotencyKeyReused (InvalidInput) same key sent with a different request
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RefundryError(Exception):
+    code = "refundry-error"
+    title = "Refundry error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class InvalidInput(RefundryError):
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class InvalidAmount(InvalidInput):
+    code = "invalid-amount"
+    title = "Invalid amount"
+
+
+class UnknownCurrency(InvalidInput):
+    code = "unknown-currency"
+    title = "Unknown currency"
+
+    def __init__(self, currency_code: str) -> None:
+        super().__init__(f"{currency_code!r} is not an ISO-4217 currency code Refundry knows")
+
+
+class CurrencyMismatch(InvalidInput):
+    code = "currency-mismatch"
+    title = "Currencies do not match"
+
+    def __init__(self, left: str, right: str) -> None:
+        super().__init__(f"cannot combine {left} with {right}")
+
+
+class InvalidOrder(InvalidInput):
+    code = "invalid-order"
+    title = "Invalid order"
+
+
+class UnknownOrderLine(InvalidInput):
+    code = "unknown-order-line"
+    title = "Unknown order line"
+
+
+class EmptyRefund(InvalidInput):
+    code = "refund-empty"
+    title = "Refund is empty"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency-key-reused"
+    title = "Idempotency key reused with a different request"
+
+
+class NotFound(RefundryError):
+    code = "not-found"
+    title = "Not found"
+
+
+class OrderNotFound(NotFound):
+    code = "order-not-found"
+    title = "Order not found"
+
+
+class RefundNotFound(NotFound):
+    code = "refund-not-found"
+    title = "Refund not found"
+
+
+class Unauthenticated(RefundryError):
+    code = "unauthenticated"
+    title = "Missing or invalid API key"
+
+
+class Conflict(RefundryError):
+    code = "conflict"
+    title = "Conflict with the order's state"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal-transition"
+    title = "Illegal order status transition"
+
+
+class OrderNotCancellable(Conflict):
+    code = "order-not-cancellable"
+    title = "Order cannot be cancelled"
+
+
+class OrderAlreadyCancelled(OrderNotCancellable):
+    code = "order-already-cancelled"
+    title = "Order is already cancelled"
+
+
+class OrderAlreadyRefunded(OrderNotCancellable):
+    code = "order-already-refunded"
+    title = "Order is already refunded"
+
+
+class OrderFulfilled(OrderNotCancellable):
+    code = "order-fulfilled"
+    title = "Order has fulfilled items: make a refund with restock (a return) instead"
+
+
+class OrderNotRefundable(Conflict):
+    code = "order-not-refundable"
+    title = "Order cannot be refunded"
+
+
+class OrderNotCapturable(Conflict):
+    code = "order-not-capturable"
+    title = "Order cannot be captured"
+
+
+class OrderNotFulfillable(Conflict):
+    code = "order-not-fulfillable"
+    title = "Order cannot be fulfilled"
+
+
+class RefundExceedsRefundable(Conflict):
+    code = "refund-exceeds-refundable"
+    title = "Refund exceeds the refundable amount"
+
+
+class RefundQuantityExceeded(Conflict):
+    code = "refund-quantity-exceeded"
+    title = "Refund quantity exceeds what is left to refund"
+
+
+class FulfilmentExceedsOpen(Conflict):
+    code = "fulfilment-exceeds-open"
+    title = "Fulfilment quantity exceeds the open quantity"
+
+
+class QuoteStale(Conflict):
+    code = "quote-stale"
+    title = "The order changed since the refund was previewed"
+
+
+class DuplicateExternalId(Conflict):
+    code = "duplicate-external-id"
+    title = "An order with this external id already exists"
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency-key-in-use"
+    title = "A request with this idempotency key is still in progress"
+
+
+class QuoteError(RefundryError):
+    code = "quote-error"
+    title = "Refund quote cannot be used"
+
+
+class QuoteExpired(QuoteError):
+    code = "quote-expired"
+    title = "Refund quote expired"
+
+
+class QuoteInvalid(QuoteError):
+    code = "quote-invalid"
+    title = "Refund quote is not valid"
+
+
+class QuoteMismatch(QuoteError):
+    code = "quote-mismatch"
+    title = "Refund request differs from the previewed one"

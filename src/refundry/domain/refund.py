@@ -1,0 +1,159 @@
+"""The refund ledger: what was given back, how, and where it stands.
+
+Refund statuses:
+
+- ``not_requested``: money returned by other means outside Refundry; recorded only
+  ("Not requested by administrator" in the dashboard).
+- ``started``: accepted by Refundry, not yet sent to the provider.
+- ``processing``: the provider has it and has not settled it.
+- ``completed``: the provider settled it; the money is back with the customer.
+- ``failed``: the provider refused it; it no longer counts against the refundable cap.
+
+Every refund except a failed one counts against the cap: pending money is
+money promised, and promising it twice is how platforms over-refund.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from refundry.domain.money import Currency, Money
+
+
+class RefundMethod(StrEnum):
+    ORIGINAL = "original"  # back to the payment method the customer used
+    OTHER = "other"  # returned outside Refundry (cash, bank transfer, voucher)
+
+
+class RefundStatus(StrEnum):
+    NOT_REQUESTED = "not_requested"
+    STARTED = "started"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class RefundKind(StrEnum):
+    REFUND = "refund"
+    CANCELLATION = "cancellation"  # the record a cancel creates so sales reports stay right
+
+
+@dataclass(frozen=True, slots=True)
+class RefundLine:
+    """Units of one order line given back, with their exact share of discount and tax."""
+
+    order_line_id: uuid.UUID
+    quantity: int
+    unfulfilled_quantity: int  # of ``quantity``, units that had not shipped
+    restocked_quantity: int
+    subtotal: Money  # unit price x quantity, tax-exclusive, before discount
+    discount: Money
+    tax: Money
+
+    @property
+    def amount(self) -> Money:
+        return self.subtotal - self.discount + self.tax
+
+
+@dataclass(frozen=True, slots=True)
+class RefundBreakdown:
+    """What a refund gives back, component by component; preview and commit share it."""
+
+    currency: Currency
+    lines: tuple[RefundLine, ...]
+    shipping: Money
+    shipping_tax: Money
+    goodwill: Money  # a free amount on top of lines and shipping, no tax split
+    adjustment: Money  # <= 0: trims a full refund to what is left of the capture
+
+    @property
+    def lines_amount(self) -> Money:
+        return sum_money((line.amount for line in self.lines), self.currency)
+
+    @property
+    def tax(self) -> Money:
+        return sum_money((line.tax for line in self.lines), self.currency) + self.shipping_tax
+
+    @property
+    def total(self) -> Money:
+        return (
+            self.lines_amount
+            + self.shipping
+            + self.shipping_tax
+            + self.goodwill
+            + (self.adjustment)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundStatusChange:
+    status: RefundStatus
+    at: datetime
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class Refund:
+    id: uuid.UUID
+    order_id: uuid.UUID
+    kind: RefundKind
+    method: RefundMethod
+    breakdown: RefundBreakdown
+    reason: str | None
+    created_by: str
+    created_at: datetime
+    status: RefundStatus
+    history: list[RefundStatusChange] = field(default_factory=list)
+    completed_at: datetime | None = None
+    failure_reason: str | None = None
+
+    @property
+    def amount(self) -> Money:
+        return self.breakdown.total
+
+    @property
+    def counts_against_cap(self) -> bool:
+        return self.status is not RefundStatus.FAILED
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        order_id: uuid.UUID,
+        kind: RefundKind,
+        method: RefundMethod,
+        breakdown: RefundBreakdown,
+        reason: str | None,
+        created_by: str,
+        now: datetime,
+    ) -> Refund:
+        # Until providers settle asynchronously, a refund to the original method
+        # completes at once; one made by other means is only recorded.
+        if method is RefundMethod.OTHER:
+            status, completed_at = RefundStatus.NOT_REQUESTED, None
+        else:
+            status, completed_at = RefundStatus.COMPLETED, now
+        return cls(
+            id=uuid.uuid4(),
+            order_id=order_id,
+            kind=kind,
+            method=method,
+            breakdown=breakdown,
+            reason=reason,
+            created_by=created_by,
+            created_at=now,
+            status=status,
+            history=[RefundStatusChange(status, now)],
+            completed_at=completed_at,
+        )
+
+
+def sum_money(amounts: Iterable[Money], currency: Currency) -> Money:
+    total = Money.zero(currency)
+    for amount in amounts:
+        total = total + amount
+    return total

@@ -1,0 +1,32 @@
+"""The FastAPI application: routers, the error table, the container."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from refundry import __version__
+from refundry.bootstrap import Container, bootstrap
+from refundry.entrypoints.api import errors, routes_orders, routes_refunds, routes_stock
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Refundry",
+        version=__version__,
+        description=(
+            "Cancel orders and refund money correctly. Money is integer minor units of the "
+            "order's currency. Every POST accepts an `Idempotency-Key`. Errors are RFC 9457 "
+            "problem+json with a stable `type`."
+        ),
+    )
+    app.state.container = container or bootstrap()
+    errors.install(app)
+    app.include_router(routes_orders.router)
+    app.include_router(routes_refunds.router)
+    app.include_router(routes_stock.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,107 @@
+"""The one table from error to HTTP status, rendered as RFC 9457 problem+json.
+
+Routes raise domain errors and never catch them; this module answers for all.
+The problem ``type`` is a stable URI per error; clients branch on it, not on text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from refundry.domain import errors
+
+PROBLEM_BASE = "https://refundry.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+logger = logging.getLogger("refundry.api")
+
+# Most specific first: the first matching class decides.
+STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
+    (errors.Unauthenticated, 401),
+    (errors.NotFound, 404),
+    (errors.QuoteStale, 409),
+    (errors.QuoteExpired, 409),
+    (errors.QuoteError, 422),
+    (errors.IdempotencyKeyReused, 422),
+    (errors.IdempotencyKeyInUse, 409),
+    (errors.InvalidInput, 422),
+    (errors.Conflict, 409),
+)
+
+
+def status_for(error: errors.RefundryError) -> int:
+    for error_type, status in STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return 400
+
+
+def problem(
+    status: int, type_: str, title: str, detail: str | None, instance: str, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + type_,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.RefundryError)
+    return problem(
+        status_for(error),
+        error.code,
+        error.title,
+        error.detail,
+        request.url.path,
+        **error.extensions,
+    )
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    field_errors = [
+        {
+            "field": ".".join(str(part) for part in item["loc"]),
+            "message": item["msg"],
+            "code": item["type"],
+        }
+        for item in error.errors()
+    ]
+    return problem(
+        422,
+        "validation-error",
+        "The request is not valid",
+        "; ".join(f"{item['field']}: {item['message']}" for item in field_errors),
+        request.url.path,
+        errors=field_errors,
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+    return problem(error.status_code, slug, str(error.detail), None, request.url.path)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal-error", "Internal error", None, request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.RefundryError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

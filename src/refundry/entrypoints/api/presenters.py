@@ -1,0 +1,155 @@
+"""Domain objects to response bodies (plain JSON-ready dicts, shaped by ``schemas``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refundry.domain.order import Order
+from refundry.domain.refund import Refund, RefundBreakdown
+from refundry.entrypoints.api import schemas
+from refundry.services.refund_order import RefundMade, RefundPreview
+
+JsonBody = dict[str, Any]
+
+
+def order_model(order: Order) -> schemas.OrderOut:
+    shipping_refunded, shipping_tax_refunded = order.shipping_refunded()
+    return schemas.OrderOut(
+        id=order.id,
+        external_id=order.external_id,
+        order_status=order.status,
+        status_label=order.status_label,
+        fulfilment_status=order.fulfilment_status,
+        currency=order.currency.code,
+        customer=schemas.CustomerOut(
+            email=order.customer.email, external_id=order.customer.external_id
+        ),
+        total=order.total.minor,
+        captured=order.payment.captured.minor,
+        refunded=order.refunded.minor,
+        refundable=order.refundable.minor,
+        can_cancel=order.can_cancel,
+        lines=[
+            schemas.LineOut(
+                id=line.id,
+                sku=line.sku,
+                name=line.name,
+                kind=line.kind,
+                quantity=line.quantity,
+                unit_price=line.unit_price.minor,
+                discount=line.discount.minor,
+                tax=line.tax.minor,
+                total=line.total.minor,
+                fulfilled_quantity=line.fulfilled_quantity,
+                cancelled_quantity=line.cancelled_quantity,
+                refunded_quantity=order.line_refunds(line.id).quantity,
+                refundable_quantity=order.refundable_quantity(line),
+                open_quantity=order.open_quantity(line),
+            )
+            for line in order.lines
+        ],
+        shipping=schemas.ShippingOut(
+            amount=order.shipping.amount.minor,
+            tax=order.shipping.tax.minor,
+            refunded=shipping_refunded.minor,
+            refunded_tax=shipping_tax_refunded.minor,
+            refundable=(order.shipping.amount - shipping_refunded).minor,
+        ),
+        payment=schemas.PaymentOut(
+            method=order.payment.method,
+            capture=order.payment.capture_mode,
+            authorized=order.payment.authorized.minor,
+            captured=order.payment.captured.minor,
+            authorization_state=order.payment.authorization_state,
+        ),
+        cancel_reason=order.cancel_reason,
+        cancelled_at=order.cancelled_at,
+        version=order.version,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
+
+
+def present_order(order: Order) -> JsonBody:
+    return order_model(order).model_dump(mode="json")
+
+
+def present_orders(orders: list[Order], *, limit: int, offset: int) -> JsonBody:
+    return schemas.OrderListOut(
+        data=[order_model(order) for order in orders], limit=limit, offset=offset
+    ).model_dump(mode="json")
+
+
+def _breakdown_fields(order: Order, breakdown: RefundBreakdown) -> dict[str, Any]:
+    return {
+        "currency": breakdown.currency.code,
+        "lines": [
+            schemas.RefundLineOut(
+                line_id=line.order_line_id,
+                sku=order.line(line.order_line_id).sku,
+                quantity=line.quantity,
+                unfulfilled_quantity=line.unfulfilled_quantity,
+                restocked_quantity=line.restocked_quantity,
+                subtotal=line.subtotal.minor,
+                discount=line.discount.minor,
+                tax=line.tax.minor,
+                amount=line.amount.minor,
+            )
+            for line in breakdown.lines
+        ],
+        "shipping": breakdown.shipping.minor,
+        "shipping_tax": breakdown.shipping_tax.minor,
+        "goodwill": breakdown.goodwill.minor,
+        "adjustment": breakdown.adjustment.minor,
+        "tax": breakdown.tax.minor,
+        "amount": breakdown.total.minor,
+    }
+
+
+def _refund_fields(order: Order, refund: Refund) -> dict[str, Any]:
+    return {
+        **_breakdown_fields(order, refund.breakdown),
+        "id": refund.id,
+        "order_id": refund.order_id,
+        "kind": refund.kind,
+        "method": refund.method,
+        "status": refund.status,
+        "reason": refund.reason,
+        "failure_reason": refund.failure_reason,
+        "created_by": refund.created_by,
+        "created_at": refund.created_at,
+        "completed_at": refund.completed_at,
+        "status_history": [
+            schemas.StatusChangeOut(status=change.status, at=change.at, detail=change.detail)
+            for change in refund.history
+        ],
+    }
+
+
+def present_refund(order: Order, refund: Refund) -> JsonBody:
+    return schemas.RefundOut(**_refund_fields(order, refund)).model_dump(mode="json")
+
+
+def present_refunds(order: Order) -> JsonBody:
+    return schemas.RefundListOut(
+        data=[schemas.RefundOut(**_refund_fields(order, refund)) for refund in order.refunds]
+    ).model_dump(mode="json")
+
+
+def present_refund_made(made: RefundMade) -> JsonBody:
+    return schemas.RefundCreatedOut(
+        **_refund_fields(made.order, made.refund), order=order_model(made.order)
+    ).model_dump(mode="json")
+
+
+def present_preview(preview: RefundPreview) -> JsonBody:
+    refundable = preview.order.refundable
+    return schemas.RefundPreviewOut(
+        **_breakdown_fields(preview.order, preview.breakdown),
+        order_id=preview.order.id,
+        method=preview.method,
+        refundable_before=refundable.minor,
+        refundable_after=(refundable - preview.breakdown.total).minor,
+        quote=preview.quote.token,
+        quote_expires_at=preview.quote.expires_at,
+    ).model_dump(mode="json")

@@ -1,0 +1,189 @@
+"""Order endpoints: ingest, read, search, authorize, capture, fulfil, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from refundry.domain.order import Customer, NewLine
+from refundry.entrypoints.api import presenters, schemas
+from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.services import orders, transactions
+from refundry.services.cancel_order import cancel_order
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+@router.post("", status_code=201, response_model=schemas.OrderOut)
+def create_order(
+    body: schemas.OrderIn,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> Response:
+    """Ingest an order as the merchant's checkout placed it."""
+    shipping = body.shipping or schemas.ShippingIn()
+    command = orders.PlaceOrder(
+        merchant_id=caller.merchant_id,
+        external_id=body.external_id,
+        customer=Customer(body.customer.email, body.customer.external_id),
+        currency_code=body.currency,
+        lines=[
+            NewLine(
+                sku=line.sku,
+                name=line.name,
+                kind=line.kind,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                tax=line.tax,
+            )
+            for line in body.lines
+        ],
+        shipping_amount=shipping.amount,
+        shipping_tax=shipping.tax,
+        payment_method=body.payment.method,
+        capture_mode=body.payment.capture,
+        authorized=body.payment.authorized,
+        captured=body.payment.captured,
+    )
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: orders.ingest_order(uow, command),
+        present=presenters.present_order,
+        status_code=201,
+    )
+
+
+@router.get("", response_model=schemas.OrderListOut)
+def list_orders(
+    container: ContainerDep,
+    caller: CallerDep,
+    query: Annotated[
+        str | None, Query(max_length=320, description="order id, external id or customer e-mail")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    found = transactions.read(
+        container.uow_factory,
+        lambda uow: orders.search_orders(
+            uow, caller.merchant_id, query, limit=limit, offset=offset
+        ),
+    )
+    return json_response(presenters.present_orders(found, limit=limit, offset=offset))
+
+
+@router.get("/{order_id}", response_model=schemas.OrderOut)
+def get_order(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
+    order = transactions.read(
+        container.uow_factory, lambda uow: orders.get_order(uow, caller.merchant_id, order_id)
+    )
+    return json_response(presenters.present_order(order))
+
+
+@router.post("/{order_id}/authorize", response_model=schemas.OrderOut)
+def authorize_order(
+    order_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.AmountIn | None = None,
+) -> Response:
+    """Record that the order's money is now held (pending -> authorized)."""
+    amount = body.amount if body else None
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: orders.authorize_order(uow, caller.merchant_id, order_id, amount),
+        present=presenters.present_order,
+    )
+
+
+@router.post("/{order_id}/capture", response_model=schemas.OrderOut)
+def capture_order(
+    order_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.AmountIn | None = None,
+) -> Response:
+    """Capture the authorization (default: all of it); the uncaptured rest is released."""
+    amount = body.amount if body else None
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: orders.capture_order(uow, caller.merchant_id, order_id, amount),
+        present=presenters.present_order,
+    )
+
+
+@router.post("/{order_id}/fulfil", response_model=schemas.OrderOut)
+def fulfil_order(
+    order_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.FulfilIn | None = None,
+) -> Response:
+    """Ship units (default: every open unit)."""
+    quantities: dict[uuid.UUID, int] | None = None
+    if body is not None and body.lines is not None:
+        quantities = {}
+        for line in body.lines:
+            quantities[line.line_id] = quantities.get(line.line_id, 0) + line.quantity
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: orders.fulfil_order(uow, caller.merchant_id, order_id, quantities),
+        present=presenters.present_order,
+    )
+
+
+@router.post("/{order_id}/cancel", response_model=schemas.OrderOut)
+def cancel(
+    order_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.CancelIn | None = None,
+) -> Response:
+    """Stop an unfulfilled order for good: restock, void the authorization or refund the capture."""
+    body = body or schemas.CancelIn()
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: cancel_order(
+            uow,
+            caller.merchant_id,
+            order_id,
+            reason=body.reason,
+            status_label=body.status,
+            actor=caller.actor,
+        ),
+        present=presenters.present_order,
+    )

@@ -1,0 +1,101 @@
+"""Refund endpoints: preview ("review refund"), refund, and reading refunds."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response
+
+from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.entrypoints.api import presenters, schemas
+from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.services import orders, transactions
+from refundry.services.refund_order import preview_refund, refund_order
+
+router = APIRouter(prefix="/v1", tags=["refunds"])
+
+
+def _refund_request(body: schemas.RefundIn) -> RefundRequest:
+    if body.lines is None and body.shipping is None and body.amount is None:
+        return RefundRequest.full()
+    return RefundRequest(
+        lines=tuple(
+            LineRefundRequest(line.line_id, line.quantity, line.restock)
+            for line in body.lines or ()
+        ),
+        shipping=body.shipping,
+        amount=body.amount,
+    )
+
+
+@router.post("/orders/{order_id}/refund/preview", response_model=schemas.RefundPreviewOut)
+def preview(
+    order_id: uuid.UUID,
+    container: ContainerDep,
+    caller: CallerDep,
+    body: schemas.RefundIn | None = None,
+) -> Response:
+    """Compute a refund without making it; the quote commits exactly these amounts."""
+    body = body or schemas.RefundIn()
+    result = transactions.read(
+        container.uow_factory,
+        lambda uow: preview_refund(
+            uow,
+            container.quotes,
+            caller.merchant_id,
+            order_id,
+            _refund_request(body),
+            body.method,
+        ),
+    )
+    return json_response(presenters.present_preview(result))
+
+
+@router.post("/orders/{order_id}/refund", status_code=201, response_model=schemas.RefundCreatedOut)
+def refund(
+    order_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.RefundIn | None = None,
+) -> Response:
+    """Refund all (empty body) or part: lines and quantities, shipping, and/or an amount."""
+    body = body or schemas.RefundIn()
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: refund_order(
+            uow,
+            container.quotes,
+            caller.merchant_id,
+            order_id,
+            _refund_request(body),
+            method=body.method,
+            reason=body.reason,
+            quote=body.quote,
+            actor=caller.actor,
+        ),
+        present=presenters.present_refund_made,
+        status_code=201,
+    )
+
+
+@router.get("/orders/{order_id}/refunds", response_model=schemas.RefundListOut)
+def list_refunds(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
+    order = transactions.read(
+        container.uow_factory, lambda uow: orders.get_order(uow, caller.merchant_id, order_id)
+    )
+    return json_response(presenters.present_refunds(order))
+
+
+@router.get("/refunds/{refund_id}", response_model=schemas.RefundOut)
+def get_refund(refund_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
+    order, found = transactions.read(
+        container.uow_factory, lambda uow: orders.get_refund(uow, caller.merchant_id, refund_id)
+    )
+    return json_response(presenters.present_refund(order, found))

@@ -1,0 +1,57 @@
+"""Stock levels per SKU: ingest takes units off, cancels and restocking refunds put them back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.services import orders, transactions
+from refundry.services.unit_of_work import StockLevel
+
+router = APIRouter(prefix="/v1/stock", tags=["stock"])
+
+Sku = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def _present(level: StockLevel) -> dict[str, object]:
+    return schemas.StockOut(sku=level.sku, on_hand=level.on_hand).model_dump(mode="json")
+
+
+@router.get("", response_model=schemas.StockListOut)
+def list_stock(container: ContainerDep, caller: CallerDep) -> Response:
+    levels = transactions.read(
+        container.uow_factory, lambda uow: orders.list_stock(uow, caller.merchant_id)
+    )
+    return json_response({"data": [_present(level) for level in levels]})
+
+
+@router.get("/{sku}", response_model=schemas.StockOut)
+def get_stock(sku: Sku, container: ContainerDep, caller: CallerDep) -> Response:
+    levels = transactions.read(
+        container.uow_factory, lambda uow: orders.list_stock(uow, caller.merchant_id, [sku])
+    )
+    return json_response(_present(levels[0] if levels else StockLevel(sku, 0)))
+
+
+@router.put("/{sku}", response_model=schemas.StockOut)
+def set_stock(
+    sku: Sku,
+    body: schemas.StockIn,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> Response:
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: orders.set_stock(uow, caller.merchant_id, sku, body.on_hand),
+        present=_present,
+    )

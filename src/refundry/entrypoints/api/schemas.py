@@ -1,0 +1,247 @@
+"""Request and response bodies. Money is integer minor units of the order's currency."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from refundry.domain.order import AuthorizationState, CaptureMode, LineKind, PaymentMethod
+from refundry.domain.refund import RefundKind, RefundMethod, RefundStatus
+from refundry.domain.status import FulfilmentStatus, OrderStatus
+
+# Large enough for any real order in any currency, small enough for a BIGINT sum.
+MAX_MINOR = 10**15
+MAX_QUANTITY = 1_000_000
+
+Minor = Annotated[int, Field(strict=True, ge=0, le=MAX_MINOR, description="minor units")]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
+Reason = Annotated[str, Field(max_length=1000)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ requests
+class CustomerIn(StrictModel):
+    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    external_id: Text200 | None = None
+
+
+class LineIn(StrictModel):
+    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    quantity: Quantity
+    unit_price: Minor = Field(description="per unit, tax-exclusive, minor units")
+    discount: Minor = Field(0, description="line total, minor units")
+    tax: Minor = Field(0, description="line total, minor units")
+    kind: LineKind = LineKind.PHYSICAL
+
+
+class ShippingIn(StrictModel):
+    amount: Minor = 0
+    tax: Minor = 0
+
+
+class PaymentIn(StrictModel):
+    method: PaymentMethod = PaymentMethod.CARD
+    capture: CaptureMode = CaptureMode.AUTOMATIC
+    authorized: Minor | None = Field(None, description="defaults to the order total")
+    captured: Minor | None = Field(
+        None, description="defaults to the authorized amount with automatic capture, else 0"
+    )
+
+
+class OrderIn(StrictModel):
+    external_id: Text200 | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    customer: CustomerIn
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
+    shipping: ShippingIn | None = None
+    payment: PaymentIn = PaymentIn()
+
+
+class AmountIn(StrictModel):
+    amount: Minor | None = None
+
+
+class FulfilLineIn(StrictModel):
+    line_id: uuid.UUID
+    quantity: Quantity
+
+
+class FulfilIn(StrictModel):
+    lines: Annotated[list[FulfilLineIn], Field(max_length=500)] | None = Field(
+        None, description="omit to fulfil every open unit"
+    )
+
+
+class CancelIn(StrictModel):
+    reason: Reason | None = Field(None, description='defaults to "Order cancelled via API"')
+    status: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description='the status label shown after cancel; defaults to "cancelled"'
+    )
+
+
+class RefundLineIn(StrictModel):
+    line_id: uuid.UUID
+    quantity: Quantity
+    restock: bool = Field(False, description="put fulfilled units back on the shelf")
+
+
+class RefundIn(StrictModel):
+    """Omit lines, shipping and amount to refund everything still refundable."""
+
+    lines: Annotated[list[RefundLineIn], Field(max_length=500)] | None = None
+    shipping: Minor | None = Field(None, description="tax-exclusive shipping; its tax follows")
+    amount: Minor | None = Field(None, description="goodwill amount on top of lines and shipping")
+    reason: Reason | None = None
+    method: RefundMethod | None = Field(None, description="defaults to the way the customer paid")
+    quote: Annotated[str, Field(max_length=1000)] | None = Field(
+        None, description="from the preview: commit exactly the previewed amounts"
+    )
+
+
+class StockIn(StrictModel):
+    on_hand: Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=10**12)]
+
+
+# ----------------------------------------------------------------- responses
+class CustomerOut(BaseModel):
+    email: str
+    external_id: str | None
+
+
+class LineOut(BaseModel):
+    id: uuid.UUID
+    sku: str
+    name: str
+    kind: LineKind
+    quantity: int
+    unit_price: int
+    discount: int
+    tax: int
+    total: int
+    fulfilled_quantity: int
+    cancelled_quantity: int
+    refunded_quantity: int
+    refundable_quantity: int
+    open_quantity: int
+
+
+class ShippingOut(BaseModel):
+    amount: int
+    tax: int
+    refunded: int
+    refunded_tax: int
+    refundable: int
+
+
+class PaymentOut(BaseModel):
+    method: PaymentMethod
+    capture: CaptureMode
+    authorized: int
+    captured: int
+    authorization_state: AuthorizationState
+
+
+class OrderOut(BaseModel):
+    id: uuid.UUID
+    external_id: str | None
+    order_status: OrderStatus
+    status_label: str | None
+    fulfilment_status: FulfilmentStatus
+    currency: str
+    customer: CustomerOut
+    total: int
+    captured: int
+    refunded: int
+    refundable: int
+    can_cancel: bool
+    lines: list[LineOut]
+    shipping: ShippingOut
+    payment: PaymentOut
+    cancel_reason: str | None
+    cancelled_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderListOut(BaseModel):
+    data: list[OrderOut]
+    limit: int
+    offset: int
+
+
+class RefundLineOut(BaseModel):
+    line_id: uuid.UUID
+    sku: str
+    quantity: int
+    unfulfilled_quantity: int
+    restocked_quantity: int
+    subtotal: int
+    discount: int
+    tax: int
+    amount: int
+
+
+class BreakdownOut(BaseModel):
+    currency: str
+    lines: list[RefundLineOut]
+    shipping: int
+    shipping_tax: int
+    goodwill: int
+    adjustment: int
+    tax: int
+    amount: int
+
+
+class StatusChangeOut(BaseModel):
+    status: RefundStatus
+    at: datetime
+    detail: str | None
+
+
+class RefundOut(BreakdownOut):
+    id: uuid.UUID
+    order_id: uuid.UUID
+    kind: RefundKind
+    method: RefundMethod
+    status: RefundStatus
+    reason: str | None
+    failure_reason: str | None
+    created_by: str
+    created_at: datetime
+    completed_at: datetime | None
+    status_history: list[StatusChangeOut]
+
+
+class RefundListOut(BaseModel):
+    data: list[RefundOut]
+
+
+class RefundCreatedOut(RefundOut):
+    order: OrderOut
+
+
+class RefundPreviewOut(BreakdownOut):
+    order_id: uuid.UUID
+    method: RefundMethod
+    refundable_before: int
+    refundable_after: int
+    quote: str
+    quote_expires_at: datetime
+
+
+class StockOut(BaseModel):
+    sku: str
+    on_hand: int
+
+
+class StockListOut(BaseModel):
+    data: list[StockOut]

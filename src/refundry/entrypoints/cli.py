@@ -1,0 +1,102 @@
+"""The ``refundry`` command: serve, migrate, merchants, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from refundry.adapters.db.engine import create_engine
+from refundry.adapters.db.migrate import migrate as run_migrations
+from refundry.bootstrap import bootstrap
+from refundry.config import Settings
+from refundry.services import transactions
+from refundry.services.merchants import create_merchant
+
+app = typer.Typer(help="Refundry: cancel orders and refund money correctly.", no_args_is_help=True)
+merchants_app = typer.Typer(help="Manage merchants and their API keys.", no_args_is_help=True)
+app.add_typer(merchants_app, name="merchants")
+
+DEMO_DATABASE = "refundry-demo.db"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+) -> None:
+    """Serve the API (migrating the database first)."""
+    import uvicorn
+
+    bootstrap()  # migrate once here rather than racing in every worker
+    uvicorn.run(
+        "refundry.entrypoints.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    settings = Settings.from_env()
+    run_migrations(create_engine(settings.database_url))
+    typer.echo(f"migrated {_redacted(settings.database_url)}")
+
+
+@merchants_app.command("create")
+def merchants_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Create a merchant and print its API key (shown only this once)."""
+    container = bootstrap()
+    created = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, name))
+    if as_json:
+        typer.echo(
+            json.dumps({"merchant_id": str(created.merchant.id), "api_key": created.api_key})
+        )
+    else:
+        typer.echo(f"merchant {created.merchant.id} ({created.merchant.name})")
+        typer.echo(f"API key (shown once): {created.api_key}")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    database: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path(DEMO_DATABASE),
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve after seeding")
+    ] = True,
+) -> None:
+    """Create a fresh SQLite demo database with sample orders, print its key, then serve."""
+    from refundry.entrypoints.demo_data import DEMO_API_KEY_SECRET, seed_demo
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{database}"
+    os.environ["REFUNDRY_DATABASE_URL"] = url
+    container = bootstrap(Settings(database_url=url))
+    summary = seed_demo(container.uow_factory, container.quotes, api_secret=DEMO_API_KEY_SECRET)
+    typer.echo(f"demo database: {database} ({summary.orders} orders)")
+    typer.echo(f"merchant:      {summary.merchant_id}")
+    typer.echo(f"API key:       {summary.api_key}")
+    typer.echo(f"API:           http://127.0.0.1:{port}/v1   docs: http://127.0.0.1:{port}/docs")
+    if serve_api:
+        serve(host="127.0.0.1", port=port, workers=1)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()

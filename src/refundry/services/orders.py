@@ -1,0 +1,117 @@
+"""Use cases that bring an order in and move its payment and fulfilment forward."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from refundry.domain.errors import RefundNotFound
+from refundry.domain.money import Currency, Money
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    NewLine,
+    Order,
+    PaymentMethod,
+    place_order,
+)
+from refundry.domain.refund import Refund
+from refundry.services.transactions import utcnow
+from refundry.services.unit_of_work import StockLevel, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    merchant_id: uuid.UUID
+    external_id: str | None
+    customer: Customer
+    currency_code: str
+    lines: Sequence[NewLine]
+    shipping_amount: int = 0
+    shipping_tax: int = 0
+    payment_method: PaymentMethod = PaymentMethod.CARD
+    capture_mode: CaptureMode = CaptureMode.AUTOMATIC
+    authorized: int | None = None
+    captured: int | None = None
+
+
+def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
+    """Record an order as the checkout placed it; its units leave the shelf."""
+    now = utcnow()
+    order = place_order(
+        merchant_id=command.merchant_id,
+        external_id=command.external_id,
+        customer=command.customer,
+        currency=Currency.of(command.currency_code),
+        lines=command.lines,
+        shipping_amount=command.shipping_amount,
+        shipping_tax=command.shipping_tax,
+        payment_method=command.payment_method,
+        capture_mode=command.capture_mode,
+        authorized=command.authorized,
+        captured=command.captured,
+        now=now,
+    )
+    uow.orders.add(order)
+    for line in order.lines:
+        if line.is_stocked:
+            uow.stock.adjust(order.merchant_id, line.sku, -line.quantity, now)
+    return order
+
+
+def authorize_order(
+    uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID, amount: int | None
+) -> Order:
+    order = uow.orders.get(merchant_id, order_id)
+    order.authorize(None if amount is None else Money(amount, order.currency), utcnow())
+    return order
+
+
+def capture_order(
+    uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID, amount: int | None
+) -> Order:
+    order = uow.orders.get(merchant_id, order_id)
+    order.capture(None if amount is None else Money(amount, order.currency), utcnow())
+    return order
+
+
+def fulfil_order(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    quantities: Mapping[uuid.UUID, int] | None,
+) -> Order:
+    order = uow.orders.get(merchant_id, order_id)
+    order.fulfil(quantities, utcnow())
+    return order
+
+
+def get_order(uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order:
+    return uow.orders.get(merchant_id, order_id)
+
+
+def search_orders(
+    uow: UnitOfWork, merchant_id: uuid.UUID, query: str | None, *, limit: int, offset: int
+) -> list[Order]:
+    return uow.orders.search(merchant_id, query, limit=limit, offset=offset)
+
+
+def get_refund(
+    uow: UnitOfWork, merchant_id: uuid.UUID, refund_id: uuid.UUID
+) -> tuple[Order, Refund]:
+    found = uow.orders.find_refund(merchant_id, refund_id)
+    if found is None:
+        raise RefundNotFound(f"no refund {refund_id}", refund_id=str(refund_id))
+    return found
+
+
+def set_stock(uow: UnitOfWork, merchant_id: uuid.UUID, sku: str, on_hand: int) -> StockLevel:
+    uow.stock.set(merchant_id, sku, on_hand, utcnow())
+    return uow.stock.list(merchant_id, [sku])[0]
+
+
+def list_stock(
+    uow: UnitOfWork, merchant_id: uuid.UUID, skus: list[str] | None = None
+) -> list[StockLevel]:
+    return uow.stock.list(merchant_id, skus)

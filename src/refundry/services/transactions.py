@@ -1,0 +1,116 @@
+"""Running a use case in one transaction, with or without an Idempotency-Key.
+
+Use cases are functions ``(uow) -> result`` that read and change state through the
+unit of work and never commit. ``run`` and ``run_idempotently`` are the one place
+where their transaction commits.
+
+An idempotent run claims the key in the same transaction as the change and stores
+the response there too: the key, the change and the stored response commit
+together or not at all. A request that fails with an error leaves no key behind,
+so the client may retry it as it is (it changed nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from refundry.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
+from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+T = TypeVar("T")
+JsonBody = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    merchant_id: uuid.UUID
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def for_request(
+        cls, merchant_id: uuid.UUID, key: str, method: str, path: str, body: Any
+    ) -> IdempotencyKey:
+        canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+        return cls(merchant_id, key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int
+    body: str  # JSON text, exactly as first sent
+    replayed: bool
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def run(uow_factory: UnitOfWorkFactory, use_case: Callable[[UnitOfWork], T]) -> T:
+    with uow_factory() as uow:
+        result = use_case(uow)
+        uow.commit()
+    return result
+
+
+def read(uow_factory: UnitOfWorkFactory, query: Callable[[UnitOfWork], T]) -> T:
+    with uow_factory(write=False) as uow:
+        return query(uow)
+
+
+def run_idempotently(
+    uow_factory: UnitOfWorkFactory,
+    key: IdempotencyKey | None,
+    use_case: Callable[[UnitOfWork], T],
+    present: Callable[[T], JsonBody],
+    status_code: int,
+) -> Outcome:
+    """Run ``use_case`` once per key; the same key and request replays the first response."""
+    if key is None:
+        with uow_factory() as uow:
+            body = dump_json(present(use_case(uow)))
+            uow.commit()
+        return Outcome(status_code, body, replayed=False)
+    # Two rounds at most: a concurrent holder of the key makes the first claim fail,
+    # and by then it has committed, so the second round finds its response.
+    for _ in range(2):
+        try:
+            return _run_once(uow_factory, key, use_case, present, status_code)
+        except IdempotencyKeyInUse:
+            continue
+    raise IdempotencyKeyInUse("another request with this Idempotency-Key is in progress")
+
+
+def _run_once(
+    uow_factory: UnitOfWorkFactory,
+    key: IdempotencyKey,
+    use_case: Callable[[UnitOfWork], T],
+    present: Callable[[T], JsonBody],
+    status_code: int,
+) -> Outcome:
+    with uow_factory() as uow:
+        stored = uow.idempotency.find(key.merchant_id, key.key)
+        if stored is not None:
+            if stored.fingerprint != key.fingerprint:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was used with a different request; "
+                    "use a new key for a new request",
+                )
+            if stored.status_code is None or stored.body is None:
+                raise IdempotencyKeyInUse("the first request with this key is still running")
+            return Outcome(stored.status_code, stored.body, replayed=True)
+        uow.idempotency.claim(key.merchant_id, key.key, key.fingerprint, utcnow())
+        body = dump_json(present(use_case(uow)))
+        uow.idempotency.complete(key.merchant_id, key.key, status_code, body)
+        uow.commit()
+    return Outcome(status_code, body, replayed=False)
+
+
+def dump_json(body: JsonBody) -> str:
+    return json.dumps(body, separators=(",", ":"))

@@ -1,0 +1,99 @@
+"""The unit of work: one database transaction, the repositories that share it, one commit.
+
+Leaving the ``with`` block without ``commit()`` rolls everything back, so a use case
+that raises half-way writes nothing. Only ``services/`` calls ``commit()``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from refundry.domain.order import Order
+from refundry.domain.refund import Refund
+
+
+@dataclass(frozen=True, slots=True)
+class Merchant:
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    sku: str
+    on_hand: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    fingerprint: str
+    status_code: int | None
+    body: str | None
+
+
+class OrderRepository(Protocol):
+    def get(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order: ...
+    def search(
+        self, merchant_id: uuid.UUID, query: str | None, *, limit: int, offset: int
+    ) -> list[Order]: ...
+    def find_refund(
+        self, merchant_id: uuid.UUID, refund_id: uuid.UUID
+    ) -> tuple[Order, Refund] | None: ...
+    def add(self, order: Order) -> None: ...
+
+
+class MerchantRepository(Protocol):
+    def add(self, merchant: Merchant) -> None: ...
+    def get(self, merchant_id: uuid.UUID) -> Merchant | None: ...
+    def add_api_key(
+        self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
+    ) -> None: ...
+    def api_key_owner(self, key_id: uuid.UUID) -> tuple[uuid.UUID, str] | None: ...
+
+
+class StockRepository(Protocol):
+    def adjust(self, merchant_id: uuid.UUID, sku: str, delta: int, now: datetime) -> None: ...
+    def set(self, merchant_id: uuid.UUID, sku: str, on_hand: int, now: datetime) -> None: ...
+    def list(self, merchant_id: uuid.UUID, skus: list[str] | None = None) -> list[StockLevel]: ...
+
+
+class IdempotencyRepository(Protocol):
+    def find(self, merchant_id: uuid.UUID, key: str) -> StoredResponse | None: ...
+    def claim(self, merchant_id: uuid.UUID, key: str, fingerprint: str, now: datetime) -> None: ...
+    def complete(self, merchant_id: uuid.UUID, key: str, status_code: int, body: str) -> None: ...
+
+
+class SettingsRepository(Protocol):
+    def get(self, name: str) -> str | None: ...
+    def put_if_absent(self, name: str, value: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def merchants(self) -> MerchantRepository: ...
+    @property
+    def stock(self) -> StockRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def settings(self) -> SettingsRepository: ...
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = True) -> UnitOfWork: ...
