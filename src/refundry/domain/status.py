@@ -41,14 +41,13 @@ class FulfilmentStatus(StrEnum):
 _S = OrderStatus
 
 # The refund-derived statuses may move back towards ``paid``: a refund that fails at
-# the provider gives its amount back to the order, and the ledger decides.
+# the provider gives its amount back to the order, and the ledger decides. A status
+# that stays the same (a second partial refund) is no transition at all.
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.PENDING: frozenset({_S.AUTHORIZED, _S.PAID, _S.CANCELLED}),
-    _S.AUTHORIZED: frozenset({_S.PAID, _S.CANCELLED, _S.AUTO_REFUNDED}),
+    _S.AUTHORIZED: frozenset({_S.PAID, _S.CANCELLED}),
     _S.PAID: frozenset({_S.PARTIALLY_REFUNDED, _S.FULLY_REFUNDED, _S.CANCELLED, _S.AUTO_REFUNDED}),
-    _S.PARTIALLY_REFUNDED: frozenset(
-        {_S.PAID, _S.PARTIALLY_REFUNDED, _S.FULLY_REFUNDED, _S.CANCELLED, _S.AUTO_REFUNDED}
-    ),
+    _S.PARTIALLY_REFUNDED: frozenset({_S.PAID, _S.FULLY_REFUNDED, _S.CANCELLED, _S.AUTO_REFUNDED}),
     _S.FULLY_REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
     _S.CANCELLED: frozenset(),
     _S.AUTO_REFUNDED: frozenset(),

@@ -1,0 +1,48 @@
+"""The README's curl tour, run as written against `refundry demo` on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_project_docs import readme_block
+from tests.servers import free_port, running_server, venv_script
+
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the tour needs curl")
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    command = [venv_script("refundry"), "demo", "--port", str(port)]
+    command += ["--database", str(tmp_path / "demo.db")]
+    with running_server(command, port=port, cwd=tmp_path) as base:
+        yield f"{base}/v1"
+
+
+def test_readme_tour_works_as_written(demo_server: str) -> None:
+    # given the tour block from the README and the demo serving
+    script = readme_block("tour")
+    # when it runs in bash
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env={**os.environ, "API": demo_server},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # then every step printed what the README promises
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert ": paid, total 9962 cents" in out
+    assert "preview: 1393 cents, tax 232" in out
+    assert "completed; order is now partially_refunded" in out
+    assert "problems/refund-exceeds-refundable" in out
+    assert "problems/order-fulfilled" in out
+    assert "(8569, 'fully_refunded', 0)" in out

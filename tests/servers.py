@@ -1,0 +1,71 @@
+"""Real servers for tests: started on a free loopback port, stopped by their pid."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def venv_script(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+@contextmanager
+def running_server(
+    command: Sequence[str],
+    *,
+    port: int,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    health_path: str = "/healthz",
+    startup_seconds: float = 60,
+) -> Iterator[str]:
+    """Run ``command`` until it answers on ``port``; yield its base URL; stop it after."""
+    process = subprocess.Popen(
+        list(command),
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"{command[0]} exited early:\n{stderr[-3000:]}")
+            try:
+                if httpx.get(base + health_path, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{command[0]} did not answer within {startup_seconds} s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
