@@ -39,6 +39,8 @@ from refundry.domain.refund_calculation import LineRefundTotals, RefundRequest
 from refundry.domain.status import FulfilmentStatus, OrderStatus, can_transition
 
 DEFAULT_CANCEL_REASON = "Order cancelled via API"
+# No real order comes near this (10^13 euros); it keeps every sum inside 64 bits.
+MAX_ORDER_TOTAL_MINOR = 10**15
 DEFAULT_CANCEL_LABEL = "cancelled"
 
 
@@ -434,6 +436,8 @@ def place_order(
     shipping = Shipping(Money(shipping_amount, currency), Money(shipping_tax, currency))
     total = sum_money((line.total for line in order_lines), currency)
     total = total + shipping.amount + shipping.tax
+    if total.minor > MAX_ORDER_TOTAL_MINOR:
+        raise InvalidOrder(f"the order total exceeds {MAX_ORDER_TOTAL_MINOR} minor units")
     authorized_minor = total.minor if authorized is None else authorized
     if captured is None:
         captured = authorized_minor if capture_mode is CaptureMode.AUTOMATIC else 0
@@ -475,6 +479,10 @@ def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:
         raise InvalidOrder(f"{where}: quantity must be positive")
     if new_line.unit_price < 0 or new_line.discount < 0 or new_line.tax < 0:
         raise InvalidOrder(f"{where}: unit_price, discount and tax must not be negative")
+    if new_line.unit_price * new_line.quantity > MAX_ORDER_TOTAL_MINOR:
+        raise InvalidOrder(
+            f"{where}: the line subtotal exceeds {MAX_ORDER_TOTAL_MINOR} minor units"
+        )
     if new_line.discount > new_line.unit_price * new_line.quantity:
         raise InvalidOrder(f"{where}: discount exceeds the line subtotal")
     if not new_line.sku.strip():

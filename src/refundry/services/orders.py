@@ -54,9 +54,13 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         now=now,
     )
     uow.orders.add(order)
+    taken: dict[str, int] = {}
     for line in order.lines:
         if line.is_stocked:
-            uow.stock.adjust(order.merchant_id, line.sku, -line.quantity, now)
+            taken[line.sku] = taken.get(line.sku, 0) + line.quantity
+    # SKUs in sorted order: two orders sharing SKUs lock stock rows in the same order.
+    for sku, units in sorted(taken.items()):
+        uow.stock.adjust(order.merchant_id, sku, -units, now)
     return order
 
 

@@ -102,26 +102,37 @@ class SqlOrderRepository:
 
     # ----------------------------------------------------------------- writes
     def add(self, order: Order) -> None:
-        existing = None
-        if order.external_id is not None:
-            existing = self._connection.execute(
-                sa.select(t.orders.c.id).where(
-                    t.orders.c.merchant_id == order.merchant_id,
-                    t.orders.c.external_id == order.external_id,
-                )
-            ).scalar_one_or_none()
-        if existing is not None:
-            raise DuplicateExternalId(
-                f"order {existing} already has external id {order.external_id!r}",
-                order_id=str(existing),
-            )
-        self._connection.execute(sa.insert(t.orders).values(**_order_row(order)))
+        self._check_external_id_free(order)
+        savepoint = self._connection.begin_nested()
+        try:
+            self._connection.execute(sa.insert(t.orders).values(**_order_row(order)))
+        except sa.exc.IntegrityError:
+            # A concurrent ingest took the external id between our check and insert.
+            savepoint.rollback()
+            self._check_external_id_free(order)
+            raise
+        savepoint.commit()
         self._connection.execute(
             sa.insert(t.order_lines),
             [_line_row(order, position, line) for position, line in enumerate(order.lines)],
         )
         self._insert_refunds(order, order.refunds)
         self._remember(order)
+
+    def _check_external_id_free(self, order: Order) -> None:
+        if order.external_id is None:
+            return
+        existing = self._connection.execute(
+            sa.select(t.orders.c.id).where(
+                t.orders.c.merchant_id == order.merchant_id,
+                t.orders.c.external_id == order.external_id,
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            raise DuplicateExternalId(
+                f"order {existing} already has external id {order.external_id!r}",
+                order_id=str(existing),
+            )
 
     def persist(self) -> None:
         """Write every change made to the orders this repository handed out."""

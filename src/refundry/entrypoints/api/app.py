@@ -21,9 +21,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container or bootstrap()
     errors.install(app)
-    app.include_router(routes_orders.router)
-    app.include_router(routes_refunds.router)
-    app.include_router(routes_stock.router)
+    for router in (routes_orders.router, routes_refunds.router, routes_stock.router):
+        app.include_router(router, responses=errors.problem_responses())
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -35,6 +35,27 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
 )
 
 
+def problem_responses() -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problems every endpoint may answer with."""
+    from refundry.entrypoints.api.schemas import ProblemOut
+
+    described = {
+        401: "Missing or invalid API key",
+        404: "Not found (including another merchant's resource)",
+        409: "The order's state forbids the request",
+        422: "The request is not valid",
+    }
+    schema = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    schema["properties"]["errors"] = {
+        "anyOf": [{"type": "array", "items": {"type": "object"}}, {"type": "null"}]
+    }
+    return {
+        status: {"description": text, "content": {PROBLEM_JSON: {"schema": schema}}}
+        for status, text in described.items()
+    }
+
+
 def status_for(error: errors.RefundryError) -> int:
     for error_type, status in STATUS_BY_ERROR:
         if isinstance(error, error_type):

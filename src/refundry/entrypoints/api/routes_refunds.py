@@ -34,9 +34,15 @@ def preview(
     order_id: uuid.UUID,
     container: ContainerDep,
     caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
     body: schemas.RefundIn | None = None,
 ) -> Response:
-    """Compute a refund without making it; the quote commits exactly these amounts."""
+    """Compute a refund without making it; the quote commits exactly these amounts.
+
+    Preview writes nothing, so it is idempotent by nature: an Idempotency-Key is
+    accepted (clients may send one on every POST) and not needed.
+    """
+    del idempotency_key
     body = body or schemas.RefundIn()
     result = transactions.read(
         container.uow_factory,

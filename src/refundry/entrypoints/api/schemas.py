@@ -245,3 +245,22 @@ class StockOut(BaseModel):
 
 class StockListOut(BaseModel):
     data: list[StockOut]
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    message: str
+    code: str
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details; extension members (e.g. ``refundable``) may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None
+    instance: str
+    errors: list[FieldErrorOut] | None = None
