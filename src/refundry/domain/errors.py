@@ -12,7 +12,10 @@ The hierarchy, so callers can catch at any level::
     │   └── EmptyRefund
     ├── NotFound
     │   ├── OrderNotFound             also what another merchant's order looks like
-    │   └── RefundNotFound
+    │   ├── RefundNotFound
+    │   ├── ItemNotFound
+    │   ├── LinkNotFound
+    │   └── InvoiceNotFound
     ├── Unauthenticated               missing or unknown API key
     ├── Conflict                      the request is valid but the order's state forbids it
     │   ├── IllegalTransition
@@ -28,7 +31,15 @@ The hierarchy, so callers can catch at any level::
     │   ├── FulfilmentExceedsOpen
     │   ├── QuoteStale
     │   ├── DuplicateExternalId
-    │   └── IdempotencyKeyInUse       a concurrent request holds the same key
+    │   ├── IdempotencyKeyInUse       a concurrent request holds the same key
+    │   ├── LinkUnusable              a gift-card link's state forbids the action
+    │   │   ├── LinkAccessed
+    │   │   ├── LinkExpired
+    │   │   ├── LinkSpent
+    │   │   └── LinkAlreadyCancelled
+    │   ├── ItemNotCancellable
+    │   ├── FloatInsufficient
+    │   └── FloatNotOpen
     └── QuoteError
         ├── QuoteExpired
         ├── QuoteInvalid
@@ -112,6 +123,21 @@ class RefundNotFound(NotFound):
     title = "Refund not found"
 
 
+class ItemNotFound(NotFound):
+    code = "item-not-found"
+    title = "Order item not found"
+
+
+class LinkNotFound(NotFound):
+    code = "link-not-found"
+    title = "Gift-card link not found"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice-not-found"
+    title = "Invoice not found"
+
+
 class Unauthenticated(RefundryError):
     code = "unauthenticated"
     title = "Missing or invalid API key"
@@ -190,6 +216,46 @@ class DuplicateExternalId(Conflict):
 class IdempotencyKeyInUse(Conflict):
     code = "idempotency-key-in-use"
     title = "A request with this idempotency key is still in progress"
+
+
+class LinkUnusable(Conflict):
+    code = "link-unusable"
+    title = "The gift-card link's state forbids this"
+
+
+class LinkAccessed(LinkUnusable):
+    code = "link-accessed"
+    title = "The consumer has already opened the gift-card link"
+
+
+class LinkExpired(LinkUnusable):
+    code = "link-expired"
+    title = "The gift-card link has expired"
+
+
+class LinkSpent(LinkUnusable):
+    code = "link-spent"
+    title = "The gift-card link's value has been spent"
+
+
+class LinkAlreadyCancelled(LinkUnusable):
+    code = "link-cancelled"
+    title = "The gift-card link is cancelled"
+
+
+class ItemNotCancellable(Conflict):
+    code = "item-not-cancellable"
+    title = "The order item cannot be cancelled"
+
+
+class FloatInsufficient(Conflict):
+    code = "float-insufficient"
+    title = "The merchant's float does not cover the order"
+
+
+class FloatNotOpen(Conflict):
+    code = "float-not-open"
+    title = "The merchant has no float account yet"
 
 
 class QuoteError(RefundryError):

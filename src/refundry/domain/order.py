@@ -11,22 +11,38 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
+from datetime import datetime, timedelta
 
 from refundry.domain import refund_calculation
 from refundry.domain.errors import (
     FulfilmentExceedsOpen,
     IllegalTransition,
     InvalidOrder,
+    ItemNotCancellable,
+    ItemNotFound,
+    LinkNotFound,
     OrderAlreadyCancelled,
     OrderAlreadyRefunded,
     OrderFulfilled,
+    OrderNotCancellable,
     OrderNotCapturable,
     OrderNotFulfillable,
+    RefundNotFound,
     UnknownOrderLine,
 )
+from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
+from refundry.domain.order_parts import (
+    AuthorizationState,
+    Cancellation,
+    CaptureMode,
+    Customer,
+    LineKind,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    Shipping,
+)
 from refundry.domain.refund import (
     Refund,
     RefundBreakdown,
@@ -35,95 +51,16 @@ from refundry.domain.refund import (
     RefundStatus,
     sum_money,
 )
-from refundry.domain.refund_calculation import LineRefundTotals, RefundRequest
+from refundry.domain.refund_calculation import LineRefundRequest, LineRefundTotals, RefundRequest
 from refundry.domain.status import FulfilmentStatus, OrderStatus, can_transition
 
 DEFAULT_CANCEL_REASON = "Order cancelled via API"
 # No real order comes near this (10^13 euros); it keeps every sum inside 64 bits.
 MAX_ORDER_TOTAL_MINOR = 10**15
+DEFAULT_LINK_VALIDITY = timedelta(days=365)
+MAX_LINKS_PER_LINE = 1000
 DEFAULT_CANCEL_LABEL = "cancelled"
-
-
-class LineKind(StrEnum):
-    PHYSICAL = "physical"
-    DIGITAL = "digital"
-    GIFT_CARD_LINK = "gift_card_link"
-
-
-class PaymentMethod(StrEnum):
-    CARD = "card"
-    KLARNA = "klarna"
-    POINTS = "points"
-    OTHER = "other"
-
-
-class CaptureMode(StrEnum):
-    AUTOMATIC = "automatic"
-    MANUAL = "manual"
-
-
-class AuthorizationState(StrEnum):
-    """Where the hold on the customer's money stands."""
-
-    NONE = "none"  # nothing authorized
-    ACTIVE = "active"  # held, not captured
-    CAPTURED = "captured"  # captured; any uncaptured rest is released
-    VOID_PENDING = "void_pending"  # order cancelled; the hold must be released at the provider
-    VOIDED = "voided"
-
-
-@dataclass(frozen=True, slots=True)
-class Customer:
-    email: str
-    external_id: str | None = None
-
-
-@dataclass(slots=True)
-class OrderLine:
-    id: uuid.UUID
-    sku: str
-    name: str
-    kind: LineKind
-    quantity: int
-    unit_price: Money  # tax-exclusive, per unit
-    discount: Money  # line total
-    tax: Money  # line total
-    fulfilled_quantity: int = 0
-    cancelled_quantity: int = 0  # stopped without a refund record (nothing was captured)
-
-    @property
-    def subtotal(self) -> Money:
-        return self.unit_price * self.quantity
-
-    @property
-    def total(self) -> Money:
-        return self.subtotal - self.discount + self.tax
-
-    @property
-    def is_stocked(self) -> bool:
-        return self.kind is LineKind.PHYSICAL
-
-
-@dataclass(slots=True)
-class Shipping:
-    amount: Money
-    tax: Money
-
-
-@dataclass(slots=True)
-class Payment:
-    method: PaymentMethod
-    capture_mode: CaptureMode
-    authorized: Money
-    captured: Money
-    authorization_state: AuthorizationState
-
-
-@dataclass(frozen=True, slots=True)
-class Cancellation:
-    refund: Refund | None  # set when captured money had to be given back
-    restock: dict[str, int]  # sku -> units back on the shelf
-    authorization_to_void: bool
+DEFAULT_ITEM_CANCEL_REASON = "Order item cancelled via API"
 
 
 @dataclass(slots=True)
@@ -143,6 +80,7 @@ class Order:
     cancel_reason: str | None = None
     cancelled_at: datetime | None = None
     refunds: list[Refund] = field(default_factory=list)
+    links: list[GiftCardLink] = field(default_factory=list)
     version: int = 1
 
     # ----------------------------------------------------------------- queries
@@ -192,13 +130,46 @@ class Order:
             return FulfilmentStatus.PARTIALLY_FULFILLED
         return FulfilmentStatus.FULFILLED
 
-    @property
-    def can_cancel(self) -> bool:
+    def cancel_blocker(self, now: datetime) -> OrderNotCancellable | None:
+        """Why the whole order cannot be cancelled now, or ``None`` if it can."""
         try:
-            self._check_cancellable()
-        except (OrderAlreadyCancelled, OrderAlreadyRefunded, OrderFulfilled):
-            return False
-        return True
+            self._check_cancellable(now)
+        except OrderNotCancellable as blocker:
+            return blocker
+        return None
+
+    def links_of(self, line_id: uuid.UUID) -> list[GiftCardLink]:
+        return [link for link in self.links if link.order_line_id == line_id]
+
+    def link(self, link_id: uuid.UUID) -> GiftCardLink:
+        for link in self.links:
+            if link.id == link_id:
+                return link
+        raise LinkNotFound(f"order {self.id} has no link {link_id}", link_id=str(link_id))
+
+    def item_cancel_blocker(self, line: OrderLine, now: datetime) -> ItemNotCancellable | None:
+        """Why this line cannot be cancelled as one item now, or ``None`` if it can."""
+        if self.status in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
+            return ItemNotCancellable(f"order {self.id} is {self.status}")
+        if line.kind is LineKind.GIFT_CARD_LINK:
+            live = [link for link in self.links_of(line.id) if link.cancelled_at is None]
+            if not live:
+                return ItemNotCancellable(f"every link of line {line.id} is already cancelled")
+            for link in live:
+                blocker = link.cancellation_blocker(now)
+                if blocker is not None:
+                    return ItemNotCancellable(
+                        blocker.detail, condition=blocker.code, **blocker.extensions
+                    )
+            return None
+        if line.fulfilled_quantity:
+            return ItemNotCancellable(
+                f"line {line.id} has fulfilled units; refund them with restock (a return) instead",
+                condition="fulfilled",
+            )
+        if self.open_quantity(line) == 0:
+            return ItemNotCancellable(f"line {line.id} has no open unit left to cancel")
+        return None
 
     def restock_for(self, refund: Refund) -> dict[str, int]:
         restock: dict[str, int] = {}
@@ -270,8 +241,11 @@ class Order:
         money gets a cancellation refund for everything still refundable, so the sales
         report sees the cancel.
         """
-        self._check_cancellable()
+        self._check_cancellable(now)
         reason = reason or DEFAULT_CANCEL_REASON
+        for link in self.links:
+            if link.cancelled_at is None:
+                link.cancel(reason, now)
         refund: Refund | None = None
         restock: dict[str, int] = {}
         if self.payment.captured.minor > 0:
@@ -323,8 +297,84 @@ class Order:
             now=now,
         )
 
+    def cancel_item(
+        self, item_id: uuid.UUID, *, reason: str | None, created_by: str, now: datetime
+    ) -> Refund | None:
+        """Cancel one item: a gift-card link, or every open unit of one line. Irreversible.
+
+        Captured money comes back as a cancellation refund of those units (to the float,
+        credited when the invoice cycle closes, for float-paid orders); on an order not
+        yet captured the units are simply stopped.
+        """
+        if self.status in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
+            raise ItemNotCancellable(f"order {self.id} is {self.status}")
+        line, links = self._item(item_id)
+        if len(links) == 1 and links[0].id == item_id:
+            link_blocker = links[0].cancellation_blocker(now)
+            if link_blocker is not None:
+                raise link_blocker  # names the failed condition: accessed, expired, spent
+        else:
+            line_blocker = self.item_cancel_blocker(line, now)
+            if line_blocker is not None:
+                raise line_blocker
+        units = len(links) if line.kind is LineKind.GIFT_CARD_LINK else self.open_quantity(line)
+        reason = reason or DEFAULT_ITEM_CANCEL_REASON
+        for link in links:
+            link.cancel(reason, now)
+        if self.payment.captured.minor == 0:
+            line.cancelled_quantity += units
+            self._touch(now)
+            return None
+        return self._record_refund(
+            RefundRequest(lines=(LineRefundRequest(line.id, units),)),
+            kind=RefundKind.CANCELLATION,
+            method=self.default_refund_method,
+            reason=reason,
+            created_by=created_by,
+            now=now,
+            derive_status=True,
+        )
+
+    def open_link(self, link_id: uuid.UUID, now: datetime) -> GiftCardLink:
+        link = self.link(link_id)
+        first_time = link.accessed_at is None
+        link.open(now)
+        if first_time:
+            self._touch(now)
+        return link
+
+    def spend_link(self, link_id: uuid.UUID, amount: Money, now: datetime) -> GiftCardLink:
+        link = self.link(link_id)
+        link.spend(amount, now)
+        self._touch(now)
+        return link
+
+    def complete_refund(
+        self, refund_id: uuid.UUID, now: datetime, detail: str | None = None
+    ) -> Refund:
+        refund = self._refund(refund_id)
+        refund.complete(now, detail)
+        self._touch(now)
+        return refund
+
     # --------------------------------------------------------------- internals
-    def _check_cancellable(self) -> None:
+    def _item(self, item_id: uuid.UUID) -> tuple[OrderLine, list[GiftCardLink]]:
+        """The line an item id names and the live links it covers (a link, or a line's)."""
+        for link in self.links:
+            if link.id == item_id:
+                return self.line(link.order_line_id), [link]
+        for line in self.lines:
+            if line.id == item_id:
+                return line, [link for link in self.links_of(line.id) if link.cancelled_at is None]
+        raise ItemNotFound(f"order {self.id} has no line or link {item_id}", item_id=str(item_id))
+
+    def _refund(self, refund_id: uuid.UUID) -> Refund:
+        for refund in self.refunds:
+            if refund.id == refund_id:
+                return refund
+        raise RefundNotFound(f"order {self.id} has no refund {refund_id}")
+
+    def _check_cancellable(self, now: datetime) -> None:
         if self.status is OrderStatus.CANCELLED:
             raise OrderAlreadyCancelled(f"order {self.id} is already cancelled")
         if self.status in (OrderStatus.FULLY_REFUNDED, OrderStatus.AUTO_REFUNDED):
@@ -336,11 +386,21 @@ class Order:
                 "cancelled; refund the fulfilled units with restock: true (a return) instead",
                 fulfilled_quantity=fulfilled,
             )
+        for link in self.links:
+            blocker = None if link.cancelled_at else link.cancellation_blocker(now)
+            if blocker is not None:
+                raise OrderNotCancellable(
+                    f"a gift-card link can no longer be cancelled: {blocker.detail}",
+                    condition=blocker.code,
+                    **blocker.extensions,
+                )
 
     @property
     def default_refund_method(self) -> RefundMethod:
         if self.payment.method is PaymentMethod.OTHER:
             return RefundMethod.OTHER
+        if self.payment.method is PaymentMethod.FLOAT:
+            return RefundMethod.FLOAT
         return RefundMethod.ORIGINAL
 
     def _record_refund(
@@ -352,6 +412,7 @@ class Order:
         reason: str | None,
         created_by: str,
         now: datetime,
+        derive_status: bool | None = None,
     ) -> Refund:
         breakdown = refund_calculation.calculate_refund(self, request)
         refund = Refund.record(
@@ -364,7 +425,9 @@ class Order:
             now=now,
         )
         self.refunds.append(refund)
-        if kind is RefundKind.REFUND:
+        # A whole-order cancel sets its own terminal status; refunds and item
+        # cancellations leave the status to the ledger.
+        if derive_status if derive_status is not None else kind is RefundKind.REFUND:
             self._move_to(self._status_from_ledger(), now)
         else:
             self._touch(now)
@@ -403,6 +466,7 @@ class NewLine:
     unit_price: int
     discount: int = 0
     tax: int = 0
+    link_expires_at: datetime | None = None  # gift-card links only
 
 
 def place_order(
@@ -428,6 +492,14 @@ def place_order(
     if not lines:
         raise InvalidOrder("an order needs at least one line")
     order_lines = [_build_line(index, new_line, currency) for index, new_line in enumerate(lines)]
+    links = [
+        GiftCardLink.issue(
+            line.id, line.unit_price, new_line.link_expires_at or now + DEFAULT_LINK_VALIDITY, now
+        )
+        for line, new_line in zip(order_lines, lines, strict=True)
+        if line.kind is LineKind.GIFT_CARD_LINK
+        for _ in range(line.quantity)
+    ]
     if shipping_amount < 0 or shipping_tax < 0:
         raise InvalidOrder("shipping amount and tax must not be negative")
     if shipping_tax > 0 and shipping_amount == 0:
@@ -470,6 +542,7 @@ def place_order(
         status=status,
         created_at=now,
         updated_at=now,
+        links=links,
     )
 
 
@@ -487,6 +560,10 @@ def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:
         raise InvalidOrder(f"{where}: discount exceeds the line subtotal")
     if not new_line.sku.strip():
         raise InvalidOrder(f"{where}: sku must not be blank")
+    if new_line.kind is LineKind.GIFT_CARD_LINK and new_line.quantity > MAX_LINKS_PER_LINE:
+        raise InvalidOrder(f"{where}: at most {MAX_LINKS_PER_LINE} links per line")
+    if new_line.link_expires_at is not None and new_line.kind is not LineKind.GIFT_CARD_LINK:
+        raise InvalidOrder(f"{where}: only gift_card_link lines have a link expiry")
     return OrderLine(
         id=uuid.uuid4(),
         sku=new_line.sku,

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from refundry.domain.errors import IllegalTransition
 from refundry.domain.money import Currency, Money
 
 
 class RefundMethod(StrEnum):
     ORIGINAL = "original"  # back to the payment method the customer used
     OTHER = "other"  # returned outside Refundry (cash, bank transfer, voucher)
+    FLOAT = "float"  # credited to the merchant's prepaid float when the invoice cycle closes
 
 
 class RefundStatus(StrEnum):
@@ -119,6 +121,13 @@ class Refund:
     def counts_against_cap(self) -> bool:
         return self.status is not RefundStatus.FAILED
 
+    def complete(self, now: datetime, detail: str | None = None) -> None:
+        if self.status not in (RefundStatus.STARTED, RefundStatus.PROCESSING):
+            raise IllegalTransition(f"refund {self.id} is {self.status}; it cannot complete")
+        self.status = RefundStatus.COMPLETED
+        self.completed_at = now
+        self.history.append(RefundStatusChange(RefundStatus.COMPLETED, now, detail))
+
     @classmethod
     def record(
         cls,
@@ -135,6 +144,8 @@ class Refund:
         # completes at once; one made by other means is only recorded.
         if method is RefundMethod.OTHER:
             status, completed_at = RefundStatus.NOT_REQUESTED, None
+        elif method is RefundMethod.FLOAT:
+            status, completed_at = RefundStatus.STARTED, None
         else:
             status, completed_at = RefundStatus.COMPLETED, now
         return cls(

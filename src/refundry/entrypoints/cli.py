@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -13,12 +15,14 @@ from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
-from refundry.services import transactions
+from refundry.services import merchant_float, transactions
 from refundry.services.merchants import create_merchant
 
 app = typer.Typer(help="Refundry: cancel orders and refund money correctly.", no_args_is_help=True)
 merchants_app = typer.Typer(help="Manage merchants and their API keys.", no_args_is_help=True)
 app.add_typer(merchants_app, name="merchants")
+invoices_app = typer.Typer(help="Merchant float invoice cycles.", no_args_is_help=True)
+app.add_typer(invoices_app, name="invoices")
 
 DEMO_DATABASE = "refundry-demo.db"
 
@@ -65,6 +69,33 @@ def merchants_create(
     else:
         typer.echo(f"merchant {created.merchant.id} ({created.merchant.name})")
         typer.echo(f"API key (shown once): {created.api_key}")
+
+
+@invoices_app.command("close")
+def invoices_close(
+    at: Annotated[
+        datetime | None,
+        typer.Option(help="close the cycles due at this UTC time (default: now)"),
+    ] = None,
+) -> None:
+    """Close every due invoice cycle: apply pending float credits, write the statements."""
+    container = bootstrap()
+    now = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or transactions.utcnow()
+    merchants = transactions.read(
+        container.uow_factory, lambda uow: uow.floats.merchants_with_float()
+    )
+    for merchant_id in merchants:
+        # One transaction per merchant: one merchant's failure leaves the others closed.
+        closed = transactions.run(
+            container.uow_factory,
+            partial(merchant_float.close_due_cycles, merchant_id=merchant_id, now=now),
+        )
+        for invoice in closed:
+            typer.echo(
+                f"{merchant_id} {invoice.period_start:%Y-%m-%d}..{invoice.period_end:%Y-%m-%d} "
+                f"credits {invoice.credits} closing {invoice.closing_balance}"
+            )
+    typer.echo(f"closed due cycles of {len(merchants)} merchant(s) as of {now.isoformat()}")
 
 
 @app.command()

@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from refundry.domain.errors import RefundNotFound
+from refundry.domain.errors import LinkNotFound, RefundNotFound
+from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import (
     CaptureMode,
@@ -17,6 +18,7 @@ from refundry.domain.order import (
     place_order,
 )
 from refundry.domain.refund import Refund
+from refundry.services import merchant_float
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import StockLevel, UnitOfWork
 
@@ -53,6 +55,8 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         captured=command.captured,
         now=now,
     )
+    if order.payment.method is PaymentMethod.FLOAT:
+        merchant_float.charge_order(uow, order)
     uow.orders.add(order)
     taken: dict[str, int] = {}
     for line in order.lines:
@@ -89,6 +93,45 @@ def fulfil_order(
     order = uow.orders.get(merchant_id, order_id)
     order.fulfil(quantities, utcnow())
     return order
+
+
+def cancel_item(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    item_id: uuid.UUID,
+    *,
+    reason: str | None,
+    actor: str,
+) -> Order:
+    """Cancel one gift-card link or one line under the order's lock; irreversible."""
+    order = uow.orders.get(merchant_id, order_id)
+    now = utcnow()
+    refund = order.cancel_item(item_id, reason=reason, created_by=actor, now=now)
+    if refund is not None:
+        for sku, units in sorted(order.restock_for(refund).items()):
+            uow.stock.adjust(merchant_id, sku, units, now)
+    return order
+
+
+def open_link(uow: UnitOfWork, token: str) -> tuple[Order, GiftCardLink]:
+    """The consumer's click: recorded once, under the order's lock (a cancel may race it)."""
+    found = uow.orders.find_link_order(token=token)
+    if found is None:
+        raise LinkNotFound("no such gift card")
+    order = uow.orders.get(*found)
+    link = next(link for link in order.links if link.token == token)
+    return order, order.open_link(link.id, utcnow())
+
+
+def spend_link(
+    uow: UnitOfWork, merchant_id: uuid.UUID, link_id: uuid.UUID, amount: int
+) -> tuple[Order, GiftCardLink]:
+    found = uow.orders.find_link_order(link_id)
+    if found is None or found[0] != merchant_id:
+        raise LinkNotFound(f"no link {link_id}", link_id=str(link_id))
+    order = uow.orders.get(merchant_id, found[1])
+    return order, order.spend_link(link_id, Money(amount, order.currency), utcnow())
 
 
 def get_order(uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order:

@@ -12,41 +12,23 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from refundry.adapters.db import order_rows as rows
 from refundry.adapters.db import tables as t
 from refundry.domain.errors import Conflict, DuplicateExternalId, OrderNotFound
-from refundry.domain.money import Currency, Money
-from refundry.domain.order import (
-    AuthorizationState,
-    CaptureMode,
-    Customer,
-    LineKind,
-    Order,
-    OrderLine,
-    Payment,
-    PaymentMethod,
-    Shipping,
-)
-from refundry.domain.refund import (
-    Refund,
-    RefundBreakdown,
-    RefundKind,
-    RefundLine,
-    RefundMethod,
-    RefundStatus,
-    RefundStatusChange,
-)
-from refundry.domain.status import OrderStatus
+from refundry.domain.money import Currency
+from refundry.domain.order import Order
+from refundry.domain.refund import Refund
 
 
 @dataclass
 class _Loaded:
     version: int
     refund_history: dict[uuid.UUID, int]  # refund id -> status changes already stored
+    links: dict[uuid.UUID, tuple[object, ...]]
 
 
 class SqlOrderRepository:
@@ -87,6 +69,18 @@ class SqlOrderRepository:
         rows = self._connection.execute(statement.offset(offset)).mappings().all()
         return self._hydrate(rows)
 
+    def find_link_order(
+        self, link_id: uuid.UUID | None = None, *, token: str | None = None
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(merchant id, order id) of the order holding a link, by id or by its token."""
+        query = sa.select(t.gift_card_links.c.merchant_id, t.gift_card_links.c.order_id)
+        if token is not None:
+            query = query.where(t.gift_card_links.c.token == token)
+        else:
+            query = query.where(t.gift_card_links.c.id == link_id)
+        row = self._connection.execute(query).first()
+        return None if row is None else (row.merchant_id, row.order_id)
+
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None:
@@ -105,7 +99,7 @@ class SqlOrderRepository:
         self._check_external_id_free(order)
         savepoint = self._connection.begin_nested()
         try:
-            self._connection.execute(sa.insert(t.orders).values(**_order_row(order)))
+            self._connection.execute(sa.insert(t.orders).values(**rows.order_row(order)))
         except sa.exc.IntegrityError:
             # A concurrent ingest took the external id between our check and insert.
             savepoint.rollback()
@@ -114,8 +108,13 @@ class SqlOrderRepository:
         savepoint.commit()
         self._connection.execute(
             sa.insert(t.order_lines),
-            [_line_row(order, position, line) for position, line in enumerate(order.lines)],
+            [rows.line_row(order, position, line) for position, line in enumerate(order.lines)],
         )
+        if order.links:
+            self._connection.execute(
+                sa.insert(t.gift_card_links),
+                [rows.link_row(order, position, link) for position, link in enumerate(order.links)],
+            )
         self._insert_refunds(order, order.refunds)
         self._remember(order)
 
@@ -144,7 +143,7 @@ class SqlOrderRepository:
             self._remember(order)
 
     def _update(self, order: Order, loaded: _Loaded) -> None:
-        row = _order_row(order)
+        row = rows.order_row(order)
         result = self._connection.execute(
             sa.update(t.orders)
             .where(
@@ -166,6 +165,18 @@ class SqlOrderRepository:
                     cancelled_quantity=line.cancelled_quantity,
                 )
             )
+        for link in order.links:
+            if rows.link_state(link) != loaded.links[link.id]:
+                self._connection.execute(
+                    sa.update(t.gift_card_links)
+                    .where(t.gift_card_links.c.id == link.id)
+                    .values(
+                        accessed_at=link.accessed_at,
+                        spent=link.spent_amount.minor,
+                        cancelled_at=link.cancelled_at,
+                        cancel_reason=link.cancel_reason,
+                    )
+                )
         new_refunds = [refund for refund in order.refunds if refund.id not in loaded.refund_history]
         self._insert_refunds(order, new_refunds)
         for refund in order.refunds:
@@ -185,9 +196,9 @@ class SqlOrderRepository:
     def _insert_refunds(self, order: Order, refunds: Sequence[Refund]) -> None:
         if not refunds:
             return
-        self._connection.execute(sa.insert(t.refunds), [_refund_row(order, r) for r in refunds])
+        self._connection.execute(sa.insert(t.refunds), [rows.refund_row(order, r) for r in refunds])
         line_rows = [
-            _refund_line_row(order, refund, position, line)
+            rows.refund_line_row(order, refund, position, line)
             for refund in refunds
             for position, line in enumerate(refund.breakdown.lines)
         ]
@@ -217,6 +228,7 @@ class SqlOrderRepository:
         self._loaded[order.id] = _Loaded(
             version=order.version,
             refund_history={refund.id: len(refund.history) for refund in order.refunds},
+            links={link.id: rows.link_state(link) for link in order.links},
         )
 
     # ------------------------------------------------------------- hydration
@@ -226,7 +238,10 @@ class SqlOrderRepository:
         order_ids = [row["id"] for row in order_rows]
         lines = self._children(t.order_lines, t.order_lines.c.order_id, order_ids, "position")
         refund_rows = self._children(t.refunds, t.refunds.c.order_id, order_ids, "created_at")
-        refund_ids = [row["id"] for rows in refund_rows.values() for row in rows]
+        link_rows = self._children(
+            t.gift_card_links, t.gift_card_links.c.order_id, order_ids, "position"
+        )
+        refund_ids = [row["id"] for group in refund_rows.values() for row in group]
         refund_line_rows: dict[Any, list[sa.RowMapping]] = {}
         history_rows: dict[Any, list[sa.RowMapping]] = {}
         if refund_ids:
@@ -243,12 +258,12 @@ class SqlOrderRepository:
                 orders.append(self._seen[order_id])
                 continue
             currency = Currency.of(row["currency"])
-            order = _order_from_rows(
+            order = rows.order_from_rows(
                 row,
                 currency,
                 lines.get(order_id, []),
                 [
-                    _refund_from_rows(
+                    rows.refund_from_rows(
                         refund_row,
                         currency,
                         refund_line_rows.get(refund_row["id"], []),
@@ -256,6 +271,7 @@ class SqlOrderRepository:
                     )
                     for refund_row in refund_rows.get(order_id, [])
                 ],
+                link_rows.get(order_id, []),
             )
             self._remember(order)
             orders.append(order)
@@ -271,197 +287,3 @@ class SqlOrderRepository:
         for row in rows:
             grouped[row[key.name]].append(row)
         return grouped
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything Refundry stores is UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    aware = _aware(value)
-    assert aware is not None
-    return aware
-
-
-def _order_row(order: Order) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "merchant_id": order.merchant_id,
-        "external_id": order.external_id,
-        "customer_email": order.customer.email,
-        "customer_external_id": order.customer.external_id,
-        "currency": order.currency.code,
-        "status": order.status.value,
-        "status_label": order.status_label,
-        "fulfilment_status": order.fulfilment_status.value,
-        "total": order.total.minor,
-        "shipping_amount": order.shipping.amount.minor,
-        "shipping_tax": order.shipping.tax.minor,
-        "payment_method": order.payment.method.value,
-        "capture_mode": order.payment.capture_mode.value,
-        "authorized": order.payment.authorized.minor,
-        "captured": order.payment.captured.minor,
-        "authorization_state": order.payment.authorization_state.value,
-        "cancel_reason": order.cancel_reason,
-        "cancelled_at": order.cancelled_at,
-        "version": order.version,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-    }
-
-
-def _line_row(order: Order, position: int, line: OrderLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "merchant_id": order.merchant_id,
-        "order_id": order.id,
-        "position": position,
-        "sku": line.sku,
-        "name": line.name,
-        "kind": line.kind.value,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price.minor,
-        "discount": line.discount.minor,
-        "tax": line.tax.minor,
-        "fulfilled_quantity": line.fulfilled_quantity,
-        "cancelled_quantity": line.cancelled_quantity,
-    }
-
-
-def _refund_row(order: Order, refund: Refund) -> dict[str, Any]:
-    breakdown = refund.breakdown
-    return {
-        "id": refund.id,
-        "merchant_id": order.merchant_id,
-        "order_id": order.id,
-        "kind": refund.kind.value,
-        "method": refund.method.value,
-        "status": refund.status.value,
-        "currency": order.currency.code,
-        "amount": refund.amount.minor,
-        "tax": breakdown.tax.minor,
-        "shipping": breakdown.shipping.minor,
-        "shipping_tax": breakdown.shipping_tax.minor,
-        "goodwill": breakdown.goodwill.minor,
-        "adjustment": breakdown.adjustment.minor,
-        "reason": refund.reason,
-        "failure_reason": refund.failure_reason,
-        "created_by": refund.created_by,
-        "created_at": refund.created_at,
-        "completed_at": refund.completed_at,
-    }
-
-
-def _refund_line_row(
-    order: Order, refund: Refund, position: int, line: RefundLine
-) -> dict[str, Any]:
-    return {
-        "refund_id": refund.id,
-        "position": position,
-        "order_line_id": line.order_line_id,
-        "merchant_id": order.merchant_id,
-        "quantity": line.quantity,
-        "unfulfilled_quantity": line.unfulfilled_quantity,
-        "restocked_quantity": line.restocked_quantity,
-        "subtotal": line.subtotal.minor,
-        "discount": line.discount.minor,
-        "tax": line.tax.minor,
-    }
-
-
-def _order_from_rows(
-    row: sa.RowMapping,
-    currency: Currency,
-    line_rows: Sequence[sa.RowMapping],
-    refunds: list[Refund],
-) -> Order:
-    def money(value: int) -> Money:
-        return Money(value, currency)
-
-    return Order(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        external_id=row["external_id"],
-        customer=Customer(row["customer_email"], row["customer_external_id"]),
-        currency=currency,
-        lines=[
-            OrderLine(
-                id=line["id"],
-                sku=line["sku"],
-                name=line["name"],
-                kind=LineKind(line["kind"]),
-                quantity=line["quantity"],
-                unit_price=money(line["unit_price"]),
-                discount=money(line["discount"]),
-                tax=money(line["tax"]),
-                fulfilled_quantity=line["fulfilled_quantity"],
-                cancelled_quantity=line["cancelled_quantity"],
-            )
-            for line in line_rows
-        ],
-        shipping=Shipping(money(row["shipping_amount"]), money(row["shipping_tax"])),
-        payment=Payment(
-            method=PaymentMethod(row["payment_method"]),
-            capture_mode=CaptureMode(row["capture_mode"]),
-            authorized=money(row["authorized"]),
-            captured=money(row["captured"]),
-            authorization_state=AuthorizationState(row["authorization_state"]),
-        ),
-        status=OrderStatus(row["status"]),
-        status_label=row["status_label"],
-        cancel_reason=row["cancel_reason"],
-        cancelled_at=_aware(row["cancelled_at"]),
-        refunds=refunds,
-        version=row["version"],
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
-    )
-
-
-def _refund_from_rows(
-    row: sa.RowMapping,
-    currency: Currency,
-    line_rows: Sequence[sa.RowMapping],
-    history_rows: Sequence[sa.RowMapping],
-) -> Refund:
-    def money(value: int) -> Money:
-        return Money(value, currency)
-
-    return Refund(
-        id=row["id"],
-        order_id=row["order_id"],
-        kind=RefundKind(row["kind"]),
-        method=RefundMethod(row["method"]),
-        breakdown=RefundBreakdown(
-            currency=currency,
-            lines=tuple(
-                RefundLine(
-                    order_line_id=line["order_line_id"],
-                    quantity=line["quantity"],
-                    unfulfilled_quantity=line["unfulfilled_quantity"],
-                    restocked_quantity=line["restocked_quantity"],
-                    subtotal=money(line["subtotal"]),
-                    discount=money(line["discount"]),
-                    tax=money(line["tax"]),
-                )
-                for line in line_rows
-            ),
-            shipping=money(row["shipping"]),
-            shipping_tax=money(row["shipping_tax"]),
-            goodwill=money(row["goodwill"]),
-            adjustment=money(row["adjustment"]),
-        ),
-        reason=row["reason"],
-        created_by=row["created_by"],
-        created_at=_utc(row["created_at"]),
-        status=RefundStatus(row["status"]),
-        history=[
-            RefundStatusChange(RefundStatus(h["status"]), _utc(h["at"]), h["detail"])
-            for h in history_rows
-        ],
-        completed_at=_aware(row["completed_at"]),
-        failure_reason=row["failure_reason"],
-    )

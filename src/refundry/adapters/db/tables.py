@@ -136,6 +136,67 @@ refund_status_changes = sa.Table(
     sa.Column("detail", sa.Text),
 )
 
+gift_card_links = sa.Table(
+    "gift_card_links",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("order_id", sa.Uuid, sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("order_line_id", sa.Uuid, sa.ForeignKey("order_lines.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("spent", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", UTC_TIME, nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("accessed_at", UTC_TIME),
+    sa.Column("cancelled_at", UTC_TIME),
+    sa.Column("cancel_reason", sa.Text),
+)
+
+float_accounts = sa.Table(
+    "float_accounts",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("invoice_cycle", sa.String(16), nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+)
+
+float_entries = sa.Table(
+    "float_entries",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("float_accounts.merchant_id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("order_id", sa.Uuid),
+    # A refund is credited to the float once, whatever happens: the index says so.
+    sa.Column("refund_id", sa.Uuid, unique=True),
+    sa.Column("invoice_id", sa.Uuid, index=True),
+    sa.Column("note", sa.Text),
+    sa.Index(None, "merchant_id", "created_at"),
+)
+
+invoices = sa.Table(
+    "invoices",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("float_accounts.merchant_id"), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("period_start", UTC_TIME, nullable=False),
+    sa.Column("period_end", UTC_TIME, nullable=False),
+    sa.Column("opening_balance", sa.BigInteger, nullable=False),
+    sa.Column("top_ups", sa.BigInteger, nullable=False),
+    sa.Column("charges", sa.BigInteger, nullable=False),
+    sa.Column("adjustments", sa.BigInteger, nullable=False),
+    sa.Column("credits", sa.BigInteger, nullable=False),
+    sa.Column("closing_balance", sa.BigInteger, nullable=False),
+    sa.Column("closed_at", UTC_TIME, nullable=False),
+    sa.UniqueConstraint("merchant_id", "period_start"),
+)
+
 stock_levels = sa.Table(
     "stock_levels",
     metadata,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
+from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.repositories import (
     SqlIdempotencyRepository,
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
     stock: SqlStockRepository
     idempotency: SqlIdempotencyRepository
     settings: SqlSettingsRepository
+    floats: SqlFloatRepository
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -45,6 +47,7 @@ class SqlUnitOfWork:
         self.stock = SqlStockRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
+        self.floats = SqlFloatRepository(connection, lock_rows=self._write)
         return self
 
     def __exit__(
@@ -66,6 +69,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._transaction is not None
         self.orders.persist()
+        self.floats.persist()
         self._transaction.commit()
 
 

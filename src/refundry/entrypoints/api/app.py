@@ -6,7 +6,14 @@ from fastapi import FastAPI
 
 from refundry import __version__
 from refundry.bootstrap import Container, bootstrap
-from refundry.entrypoints.api import errors, routes_orders, routes_refunds, routes_stock
+from refundry.entrypoints.api import (
+    errors,
+    routes_float,
+    routes_links,
+    routes_orders,
+    routes_refunds,
+    routes_stock,
+)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -21,7 +28,14 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container or bootstrap()
     errors.install(app)
-    for router in (routes_orders.router, routes_refunds.router, routes_stock.router):
+    routers = (
+        routes_orders.router,
+        routes_refunds.router,
+        routes_stock.router,
+        routes_float.router,
+        routes_links.router,
+    )
+    for router in routers:
         app.include_router(router, responses=errors.problem_responses())
 
     @app.get("/healthz", include_in_schema=False)

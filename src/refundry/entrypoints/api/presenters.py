@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from refundry.domain.errors import RefundryError
+from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund, RefundBreakdown
 from refundry.entrypoints.api import schemas
 from refundry.services.refund_order import RefundMade, RefundPreview
+from refundry.services.transactions import utcnow
 
 JsonBody = dict[str, Any]
 
 
+def link_model(link: GiftCardLink, now: datetime) -> schemas.LinkOut:
+    blocker = link.cancellation_blocker(now)
+    return schemas.LinkOut(
+        id=link.id,
+        url=f"/l/{link.token}",
+        value=link.value.minor,
+        spent=link.spent_amount.minor,
+        state=link.state(now),
+        accessed=link.accessed_at is not None,
+        accessed_at=link.accessed_at,
+        expired=link.is_expired(now),
+        expires_at=link.expires_at,
+        cancelled_at=link.cancelled_at,
+        can_cancel=blocker is None,
+        cancel_blocked_because=None if blocker is None else blocker.detail,
+    )
+
+
 def order_model(order: Order) -> schemas.OrderOut:
+    now = utcnow()
     shipping_refunded, shipping_tax_refunded = order.shipping_refunded()
+    order_blocker = order.cancel_blocker(now)
+    line_blockers = {line.id: order.item_cancel_blocker(line, now) for line in order.lines}
     return schemas.OrderOut(
         id=order.id,
         external_id=order.external_id,
@@ -28,7 +53,8 @@ def order_model(order: Order) -> schemas.OrderOut:
         captured=order.payment.captured.minor,
         refunded=order.refunded.minor,
         refundable=order.refundable.minor,
-        can_cancel=order.can_cancel,
+        can_cancel=order_blocker is None,
+        cancel_blocked_because=None if order_blocker is None else order_blocker.detail,
         lines=[
             schemas.LineOut(
                 id=line.id,
@@ -45,6 +71,9 @@ def order_model(order: Order) -> schemas.OrderOut:
                 refunded_quantity=order.line_refunds(line.id).quantity,
                 refundable_quantity=order.refundable_quantity(line),
                 open_quantity=order.open_quantity(line),
+                can_cancel=line_blockers[line.id] is None,
+                cancel_blocked_because=_detail(line_blockers[line.id]),
+                links=[link_model(link, now) for link in order.links_of(line.id)],
             )
             for line in order.lines
         ],
@@ -68,6 +97,10 @@ def order_model(order: Order) -> schemas.OrderOut:
         created_at=order.created_at,
         updated_at=order.updated_at,
     )
+
+
+def _detail(error: RefundryError | None) -> str | None:
+    return None if error is None else error.detail
 
 
 def present_order(order: Order) -> JsonBody:

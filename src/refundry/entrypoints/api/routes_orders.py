@@ -41,6 +41,7 @@ def create_order(
                 unit_price=line.unit_price,
                 discount=line.discount,
                 tax=line.tax,
+                link_expires_at=line.link_expires_at,
             )
             for line in body.lines
         ],
@@ -184,6 +185,35 @@ def cancel(
             reason=body.reason,
             status_label=body.status,
             actor=caller.actor,
+        ),
+        present=presenters.present_order,
+    )
+
+
+@router.post("/{order_id}/items/{item_id}/cancel", response_model=schemas.OrderOut)
+def cancel_item(
+    order_id: uuid.UUID,
+    item_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.ItemCancelIn | None = None,
+) -> Response:
+    """Cancel one item: a gift-card link (only while unopened, unexpired and unspent) or a line.
+
+    Irreversible. A float-paid order's item is credited to the float when the invoice
+    cycle closes; otherwise its captured money comes back as a cancellation refund.
+    """
+    body = body or schemas.ItemCancelIn()
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: orders.cancel_item(
+            uow, caller.merchant_id, order_id, item_id, reason=body.reason, actor=caller.actor
         ),
         present=presenters.present_order,
     )

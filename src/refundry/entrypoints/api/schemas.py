@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from refundry.domain.gift_card import LinkState
+from refundry.domain.merchant_float import InvoiceCycle
 from refundry.domain.order import AuthorizationState, CaptureMode, LineKind, PaymentMethod
 from refundry.domain.refund import RefundKind, RefundMethod, RefundStatus
 from refundry.domain.status import FulfilmentStatus, OrderStatus
@@ -40,6 +42,9 @@ class LineIn(StrictModel):
     discount: Minor = Field(0, description="line total, minor units")
     tax: Minor = Field(0, description="line total, minor units")
     kind: LineKind = LineKind.PHYSICAL
+    link_expires_at: AwareDatetime | None = Field(
+        None, description="gift_card_link lines: when the links expire (default: in 365 days)"
+    )
 
 
 class ShippingIn(StrictModel):
@@ -87,6 +92,14 @@ class CancelIn(StrictModel):
     )
 
 
+class ItemCancelIn(StrictModel):
+    reason: Reason | None = Field(None, description='defaults to "Order item cancelled via API"')
+
+
+class SpendIn(StrictModel):
+    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_MINOR)]
+
+
 class RefundLineIn(StrictModel):
     line_id: uuid.UUID
     quantity: Quantity
@@ -116,6 +129,21 @@ class CustomerOut(BaseModel):
     external_id: str | None
 
 
+class LinkOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    value: int
+    spent: int
+    state: LinkState
+    accessed: bool
+    accessed_at: datetime | None
+    expired: bool
+    expires_at: datetime
+    cancelled_at: datetime | None
+    can_cancel: bool
+    cancel_blocked_because: str | None
+
+
 class LineOut(BaseModel):
     id: uuid.UUID
     sku: str
@@ -131,6 +159,9 @@ class LineOut(BaseModel):
     refunded_quantity: int
     refundable_quantity: int
     open_quantity: int
+    can_cancel: bool
+    cancel_blocked_because: str | None
+    links: list[LinkOut]
 
 
 class ShippingOut(BaseModel):
@@ -162,6 +193,7 @@ class OrderOut(BaseModel):
     refunded: int
     refundable: int
     can_cancel: bool
+    cancel_blocked_because: str | None
     lines: list[LineOut]
     shipping: ShippingOut
     payment: PaymentOut
@@ -264,3 +296,52 @@ class ProblemOut(BaseModel):
     detail: str | None
     instance: str
     errors: list[FieldErrorOut] | None = None
+
+
+class FloatIn(StrictModel):
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    invoice_cycle: InvoiceCycle = InvoiceCycle.MONTHLY
+
+
+class TopUpIn(StrictModel):
+    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_MINOR)]
+
+
+class PendingCreditOut(BaseModel):
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    amount: int
+
+
+class FloatOut(BaseModel):
+    currency: str
+    balance: int
+    invoice_cycle: InvoiceCycle
+    cycle_start: datetime
+    cycle_end: datetime
+    pending_credits: int = Field(description="credited to the float when the cycle closes")
+    pending: list[PendingCreditOut]
+
+
+class InvoiceOut(BaseModel):
+    id: uuid.UUID
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    opening_balance: int
+    top_ups: int
+    charges: int
+    adjustments: int
+    credits: int
+    closing_balance: int
+    closed_at: datetime
+    credited: list[PendingCreditOut]
+
+
+class InvoiceListOut(BaseModel):
+    data: list[InvoiceOut]
+
+
+class LinkSpentOut(BaseModel):
+    order_id: uuid.UUID
+    link: LinkOut

@@ -1,0 +1,218 @@
+"""The merchant float and its invoices. The balance is summed from the ledger on load."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from refundry.adapters.db import tables as t
+from refundry.adapters.db.order_rows import utc
+from refundry.domain.merchant_float import (
+    CreditedRefund,
+    FloatAccount,
+    FloatEntryKind,
+    Invoice,
+    InvoiceCycle,
+)
+from refundry.domain.money import Currency, Money
+from refundry.domain.refund import RefundMethod, RefundStatus
+
+
+class SqlFloatRepository:
+    def __init__(self, connection: sa.Connection, *, lock_rows: bool) -> None:
+        self._connection = connection
+        self._lock_rows = lock_rows
+        self._seen: dict[uuid.UUID, FloatAccount] = {}
+
+    def get(self, merchant_id: uuid.UUID) -> FloatAccount | None:
+        """The account, locked for the transaction when writing: charges and closes queue.
+
+        Loaded once per unit of work, so entries not yet written still count."""
+        if merchant_id in self._seen:
+            return self._seen[merchant_id]
+        query = sa.select(t.float_accounts).where(t.float_accounts.c.merchant_id == merchant_id)
+        if self._lock_rows:
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        if row is None:
+            return None
+        currency = Currency.of(row.currency)
+        balance = self._connection.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(t.float_entries.c.amount), 0)).where(
+                t.float_entries.c.merchant_id == merchant_id
+            )
+        ).scalar_one()
+        account = FloatAccount(
+            merchant_id=merchant_id,
+            currency=currency,
+            invoice_cycle=InvoiceCycle(row.invoice_cycle),
+            created_at=utc(row.created_at),
+            balance=Money(int(balance), currency),
+        )
+        self._seen[merchant_id] = account
+        return account
+
+    def add(self, account: FloatAccount) -> None:
+        self._connection.execute(
+            sa.insert(t.float_accounts).values(
+                merchant_id=account.merchant_id,
+                currency=account.currency.code,
+                invoice_cycle=account.invoice_cycle.value,
+                created_at=account.created_at,
+            )
+        )
+        self._seen[account.merchant_id] = account
+
+    def set_cycle(self, merchant_id: uuid.UUID, cycle: InvoiceCycle) -> None:
+        self._connection.execute(
+            sa.update(t.float_accounts)
+            .where(t.float_accounts.c.merchant_id == merchant_id)
+            .values(invoice_cycle=cycle.value)
+        )
+
+    def merchants_with_float(self) -> list[uuid.UUID]:
+        return list(self._connection.execute(sa.select(t.float_accounts.c.merchant_id)).scalars())
+
+    def pending_credits(
+        self, merchant_id: uuid.UUID, created_before: datetime | None = None
+    ) -> list[CreditedRefund]:
+        """Float refunds not yet credited, oldest first."""
+        query = sa.select(
+            t.refunds.c.order_id,
+            t.refunds.c.id,
+            t.refunds.c.amount,
+            t.refunds.c.currency,
+            t.refunds.c.created_at,
+        ).where(
+            t.refunds.c.merchant_id == merchant_id,
+            t.refunds.c.method == RefundMethod.FLOAT.value,
+            t.refunds.c.status == RefundStatus.STARTED.value,
+        )
+        if created_before is not None:
+            query = query.where(t.refunds.c.created_at < created_before)
+        rows = self._connection.execute(query.order_by(t.refunds.c.created_at, t.refunds.c.id))
+        return [
+            CreditedRefund(
+                row.order_id,
+                row.id,
+                Money(row.amount, Currency.of(row.currency)),
+                utc(row.created_at),
+            )
+            for row in rows
+        ]
+
+    def entries_total(
+        self, merchant_id: uuid.UUID, kind: FloatEntryKind, start: datetime, end: datetime
+    ) -> int:
+        total = self._connection.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(t.float_entries.c.amount), 0)).where(
+                t.float_entries.c.merchant_id == merchant_id,
+                t.float_entries.c.kind == kind.value,
+                t.float_entries.c.created_at >= start,
+                t.float_entries.c.created_at < end,
+            )
+        ).scalar_one()
+        return int(total)
+
+    def persist(self) -> None:
+        for account in self._seen.values():
+            if account.new_entries:
+                self._connection.execute(
+                    sa.insert(t.float_entries),
+                    [
+                        {
+                            "id": entry.id,
+                            "merchant_id": account.merchant_id,
+                            "kind": entry.kind.value,
+                            "amount": entry.amount.minor,
+                            "created_at": entry.created_at,
+                            "order_id": entry.order_id,
+                            "refund_id": entry.refund_id,
+                            "invoice_id": entry.invoice_id,
+                            "note": entry.note,
+                        }
+                        for entry in account.new_entries
+                    ],
+                )
+                account.new_entries.clear()
+
+    # ---------------------------------------------------------------- invoices
+    def add_invoice(self, invoice: Invoice) -> None:
+        self._connection.execute(
+            sa.insert(t.invoices).values(
+                id=invoice.id,
+                merchant_id=invoice.merchant_id,
+                currency=invoice.currency.code,
+                period_start=invoice.period_start,
+                period_end=invoice.period_end,
+                opening_balance=invoice.opening_balance.minor,
+                top_ups=invoice.top_ups.minor,
+                charges=invoice.charges.minor,
+                adjustments=invoice.adjustments.minor,
+                credits=invoice.credits.minor,
+                closing_balance=invoice.closing_balance.minor,
+                closed_at=invoice.closed_at,
+            )
+        )
+
+    def last_invoice(self, merchant_id: uuid.UUID) -> Invoice | None:
+        invoices = self.invoices(merchant_id, limit=1)
+        return invoices[0] if invoices else None
+
+    def invoices(self, merchant_id: uuid.UUID, *, limit: int = 100) -> list[Invoice]:
+        rows = self._connection.execute(
+            sa.select(t.invoices)
+            .where(t.invoices.c.merchant_id == merchant_id)
+            .order_by(t.invoices.c.period_start.desc())
+            .limit(limit)
+        ).mappings()
+        return [self._invoice(row, credited=()) for row in rows]
+
+    def invoice(self, merchant_id: uuid.UUID, invoice_id: uuid.UUID) -> Invoice | None:
+        row = (
+            self._connection.execute(
+                sa.select(t.invoices).where(
+                    t.invoices.c.merchant_id == merchant_id, t.invoices.c.id == invoice_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        currency = Currency.of(row["currency"])
+        credits = self._connection.execute(
+            sa.select(
+                t.float_entries.c.order_id,
+                t.float_entries.c.refund_id,
+                t.float_entries.c.amount,
+                t.float_entries.c.created_at,
+            )
+            .where(t.float_entries.c.invoice_id == invoice_id)
+            .order_by(t.float_entries.c.created_at, t.float_entries.c.id)
+        )
+        credited = tuple(
+            CreditedRefund(c.order_id, c.refund_id, Money(c.amount, currency), utc(c.created_at))
+            for c in credits
+        )
+        return self._invoice(row, credited=credited)
+
+    @staticmethod
+    def _invoice(row: sa.RowMapping, credited: tuple[CreditedRefund, ...]) -> Invoice:
+        currency = Currency.of(row["currency"])
+        return Invoice(
+            id=row["id"],
+            merchant_id=row["merchant_id"],
+            currency=currency,
+            period_start=utc(row["period_start"]),
+            period_end=utc(row["period_end"]),
+            opening_balance=Money(row["opening_balance"], currency),
+            top_ups=Money(row["top_ups"], currency),
+            charges=Money(row["charges"], currency),
+            adjustments=Money(row["adjustments"], currency),
+            credits=Money(row["credits"], currency),
+            closed_at=utc(row["closed_at"]),
+            credited=credited,
+        )
