@@ -95,17 +95,17 @@ class GiftCardLink:
             return LinkAlreadyCancelled(
                 f"link {self.id} is already cancelled", link_id=str(self.id)
             )
-        if self.accessed_at is not None:
-            return LinkAccessed(
-                f"link {self.id} was opened by the consumer at {self.accessed_at.isoformat()}",
-                link_id=str(self.id),
-                accessed_at=self.accessed_at.isoformat(),
-            )
         if self.spent_amount.minor > 0:
             return LinkSpent(
                 f"link {self.id} has spent value",
                 link_id=str(self.id),
                 spent=self.spent_amount.minor,
+            )
+        if self.accessed_at is not None:
+            return LinkAccessed(
+                f"link {self.id} was opened by the consumer at {self.accessed_at.isoformat()}",
+                link_id=str(self.id),
+                accessed_at=self.accessed_at.isoformat(),
             )
         if self.is_expired(now):
             return LinkExpired(

@@ -168,7 +168,7 @@ class SqlFloatRepository:
             .order_by(t.invoices.c.period_start.desc())
             .limit(limit)
         ).mappings()
-        return [self._invoice(row, credited=()) for row in rows]
+        return [self._invoice(row, self._credited(row["id"], row["currency"])) for row in rows]
 
     def invoice(self, merchant_id: uuid.UUID, invoice_id: uuid.UUID) -> Invoice | None:
         row = (
@@ -182,7 +182,10 @@ class SqlFloatRepository:
         )
         if row is None:
             return None
-        currency = Currency.of(row["currency"])
+        return self._invoice(row, self._credited(invoice_id, row["currency"]))
+
+    def _credited(self, invoice_id: uuid.UUID, currency_code: str) -> tuple[CreditedRefund, ...]:
+        currency = Currency.of(currency_code)
         credits = self._connection.execute(
             sa.select(
                 t.float_entries.c.order_id,
@@ -193,11 +196,10 @@ class SqlFloatRepository:
             .where(t.float_entries.c.invoice_id == invoice_id)
             .order_by(t.float_entries.c.created_at, t.float_entries.c.id)
         )
-        credited = tuple(
+        return tuple(
             CreditedRefund(c.order_id, c.refund_id, Money(c.amount, currency), utc(c.created_at))
             for c in credits
         )
-        return self._invoice(row, credited=credited)
 
     @staticmethod
     def _invoice(row: sa.RowMapping, credited: tuple[CreditedRefund, ...]) -> Invoice:

@@ -1,0 +1,228 @@
+"""Seed 000 through the API: float-paid gift-card links, item cancel, invoice-cycle credit."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from refundry.bootstrap import Container
+from refundry.services import merchant_float, transactions
+from tests.conftest import Api
+
+
+def gift_card_order(api: Api, quantity: int = 3, **line: Any) -> dict[str, Any]:
+    body = {
+        "currency": "EUR",
+        "customer": {"email": "hr@acme.example"},
+        "lines": [
+            {
+                "sku": "GIFT-25",
+                "name": "Gift card EUR 25",
+                "quantity": quantity,
+                "unit_price": 2500,
+                "kind": "gift_card_link",
+                **line,
+            }
+        ],
+        "payment": {"method": "float"},
+    }
+    response = api.client.post("/v1/orders", json=body)
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
+
+
+@pytest.fixture
+def funded(api: Api) -> Api:
+    assert api.client.put(
+        "/v1/float", json={"currency": "EUR", "invoice_cycle": "daily"}
+    ).is_success
+    assert api.client.post("/v1/float/top-ups", json={"amount": 100_000}).status_code == 201
+    return api
+
+
+def close_cycles(container: Container, api: Api, days_ahead: int) -> list[Any]:
+    at = datetime.now(UTC) + timedelta(days=days_ahead)
+    return transactions.run(
+        container.uow_factory,
+        lambda uow: merchant_float.close_due_cycles(uow, api.merchant.merchant.id, at),
+    )
+
+
+def test_ordering_links_charges_the_float_and_issues_one_link_per_unit(funded: Api) -> None:
+    order = gift_card_order(funded)
+    links = order["lines"][0]["links"]
+    assert len(links) == 3
+    assert {link["state"] for link in links} == {"issued"}
+    assert all(link["can_cancel"] and not link["accessed"] for link in links)
+    assert len({link["url"] for link in links}) == 3
+    assert funded.client.get("/v1/float").json()["balance"] == 100_000 - 7_500
+
+
+def test_an_order_the_float_cannot_cover_is_refused_and_nothing_is_written(api: Api) -> None:
+    api.client.put("/v1/float", json={"currency": "EUR"})
+    api.client.post("/v1/float/top-ups", json={"amount": 1_000})
+    response = api.client.post(
+        "/v1/orders",
+        json={
+            "currency": "EUR",
+            "customer": {"email": "hr@acme.example"},
+            "lines": [
+                {
+                    "sku": "G",
+                    "name": "G",
+                    "quantity": 1,
+                    "unit_price": 2500,
+                    "kind": "gift_card_link",
+                }
+            ],
+            "payment": {"method": "float"},
+        },
+    )
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/float-insufficient")
+    assert api.client.get("/v1/orders").json()["data"] == []
+    assert api.client.get("/v1/float").json()["balance"] == 1_000
+
+
+def test_the_consumer_page_records_the_first_open_and_blocks_cancel(funded: Api) -> None:
+    # given a link the consumer opens
+    order = gift_card_order(funded)
+    link = order["lines"][0]["links"][0]
+    page = funded.client.get(link["url"])
+    assert page.status_code == 200
+    assert "25.00 EUR" in page.text
+    # when support tries to cancel it
+    response = funded.client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+    # then the problem names the condition, and the lookup shows why
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/link-accessed")
+    looked_up = funded.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"][0]
+    assert looked_up["accessed"] is True
+    assert looked_up["can_cancel"] is False
+    assert "opened" in looked_up["cancel_blocked_because"]
+
+
+def test_an_expired_link_cannot_be_cancelled_and_says_so(funded: Api) -> None:
+    order = gift_card_order(
+        funded, quantity=1, link_expires_at=(datetime.now(UTC) - timedelta(days=1)).isoformat()
+    )
+    link = order["lines"][0]["links"][0]
+    assert link["expired"] is True
+    response = funded.client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+    assert response.json()["type"].endswith("/link-expired")
+    assert funded.client.get(link["url"]).status_code == 410
+
+
+def test_a_spent_link_cannot_be_cancelled(funded: Api) -> None:
+    order = gift_card_order(funded, quantity=1)
+    link = order["lines"][0]["links"][0]
+    spent = funded.client.post(f"/v1/links/{link['id']}/spend", json={"amount": 700})
+    assert spent.status_code == 200
+    assert spent.json()["link"]["spent"] == 700
+    response = funded.client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+    assert response.json()["type"].endswith("/link-spent")
+
+
+def test_a_cancelled_link_answers_cancelled_and_cannot_be_revived(funded: Api) -> None:
+    order = gift_card_order(funded)
+    link = order["lines"][0]["links"][1]
+    cancelled = funded.client.post(
+        f"/v1/orders/{order['id']}/items/{link['id']}/cancel", json={"reason": "Employee left"}
+    )
+    assert cancelled.status_code == 200
+    states = [item["state"] for item in cancelled.json()["lines"][0]["links"]]
+    assert states == ["issued", "cancelled", "issued"]
+    assert funded.client.get(link["url"]).status_code == 410
+    again = funded.client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+    assert again.json()["type"].endswith("/link-cancelled")
+    spend = funded.client.post(f"/v1/links/{link['id']}/spend", json={"amount": 1})
+    assert spend.json()["type"].endswith("/link-cancelled")
+
+
+def test_the_credit_arrives_at_the_close_once_whatever_the_number_of_closes(
+    funded: Api, container: Container
+) -> None:
+    # given a cancelled link of a float-paid order
+    order = gift_card_order(funded)
+    link = order["lines"][0]["links"][0]
+    funded.client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+    # then before the close the credit is pending, not in the balance
+    before = funded.client.get("/v1/float").json()
+    assert before["balance"] == 100_000 - 7_500
+    assert before["pending_credits"] == 2_500
+    refund = funded.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"][0]
+    assert (refund["method"], refund["status"], refund["kind"]) == (
+        "float",
+        "started",
+        "cancellation",
+    )
+    # when the cycle closes, and closes again
+    first = close_cycles(container, funded, days_ahead=2)
+    second = close_cycles(container, funded, days_ahead=2)
+    third = close_cycles(container, funded, days_ahead=3)
+    # then the credit was applied exactly once
+    assert sum(invoice.credits.minor for invoice in first) == 2_500
+    assert second == []
+    assert sum(invoice.credits.minor for invoice in third) == 0
+    after = funded.client.get("/v1/float").json()
+    assert after["balance"] == 100_000 - 7_500 + 2_500
+    assert after["pending_credits"] == 0
+    refund = funded.client.get(f"/v1/refunds/{refund['id']}").json()
+    assert refund["status"] == "completed"
+    # and the statement says so, in JSON and in CSV
+    invoices = funded.client.get("/v1/invoices").json()["data"]
+    credited = [invoice for invoice in invoices if invoice["credits"]]
+    assert len(credited) == 1
+    assert credited[0]["credited"][0]["refund_id"] == refund["id"]
+    csv_text = funded.client.get(f"/v1/invoices/{credited[0]['id']}.csv").text
+    assert "credits,,,25.00,EUR" in csv_text
+    assert f"credit,{order['id']},{refund['id']},25.00,EUR" in csv_text
+
+
+def test_invoices_chain_their_balances(funded: Api, container: Container) -> None:
+    gift_card_order(funded, quantity=2)
+    close_cycles(container, funded, days_ahead=3)
+    invoices = sorted(
+        funded.client.get("/v1/invoices").json()["data"], key=lambda i: i["period_start"]
+    )
+    assert len(invoices) >= 3
+    for earlier, later in itertools.pairwise(invoices):
+        assert later["opening_balance"] == earlier["closing_balance"]
+        assert later["period_start"] == earlier["period_end"]
+    assert invoices[-1]["closing_balance"] == funded.client.get("/v1/float").json()["balance"]
+
+
+def test_a_whole_order_with_an_opened_link_cannot_be_cancelled(funded: Api) -> None:
+    order = gift_card_order(funded)
+    funded.client.get(order["lines"][0]["links"][2]["url"])
+    response = funded.client.post(f"/v1/orders/{order['id']}/cancel")
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/order-not-cancellable")
+    assert response.json()["condition"] == "link-accessed"
+    assert funded.client.get(f"/v1/orders/{order['id']}").json()["can_cancel"] is False
+
+
+def test_another_merchants_link_cannot_be_spent_or_cancelled(
+    funded: Api, container: Container
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from refundry.entrypoints.api.app import create_app
+    from refundry.services.merchants import create_merchant
+
+    order = gift_card_order(funded)
+    link = order["lines"][0]["links"][0]
+    other = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, "Other"))
+    with TestClient(create_app(container)) as client:
+        client.headers["Authorization"] = f"Bearer {other.api_key}"
+        assert client.post(f"/v1/links/{link['id']}/spend", json={"amount": 1}).status_code == 404
+        cancel = client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+        assert cancel.status_code == 404
+    assert (
+        funded.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"][0]["state"]
+        == "issued"
+    )
