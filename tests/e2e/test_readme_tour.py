@@ -46,3 +46,43 @@ def test_readme_tour_works_as_written(demo_server: str) -> None:
     assert "problems/refund-exceeds-refundable" in out
     assert "problems/order-fulfilled" in out
     assert "(8569, 'fully_refunded', 0)" in out
+
+
+def test_readme_gift_card_tour_walks_seed_000(demo_server: str, tmp_path: Path) -> None:
+    # given the gift-card tour from the README, the demo serving, and the CLI on its database
+    script = readme_block("tour-gift-cards")
+    env = {
+        **os.environ,
+        "API": demo_server,
+        "REFUNDRY": venv_script("refundry"),
+        "REFUNDRY_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+    }
+    # when it runs in bash
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # then each seed step shows what the help page promises
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "consumer opens link 1: HTTP 200" in out
+    assert "found: CONNECT-TOUR" in out
+    assert "link 1: accessed, accessed=True, expired=False, can_cancel=False" in out
+    assert "link 2: issued, accessed=False, expired=False, can_cancel=True" in out
+    assert "problems/link-accessed" in out
+    before = _float_line(out, "before the close:")
+    after = _float_line(out, "after the close:")
+    again = _float_line(out, "closed again:")
+    assert before[1] > 0  # the credit waits for the close
+    assert after == (before[0] + before[1], 0)  # applied at the close
+    assert again == after  # and never twice
+
+
+def _float_line(out: str, label: str) -> tuple[int, int]:
+    line = next(line for line in out.splitlines() if line.startswith(label))
+    balance, pending = line.removeprefix(label).strip(" ()").split(",")
+    return int(balance), int(pending)

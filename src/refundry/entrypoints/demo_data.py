@@ -9,12 +9,14 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
+from refundry.domain.merchant_float import InvoiceCycle
 from refundry.domain.order import CaptureMode, Customer, LineKind, NewLine, PaymentMethod
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
-from refundry.services import orders, transactions
+from refundry.services import merchant_float, orders, transactions
 from refundry.services.cancel_order import cancel_order
 from refundry.services.merchants import create_merchant
 from refundry.services.quotes import QuoteSigner
@@ -99,7 +101,62 @@ def seed_demo(
         )
     for number, scenario in enumerate(SCENARIOS, start=1001):
         _play(uow_factory, quotes, merchant_id, number, scenario, rng)
-    return DemoSummary(merchant_id, created.api_key, len(SCENARIOS))
+    gift_orders = _seed_gift_cards(uow_factory, merchant_id)
+    return DemoSummary(merchant_id, created.api_key, len(SCENARIOS) + gift_orders)
+
+
+def _seed_gift_cards(uow_factory: UnitOfWorkFactory, merchant_id: uuid.UUID) -> int:
+    """Seed 000's platform: gift-card links bought from the prepaid float, in every state."""
+    transactions.run(
+        uow_factory,
+        lambda uow: merchant_float.open_float(uow, merchant_id, "EUR", InvoiceCycle.MONTHLY),
+    )
+    transactions.run(
+        uow_factory, lambda uow: merchant_float.top_up_float(uow, merchant_id, 500_000)
+    )
+    stories = ["untouched", "opened", "spent", "cancelled", "expired"]
+    for number, story in enumerate(stories, start=9001):
+        _play_gift_card(uow_factory, merchant_id, number, story)
+    return len(stories)
+
+
+def _play_gift_card(
+    uow_factory: UnitOfWorkFactory, merchant_id: uuid.UUID, number: int, story: str
+) -> None:
+    now = transactions.utcnow()
+    expires = now - timedelta(days=1) if story == "expired" else now + timedelta(days=365)
+    command = orders.PlaceOrder(
+        merchant_id=merchant_id,
+        external_id=f"CONNECT-{number}",
+        customer=Customer("rewards@acme-corp.example"),
+        currency_code="EUR",
+        lines=[
+            NewLine(
+                "GIFT-25",
+                "Gift card link EUR 25",
+                LineKind.GIFT_CARD_LINK,
+                2,
+                2500,
+                link_expires_at=expires,
+            )
+        ],
+        payment_method=PaymentMethod.FLOAT,
+    )
+    order = transactions.run(uow_factory, lambda uow: orders.ingest_order(uow, command))
+    first = order.links[0]
+    if story == "opened":
+        transactions.run(uow_factory, lambda uow: orders.open_link(uow, first.token))
+    elif story == "spent":
+        transactions.run(
+            uow_factory, lambda uow: orders.spend_link(uow, merchant_id, first.id, 1000)
+        )
+    elif story == "cancelled":
+        transactions.run(
+            uow_factory,
+            lambda uow: orders.cancel_item(
+                uow, merchant_id, order.id, first.id, reason="Employee left", actor=DEMO_ACTOR
+            ),
+        )
 
 
 def _lines(rng: random.Random) -> list[NewLine]:
