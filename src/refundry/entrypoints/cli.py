@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -32,11 +31,20 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker", help="also run the background jobs in-process")
+    ] = False,
 ) -> None:
     """Serve the API (migrating the database first)."""
+    import threading
+
     import uvicorn
 
-    bootstrap()  # migrate once here rather than racing in every worker
+    from refundry.entrypoints.worker import Worker
+
+    container = bootstrap()  # migrate once here rather than racing in every worker
+    if with_worker:
+        threading.Thread(target=Worker(container).run, name="refundry-worker", daemon=True).start()
     uvicorn.run(
         "refundry.entrypoints.api.asgi:app",
         host=host,
@@ -81,21 +89,23 @@ def invoices_close(
     """Close every due invoice cycle: apply pending float credits, write the statements."""
     container = bootstrap()
     now = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or transactions.utcnow()
-    merchants = transactions.read(
-        container.uow_factory, lambda uow: uow.floats.merchants_with_float()
-    )
-    for merchant_id in merchants:
-        # One transaction per merchant: one merchant's failure leaves the others closed.
-        closed = transactions.run(
-            container.uow_factory,
-            partial(merchant_float.close_due_cycles, merchant_id=merchant_id, now=now),
+    for merchant_id, invoice in merchant_float.close_all_due_cycles(container.uow_factory, now):
+        typer.echo(
+            f"{merchant_id} {invoice.period_start:%Y-%m-%d}..{invoice.period_end:%Y-%m-%d} "
+            f"credits {invoice.credits} closing {invoice.closing_balance}"
         )
-        for invoice in closed:
-            typer.echo(
-                f"{merchant_id} {invoice.period_start:%Y-%m-%d}..{invoice.period_end:%Y-%m-%d} "
-                f"credits {invoice.credits} closing {invoice.closing_balance}"
-            )
-    typer.echo(f"closed due cycles of {len(merchants)} merchant(s) as of {now.isoformat()}")
+    typer.echo(f"closed every cycle due by {now.isoformat()}")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="run every job once, then exit")] = False,
+    interval: Annotated[float, typer.Option(help="seconds between rounds")] = 60.0,
+) -> None:
+    """Run the background jobs (invoice-cycle closes) until stopped."""
+    from refundry.entrypoints.worker import Worker
+
+    Worker(bootstrap()).run(once=once, interval=interval)
 
 
 @app.command()
@@ -120,7 +130,7 @@ def demo(
     typer.echo(f"API key:       {summary.api_key}")
     typer.echo(f"API:           http://127.0.0.1:{port}/v1   docs: http://127.0.0.1:{port}/docs")
     if serve_api:
-        serve(host="127.0.0.1", port=port, workers=1)
+        serve(host="127.0.0.1", port=port, workers=1, with_worker=True)
 
 
 def _redacted(url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from refundry.domain.errors import FloatNotOpen, InvalidInput, InvoiceNotFound
 from refundry.domain.merchant_float import (
@@ -19,8 +20,8 @@ from refundry.domain.merchant_float import (
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import Order
 from refundry.domain.refund import sum_money
-from refundry.services.transactions import utcnow
-from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.transactions import read, run, utcnow
+from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,20 @@ def close_due_cycles(uow: UnitOfWork, merchant_id: uuid.UUID, now: datetime) -> 
         uow.floats.add_invoice(invoice)
         closed.append(invoice)
         previous = invoice
+
+
+def close_all_due_cycles(
+    uow_factory: UnitOfWorkFactory, now: datetime
+) -> list[tuple[uuid.UUID, Invoice]]:
+    """Close the due cycles of every merchant, one transaction per merchant, so one
+    merchant's failure leaves the others closed. Safe to run from several processes:
+    each close holds its merchant's float lock, and a second finds nothing due."""
+    merchants = read(uow_factory, lambda uow: uow.floats.merchants_with_float())
+    closed: list[tuple[uuid.UUID, Invoice]] = []
+    for merchant_id in merchants:
+        invoices = run(uow_factory, partial(close_due_cycles, merchant_id=merchant_id, now=now))
+        closed += [(merchant_id, invoice) for invoice in invoices]
+    return closed
 
 
 def list_invoices(uow: UnitOfWork, merchant_id: uuid.UUID) -> list[Invoice]:

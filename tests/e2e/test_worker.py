@@ -1,0 +1,67 @@
+"""`refundry worker` closes due invoice cycles, once or in rounds, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from refundry.adapters.db import tables
+from refundry.bootstrap import bootstrap
+from refundry.config import Settings
+from refundry.entrypoints.worker import Worker
+from refundry.services import merchant_float, transactions
+from refundry.services.merchants import create_merchant
+from tests.servers import venv_script
+
+
+def test_a_worker_round_closes_the_due_cycles_and_a_second_round_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    # given a merchant whose float was opened in an earlier cycle
+    container = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'w.db'}"))
+    merchant = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, "W"))
+    transactions.run(
+        container.uow_factory,
+        lambda uow: merchant_float.open_float(
+            uow, merchant.merchant.id, "EUR", merchant_float.InvoiceCycle.DAILY
+        ),
+    )
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    with container.engine.begin() as connection:
+        connection.execute(tables.float_accounts.update().values(created_at=two_days_ago))
+    # when the worker runs one round, then another
+    worker = Worker(container)
+    worker.run(once=True)
+    first = transactions.read(
+        container.uow_factory, lambda uow: merchant_float.list_invoices(uow, merchant.merchant.id)
+    )
+    worker.run(once=True)
+    second = transactions.read(
+        container.uow_factory, lambda uow: merchant_float.list_invoices(uow, merchant.merchant.id)
+    )
+    # then the two past days were closed once
+    assert len(first) == 2
+    assert [invoice.id for invoice in second] == [invoice.id for invoice in first]
+    container.engine.dispose()
+
+
+def test_the_worker_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "REFUNDRY_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}"}
+    process = subprocess.Popen(
+        [venv_script("refundry"), "worker", "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(2)
+    assert process.poll() is None, "the worker should keep running"
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.stderr:
+            process.stderr.close()
