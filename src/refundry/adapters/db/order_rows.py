@@ -30,6 +30,7 @@ from refundry.domain.refund import (
     RefundStatus,
     RefundStatusChange,
 )
+from refundry.domain.reporting import reason_key
 from refundry.domain.status import OrderStatus
 
 
@@ -58,6 +59,9 @@ def order_row(order: Order) -> dict[str, Any]:
         "status_label": order.status_label,
         "fulfilment_status": order.fulfilment_status.value,
         "total": order.total.minor,
+        "subtotal": sum(line.subtotal.minor for line in order.lines),
+        "discount": sum(line.discount.minor for line in order.lines),
+        "tax": sum(line.tax.minor for line in order.lines),
         "shipping_amount": order.shipping.amount.minor,
         "shipping_tax": order.shipping.tax.minor,
         "payment_method": order.payment.method.value,
@@ -103,11 +107,14 @@ def refund_row(order: Order, refund: Refund) -> dict[str, Any]:
         "currency": order.currency.code,
         "amount": refund.amount.minor,
         "tax": breakdown.tax.minor,
+        "subtotal": sum(line.subtotal.minor for line in breakdown.lines),
+        "discount": sum(line.discount.minor for line in breakdown.lines),
         "shipping": breakdown.shipping.minor,
         "shipping_tax": breakdown.shipping_tax.minor,
         "goodwill": breakdown.goodwill.minor,
         "adjustment": breakdown.adjustment.minor,
         "reason": refund.reason,
+        "reason_key": reason_key(refund.reason),
         "failure_reason": refund.failure_reason,
         "created_by": refund.created_by,
         "created_at": refund.created_at,

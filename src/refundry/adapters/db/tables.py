@@ -26,6 +26,8 @@ merchants = sa.Table(
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", UTC_TIME, nullable=False),
+    # Reports bucket days, weeks and months in the merchant's own time zone.
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
 )
 
 api_keys = sa.Table(
@@ -51,6 +53,11 @@ orders = sa.Table(
     sa.Column("status_label", sa.String(64)),
     sa.Column("fulfilment_status", sa.String(32), nullable=False),
     sa.Column("total", sa.BigInteger, nullable=False),
+    # The lines' sums, written once at ingest (lines never change): reports read them
+    # without touching the lines.
+    sa.Column("subtotal", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("discount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("tax", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("shipping_amount", sa.BigInteger, nullable=False),
     sa.Column("shipping_tax", sa.BigInteger, nullable=False),
     sa.Column("payment_method", sa.String(16), nullable=False),
@@ -98,16 +105,20 @@ refunds = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("tax", sa.BigInteger, nullable=False),
+    sa.Column("subtotal", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("discount", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("shipping", sa.BigInteger, nullable=False),
     sa.Column("shipping_tax", sa.BigInteger, nullable=False),
     sa.Column("goodwill", sa.BigInteger, nullable=False),
     sa.Column("adjustment", sa.BigInteger, nullable=False),
     sa.Column("reason", sa.Text),
+    sa.Column("reason_key", sa.String(200), nullable=False, server_default=""),
     sa.Column("failure_reason", sa.Text),
     sa.Column("created_by", sa.String(100), nullable=False),
     sa.Column("created_at", UTC_TIME, nullable=False),
     sa.Column("completed_at", UTC_TIME),
     sa.Index(None, "merchant_id", "created_at"),
+    sa.Index(None, "merchant_id", "completed_at"),
 )
 
 refund_lines = sa.Table(
