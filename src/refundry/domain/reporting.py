@@ -16,6 +16,7 @@ Definitions (docs/reports.md says the same for merchants):
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -115,3 +116,31 @@ class ReasonRow:
     currency: str
     count: int
     amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefundFilters:
+    statuses: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    reason: str | None = None  # matched against the normalised reason
+    staff: str | None = None  # who acted, exactly as recorded (e.g. api_key:…)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundReportRow:
+    id: uuid.UUID
+    order_id: uuid.UUID
+    external_id: str | None
+    customer_email: str
+    items: str
+    currency: str
+    amount: int
+    tax: int
+    shipping: int
+    kind: str
+    method: str
+    status: str
+    reason: str | None
+    created_by: str
+    created_at: datetime
+    completed_at: datetime | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,8 @@ merchants_app = typer.Typer(help="Manage merchants and their API keys.", no_args
 app.add_typer(merchants_app, name="merchants")
 invoices_app = typer.Typer(help="Merchant float invoice cycles.", no_args_is_help=True)
 app.add_typer(invoices_app, name="invoices")
+reports_app = typer.Typer(help="Reports as files.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
 
 DEMO_DATABASE = "refundry-demo.db"
 
@@ -106,6 +109,65 @@ def worker(
     from refundry.entrypoints.worker import Worker
 
     Worker(bootstrap()).run(once=once, interval=interval)
+
+
+@app.command()
+def seed(
+    orders: Annotated[int, typer.Option("--orders", min=1, help="how many orders")] = 1000,
+    days: Annotated[
+        int, typer.Option(min=1, max=3 * 365, help="spread over the last N days")
+    ] = 365,
+    name: Annotated[str, typer.Option(help="the new merchant's name")] = "Generated Shop",
+    random_seed: Annotated[int, typer.Option("--seed", help="same seed, same data")] = 7,
+) -> None:
+    """Generate a realistic data set for a new merchant (benchmarks, reports, demos)."""
+    from datetime import timedelta
+
+    from refundry.entrypoints import seed_data
+
+    container = bootstrap()
+    created = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, name))
+    end = transactions.utcnow()
+    generated = seed_data.generate(
+        created.merchant.id, orders, start=end - timedelta(days=days), end=end, seed=random_seed
+    )
+    with typer.progressbar(length=orders, label="orders", file=sys.stderr) as bar:
+        written = seed_data.insert(container.uow_factory, generated, progress=bar.update)
+    typer.echo(json.dumps({"merchant_id": str(created.merchant.id), "api_key": created.api_key,
+                           "orders": written}))  # fmt: skip
+
+
+@reports_app.command("refunds")
+def reports_refunds(
+    merchant: Annotated[str, typer.Option(help="the merchant's id")],
+    first_day: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
+    last_day: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"])],
+    out: Annotated[Path, typer.Option(help="CSV file to write")],
+) -> None:
+    """Write the refunds report of a date range (merchant's time zone) as CSV."""
+    import uuid
+
+    from refundry.domain.reporting import RefundFilters
+    from refundry.entrypoints.api.routes_reports import csv_lines
+    from refundry.services import reports
+
+    container = bootstrap()
+    merchant_id = uuid.UUID(merchant)
+    first, last, filters = first_day.date(), last_day.date(), RefundFilters()
+    total = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.count_refunds_report(uow, merchant_id, first, last, filters),
+    )
+    rows = reports.stream_refunds_report(container.uow_factory, merchant_id, first, last, filters)
+    with (
+        out.open("w", encoding="utf-8", newline="") as handle,
+        typer.progressbar(length=total, label="refunds", file=sys.stderr) as bar,
+    ):
+        for number, line in enumerate(csv_lines(rows)):
+            handle.write(line)
+            if number:  # the first line is the header
+                bar.update(1)
+    typer.echo(f"wrote {total} refunds to {out}")
 
 
 @app.command()

@@ -7,6 +7,7 @@ that raises half-way writes nothing. Only ``services/`` calls ``commit()``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -21,6 +22,15 @@ from refundry.domain.merchant_float import (
 )
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
+from refundry.domain.reporting import (
+    Granularity,
+    ItemRow,
+    ReasonRow,
+    RefundFilters,
+    RefundReportRow,
+    ReportRange,
+    SummaryRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +38,7 @@ class Merchant:
     id: uuid.UUID
     name: str
     created_at: datetime
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,7 @@ class OrderRepository(Protocol):
 class MerchantRepository(Protocol):
     def add(self, merchant: Merchant) -> None: ...
     def get(self, merchant_id: uuid.UUID) -> Merchant | None: ...
+    def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None: ...
     def add_api_key(
         self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
     ) -> None: ...
@@ -100,6 +112,30 @@ class FloatRepository(Protocol):
     def invoice(self, merchant_id: uuid.UUID, invoice_id: uuid.UUID) -> Invoice | None: ...
 
 
+class ReportQueries(Protocol):
+    def summary(
+        self, merchant_id: uuid.UUID, span: ReportRange, granularity: Granularity
+    ) -> list[SummaryRow]: ...
+    def items(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ItemRow]: ...
+    def reasons(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ReasonRow]: ...
+    def refunds_count(
+        self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters
+    ) -> int: ...
+    def refunds_page(
+        self,
+        merchant_id: uuid.UUID,
+        span: ReportRange,
+        filters: RefundFilters,
+        *,
+        sort: str,
+        limit: int,
+        offset: int,
+    ) -> list[RefundReportRow]: ...
+    def refunds_stream(
+        self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters, *, sort: str
+    ) -> Iterator[RefundReportRow]: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderRepository: ...
@@ -113,6 +149,8 @@ class UnitOfWork(Protocol):
     def settings(self) -> SettingsRepository: ...
     @property
     def floats(self) -> FloatRepository: ...
+    @property
+    def reports(self) -> ReportQueries: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

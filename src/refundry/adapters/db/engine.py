@@ -9,7 +9,10 @@ one order can never interleave their read and their write.
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -29,6 +32,27 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_bucket(stored: str | None, timezone: str, unit: str) -> str | None:
+    """The local day, ISO week (Monday) or month a stored UTC time falls in, as YYYY-MM-DD.
+
+    SQLite's half of report bucketing; PostgreSQL uses date_trunc in the time zone.
+    """
+    if stored is None:
+        return None
+    moment = datetime.fromisoformat(stored).replace(tzinfo=UTC).astimezone(_zone(timezone))
+    day = moment.date()
+    if unit == "week":
+        day -= timedelta(days=day.weekday())
+    elif unit == "month":
+        day = day.replace(day=1)
+    return day.isoformat()
+
+
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
@@ -44,6 +68,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        dbapi_connection.create_function("refundry_bucket", 3, local_bucket, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:

@@ -188,6 +188,7 @@ class SqlOrderRepository:
                     .values(
                         status=refund.status.value,
                         completed_at=refund.completed_at,
+                        settled_at=rows.settled_at(refund),
                         failure_reason=refund.failure_reason,
                     )
                 )

@@ -119,7 +119,16 @@ def refund_row(order: Order, refund: Refund) -> dict[str, Any]:
         "created_by": refund.created_by,
         "created_at": refund.created_at,
         "completed_at": refund.completed_at,
+        "settled_at": settled_at(refund),
     }
+
+
+def settled_at(refund: Refund) -> datetime | None:
+    if refund.status is RefundStatus.COMPLETED:
+        return refund.completed_at
+    if refund.status is RefundStatus.NOT_REQUESTED:
+        return refund.created_at
+    return None
 
 
 def refund_line_row(

@@ -26,7 +26,10 @@ class SqlMerchantRepository:
     def add(self, merchant: Merchant) -> None:
         self._connection.execute(
             sa.insert(t.merchants).values(
-                id=merchant.id, name=merchant.name, created_at=merchant.created_at
+                id=merchant.id,
+                name=merchant.name,
+                created_at=merchant.created_at,
+                timezone=merchant.timezone,
             )
         )
 
@@ -34,7 +37,12 @@ class SqlMerchantRepository:
         row = self._connection.execute(
             sa.select(t.merchants).where(t.merchants.c.id == merchant_id)
         ).first()
-        return None if row is None else Merchant(row.id, row.name, row.created_at)
+        return None if row is None else Merchant(row.id, row.name, row.created_at, row.timezone)
+
+    def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None:
+        self._connection.execute(
+            sa.update(t.merchants).where(t.merchants.c.id == merchant_id).values(timezone=timezone)
+        )
 
     def add_api_key(
         self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime

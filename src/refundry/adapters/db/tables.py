@@ -117,8 +117,11 @@ refunds = sa.Table(
     sa.Column("created_by", sa.String(100), nullable=False),
     sa.Column("created_at", UTC_TIME, nullable=False),
     sa.Column("completed_at", UTC_TIME),
+    # When the money counts as returned for reports: completed, or recorded as returned
+    # by other means (not_requested). Null while pending or failed.
+    sa.Column("settled_at", UTC_TIME),
     sa.Index(None, "merchant_id", "created_at"),
-    sa.Index(None, "merchant_id", "completed_at"),
+    sa.Index(None, "merchant_id", "settled_at"),
 )
 
 refund_lines = sa.Table(

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
+from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import (
     SqlIdempotencyRepository,
     SqlMerchantRepository,
@@ -29,6 +30,7 @@ class SqlUnitOfWork:
     idempotency: SqlIdempotencyRepository
     settings: SqlSettingsRepository
     floats: SqlFloatRepository
+    reports: SqlReportQueries
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -48,6 +50,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=self._write)
+        self.reports = SqlReportQueries(connection)
         return self
 
     def __exit__(

@@ -12,6 +12,7 @@ from refundry.entrypoints.api import (
     routes_links,
     routes_orders,
     routes_refunds,
+    routes_reports,
     routes_stock,
 )
 
@@ -34,6 +35,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_stock.router,
         routes_float.router,
         routes_links.router,
+        routes_reports.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())

@@ -1,0 +1,323 @@
+"""Report figures, aggregated by the database (never by loading orders into Python).
+
+Periods are cut in the merchant's time zone: PostgreSQL does it natively
+(``date_trunc`` on ``timezone(tz, ts)``); on SQLite the engine registers
+``refundry_bucket`` (see ``engine.py``), which does the same with Python's zoneinfo.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from refundry.adapters.db import tables as t
+from refundry.adapters.db.order_rows import aware
+from refundry.domain.refund import RefundKind, RefundStatus
+from refundry.domain.reporting import (
+    NO_REASON,
+    Granularity,
+    ItemRow,
+    ReasonRow,
+    RefundFilters,
+    RefundReportRow,
+    ReportRange,
+    SummaryRow,
+)
+
+SETTLED = (RefundStatus.COMPLETED.value, RefundStatus.NOT_REQUESTED.value)
+
+
+SORTS = {
+    "created_at": (t.refunds.c.created_at, t.refunds.c.id),
+    "-created_at": (t.refunds.c.created_at.desc(), t.refunds.c.id.desc()),
+    "amount": (t.refunds.c.amount, t.refunds.c.id),
+    "-amount": (t.refunds.c.amount.desc(), t.refunds.c.id.desc()),
+}
+
+
+class SqlReportQueries:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def _bucket(self, column: Any, timezone: str, granularity: Granularity) -> Any:
+        if self._connection.dialect.name == "postgresql":
+            local = sa.func.timezone(timezone, column)
+            return sa.func.to_char(sa.func.date_trunc(granularity.value, local), "YYYY-MM-DD")
+        return sa.func.refundry_bucket(column, timezone, granularity.value)
+
+    # ----------------------------------------------------------------- summary
+    def summary(
+        self, merchant_id: uuid.UUID, span: ReportRange, granularity: Granularity
+    ) -> list[SummaryRow]:
+        o, r = t.orders, t.refunds
+        sales_period = self._bucket(o.c.created_at, span.timezone, granularity).label("period")
+        sales = self._connection.execute(
+            sa.select(
+                sales_period,
+                o.c.currency,
+                sa.func.count(),
+                sa.func.sum(o.c.subtotal),
+                sa.func.sum(o.c.discount),
+                sa.func.sum(o.c.tax + o.c.shipping_tax),
+                sa.func.sum(o.c.shipping_amount),
+            )
+            .where(
+                o.c.merchant_id == merchant_id,
+                o.c.created_at >= span.start,
+                o.c.created_at < span.end,
+                o.c.captured > 0,
+            )
+            .group_by(sales_period, o.c.currency)
+        ).all()
+        refund_period = self._bucket(r.c.settled_at, span.timezone, granularity).label("period")
+        refunds = self._connection.execute(
+            sa.select(
+                refund_period,
+                r.c.currency,
+                r.c.kind,
+                sa.func.count(),
+                sa.func.sum(r.c.amount),
+                sa.func.sum(r.c.subtotal - r.c.discount + r.c.goodwill + r.c.adjustment),
+                sa.func.sum(r.c.tax),
+                sa.func.sum(r.c.shipping),
+            )
+            .where(
+                r.c.merchant_id == merchant_id,
+                r.c.settled_at >= span.start,
+                r.c.settled_at < span.end,
+            )
+            .group_by(refund_period, r.c.currency, r.c.kind)
+        ).all()
+        figures: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for period, currency, count, gross, discounts, tax, shipping in sales:
+            row = figures[(period, currency)]
+            row |= {"orders": count, "gross_sales": int(gross), "discounts": int(discounts)}
+            row |= {"tax": int(tax), "shipping": int(shipping)}
+        for period, currency, kind, count, amount, sales_part, tax, shipping in refunds:
+            row = figures[(period, currency)]
+            prefix = "cancellation" if kind == RefundKind.CANCELLATION.value else "refund"
+            row["cancellations" if prefix == "cancellation" else "refunds"] += int(amount)
+            row[f"{prefix}_count"] += count
+            row["refunded_sales"] += int(sales_part)
+            row["refunded_tax"] += int(tax)
+            row["refunded_shipping"] += int(shipping)
+        return [
+            SummaryRow(
+                period=date.fromisoformat(period),
+                currency=currency,
+                orders=values["orders"],
+                gross_sales=values["gross_sales"],
+                discounts=values["discounts"],
+                tax=values["tax"],
+                shipping=values["shipping"],
+                cancellations=values["cancellations"],
+                cancellation_count=values["cancellation_count"],
+                refunds=values["refunds"],
+                refund_count=values["refund_count"],
+                refunded_sales=values["refunded_sales"],
+                refunded_tax=values["refunded_tax"],
+                refunded_shipping=values["refunded_shipping"],
+            )
+            for (period, currency), values in sorted(figures.items())
+        ]
+
+    # ------------------------------------------------------------------- items
+    def items(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ItemRow]:
+        o, line, r, rl = t.orders, t.order_lines, t.refunds, t.refund_lines
+        sold = self._connection.execute(
+            sa.select(
+                line.c.sku,
+                o.c.currency,
+                sa.func.sum(line.c.quantity),
+                sa.func.sum(line.c.unit_price * line.c.quantity),
+                sa.func.sum(line.c.discount),
+            )
+            .join(o, o.c.id == line.c.order_id)
+            .where(
+                o.c.merchant_id == merchant_id,
+                o.c.created_at >= span.start,
+                o.c.created_at < span.end,
+                o.c.captured > 0,
+            )
+            .group_by(line.c.sku, o.c.currency)
+        ).all()
+        returned = self._connection.execute(
+            sa.select(
+                line.c.sku,
+                r.c.currency,
+                r.c.kind,
+                sa.func.sum(rl.c.quantity),
+                sa.func.sum(rl.c.subtotal - rl.c.discount),
+            )
+            .join(r, r.c.id == rl.c.refund_id)
+            .join(line, line.c.id == rl.c.order_line_id)
+            .where(
+                r.c.merchant_id == merchant_id,
+                r.c.settled_at >= span.start,
+                r.c.settled_at < span.end,
+            )
+            .group_by(line.c.sku, r.c.currency, r.c.kind)
+        ).all()
+        figures: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for sku, currency, units, gross, discounts in sold:
+            row = figures[(sku, currency)]
+            row |= {"units_sold": int(units), "gross": int(gross), "discounts": int(discounts)}
+        for sku, currency, kind, units, amount in returned:
+            row = figures[(sku, currency)]
+            cancelled = kind == RefundKind.CANCELLATION.value
+            row["units_cancelled" if cancelled else "units_refunded"] += int(units)
+            row["refunds"] += int(amount)
+        return [
+            ItemRow(
+                sku=sku,
+                currency=currency,
+                units_sold=values["units_sold"],
+                units_cancelled=values["units_cancelled"],
+                units_refunded=values["units_refunded"],
+                gross=values["gross"],
+                discounts=values["discounts"],
+                refunds=values["refunds"],
+            )
+            for (sku, currency), values in sorted(figures.items())
+        ]
+
+    # ----------------------------------------------------------------- reasons
+    def reasons(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ReasonRow]:
+        r = t.refunds
+        rows = self._connection.execute(
+            sa.select(
+                r.c.reason_key,
+                sa.func.min(r.c.reason),
+                r.c.kind,
+                r.c.currency,
+                sa.func.count(),
+                sa.func.sum(r.c.amount),
+            )
+            .where(
+                r.c.merchant_id == merchant_id,
+                r.c.created_at >= span.start,
+                r.c.created_at < span.end,
+                r.c.status != RefundStatus.FAILED.value,
+            )
+            .group_by(r.c.reason_key, r.c.kind, r.c.currency)
+            .order_by(sa.func.count().desc(), sa.func.sum(r.c.amount).desc(), r.c.reason_key)
+        ).all()
+        return [
+            ReasonRow(
+                reason=(example or "").strip() or NO_REASON if key else NO_REASON,
+                kind=kind,
+                currency=currency,
+                count=count,
+                amount=int(amount),
+            )
+            for key, example, kind, currency, count, amount in rows
+        ]
+
+    # ----------------------------------------------------------------- refunds
+    def _refund_query(
+        self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters
+    ) -> sa.Select[Any]:
+        r, o, line, rl = t.refunds, t.orders, t.order_lines, t.refund_lines
+        item = line.c.sku + sa.literal(" x") + sa.cast(rl.c.quantity, sa.String)
+        items = (
+            sa.select(sa.func.aggregate_strings(item, "; "))
+            .select_from(rl.join(line, line.c.id == rl.c.order_line_id))
+            .where(rl.c.refund_id == r.c.id)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(
+                r.c.id,
+                r.c.order_id,
+                o.c.external_id,
+                o.c.customer_email,
+                sa.func.coalesce(items, "").label("items"),
+                r.c.currency,
+                r.c.amount,
+                r.c.tax,
+                (r.c.shipping + r.c.shipping_tax).label("shipping"),
+                r.c.kind,
+                r.c.method,
+                r.c.status,
+                r.c.reason,
+                r.c.created_by,
+                r.c.created_at,
+                r.c.completed_at,
+            )
+            .join(o, o.c.id == r.c.order_id)
+            .where(
+                r.c.merchant_id == merchant_id,
+                r.c.created_at >= span.start,
+                r.c.created_at < span.end,
+            )
+        )
+        if filters.statuses:
+            query = query.where(r.c.status.in_(filters.statuses))
+        if filters.methods:
+            query = query.where(r.c.method.in_(filters.methods))
+        if filters.reason:
+            escaped = filters.reason.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(r.c.reason_key.like(f"%{escaped}%", escape="\\"))
+        if filters.staff:
+            query = query.where(r.c.created_by == filters.staff)
+        return query
+
+    def refunds_count(
+        self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters
+    ) -> int:
+        query = self._refund_query(merchant_id, span, filters).subquery()
+        count: int = self._connection.execute(
+            sa.select(sa.func.count()).select_from(query)
+        ).scalar_one()
+        return count
+
+    def refunds_page(
+        self,
+        merchant_id: uuid.UUID,
+        span: ReportRange,
+        filters: RefundFilters,
+        *,
+        sort: str,
+        limit: int,
+        offset: int,
+    ) -> list[RefundReportRow]:
+        query = self._refund_query(merchant_id, span, filters).order_by(*SORTS[sort])
+        rows = self._connection.execute(query.limit(limit).offset(offset)).all()
+        return [_report_row(row) for row in rows]
+
+    def refunds_stream(
+        self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters, *, sort: str
+    ) -> Iterator[RefundReportRow]:
+        """Every matching row, fetched in batches through a server-side cursor."""
+        query = self._refund_query(merchant_id, span, filters).order_by(*SORTS[sort])
+        result = self._connection.execution_options(stream_results=True, yield_per=1000).execute(
+            query
+        )
+        for row in result:
+            yield _report_row(row)
+
+
+def _report_row(row: sa.Row[Any]) -> RefundReportRow:
+    return RefundReportRow(
+        id=row.id,
+        order_id=row.order_id,
+        external_id=row.external_id,
+        customer_email=row.customer_email,
+        items=row.items,
+        currency=row.currency,
+        amount=row.amount,
+        tax=row.tax,
+        shipping=row.shipping,
+        kind=row.kind,
+        method=row.method,
+        status=row.status,
+        reason=row.reason,
+        created_by=row.created_by,
+        created_at=aware(row.created_at) or row.created_at,
+        completed_at=aware(row.completed_at),
+    )

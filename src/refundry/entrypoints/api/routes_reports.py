@@ -1,0 +1,390 @@
+"""Reports: refunds (JSON page and streamed CSV), summary, items, reasons, dashboard.
+
+Ranges are whole days in the merchant's time zone (`PATCH /v1/merchant`), both ends
+included. Only settled refunds reduce sales; docs/reports.md defines every figure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from refundry.domain.money import Currency, Money
+from refundry.domain.refund import RefundMethod, RefundStatus
+from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRow, SummaryRow
+from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.services import reports, transactions
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+From = Annotated[date, Query(alias="from", description="first day, merchant's time zone")]
+To = Annotated[date, Query(alias="to", description="last day (included)")]
+Statuses = Annotated[list[RefundStatus] | None, Query(alias="status")]
+Methods = Annotated[list[RefundMethod] | None, Query(alias="method")]
+ReasonText = Annotated[str | None, Query(max_length=200, description="part of the reason")]
+Staff = Annotated[str | None, Query(max_length=100, description="who acted, as recorded")]
+Sort = Annotated[str, Query(pattern="^-?(created_at|amount)$")]
+
+CSV_COLUMNS = [
+    "refund_id", "order_id", "external_id", "customer_email", "items", "amount", "tax",
+    "shipping", "currency", "kind", "method", "status", "reason", "created_by", "created_at",
+    "completed_at",
+]  # fmt: skip
+
+
+def _filters(
+    statuses: list[RefundStatus] | None,
+    methods: list[RefundMethod] | None,
+    reason: str | None,
+    staff: str | None,
+) -> RefundFilters:
+    return RefundFilters(
+        statuses=tuple(status.value for status in statuses or ()),
+        methods=tuple(method.value for method in methods or ()),
+        reason=reason.strip().lower() if reason and reason.strip() else None,
+        staff=staff,
+    )
+
+
+def _dump(model: BaseModel) -> Response:
+    return json_response(model.model_dump(mode="json"))
+
+
+def _refund_out(row: RefundReportRow) -> schemas.RefundReportRowOut:
+    return schemas.RefundReportRowOut(
+        id=row.id,
+        order_id=row.order_id,
+        external_id=row.external_id,
+        customer_email=row.customer_email,
+        items=row.items,
+        currency=row.currency,
+        amount=row.amount,
+        tax=row.tax,
+        shipping=row.shipping,
+        kind=row.kind,
+        method=row.method,
+        status=row.status,
+        reason=row.reason,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+    )
+
+
+def _summary_out(row: SummaryRow) -> schemas.SummaryRowOut:
+    return schemas.SummaryRowOut(
+        period=row.period,
+        currency=row.currency,
+        orders=row.orders,
+        gross_sales=row.gross_sales,
+        discounts=row.discounts,
+        tax=row.tax,
+        shipping=row.shipping,
+        cancellations=row.cancellations,
+        cancellation_count=row.cancellation_count,
+        refunds=row.refunds,
+        refund_count=row.refund_count,
+        refunded_sales=row.refunded_sales,
+        refunded_tax=row.refunded_tax,
+        refunded_shipping=row.refunded_shipping,
+        net_sales=row.net_sales,
+    )
+
+
+@router.get("/merchant", response_model=schemas.MerchantOut, tags=["merchant"])
+def get_merchant(container: ContainerDep, caller: CallerDep) -> Response:
+    merchant = transactions.read(
+        container.uow_factory, lambda uow: uow.merchants.get(caller.merchant_id)
+    )
+    assert merchant is not None  # the caller's key belongs to it
+    return _dump(
+        schemas.MerchantOut(id=merchant.id, name=merchant.name, timezone=merchant.timezone)
+    )
+
+
+@router.patch("/merchant", response_model=schemas.MerchantOut, tags=["merchant"])
+def update_merchant(
+    body: schemas.MerchantIn,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> Response:
+    """Set the time zone reports cut their days in (an IANA name)."""
+
+    def present(_: str) -> dict[str, Any]:
+        merchant = transactions.read(
+            container.uow_factory, lambda uow: uow.merchants.get(caller.merchant_id)
+        )
+        assert merchant is not None
+        out = schemas.MerchantOut(id=merchant.id, name=merchant.name, timezone=body.timezone)
+        return out.model_dump(mode="json")
+
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: reports.set_timezone(uow, caller.merchant_id, body.timezone),
+        present=present,
+    )
+
+
+@router.get("/reports/refunds", response_model=schemas.RefundsReportOut)
+def refunds_report(
+    container: ContainerDep,
+    caller: CallerDep,
+    first_day: From,
+    last_day: To,
+    statuses: Statuses = None,
+    methods: Methods = None,
+    reason: ReasonText = None,
+    staff: Staff = None,
+    sort: Sort = "-created_at",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """Refunds made in the range (all statuses unless filtered), newest first by default."""
+    page = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.refunds_report(
+            uow,
+            caller.merchant_id,
+            first_day,
+            last_day,
+            _filters(statuses, methods, reason, staff),
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        ),
+    )
+    return _dump(
+        schemas.RefundsReportOut(
+            from_day=page.span.first_day,
+            to_day=page.span.last_day,
+            timezone=page.span.timezone,
+            total=page.total,
+            limit=limit,
+            offset=offset,
+            data=[_refund_out(row) for row in page.rows],
+        )
+    )
+
+
+@router.get(
+    "/reports/refunds.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "one header row, then refunds"}},
+)
+def refunds_report_csv(
+    container: ContainerDep,
+    caller: CallerDep,
+    first_day: From,
+    last_day: To,
+    statuses: Statuses = None,
+    methods: Methods = None,
+    reason: ReasonText = None,
+    staff: Staff = None,
+    sort: Sort = "created_at",
+) -> StreamingResponse:
+    """The refunds report as CSV, streamed row by row: amounts in major units with a
+    currency column, ISO 8601 times, UTF-8 with a byte-order mark for Excel."""
+    filters = _filters(statuses, methods, reason, staff)
+    # Validate the range before the response starts: a bad range is a 422, not a cut CSV.
+    transactions.read(
+        container.uow_factory,
+        lambda uow: reports.merchant_range(uow, caller.merchant_id, first_day, last_day),
+    )
+    rows = reports.stream_refunds_report(
+        container.uow_factory, caller.merchant_id, first_day, last_day, filters, sort=sort
+    )
+    filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
+    return StreamingResponse(
+        csv_lines(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def csv_lines(rows: Iterator[RefundReportRow]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yield "\ufeff" + _take(buffer)
+    currencies: dict[str, Currency] = {}
+    for row in rows:
+        currency = currencies.setdefault(row.currency, Currency.of(row.currency))
+
+        def major(minor: int, currency: Currency = currency) -> str:
+            return Money(minor, currency).to_decimal_string()
+
+        writer.writerow(
+            [
+                row.id,
+                row.order_id,
+                _text(row.external_id),
+                _text(row.customer_email),
+                _text(row.items),
+                major(row.amount),
+                major(row.tax),
+                major(row.shipping),
+                row.currency,
+                row.kind,
+                row.method,
+                row.status,
+                _text(row.reason),
+                _text(row.created_by),
+                row.created_at.isoformat(),
+                row.completed_at.isoformat() if row.completed_at else "",
+            ]
+        )
+        yield _take(buffer)
+
+
+def _take(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _text(value: str | None) -> str:
+    # A cell starting with = + - @ is a formula to a spreadsheet: keep it text.
+    if not value:
+        return ""
+    return "'" + value if value[0] in "=+-@\t\r" else value
+
+
+@router.get("/reports/summary", response_model=schemas.SummaryReportOut)
+def summary_report(
+    container: ContainerDep,
+    caller: CallerDep,
+    first_day: From,
+    last_day: To,
+    period: Granularity = Granularity.DAY,
+) -> Response:
+    """Per day, week or month: orders, gross, discounts, tax, shipping, cancellations,
+    settled refunds and net sales; with totals per currency."""
+    span, rows = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.summary_report(uow, caller.merchant_id, first_day, last_day, period),
+    )
+    return _dump(
+        schemas.SummaryReportOut(
+            from_day=span.first_day,
+            to_day=span.last_day,
+            timezone=span.timezone,
+            period=period,
+            data=[_summary_out(row) for row in rows],
+            totals=[_summary_out(row) for row in reports.totals(rows)],
+        )
+    )
+
+
+@router.get("/reports/items", response_model=schemas.ItemsReportOut)
+def items_report(
+    container: ContainerDep, caller: CallerDep, first_day: From, last_day: To
+) -> Response:
+    """Per SKU: units sold, cancelled and refunded; gross, discounts, refunds, net."""
+    span, rows = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.items_report(uow, caller.merchant_id, first_day, last_day),
+    )
+    return _dump(
+        schemas.ItemsReportOut(
+            from_day=span.first_day,
+            to_day=span.last_day,
+            timezone=span.timezone,
+            data=[
+                schemas.ItemRowOut(
+                    sku=row.sku,
+                    currency=row.currency,
+                    units_sold=row.units_sold,
+                    units_cancelled=row.units_cancelled,
+                    units_refunded=row.units_refunded,
+                    gross=row.gross,
+                    discounts=row.discounts,
+                    refunds=row.refunds,
+                    net=row.net,
+                )
+                for row in rows
+            ],
+        )
+    )
+
+
+@router.get("/reports/reasons", response_model=schemas.ReasonsReportOut)
+def reasons_report(
+    container: ContainerDep, caller: CallerDep, first_day: From, last_day: To
+) -> Response:
+    """Refund and cancellation reasons, grouped as written (case and spacing ignored),
+    most frequent first: the causes a merchant can fix."""
+    span, rows = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.reasons_report(uow, caller.merchant_id, first_day, last_day),
+    )
+    return _dump(
+        schemas.ReasonsReportOut(
+            from_day=span.first_day,
+            to_day=span.last_day,
+            timezone=span.timezone,
+            data=[
+                schemas.ReasonRowOut(
+                    reason=row.reason,
+                    kind=row.kind,
+                    currency=row.currency,
+                    count=row.count,
+                    amount=row.amount,
+                )
+                for row in rows
+            ],
+        )
+    )
+
+
+@router.get("/reports/dashboard", response_model=schemas.DashboardOut)
+def dashboard(container: ContainerDep, caller: CallerDep) -> Response:
+    """Today, 7 and 30 days, and a daily series of sales against refunds for a chart."""
+    board = transactions.read(
+        container.uow_factory, lambda uow: reports.dashboard(uow, caller.merchant_id)
+    )
+    return _dump(
+        schemas.DashboardOut(
+            today=board.today,
+            timezone=board.timezone,
+            kpis={
+                label: [
+                    schemas.KpiOut(
+                        currency=kpi.currency,
+                        orders=kpi.orders,
+                        gross_sales=kpi.gross_sales,
+                        refunded_sales=kpi.refunded_sales,
+                        net_sales=kpi.net_sales,
+                        refunds=kpi.refunds,
+                    )
+                    for kpi in kpis
+                ]
+                for label, kpis in board.kpis.items()
+            },
+            series=[
+                schemas.SeriesPointOut(
+                    day=row.period,
+                    currency=row.currency,
+                    sales=row.gross_sales - row.discounts,
+                    refunds=row.refunded_sales,
+                    net=row.net_sales,
+                )
+                for row in board.series
+            ],
+        )
+    )

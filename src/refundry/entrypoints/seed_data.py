@@ -1,0 +1,188 @@
+"""Realistic generated orders for `refundry seed`, benchmarks and report tests.
+
+Orders are built and changed through the domain (placing, capture, fulfilment,
+cancels, partial and full refunds with reasons) at chosen times spread over a
+period, then written with the repository; nothing is hand-written as rows.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+from refundry.domain.errors import RefundryError
+from refundry.domain.money import Currency
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    NewLine,
+    Order,
+    PaymentMethod,
+    place_order,
+)
+from refundry.domain.refund import RefundMethod
+from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.services.transactions import run
+from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+# (currency, weight, VAT percent, shipping in minor units)
+CURRENCIES = [("EUR", 70, 20, 490), ("USD", 20, 8, 599), ("JPY", 7, 10, 800), ("KWD", 3, 0, 1500)]
+PRODUCTS = [
+    ("MUG-STONE", "Stoneware mug", 1290),
+    ("TEA-SENCHA", "Sencha green tea 100 g", 890),
+    ("POT-CAST", "Cast-iron teapot", 5490),
+    ("CUP-SET4", "Porcelain cup set (4)", 3290),
+    ("TOWEL-LIN", "Linen tea towel", 1490),
+    ("KETTLE-GOOSE", "Gooseneck kettle", 6990),
+    ("WHISK-BAMB", "Bamboo matcha whisk", 1890),
+    ("TRAY-OAK", "Oak serving tray", 3990),
+]
+REASONS = [
+    "Arrived damaged",
+    "arrived damaged.",
+    "Wrong size ordered",
+    "Customer changed their mind",
+    "Late delivery",
+    "Item not as described",
+    None,
+]
+
+
+# Tenths of a minor unit per euro cent: a plausible price in each currency's own units.
+PRICE_FACTORS = {"EUR": 10, "USD": 11, "JPY": 16, "KWD": 33}
+
+
+def _price(base_eur_cents: int, currency: str) -> int:
+    return base_eur_cents * PRICE_FACTORS[currency] // 10
+
+
+def generate_order(
+    merchant_id: uuid.UUID, rng: random.Random, placed_at: datetime, number: int
+) -> Order:
+    """One order and what happened to it later, at times after ``placed_at``."""
+    code, _, vat, shipping = rng.choices(CURRENCIES, weights=[c[1] for c in CURRENCIES])[0]
+    currency = Currency.of(code)
+    lines = []
+    for sku, name, base in rng.sample(PRODUCTS, rng.randint(1, 4)):
+        quantity = rng.choice([1, 1, 1, 2, 2, 3, 5])
+        price = _price(base, code)
+        discount = (price * quantity) // 10 if rng.random() < 0.2 else 0
+        tax = (price * quantity - discount) * vat // 100
+        lines.append(NewLine(sku, name, LineKind.PHYSICAL, quantity, price, discount, tax))
+    manual = rng.random() < 0.15
+    order = place_order(
+        merchant_id=merchant_id,
+        external_id=f"GEN-{number:08d}",
+        customer=Customer(f"customer{rng.randint(1, max(10, number // 3)):07d}@example.com"),
+        currency=currency,
+        lines=lines,
+        shipping_amount=shipping,
+        shipping_tax=shipping * vat // 100,
+        payment_method=PaymentMethod.OTHER if rng.random() < 0.05 else PaymentMethod.CARD,
+        capture_mode=CaptureMode.MANUAL if manual else CaptureMode.AUTOMATIC,
+        authorized=None,
+        captured=None,
+        now=placed_at,
+    )
+    _live(order, rng, placed_at)
+    return order
+
+
+def _live(order: Order, rng: random.Random, placed_at: datetime) -> None:
+    """What happens after checkout: capture, cancel, fulfil, refunds."""
+    clock = placed_at
+
+    def later(hours: float) -> datetime:
+        nonlocal clock
+        clock += timedelta(hours=rng.uniform(0.1, hours))
+        return clock
+
+    if order.payment.captured.minor == 0 and rng.random() < 0.8:
+        order.capture(None, later(48))
+    if rng.random() < 0.06:
+        order.cancel(
+            reason=rng.choice(REASONS), status_label=None, created_by="seed", now=later(24)
+        )
+        return
+    if order.payment.captured.minor == 0 or rng.random() < 0.15:
+        return
+    order.fulfil(None, later(72))
+    dice = rng.random()
+    try:
+        if dice < 0.10:
+            order.refund(
+                RefundRequest.full(restock=True),
+                method=None,
+                reason=rng.choice(REASONS),
+                created_by="seed",
+                now=later(24 * 20),
+            )
+        elif dice < 0.25:
+            line = rng.choice(order.lines)
+            request = RefundRequest(
+                lines=(LineRefundRequest(line.id, rng.randint(1, line.quantity), restock=True),)
+            )
+            order.refund(
+                request,
+                method=None,
+                reason=rng.choice(REASONS),
+                created_by="seed",
+                now=later(24 * 20),
+            )
+        elif dice < 0.28:
+            order.refund(
+                RefundRequest(amount=min(500, order.refundable.minor)),
+                method=RefundMethod.OTHER,
+                reason="Goodwill",
+                created_by="seed",
+                now=later(24 * 10),
+            )
+    except RefundryError:
+        pass  # a generated refund that does not fit is simply not made
+
+
+def generate(
+    merchant_id: uuid.UUID, count: int, *, start: datetime, end: datetime, seed: int = 7
+) -> Iterator[Order]:
+    rng = random.Random(seed)  # noqa: S311 -- sample data, repeatable
+    span = (end - start).total_seconds()
+    for number in range(count):
+        yield generate_order(
+            merchant_id, rng, start + timedelta(seconds=rng.random() * span), number
+        )
+
+
+def insert(
+    uow_factory: UnitOfWorkFactory,
+    orders: Iterator[Order],
+    *,
+    batch: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write orders in batches, one transaction each; returns how many were written."""
+    written = 0
+    pending: list[Order] = []
+
+    def flush() -> None:
+        nonlocal written
+
+        def add_all(uow: UnitOfWork) -> None:
+            for order in pending:
+                uow.orders.add(order)
+
+        run(uow_factory, add_all)
+        written += len(pending)
+        if progress:
+            progress(len(pending))
+        pending.clear()
+
+    for order in orders:
+        pending.append(order)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return written

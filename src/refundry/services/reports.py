@@ -1,0 +1,192 @@
+"""Report use cases: ranges in the merchant's time zone, figures from the database."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from refundry.domain.errors import InvalidInput
+from refundry.domain.reporting import (
+    Granularity,
+    ItemRow,
+    ReasonRow,
+    RefundFilters,
+    RefundReportRow,
+    ReportRange,
+    SummaryRow,
+    merchant_zone,
+)
+from refundry.services.transactions import utcnow
+from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+REFUND_SORTS = ("-created_at", "created_at", "-amount", "amount")
+
+
+@dataclass(frozen=True, slots=True)
+class RefundsPage:
+    span: ReportRange
+    rows: list[RefundReportRow]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    currency: str
+    orders: int
+    gross_sales: int
+    refunded_sales: int
+    net_sales: int
+    refunds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    today: date
+    timezone: str
+    kpis: dict[str, list[Kpi]]  # "today" / "7d" / "30d" -> one per currency
+    series: list[SummaryRow]  # one per day and currency, the last 30 days
+
+
+def merchant_range(
+    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date
+) -> ReportRange:
+    merchant = uow.merchants.get(merchant_id)
+    timezone = merchant.timezone if merchant else "UTC"
+    return ReportRange.of(first_day, last_day, timezone)
+
+
+def set_timezone(uow: UnitOfWork, merchant_id: uuid.UUID, timezone: str) -> str:
+    merchant_zone(timezone)  # refuses what is not an IANA zone
+    uow.merchants.set_timezone(merchant_id, timezone)
+    return timezone
+
+
+def refunds_report(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    first_day: date,
+    last_day: date,
+    filters: RefundFilters,
+    *,
+    sort: str = "-created_at",
+    limit: int = 50,
+    offset: int = 0,
+) -> RefundsPage:
+    _check_sort(sort)
+    span = merchant_range(uow, merchant_id, first_day, last_day)
+    rows = uow.reports.refunds_page(
+        merchant_id, span, filters, sort=sort, limit=limit, offset=offset
+    )
+    return RefundsPage(span, rows, uow.reports.refunds_count(merchant_id, span, filters))
+
+
+def stream_refunds_report(
+    uow_factory: UnitOfWorkFactory,
+    merchant_id: uuid.UUID,
+    first_day: date,
+    last_day: date,
+    filters: RefundFilters,
+    *,
+    sort: str = "created_at",
+) -> Iterator[RefundReportRow]:
+    """Every matching refund, one at a time, inside one read transaction (a consistent
+    snapshot on PostgreSQL); memory stays flat however many rows there are."""
+    _check_sort(sort)
+    with uow_factory(write=False) as uow:
+        span = merchant_range(uow, merchant_id, first_day, last_day)
+        yield from uow.reports.refunds_stream(merchant_id, span, filters, sort=sort)
+
+
+def count_refunds_report(
+    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date, filters: RefundFilters
+) -> int:
+    span = merchant_range(uow, merchant_id, first_day, last_day)
+    return uow.reports.refunds_count(merchant_id, span, filters)
+
+
+def summary_report(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    first_day: date,
+    last_day: date,
+    granularity: Granularity,
+) -> tuple[ReportRange, list[SummaryRow]]:
+    span = merchant_range(uow, merchant_id, first_day, last_day)
+    return span, uow.reports.summary(merchant_id, span, granularity)
+
+
+def items_report(
+    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date
+) -> tuple[ReportRange, list[ItemRow]]:
+    span = merchant_range(uow, merchant_id, first_day, last_day)
+    return span, uow.reports.items(merchant_id, span)
+
+
+def reasons_report(
+    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date
+) -> tuple[ReportRange, list[ReasonRow]]:
+    span = merchant_range(uow, merchant_id, first_day, last_day)
+    return span, uow.reports.reasons(merchant_id, span)
+
+
+def dashboard(uow: UnitOfWork, merchant_id: uuid.UUID) -> Dashboard:
+    """Today, the last 7 and 30 days, and a daily series of sales against refunds."""
+    merchant = uow.merchants.get(merchant_id)
+    timezone = merchant.timezone if merchant else "UTC"
+    today = utcnow().astimezone(merchant_zone(timezone)).date()
+    first = today - timedelta(days=29)
+    span = ReportRange.of(first, today, timezone)
+    days = uow.reports.summary(merchant_id, span, Granularity.DAY)
+    kpis = {
+        label: _kpis(row for row in days if row.period >= today - timedelta(days=length - 1))
+        for label, length in (("today", 1), ("7d", 7), ("30d", 30))
+    }
+    return Dashboard(today, timezone, kpis, days)
+
+
+def totals(rows: list[SummaryRow]) -> list[SummaryRow]:
+    """One row per currency summing the periods (``period`` is the first period)."""
+    by_currency: dict[str, list[SummaryRow]] = defaultdict(list)
+    for row in rows:
+        by_currency[row.currency].append(row)
+    return [
+        SummaryRow(
+            period=min(row.period for row in group),
+            currency=currency,
+            orders=sum(row.orders for row in group),
+            gross_sales=sum(row.gross_sales for row in group),
+            discounts=sum(row.discounts for row in group),
+            tax=sum(row.tax for row in group),
+            shipping=sum(row.shipping for row in group),
+            cancellations=sum(row.cancellations for row in group),
+            cancellation_count=sum(row.cancellation_count for row in group),
+            refunds=sum(row.refunds for row in group),
+            refund_count=sum(row.refund_count for row in group),
+            refunded_sales=sum(row.refunded_sales for row in group),
+            refunded_tax=sum(row.refunded_tax for row in group),
+            refunded_shipping=sum(row.refunded_shipping for row in group),
+        )
+        for currency, group in sorted(by_currency.items())
+    ]
+
+
+def _kpis(rows: Iterable[SummaryRow]) -> list[Kpi]:
+    return [
+        Kpi(
+            currency=row.currency,
+            orders=row.orders,
+            gross_sales=row.gross_sales,
+            refunded_sales=row.refunded_sales,
+            net_sales=row.net_sales,
+            refunds=row.refunds + row.cancellations,
+        )
+        for row in totals(list(rows))
+    ]
+
+
+def _check_sort(sort: str) -> None:
+    if sort not in REFUND_SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(REFUND_SORTS)}")

@@ -1,0 +1,219 @@
+"""Report endpoints as a merchant uses them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from refundry.bootstrap import Container
+from refundry.domain.refund import RefundStatus
+from refundry.services import transactions
+from tests.conftest import Api, order_body
+
+TODAY = datetime.now(UTC).date()
+RANGE = (
+    f"from={(TODAY - timedelta(days=1)).isoformat()}&to={(TODAY + timedelta(days=1)).isoformat()}"
+)
+
+
+def ingest(api: Api, **overrides: Any) -> dict[str, Any]:
+    response = api.client.post("/v1/orders", json=order_body(**overrides))
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
+
+
+def totals(api: Api) -> dict[str, Any]:
+    response = api.client.get(f"/v1/reports/summary?{RANGE}")
+    assert response.status_code == 200, response.text
+    rows = response.json()["totals"]
+    return rows[0] if rows else {}
+
+
+def test_a_settled_refund_reduces_net_sales_and_a_pending_or_failed_one_does_not(
+    api: Api, container: Container
+) -> None:
+    # given a sale
+    order = ingest(api)
+    before = totals(api)
+    assert before["orders"] == 1
+    assert before["net_sales"] == before["gross_sales"] - before["discounts"]
+    # when one mug is refunded to the card (settles at once here)
+    mug = order["lines"][0]
+    refund = api.client.post(
+        f"/v1/orders/{order['id']}/refund", json={"lines": [{"line_id": mug["id"], "quantity": 1}]}
+    ).json()
+    after = totals(api)
+    # then net sales drop by the mug's price less its discount share, once
+    assert after["refunded_sales"] == 1290 - 129
+    assert after["net_sales"] == before["net_sales"] - (1290 - 129)
+    assert after["refund_count"] == 1
+    # and when that refund fails at the provider, it no longer counts
+    with container.engine.begin() as connection:
+        from refundry.adapters.db import tables
+
+        connection.execute(
+            tables.refunds.update()
+            .where(tables.refunds.c.id == uuid.UUID(refund["id"]))
+            .values(status=RefundStatus.FAILED.value, settled_at=None)
+        )
+    assert totals(api)["net_sales"] == before["net_sales"]
+
+
+def test_a_refund_by_other_means_counts_as_the_help_page_promises(api: Api) -> None:
+    order = ingest(api)
+    before = totals(api)
+    refund = api.client.post(
+        f"/v1/orders/{order['id']}/refund", json={"amount": 500, "method": "other"}
+    ).json()
+    assert refund["status"] == "not_requested"
+    assert totals(api)["net_sales"] == before["net_sales"] - 500
+
+
+def test_a_float_credit_waiting_for_the_close_changes_no_net_figure(api: Api) -> None:
+    api.client.put("/v1/float", json={"currency": "EUR"})
+    api.client.post("/v1/float/top-ups", json={"amount": 100_000})
+    order = ingest(
+        api,
+        lines=[
+            {"sku": "G", "name": "G", "quantity": 2, "unit_price": 2500, "kind": "gift_card_link"}
+        ],
+        shipping=None,
+        payment={"method": "float"},
+    )
+    before = totals(api)
+    link = order["lines"][0]["links"][0]
+    assert api.client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel").is_success
+    after = totals(api)
+    assert after["net_sales"] == before["net_sales"]
+    assert after["cancellation_count"] == 0
+
+
+def test_a_cancellation_appears_once(api: Api) -> None:
+    # given a paid order, cancelled before fulfilment
+    order = ingest(api)
+    assert api.client.post(f"/v1/orders/{order['id']}/cancel").is_success
+    figures = totals(api)
+    # then the sale shows once, the cancellation once, and they cancel out
+    assert figures["orders"] == 1
+    assert figures["cancellation_count"] == 1
+    assert figures["refund_count"] == 0
+    assert figures["cancellations"] == order["total"]
+    assert figures["net_sales"] == 0
+    reasons = api.client.get(f"/v1/reports/reasons?{RANGE}").json()["data"]
+    assert reasons == [
+        {"reason": "Order cancelled via API", "kind": "cancellation", "currency": "EUR",
+         "count": 1, "amount": order["total"]}
+    ]  # fmt: skip
+
+
+def test_refunds_report_filters_sorts_and_pages(api: Api) -> None:
+    order = ingest(api)
+    lines = order["lines"]
+    for line, reason in ((lines[0], "Arrived damaged"), (lines[2], "arrived  DAMAGED!")):
+        api.client.post(
+            f"/v1/orders/{order['id']}/refund",
+            json={"lines": [{"line_id": line["id"], "quantity": 1}], "reason": reason},
+        )
+    api.client.post(
+        f"/v1/orders/{order['id']}/refund",
+        json={"amount": 100, "method": "other", "reason": "Late delivery"},
+    )
+    everything = api.client.get(f"/v1/reports/refunds?{RANGE}").json()
+    assert everything["total"] == 3
+    assert everything["timezone"] == "UTC"
+    damaged = api.client.get(f"/v1/reports/refunds?{RANGE}&reason=damaged").json()
+    assert damaged["total"] == 2
+    other = api.client.get(f"/v1/reports/refunds?{RANGE}&method=other").json()
+    assert [row["amount"] for row in other["data"]] == [100]
+    by_amount = api.client.get(f"/v1/reports/refunds?{RANGE}&sort=-amount").json()["data"]
+    assert [row["amount"] for row in by_amount] == sorted(
+        (row["amount"] for row in by_amount), reverse=True
+    )
+    page = api.client.get(f"/v1/reports/refunds?{RANGE}&sort=amount&limit=2&offset=2").json()
+    assert [row["amount"] for row in page["data"]] == [by_amount[0]["amount"]]
+    assert by_amount[0]["items"] == "MUG x1"
+    assert by_amount[0]["customer_email"] == "ana@example.com"
+    reasons = api.client.get(f"/v1/reports/reasons?{RANGE}").json()["data"]
+    assert (reasons[0]["count"], reasons[0]["kind"]) == (2, "refund")
+
+
+def test_the_csv_opens_as_a_spreadsheet_expects(api: Api) -> None:
+    order = ingest(api, external_id="=HYPERLINK(1)")
+    api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 1234, "reason": "@odd"})
+    response = api.client.get(f"/v1/reports/refunds.csv?{RANGE}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.text.removeprefix("\ufeff"))))
+    header, [row] = rows[0], rows[1:]
+    record = dict(zip(header, row, strict=True))
+    assert record["amount"] == "12.34"
+    assert record["currency"] == "EUR"
+    assert record["external_id"] == "'=HYPERLINK(1)"  # never a formula
+    assert record["reason"] == "'@odd"
+    datetime.fromisoformat(record["created_at"])
+
+
+def test_bad_ranges_and_parameters_are_clear_problems(api: Api) -> None:
+    backwards = api.client.get("/v1/reports/summary?from=2026-05-02&to=2026-05-01")
+    assert backwards.status_code == 422
+    assert backwards.headers["content-type"] == "application/problem+json"
+    too_long = api.client.get("/v1/reports/summary?from=2020-01-01&to=2026-01-01")
+    assert too_long.status_code == 422
+    not_a_date = api.client.get("/v1/reports/refunds?from=yesterday&to=2026-05-01")
+    assert not_a_date.json()["type"].endswith("/validation-error")
+    bad_sort = api.client.get(f"/v1/reports/refunds?{RANGE}&sort=reason")
+    assert bad_sort.status_code == 422
+    bad_csv = api.client.get("/v1/reports/refunds.csv?from=2026-05-02&to=2026-05-01")
+    assert bad_csv.status_code == 422
+    zone = api.client.patch("/v1/merchant", json={"timezone": "Mars/Olympus"})
+    assert zone.status_code == 422
+
+
+def test_days_are_cut_in_the_merchants_time_zone(api: Api) -> None:
+    # given a merchant in Tokyo (UTC+9)
+    assert api.client.patch("/v1/merchant", json={"timezone": "Asia/Tokyo"}).is_success
+    ingest(api)
+    tokyo_today = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).date()
+    rows = api.client.get(
+        f"/v1/reports/summary?from={tokyo_today.isoformat()}&to={tokyo_today.isoformat()}"
+    ).json()
+    assert rows["timezone"] == "Asia/Tokyo"
+    assert [row["period"] for row in rows["data"]] == [tokyo_today.isoformat()]
+
+
+def test_the_dashboard_gives_kpis_and_a_series(api: Api) -> None:
+    order = ingest(api)
+    api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 1000})
+    board = api.client.get("/v1/reports/dashboard").json()
+    [today] = board["kpis"]["today"]
+    assert today["orders"] == 1
+    assert today["net_sales"] == today["gross_sales"] - (258 + 100) - 1000
+    assert board["kpis"]["30d"] == board["kpis"]["today"]
+    [point] = board["series"]
+    assert point["day"] == board["today"]
+    assert point["refunds"] == 1000
+    assert point["net"] == point["sales"] - point["refunds"]
+
+
+def test_reports_show_only_the_callers_data(api: Api, container: Container) -> None:
+    from fastapi.testclient import TestClient
+
+    from refundry.entrypoints.api.app import create_app
+    from refundry.services.merchants import create_merchant
+
+    order = ingest(api)
+    api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 100})
+    other = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, "Other"))
+    with TestClient(create_app(container)) as client:
+        client.headers["Authorization"] = f"Bearer {other.api_key}"
+        assert client.get(f"/v1/reports/refunds?{RANGE}").json()["total"] == 0
+        assert client.get(f"/v1/reports/summary?{RANGE}").json()["data"] == []
+        lines = client.get(f"/v1/reports/refunds.csv?{RANGE}").text.strip().splitlines()
+        assert len(lines) == 1  # the header alone
+    assert date.fromisoformat(api.client.get("/v1/reports/dashboard").json()["today"])
