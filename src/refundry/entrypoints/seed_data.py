@@ -159,7 +159,7 @@ def insert(
     uow_factory: UnitOfWorkFactory,
     orders: Iterator[Order],
     *,
-    batch: int = 500,
+    batch: int = 1000,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write orders in batches, one transaction each; returns how many were written."""
@@ -170,8 +170,7 @@ def insert(
         nonlocal written
 
         def add_all(uow: UnitOfWork) -> None:
-            for order in pending:
-                uow.orders.add(order)
+            uow.orders.add_many(pending)
 
         run(uow_factory, add_all)
         written += len(pending)

@@ -7,7 +7,7 @@ that raises half-way writes nothing. Only ``services/`` calls ``commit()``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -66,6 +66,7 @@ class OrderRepository(Protocol):
         self, link_id: uuid.UUID | None = None, *, token: str | None = None
     ) -> tuple[uuid.UUID, uuid.UUID] | None: ...
     def add(self, order: Order) -> None: ...
+    def add_many(self, orders: Sequence[Order]) -> None: ...
 
 
 class MerchantRepository(Protocol):

@@ -99,24 +99,45 @@ class SqlOrderRepository:
         self._check_external_id_free(order)
         savepoint = self._connection.begin_nested()
         try:
-            self._connection.execute(sa.insert(t.orders).values(**rows.order_row(order)))
+            self._insert([order])
         except sa.exc.IntegrityError:
             # A concurrent ingest took the external id between our check and insert.
             savepoint.rollback()
             self._check_external_id_free(order)
             raise
         savepoint.commit()
-        self._connection.execute(
-            sa.insert(t.order_lines),
-            [rows.line_row(order, position, line) for position, line in enumerate(order.lines)],
-        )
-        if order.links:
-            self._connection.execute(
-                sa.insert(t.gift_card_links),
-                [rows.link_row(order, position, link) for position, link in enumerate(order.links)],
-            )
-        self._insert_refunds(order, order.refunds)
         self._remember(order)
+
+    def add_many(self, orders: Sequence[Order]) -> None:
+        """Insert many new orders with one statement per table (seeding, imports).
+
+        A duplicate external id fails the whole batch (the unique index says so).
+        """
+        self._insert(orders)
+        for order in orders:
+            self._remember(order)
+
+    def _insert(self, orders: Sequence[Order]) -> None:
+        execute = self._connection.execute
+        execute(sa.insert(t.orders), [rows.order_row(order) for order in orders])
+        execute(
+            sa.insert(t.order_lines),
+            [
+                rows.line_row(order, position, line)
+                for order in orders
+                for position, line in enumerate(order.lines)
+            ],
+        )
+        link_rows = [
+            rows.link_row(order, position, link)
+            for order in orders
+            for position, link in enumerate(order.links)
+        ]
+        if link_rows:
+            execute(sa.insert(t.gift_card_links), link_rows)
+        refunds = [(order, refund) for order in orders for refund in order.refunds]
+        if refunds:
+            self._insert_refunds(refunds)
 
     def _check_external_id_free(self, order: Order) -> None:
         if order.external_id is None:
@@ -177,8 +198,9 @@ class SqlOrderRepository:
                         cancel_reason=link.cancel_reason,
                     )
                 )
-        new_refunds = [refund for refund in order.refunds if refund.id not in loaded.refund_history]
-        self._insert_refunds(order, new_refunds)
+        self._insert_refunds(
+            [(order, refund) for refund in order.refunds if refund.id not in loaded.refund_history]
+        )
         for refund in order.refunds:
             stored = loaded.refund_history.get(refund.id)
             if stored is not None and stored < len(refund.history):
@@ -194,35 +216,27 @@ class SqlOrderRepository:
                 )
                 self._insert_history(order, refund, start=stored)
 
-    def _insert_refunds(self, order: Order, refunds: Sequence[Refund]) -> None:
+    def _insert_refunds(self, refunds: Sequence[tuple[Order, Refund]]) -> None:
         if not refunds:
             return
-        self._connection.execute(sa.insert(t.refunds), [rows.refund_row(order, r) for r in refunds])
+        execute = self._connection.execute
+        execute(sa.insert(t.refunds), [rows.refund_row(order, refund) for order, refund in refunds])
         line_rows = [
             rows.refund_line_row(order, refund, position, line)
-            for refund in refunds
+            for order, refund in refunds
             for position, line in enumerate(refund.breakdown.lines)
         ]
         if line_rows:
-            self._connection.execute(sa.insert(t.refund_lines), line_rows)
-        for refund in refunds:
-            self._insert_history(order, refund, start=0)
+            execute(sa.insert(t.refund_lines), line_rows)
+        history = [
+            row for order, refund in refunds for row in _history_rows(order, refund, start=0)
+        ]
+        execute(sa.insert(t.refund_status_changes), history)
 
     def _insert_history(self, order: Order, refund: Refund, *, start: int) -> None:
-        rows = [
-            {
-                "refund_id": refund.id,
-                "sequence": sequence,
-                "merchant_id": order.merchant_id,
-                "status": change.status.value,
-                "at": change.at,
-                "detail": change.detail,
-            }
-            for sequence, change in enumerate(refund.history)
-            if sequence >= start
-        ]
-        if rows:
-            self._connection.execute(sa.insert(t.refund_status_changes), rows)
+        history = _history_rows(order, refund, start=start)
+        if history:
+            self._connection.execute(sa.insert(t.refund_status_changes), history)
 
     def _remember(self, order: Order) -> None:
         self._seen[order.id] = order
@@ -288,3 +302,18 @@ class SqlOrderRepository:
         for row in rows:
             grouped[row[key.name]].append(row)
         return grouped
+
+
+def _history_rows(order: Order, refund: Refund, *, start: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "refund_id": refund.id,
+            "sequence": sequence,
+            "merchant_id": order.merchant_id,
+            "status": change.status.value,
+            "at": change.at,
+            "detail": change.detail,
+        }
+        for sequence, change in enumerate(refund.history)
+        if sequence >= start
+    ]
