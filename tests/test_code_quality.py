@@ -22,12 +22,12 @@ def run_tool(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_finds_nothing() -> None:
-    result = run_tool("ruff", "check", "src", "tests")
+    result = run_tool("ruff", "check", "src", "tests", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_code_is_formatted() -> None:
-    result = run_tool("ruff", "format", "--check", "src", "tests")
+    result = run_tool("ruff", "format", "--check", "src", "tests", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
