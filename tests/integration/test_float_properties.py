@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from refundry.bootstrap import Container
 from refundry.domain.errors import FloatInsufficient, ItemNotCancellable, LinkUnusable
 from refundry.domain.merchant_float import InvoiceCycle
-from refundry.domain.order import Customer, LineKind, NewLine, PaymentMethod
+from refundry.domain.order import Customer, LineKind, PaymentMethod
+from refundry.domain.order_placement import NewLine
 from refundry.services import merchant_float, orders, transactions
 from refundry.services.merchants import create_merchant
 

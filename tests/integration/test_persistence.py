@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from refundry.adapters.db.tables import metadata
 from refundry.bootstrap import Container
 from refundry.domain.errors import DuplicateExternalId, OrderNotFound
-from refundry.domain.order import Customer, LineKind, NewLine, Order
+from refundry.domain.order import Customer, LineKind, Order
+from refundry.domain.order_placement import NewLine
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.services import orders, transactions
 from refundry.services.cancel_order import cancel_order

@@ -13,7 +13,8 @@ from datetime import timedelta
 from functools import partial
 
 from refundry.domain.merchant_float import InvoiceCycle
-from refundry.domain.order import CaptureMode, Customer, LineKind, NewLine, PaymentMethod
+from refundry.domain.order import CaptureMode, Customer, LineKind, PaymentMethod
+from refundry.domain.order_placement import NewLine
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.services import merchant_float, orders, transactions

@@ -9,14 +9,8 @@ from dataclasses import dataclass
 from refundry.domain.errors import LinkNotFound, RefundNotFound
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import (
-    CaptureMode,
-    Customer,
-    NewLine,
-    Order,
-    PaymentMethod,
-    place_order,
-)
+from refundry.domain.order import CaptureMode, Customer, Order, PaymentMethod
+from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.refund import Refund
 from refundry.services import merchant_float
 from refundry.services.transactions import utcnow

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from refundry.domain.order import Customer, NewLine
+from refundry.domain.order import Customer
+from refundry.domain.order_placement import NewLine
 from refundry.entrypoints.api import presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate

@@ -1,0 +1,149 @@
+"""Placing an order: building the aggregate from what a checkout reports, validated."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from refundry.domain.errors import InvalidOrder
+from refundry.domain.gift_card import GiftCardLink
+from refundry.domain.money import Currency, Money
+from refundry.domain.order import Order
+from refundry.domain.order_parts import (
+    AuthorizationState,
+    CaptureMode,
+    Customer,
+    LineKind,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    Shipping,
+)
+from refundry.domain.refund import sum_money
+from refundry.domain.status import OrderStatus
+
+# No real order comes near this (10^13 euros); it keeps every sum inside 64 bits.
+MAX_ORDER_TOTAL_MINOR = 10**15
+DEFAULT_LINK_VALIDITY = timedelta(days=365)
+MAX_LINKS_PER_LINE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class NewLine:
+    sku: str
+    name: str
+    kind: LineKind
+    quantity: int
+    unit_price: int
+    discount: int = 0
+    tax: int = 0
+    link_expires_at: datetime | None = None  # gift-card links only
+
+
+def place_order(
+    *,
+    merchant_id: uuid.UUID,
+    external_id: str | None,
+    customer: Customer,
+    currency: Currency,
+    lines: Sequence[NewLine],
+    shipping_amount: int,
+    shipping_tax: int,
+    payment_method: PaymentMethod,
+    capture_mode: CaptureMode,
+    authorized: int | None,
+    captured: int | None,
+    now: datetime,
+) -> Order:
+    """Build an order as a checkout reports it; the payment amounts set its first status.
+
+    ``authorized`` defaults to the order total; ``captured`` to the authorized amount
+    when capture is automatic and to zero when it is manual.
+    """
+    if not lines:
+        raise InvalidOrder("an order needs at least one line")
+    order_lines = [_build_line(index, new_line, currency) for index, new_line in enumerate(lines)]
+    links = [
+        GiftCardLink.issue(
+            line.id, line.unit_price, new_line.link_expires_at or now + DEFAULT_LINK_VALIDITY, now
+        )
+        for line, new_line in zip(order_lines, lines, strict=True)
+        if line.kind is LineKind.GIFT_CARD_LINK
+        for _ in range(line.quantity)
+    ]
+    if shipping_amount < 0 or shipping_tax < 0:
+        raise InvalidOrder("shipping amount and tax must not be negative")
+    if shipping_tax > 0 and shipping_amount == 0:
+        # Shipping tax is refunded in proportion to shipping; it needs a base.
+        raise InvalidOrder("shipping tax needs a shipping amount")
+    shipping = Shipping(Money(shipping_amount, currency), Money(shipping_tax, currency))
+    total = sum_money((line.total for line in order_lines), currency)
+    total = total + shipping.amount + shipping.tax
+    if total.minor > MAX_ORDER_TOTAL_MINOR:
+        raise InvalidOrder(f"the order total exceeds {MAX_ORDER_TOTAL_MINOR} minor units")
+    authorized_minor = total.minor if authorized is None else authorized
+    if captured is None:
+        captured = authorized_minor if capture_mode is CaptureMode.AUTOMATIC else 0
+    if not 0 <= captured <= authorized_minor <= total.minor:
+        raise InvalidOrder(
+            "payment amounts must satisfy 0 <= captured <= authorized <= order total",
+            total=total.minor,
+        )
+    if captured > 0:
+        status, authorization = OrderStatus.PAID, AuthorizationState.CAPTURED
+    elif authorized_minor > 0:
+        status, authorization = OrderStatus.AUTHORIZED, AuthorizationState.ACTIVE
+    else:
+        status, authorization = OrderStatus.PENDING, AuthorizationState.NONE
+    return Order(
+        id=uuid.uuid4(),
+        merchant_id=merchant_id,
+        external_id=external_id,
+        customer=customer,
+        currency=currency,
+        lines=order_lines,
+        shipping=shipping,
+        payment=Payment(
+            method=payment_method,
+            capture_mode=capture_mode,
+            authorized=Money(authorized_minor, currency),
+            captured=Money(captured, currency),
+            authorization_state=authorization,
+        ),
+        status=status,
+        created_at=now,
+        updated_at=now,
+        links=links,
+    )
+
+
+def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:
+    where = f"lines[{index}]"
+    if new_line.quantity <= 0:
+        raise InvalidOrder(f"{where}: quantity must be positive")
+    if new_line.unit_price < 0 or new_line.discount < 0 or new_line.tax < 0:
+        raise InvalidOrder(f"{where}: unit_price, discount and tax must not be negative")
+    if new_line.unit_price * new_line.quantity > MAX_ORDER_TOTAL_MINOR:
+        raise InvalidOrder(
+            f"{where}: the line subtotal exceeds {MAX_ORDER_TOTAL_MINOR} minor units"
+        )
+    if new_line.discount > new_line.unit_price * new_line.quantity:
+        raise InvalidOrder(f"{where}: discount exceeds the line subtotal")
+    if not new_line.sku.strip():
+        raise InvalidOrder(f"{where}: sku must not be blank")
+    if new_line.kind is LineKind.GIFT_CARD_LINK and new_line.quantity > MAX_LINKS_PER_LINE:
+        raise InvalidOrder(f"{where}: at most {MAX_LINKS_PER_LINE} links per line")
+    if new_line.link_expires_at is not None and new_line.kind is not LineKind.GIFT_CARD_LINK:
+        raise InvalidOrder(f"{where}: only gift_card_link lines have a link expiry")
+    return OrderLine(
+        id=uuid.uuid4(),
+        sku=new_line.sku,
+        name=new_line.name,
+        kind=new_line.kind,
+        quantity=new_line.quantity,
+        unit_price=Money(new_line.unit_price, currency),
+        discount=Money(new_line.discount, currency),
+        tax=Money(new_line.tax, currency),
+    )
