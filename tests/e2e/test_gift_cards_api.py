@@ -226,3 +226,30 @@ def test_another_merchants_link_cannot_be_spent_or_cancelled(
         funded.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"][0]["state"]
         == "issued"
     )
+
+
+def test_a_float_paid_order_is_refunded_to_the_float_whatever_the_client_asks(
+    funded: Api,
+) -> None:
+    # given a float-paid order
+    order = gift_card_order(funded, quantity=1)
+    # when the client asks for a refund to the "original" method
+    refund = funded.client.post(f"/v1/orders/{order['id']}/refund", json={"method": "original"})
+    # then the original method is the float: a credit pending until the close
+    assert refund.status_code == 201, refund.text
+    assert (refund.json()["method"], refund.json()["status"]) == ("float", "started")
+    assert funded.client.get("/v1/float").json()["pending_credits"] == 2_500
+
+
+def test_a_card_order_cannot_be_refunded_to_the_float(api: Api) -> None:
+    api.client.put("/v1/float", json={"currency": "EUR"})
+    order = api.client.post(
+        "/v1/orders",
+        json={"currency": "EUR", "customer": {"email": "a@example.com"},
+              "lines": [{"sku": "X", "name": "X", "quantity": 1, "unit_price": 1000}]},
+    ).json()  # fmt: skip
+    response = api.client.post(f"/v1/orders/{order['id']}/refund", json={"method": "float"})
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/invalid-input")
+    assert api.client.get(f"/v1/orders/{order['id']}").json()["refunded"] == 0
+    assert api.client.get("/v1/float").json()["pending_credits"] == 0

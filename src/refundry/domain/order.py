@@ -16,6 +16,7 @@ from datetime import datetime
 from refundry.domain import refund_calculation
 from refundry.domain.errors import (
     FulfilmentExceedsOpen,
+    InvalidInput,
     IllegalTransition,
     InvalidOrder,
     ItemNotCancellable,
@@ -287,7 +288,7 @@ class Order:
         return self._record_refund(
             request,
             kind=RefundKind.REFUND,
-            method=method or self.default_refund_method,
+            method=self.refund_method(method),
             reason=reason,
             created_by=created_by,
             now=now,
@@ -390,6 +391,18 @@ class Order:
                     condition=blocker.code,
                     **blocker.extensions,
                 )
+
+    def refund_method(self, requested: RefundMethod | None) -> RefundMethod:
+        """The method a refund really takes. ``original`` is the way the customer paid (the
+        float, for a float-paid order); only a float-paid order can be refunded to a float."""
+        if requested is None or requested is RefundMethod.ORIGINAL:
+            return self.default_refund_method
+        if requested is RefundMethod.FLOAT and self.payment.method is not PaymentMethod.FLOAT:
+            raise InvalidInput(
+                "only an order paid from the merchant's float can be refunded to the float",
+                method=requested.value,
+            )
+        return requested
 
     @property
     def default_refund_method(self) -> RefundMethod:

@@ -37,7 +37,7 @@ def preview_refund(
 ) -> RefundPreview:
     """What the refund would give back, and a quote that commits exactly that. No writes."""
     order = uow.orders.get(merchant_id, order_id)
-    method = method or order.default_refund_method
+    method = order.refund_method(method)
     breakdown = order.preview_refund(request)
     quote = signer.issue(order, breakdown, method, utcnow())
     return RefundPreview(order, breakdown, method, quote)
@@ -58,7 +58,7 @@ def refund_order(
     """Refund under the order's lock: the cumulative cap is checked against committed refunds."""
     now = utcnow()
     order = uow.orders.get(merchant_id, order_id)
-    method = method or order.default_refund_method
+    method = order.refund_method(method)
     if quote is not None:
         signer.verify(quote, order, order.preview_refund(request), method, now)
     refund = order.refund(request, method=method, reason=reason, created_by=actor, now=now)
