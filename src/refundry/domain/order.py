@@ -16,8 +16,8 @@ from datetime import datetime
 from refundry.domain import refund_calculation
 from refundry.domain.errors import (
     FulfilmentExceedsOpen,
-    InvalidInput,
     IllegalTransition,
+    InvalidInput,
     InvalidOrder,
     ItemNotCancellable,
     ItemNotFound,

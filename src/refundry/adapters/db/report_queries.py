@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,8 +46,9 @@ class SqlReportQueries:
 
     def _bucket(self, column: Any, timezone: str, granularity: Granularity) -> Any:
         if self._connection.dialect.name == "postgresql":
-            local = sa.func.timezone(timezone, column)
-            return sa.func.to_char(sa.func.date_trunc(granularity.value, local), "YYYY-MM-DD")
+            # Grouping on the truncated timestamp itself (formatting only the result rows)
+            # lets PostgreSQL hash-aggregate instead of sorting every row by a string.
+            return sa.func.date_trunc(granularity.value, sa.func.timezone(timezone, column))
         return sa.func.refundry_bucket(column, timezone, granularity.value)
 
     # ----------------------------------------------------------------- summary
@@ -93,13 +94,13 @@ class SqlReportQueries:
             )
             .group_by(refund_period, r.c.currency, r.c.kind)
         ).all()
-        figures: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        figures: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for period, currency, count, gross, discounts, tax, shipping in sales:
-            row = figures[(period, currency)]
+            row = figures[(_day(period), currency)]
             row |= {"orders": count, "gross_sales": int(gross), "discounts": int(discounts)}
             row |= {"tax": int(tax), "shipping": int(shipping)}
         for period, currency, kind, count, amount, sales_part, tax, shipping in refunds:
-            row = figures[(period, currency)]
+            row = figures[(_day(period), currency)]
             prefix = "cancellation" if kind == RefundKind.CANCELLATION.value else "refund"
             row["cancellations" if prefix == "cancellation" else "refunds"] += int(amount)
             row[f"{prefix}_count"] += count
@@ -108,7 +109,7 @@ class SqlReportQueries:
             row["refunded_shipping"] += int(shipping)
         return [
             SummaryRow(
-                period=date.fromisoformat(period),
+                period=period,
                 currency=currency,
                 orders=values["orders"],
                 gross_sales=values["gross_sales"],
@@ -300,6 +301,11 @@ class SqlReportQueries:
         )
         for row in result:
             yield _report_row(row)
+
+
+def _day(period: datetime | str) -> date:
+    """A period start as PostgreSQL (a timestamp) or SQLite (YYYY-MM-DD) returns it."""
+    return period.date() if isinstance(period, datetime) else date.fromisoformat(period)
 
 
 def _report_row(row: sa.Row[Any]) -> RefundReportRow:
