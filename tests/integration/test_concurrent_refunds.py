@@ -16,19 +16,14 @@ import pytest
 from refundry.bootstrap import Container
 from refundry.services import transactions
 from refundry.services.merchants import NewMerchant, create_merchant
-from tests.servers import free_port, running_server, venv_script
+from tests.servers import api_server
 
 RACERS = 24
 
 
 @pytest.fixture
 def server(container: Container) -> Iterator[str]:
-    url = container.engine.url.render_as_string(hide_password=False)
-    workers = "1" if container.engine.dialect.name == "sqlite" else "3"
-    port = free_port()
-    command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app"]
-    command += ["--port", str(port), "--workers", workers, "--log-level", "warning"]
-    with running_server(command, port=port, env={"REFUNDRY_DATABASE_URL": url}) as base:
+    with api_server(container.engine.url.render_as_string(hide_password=False)) as base:
         yield base
 
 

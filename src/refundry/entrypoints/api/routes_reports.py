@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -18,13 +18,14 @@ from pydantic import BaseModel
 
 from refundry.domain.money import Currency, Money
 from refundry.domain.refund import RefundMethod, RefundStatus
-from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRow, SummaryRow
+from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRow
 from refundry.entrypoints.api import schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import reports, transactions
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+Row = TypeVar("Row", bound=BaseModel)
 
 From = Annotated[date, Query(alias="from", description="first day, merchant's time zone")]
 To = Annotated[date, Query(alias="to", description="last day (included)")]
@@ -59,45 +60,9 @@ def _dump(model: BaseModel) -> Response:
     return json_response(model.model_dump(mode="json"))
 
 
-def _refund_out(row: RefundReportRow) -> schemas.RefundReportRowOut:
-    return schemas.RefundReportRowOut(
-        id=row.id,
-        order_id=row.order_id,
-        external_id=row.external_id,
-        customer_email=row.customer_email,
-        items=row.items,
-        currency=row.currency,
-        amount=row.amount,
-        tax=row.tax,
-        shipping=row.shipping,
-        kind=row.kind,
-        method=row.method,
-        status=row.status,
-        reason=row.reason,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-    )
-
-
-def _summary_out(row: SummaryRow) -> schemas.SummaryRowOut:
-    return schemas.SummaryRowOut(
-        period=row.period,
-        currency=row.currency,
-        orders=row.orders,
-        gross_sales=row.gross_sales,
-        discounts=row.discounts,
-        tax=row.tax,
-        shipping=row.shipping,
-        cancellations=row.cancellations,
-        cancellation_count=row.cancellation_count,
-        refunds=row.refunds,
-        refund_count=row.refund_count,
-        refunded_sales=row.refunded_sales,
-        refunded_tax=row.refunded_tax,
-        refunded_shipping=row.refunded_shipping,
-        net_sales=row.net_sales,
-    )
+def _rows(model: type[Row], rows: Iterable[object]) -> list[Row]:
+    """Report rows are plain dataclasses; the response models read their attributes."""
+    return [model.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/merchant", response_model=schemas.MerchantOut, tags=["merchant"])
@@ -176,7 +141,7 @@ def refunds_report(
             total=page.total,
             limit=limit,
             offset=offset,
-            data=[_refund_out(row) for row in page.rows],
+            data=_rows(schemas.RefundReportRowOut, page.rows),
         )
     )
 
@@ -285,8 +250,8 @@ def summary_report(
             to_day=span.last_day,
             timezone=span.timezone,
             period=period,
-            data=[_summary_out(row) for row in rows],
-            totals=[_summary_out(row) for row in reports.totals(rows)],
+            data=_rows(schemas.SummaryRowOut, rows),
+            totals=_rows(schemas.SummaryRowOut, reports.totals(rows)),
         )
     )
 
@@ -305,20 +270,7 @@ def items_report(
             from_day=span.first_day,
             to_day=span.last_day,
             timezone=span.timezone,
-            data=[
-                schemas.ItemRowOut(
-                    sku=row.sku,
-                    currency=row.currency,
-                    units_sold=row.units_sold,
-                    units_cancelled=row.units_cancelled,
-                    units_refunded=row.units_refunded,
-                    gross=row.gross,
-                    discounts=row.discounts,
-                    refunds=row.refunds,
-                    net=row.net,
-                )
-                for row in rows
-            ],
+            data=_rows(schemas.ItemRowOut, rows),
         )
     )
 
@@ -338,16 +290,7 @@ def reasons_report(
             from_day=span.first_day,
             to_day=span.last_day,
             timezone=span.timezone,
-            data=[
-                schemas.ReasonRowOut(
-                    reason=row.reason,
-                    kind=row.kind,
-                    currency=row.currency,
-                    count=row.count,
-                    amount=row.amount,
-                )
-                for row in rows
-            ],
+            data=_rows(schemas.ReasonRowOut, rows),
         )
     )
 
@@ -362,20 +305,7 @@ def dashboard(container: ContainerDep, caller: CallerDep) -> Response:
         schemas.DashboardOut(
             today=board.today,
             timezone=board.timezone,
-            kpis={
-                label: [
-                    schemas.KpiOut(
-                        currency=kpi.currency,
-                        orders=kpi.orders,
-                        gross_sales=kpi.gross_sales,
-                        refunded_sales=kpi.refunded_sales,
-                        net_sales=kpi.net_sales,
-                        refunds=kpi.refunds,
-                    )
-                    for kpi in kpis
-                ]
-                for label, kpis in board.kpis.items()
-            },
+            kpis={label: _rows(schemas.KpiOut, kpis) for label, kpis in board.kpis.items()},
             series=[
                 schemas.SeriesPointOut(
                     day=row.period,
