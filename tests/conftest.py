@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -24,8 +27,10 @@ from sqlalchemy.engine import make_url
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
-from refundry.services import transactions
+from refundry.services import provider_work, transactions
 from refundry.services.merchants import NewMerchant, create_merchant
+from refundry.services.provider_work import OutboxPolicy, ProviderWork
+from tests.servers import free_port, running_server, venv_script
 
 POSTGRES_ENV = "REFUNDRY_TEST_POSTGRES_URL"
 
@@ -51,6 +56,31 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def sandbox_psp_server(*, settle_seconds: float = 0.0) -> Iterator[str]:
+    """The sandbox card gateway as a real process on a free loopback port."""
+    port = free_port()
+    command = [venv_script("refundry"), "sandbox-psp", "--port", str(port)]
+    with running_server(command, port=port) as base:
+        httpx.post(f"{base}/_sandbox/faults", json={"settle_seconds": settle_seconds})
+        yield base
+
+
+@pytest.fixture(scope="session")
+def sandbox_psp_url() -> Iterator[str]:
+    """One sandbox gateway for the session; refunds there settle as soon as they are read.
+    Tests that switch faults on start their own with ``sandbox_psp_server``."""
+    with sandbox_psp_server() as base:
+        yield base
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of its own, dropped afterwards."""
     server = postgres_server_url()
     name = f"refundry_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_libpq(server), autocommit=True) as admin:
@@ -58,23 +88,58 @@ def postgres_url() -> Iterator[str]:
     url = make_url(server).set(database=name)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(_libpq(server), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_libpq(server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database for this test alone, for tests whose worker processes drain the whole
+    outbox and so must not see other tests' messages."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def sqlite_container(sqlite_url: str) -> Iterator[Container]:
-    container = bootstrap(Settings(database_url=sqlite_url))
+def sqlite_container(sqlite_url: str, sandbox_psp_url: str) -> Iterator[Container]:
+    container = bootstrap(Settings(database_url=sqlite_url, sandbox_psp_url=sandbox_psp_url))
     yield container
     container.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def postgres_container(postgres_url: str) -> Iterator[Container]:
-    container = bootstrap(Settings(database_url=postgres_url))
+def postgres_container(postgres_url: str, sandbox_psp_url: str) -> Iterator[Container]:
+    container = bootstrap(Settings(database_url=postgres_url, sandbox_psp_url=sandbox_psp_url))
     yield container
     container.engine.dispose()
+
+
+def settle(container: Container, *, max_rounds: int = 50) -> int:
+    """Do the worker's provider work now, with no waits between polls: every refund
+    the provider settles is recorded. Returns how many messages were handled."""
+    work = ProviderWork(
+        container.uow_factory,
+        container.provider_work.providers,
+        OutboxPolicy(
+            retry_base=timedelta(0),
+            retry_ceiling=timedelta(0),
+            poll_base=timedelta(0),
+            poll_ceiling=timedelta(0),
+        ),
+    )
+    handled = 0
+    for _ in range(max_rounds):
+        count = provider_work.process_outbox(work)
+        if count == 0:
+            return handled
+        handled += count
+    return handled
 
 
 @pytest.fixture(
@@ -99,6 +164,11 @@ class Api:
 
     client: TestClient
     merchant: NewMerchant
+    container: Container
+
+    def settle(self) -> None:
+        """Let the worker send and settle every pending provider refund."""
+        settle(self.container)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -109,7 +179,7 @@ class Api:
 def api(container: Container, merchant: NewMerchant) -> Iterator[Api]:
     with TestClient(create_app(container), raise_server_exceptions=False) as client:
         client.headers.update({"Authorization": f"Bearer {merchant.api_key}"})
-        yield Api(client, merchant)
+        yield Api(client, merchant, container)
 
 
 def order_body(**overrides: object) -> dict[str, object]:

@@ -10,8 +10,15 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import QUOTE_SIGNING_KEY, migrate
 from refundry.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from refundry.adapters.payments.stripe_provider import StripeProvider
 from refundry.config import Settings
+from refundry.domain.order import PaymentMethod
+from refundry.domain.payments import PaymentProvider
+from refundry.services.payment_providers import ProviderRegistry
+from refundry.services.provider_work import OutboxPolicy, ProviderWork
 from refundry.services.quotes import QuoteSigner
+
+SANDBOX_API_KEY = "sk_test_refundry_sandbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +27,7 @@ class Container:
     engine: Engine
     uow_factory: SqlUnitOfWorkFactory
     quotes: QuoteSigner
+    provider_work: ProviderWork
 
 
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) -> Container:
@@ -35,4 +43,34 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         if key is None:
             raise RuntimeError("the database has no quote signing key: run `refundry migrate`")
     signer = QuoteSigner(key.encode(), timedelta(seconds=settings.quote_ttl_seconds))
-    return Container(settings, engine, uow_factory, signer)
+    provider_work = ProviderWork(
+        uow_factory,
+        payment_providers(settings),
+        OutboxPolicy(lease=timedelta(seconds=settings.outbox_lease_seconds)),
+    )
+    return Container(settings, engine, uow_factory, signer, provider_work)
+
+
+def payment_providers(settings: Settings) -> ProviderRegistry:
+    card: PaymentProvider | None
+    if settings.card_provider == "stripe":
+        card = (
+            StripeProvider(
+                name="stripe",
+                api_key=settings.stripe_api_key,
+                api_base=settings.stripe_api_base,
+                timeout_seconds=settings.provider_timeout_seconds,
+            )
+            if settings.stripe_api_key
+            else None  # refunds wait (and say why) until a key is configured
+        )
+    else:
+        card = StripeProvider(
+            name="sandbox",
+            api_key=SANDBOX_API_KEY,
+            api_base=settings.sandbox_psp_url,
+            timeout_seconds=settings.provider_timeout_seconds,
+        )
+    if card is None:
+        return ProviderRegistry({})
+    return ProviderRegistry({PaymentMethod.CARD: card, PaymentMethod.KLARNA: card})

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///refundry.db"
+DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
+CARD_PROVIDERS = ("sandbox", "stripe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,11 +17,36 @@ class Settings:
     # database is used, so every process on one database agrees.
     secret_key: str | None = None
     quote_ttl_seconds: int = 1800
+    # Who moves card (and, until its own adapter lands, Klarna) money: the local
+    # sandbox gateway, or Stripe itself.
+    card_provider: str = "sandbox"
+    sandbox_psp_url: str = DEFAULT_SANDBOX_PSP_URL
+    stripe_api_key: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    provider_timeout_seconds: float = 10.0
+    # How long a worker owns an outbox message it took; longer than any provider call.
+    outbox_lease_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.card_provider not in CARD_PROVIDERS:
+            raise ValueError(
+                f"REFUNDRY_CARD_PROVIDER must be one of {', '.join(CARD_PROVIDERS)}, "
+                f"not {self.card_provider!r}"
+            )
+        if self.outbox_lease_seconds <= self.provider_timeout_seconds:
+            raise ValueError("the outbox lease must outlast a provider call's timeout")
 
     @classmethod
     def from_env(cls) -> Settings:
+        env = os.environ.get
         return cls(
-            database_url=os.environ.get("REFUNDRY_DATABASE_URL", DEFAULT_DATABASE_URL),
-            secret_key=os.environ.get("REFUNDRY_SECRET_KEY") or None,
-            quote_ttl_seconds=int(os.environ.get("REFUNDRY_QUOTE_TTL_SECONDS", "1800")),
+            database_url=env("REFUNDRY_DATABASE_URL", DEFAULT_DATABASE_URL),
+            secret_key=env("REFUNDRY_SECRET_KEY") or None,
+            quote_ttl_seconds=int(env("REFUNDRY_QUOTE_TTL_SECONDS", "1800")),
+            card_provider=env("REFUNDRY_CARD_PROVIDER", "sandbox"),
+            sandbox_psp_url=env("REFUNDRY_SANDBOX_PSP_URL", DEFAULT_SANDBOX_PSP_URL),
+            stripe_api_key=env("REFUNDRY_STRIPE_API_KEY") or None,
+            stripe_api_base=env("REFUNDRY_STRIPE_API_BASE", "https://api.stripe.com"),
+            provider_timeout_seconds=float(env("REFUNDRY_PROVIDER_TIMEOUT_SECONDS", "10")),
+            outbox_lease_seconds=float(env("REFUNDRY_OUTBOX_LEASE_SECONDS", "60")),
         )

@@ -71,3 +71,17 @@ def test_demo_seeds_orders_in_every_state(tmp_path: Path) -> None:
     assert {"pending", "authorized", "paid", "partially_refunded", "fully_refunded"} <= statuses
     assert "cancelled" in statuses
     assert any(order["fulfilment_status"] == "fulfilled" for order in orders)
+
+
+def test_a_refused_command_prints_one_clean_error_line_and_fails(tmp_path: Path) -> None:
+    # given a migrated database
+    database = tmp_path / "cli.db"
+    assert refundry("migrate", database=database).returncode == 0
+    # when a merchant is created with a blank name, which the service refuses
+    refused = refundry("merchants", "create", "  ", "--json", database=database)
+    # then the command fails with the reason on one line of stderr, and no traceback
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        "refundry: merchant name must not be blank (invalid-input)"
+    ]

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from refundry.adapters.db import tables
 from refundry.bootstrap import Container
 from refundry.services import merchant_float, transactions
 from tests.conftest import Api
@@ -50,6 +52,27 @@ def close_cycles(container: Container, api: Api, days_ahead: int) -> list[Any]:
         container.uow_factory,
         lambda uow: merchant_float.close_due_cycles(uow, api.merchant.merchant.id, at),
     )
+
+
+def close_at(container: Container, api: Api, at: datetime) -> list[tuple[datetime, datetime]]:
+    """Close the due cycles at ``at``; the closed periods."""
+    invoices = transactions.run(
+        container.uow_factory,
+        lambda uow: merchant_float.close_due_cycles(uow, api.merchant.merchant.id, at),
+    )
+    return [(invoice.period_start, invoice.period_end) for invoice in invoices]
+
+
+def put_float(api: Api, monkeypatch: pytest.MonkeyPatch, cycle: str, at: datetime) -> Any:
+    """PUT /v1/float as if it were ``at``."""
+    monkeypatch.setattr(merchant_float, "utcnow", lambda: at)
+    response = api.client.put("/v1/float", json={"currency": "EUR", "invoice_cycle": cycle})
+    assert response.is_success, response.text
+    return response.json()
+
+
+def open_cycle(body: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(body["cycle_start"]), datetime.fromisoformat(body["cycle_end"])
 
 
 def test_ordering_links_charges_the_float_and_issues_one_link_per_unit(funded: Api) -> None:
@@ -253,3 +276,78 @@ def test_a_card_order_cannot_be_refunded_to_the_float(api: Api) -> None:
     assert response.json()["type"].endswith("/invalid-input")
     assert api.client.get(f"/v1/orders/{order['id']}").json()["refunded"] == 0
     assert api.client.get("/v1/float").json()["pending_credits"] == 0
+
+
+def test_a_changed_invoice_cycle_applies_from_the_next_cycle(
+    api: Api, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def day(month: int, day: int, year: int = 2026) -> datetime:
+        return datetime(year, month, day, tzinfo=UTC)
+
+    # given a monthly float opened on November 2
+    assert api.client.put("/v1/float", json={"currency": "EUR"}).is_success
+    with container.engine.begin() as connection:
+        connection.execute(
+            sa.update(tables.float_accounts)
+            .where(tables.float_accounts.c.merchant_id == api.merchant.merchant.id)
+            .values(created_at=day(11, 2) + timedelta(hours=9))
+        )
+    # when it switches to daily on November 10
+    switched = put_float(api, monkeypatch, "daily", day(11, 10) + timedelta(hours=12))
+    # then November stays one monthly cycle: nothing is due on November 23
+    assert switched["invoice_cycle"] == "daily"
+    assert open_cycle(switched) == (day(11, 1), day(12, 1))
+    assert open_cycle(api.client.get("/v1/float").json()) == (day(11, 1), day(12, 1))
+    assert close_at(container, api, day(11, 23)) == []
+    # and then one invoice for November and daily ones
+    assert close_at(container, api, day(12, 3)) == [
+        (day(11, 1), day(12, 1)),
+        (day(12, 1), day(12, 2)),
+        (day(12, 2), day(12, 3)),
+    ]
+    # when it switches back to monthly on December 3
+    back = put_float(api, monkeypatch, "monthly", day(12, 3) + timedelta(hours=8))
+    # then December 3 stays a day, and the next cycle runs to the 1st of the month
+    assert open_cycle(back) == (day(12, 3), day(12, 4))
+    assert close_at(container, api, day(2, 1, 2027)) == [
+        (day(12, 3), day(12, 4)),
+        (day(12, 4), day(1, 1, 2027)),
+        (day(1, 1, 2027), day(2, 1, 2027)),
+    ]
+    assert close_at(container, api, day(2, 1, 2027)) == []
+    invoices = sorted(
+        api.client.get("/v1/invoices").json()["data"], key=lambda i: i["period_start"]
+    )
+    for earlier, later in itertools.pairwise(invoices):
+        assert later["period_start"] == earlier["period_end"]
+
+
+def test_a_changed_invoice_cycle_closes_the_cycles_that_ended_first(
+    funded: Api, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a daily float with a pending credit, whose cycles were not closed for two days
+    order = gift_card_order(funded)
+    link = order["lines"][0]["links"][0]
+    funded.client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = [today + timedelta(days=n) for n in range(4)]
+    # when it switches to monthly
+    switched = put_float(funded, monkeypatch, "monthly", days[2] + timedelta(hours=12))
+    # then the two days that ended were closed first, by their length, the credit once
+    invoices = sorted(
+        funded.client.get("/v1/invoices").json()["data"], key=lambda i: i["period_start"]
+    )
+    assert [
+        (datetime.fromisoformat(i["period_start"]), datetime.fromisoformat(i["period_end"]))
+        for i in invoices
+    ] == [(days[0], days[1]), (days[1], days[2])]
+    assert [invoice["credits"] for invoice in invoices] == [2_500, 0]
+    assert (switched["balance"], switched["pending_credits"]) == (100_000 - 7_500 + 2_500, 0)
+    # and the open day keeps its length; the next cycle runs to the 1st of a month
+    assert open_cycle(switched) == (days[2], days[3])
+    first_of_month = (days[3].replace(day=1) + timedelta(days=32)).replace(day=1)
+    assert close_at(container, funded, first_of_month) == [
+        (days[2], days[3]),
+        (days[3], first_of_month),
+    ]
+    assert funded.client.get("/v1/float").json()["balance"] == 100_000 - 7_500 + 2_500

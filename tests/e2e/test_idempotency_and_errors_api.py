@@ -211,3 +211,75 @@ def test_a_refund_with_one_bad_line_writes_nothing(api: Api) -> None:
     assert after["refunded"] == 0
     assert after["version"] == order["version"]
     assert api.client.get("/v1/stock/MUG").json()["on_hand"] == -2
+
+
+NUL = "a\u0000b"  # PostgreSQL text cannot hold it: it must never get past validation
+ONE_LINE = {"sku": "A", "name": "A", "quantity": 1, "unit_price": 100}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/v1/orders/{order}/refund", {"amount": 10, "reason": NUL}, "body.reason"),
+        ("POST", "/v1/orders/{order}/refund", {"amount": 10, "quote": NUL}, "body.quote"),
+        ("POST", "/v1/orders/{order}/refund/preview", {"reason": NUL}, "body.reason"),
+        ("POST", "/v1/orders/{order}/cancel", {"reason": NUL}, "body.reason"),
+        ("POST", "/v1/orders/{order}/cancel", {"status": NUL}, "body.status"),
+        ("POST", "/v1/orders/{order}/items/{line}/cancel", {"reason": NUL}, "body.reason"),
+        ("POST", "/v1/orders", order_body(lines=[{**ONE_LINE, "sku": NUL}]), "body.lines.0.sku"),
+        ("POST", "/v1/orders", order_body(lines=[{**ONE_LINE, "name": NUL}]), "body.lines.0.name"),
+        ("POST", "/v1/orders", order_body(customer={"email": "a\u0000@b.example"}),
+         "body.customer.email"),
+        ("POST", "/v1/orders", order_body(customer={"email": "a@b.example", "external_id": NUL}),
+         "body.customer.external_id"),
+        ("POST", "/v1/orders", order_body(external_id=NUL), "body.external_id"),
+        ("PATCH", "/v1/merchant", {"timezone": "Europe/Helsinki\u0000"}, "body.timezone"),
+        ("GET", "/v1/orders?query=a%00b", None, "query.query"),
+        ("GET", "/v1/reports/refunds?from=2024-01-01&to=2024-01-31&reason=a%00b", None,
+         "query.reason"),
+        ("GET", "/v1/reports/refunds.csv?from=2024-01-01&to=2024-01-31&staff=a%00b", None,
+         "query.staff"),
+        ("GET", "/v1/stock/a%00b", None, "path.sku"),
+        ("PUT", "/v1/stock/a%00b", {"on_hand": 1}, "path.sku"),
+        ("GET", "/l/a%00b", None, "path.token"),
+    ],
+)  # fmt: skip
+def test_a_nul_character_in_any_request_string_is_a_field_error_and_changes_nothing(
+    api: Api, method: str, path: str, body: dict[str, Any] | None, field: str
+) -> None:
+    # given an order
+    order = ingest(api)
+    url = path.format(order=order["id"], line=order["lines"][0]["id"])
+    # when a request carries a NUL character in one of its strings
+    response = api.client.request(method, url, json=body)
+    # then it is a 422 validation problem naming that field, not a 500 from the database
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["type"].endswith("/validation-error")
+    assert [error["field"] for error in problem["errors"]] == [field]
+    # and nothing was written: the order is as it was, and it is still the only one
+    assert api.client.get(f"/v1/orders/{order['id']}").json()["version"] == order["version"]
+    listed = api.client.get("/v1/orders").json()["data"]
+    assert [other["id"] for other in listed] == [order["id"]]
+
+
+@pytest.mark.parametrize("query", ["", "%20", "%20%20%09"])
+def test_a_blank_order_query_lists_every_order_like_no_query(api: Api, query: str) -> None:
+    # given two orders
+    first, second = ingest(api), ingest(api)
+    # when the orders are searched with an empty or whitespace-only query
+    response = api.client.get(f"/v1/orders?query={query}")
+    # then every order is listed, as without a query
+    assert response.status_code == 200, response.text
+    assert {order["id"] for order in response.json()["data"]} == {first["id"], second["id"]}
+    assert response.json() == api.client.get("/v1/orders").json()
+
+
+def test_a_padded_order_query_still_finds_by_external_id(api: Api) -> None:
+    # given an order
+    order = ingest(api)
+    # when it is searched by its external id with spaces around it
+    response = api.client.get("/v1/orders", params={"query": f"  {order['external_id']} "})
+    # then it is found
+    assert [found["id"] for found in response.json()["data"]] == [order["id"]]

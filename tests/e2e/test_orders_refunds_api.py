@@ -233,3 +233,19 @@ def test_money_is_in_the_currencys_own_minor_units(api: Api) -> None:
         json={"lines": [{"line_id": yen["lines"][0]["id"], "quantity": 1}]},
     ).json()
     assert (refund["currency"], refund["tax"], refund["amount"]) == ("JPY", 33, 1033)
+
+
+def test_a_capture_of_a_wrong_amount_is_bad_input_not_a_conflict(api: Api) -> None:
+    # given an authorized order
+    order = api.client.post(
+        "/v1/orders", json=order_body(payment={"method": "card", "capture": "manual"})
+    ).json()
+    assert order["order_status"] == "authorized"
+    # when a capture names zero or more than was authorized
+    for amount in (0, order["total"] + 1):
+        response = api.client.post(f"/v1/orders/{order['id']}/capture", json={"amount": amount})
+        # then it is a 422 naming the amount, and the order is unchanged
+        assert response.status_code == 422, response.text
+        assert response.json()["type"].endswith("/invalid-amount")
+    after = api.client.get(f"/v1/orders/{order['id']}").json()
+    assert (after["order_status"], after["captured"]) == ("authorized", 0)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the tour n
 def demo_server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     command = [venv_script("refundry"), "demo", "--port", str(port)]
-    command += ["--database", str(tmp_path / "demo.db")]
+    command += ["--database", str(tmp_path / "demo.db"), "--psp-port", str(free_port())]
     with running_server(command, port=port, cwd=tmp_path) as base:
         yield f"{base}/v1"
 
@@ -42,7 +42,8 @@ def test_readme_tour_works_as_written(demo_server: str) -> None:
     out = result.stdout
     assert ": paid, total 9962 cents" in out
     assert "preview: 1393 cents, tax 232" in out
-    assert "completed; order is now partially_refunded" in out
+    assert "started; order is now partially_refunded" in out
+    assert "refund history: started -> processing -> completed" in out
     assert "problems/refund-exceeds-refundable" in out
     assert "problems/order-fulfilled" in out
     assert "(8569, 'fully_refunded', 0)" in out

@@ -41,11 +41,16 @@ def test_a_settled_refund_reduces_net_sales_and_a_pending_or_failed_one_does_not
     before = totals(api)
     assert before["orders"] == 1
     assert before["net_sales"] == before["gross_sales"] - before["discounts"]
-    # when one mug is refunded to the card (settles at once here)
+    # when one mug is refunded to the card
     mug = order["lines"][0]
     refund = api.client.post(
         f"/v1/orders/{order['id']}/refund", json={"lines": [{"line_id": mug["id"], "quantity": 1}]}
     ).json()
+    # then while the provider has not settled it, no net figure moves
+    assert refund["status"] == "started"
+    assert totals(api)["net_sales"] == before["net_sales"]
+    # and once the provider settles it
+    api.settle()
     after = totals(api)
     # then net sales drop by the mug's price less its discount share, once
     assert after["refunded_sales"] == 1290 - 129
@@ -96,6 +101,7 @@ def test_a_cancellation_appears_once(api: Api) -> None:
     # given a paid order, cancelled before fulfilment
     order = ingest(api)
     assert api.client.post(f"/v1/orders/{order['id']}/cancel").is_success
+    api.settle()  # the cancellation's refund reaches the card
     figures = totals(api)
     # then the sale shows once, the cancellation once, and they cancel out
     assert figures["orders"] == 1
@@ -190,6 +196,7 @@ def test_days_are_cut_in_the_merchants_time_zone(api: Api) -> None:
 def test_the_dashboard_gives_kpis_and_a_series(api: Api) -> None:
     order = ingest(api)
     api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 1000})
+    api.settle()
     board = api.client.get("/v1/reports/dashboard").json()
     [today] = board["kpis"]["today"]
     assert today["orders"] == 1

@@ -19,6 +19,7 @@ from refundry.services.cancel_order import cancel_order
 from refundry.services.merchants import NewMerchant, create_merchant
 from refundry.services.refund_order import refund_order
 from refundry.services.unit_of_work import UnitOfWork
+from tests.conftest import settle
 
 
 def place(container: Container, merchant: NewMerchant, external_id: str | None = None) -> Order:
@@ -71,6 +72,8 @@ def test_an_order_with_refunds_reads_back_exactly(
             actor="test",
         ),
     )
+    # and the provider has settled it (the worker's poll and record, in new transactions)
+    settle(container)
     # when it is loaded in a new transaction
     loaded = load(container, merchant, placed.id)
     # then every field, line and refund line survived the round trip
@@ -87,10 +90,16 @@ def test_an_order_with_refunds_reads_back_exactly(
     assert refund.breakdown.shipping.minor == 700
     assert refund.breakdown.shipping_tax.minor == 105  # 225 * 700 / 1500
     assert refund.amount.minor == (12_345 * 2 - 667 + 1_234) + 700 + 105
-    assert [change.status.value for change in refund.history] == ["completed"]
+    assert [change.status.value for change in refund.history] == [
+        "started",
+        "processing",
+        "completed",
+    ]
+    assert refund.provider_reference is not None
+    assert refund.provider_reference.startswith("re_")
     assert refund.created_at.tzinfo is not None
     assert loaded.status.value == "partially_refunded"
-    assert loaded.version == placed.version + 1
+    assert loaded.version == placed.version + 3  # refunded, processing, completed
 
 
 def test_a_use_case_that_fails_midway_writes_nothing(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -15,6 +15,7 @@ from refundry.domain.merchant_float import (
     FloatEntryKind,
     InvoiceCycle,
     first_period_start,
+    next_boundary,
     period_end,
 )
 from refundry.domain.money import Currency, Money
@@ -129,3 +130,144 @@ def test_balance_is_top_ups_minus_charges_plus_credits(
         assert account.balance.minor == top_ups - charges + credits
         assert account.balance.minor == sum(entry.amount.minor for entry in account.new_entries)
         assert account.balance.minor >= 0
+
+
+# ------------------------------------------------------------ a change of invoice cycle
+DAILY, WEEKLY, MONTHLY = InvoiceCycle.DAILY, InvoiceCycle.WEEKLY, InvoiceCycle.MONTHLY
+
+
+def day(month: int, day: int, year: int = 2026) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
+
+
+def cycles(account: FloatAccount, start: datetime, count: int) -> list[tuple[datetime, datetime]]:
+    """The ``count`` invoice cycles from ``start`` (a cycle's start), as closes would find them."""
+    periods = []
+    for _ in range(count):
+        end = account.cycle_end(start)
+        periods.append((start, end))
+        start = end
+    return periods
+
+
+def opened(cycle: InvoiceCycle, at: datetime) -> FloatAccount:
+    return FloatAccount(uuid.uuid4(), EUR, cycle, at, Money.zero(EUR))
+
+
+def test_monthly_to_daily_keeps_the_month_and_then_closes_daily() -> None:
+    # given a monthly float opened on November 2, its November cycle open
+    account = opened(MONTHLY, day(11, 2) + timedelta(hours=9))
+    assert account.first_cycle_start() == day(11, 1)
+    # when it switches to daily on November 10
+    account.change_cycle(DAILY, open_start=day(11, 1))
+    # then November stays one cycle, and days follow
+    assert account.first_cycle_start() == day(11, 1)
+    assert cycles(account, day(11, 1), 3) == [
+        (day(11, 1), day(12, 1)),
+        (day(12, 1), day(12, 2)),
+        (day(12, 2), day(12, 3)),
+    ]
+    assert account.invoice_cycle is DAILY
+
+
+def test_daily_to_monthly_keeps_the_day_and_then_runs_to_the_first_of_the_month() -> None:
+    # given a daily float whose open cycle is November 23
+    account = opened(DAILY, day(11, 2))
+    # when it switches to monthly
+    account.change_cycle(MONTHLY, open_start=day(11, 23))
+    # then the day keeps its length, the next cycle ends on the 1st, whole months follow
+    assert cycles(account, day(11, 23), 3) == [
+        (day(11, 23), day(11, 24)),
+        (day(11, 24), day(12, 1)),
+        (day(12, 1), day(1, 1, 2027)),
+    ]
+
+
+def test_daily_to_weekly_runs_to_the_next_monday() -> None:
+    account = opened(DAILY, day(11, 2))
+    account.change_cycle(WEEKLY, open_start=day(11, 24))  # a Tuesday
+    assert cycles(account, day(11, 24), 3) == [
+        (day(11, 24), day(11, 25)),
+        (day(11, 25), day(11, 30)),
+        (day(11, 30), day(12, 7)),
+    ]
+
+
+def test_a_second_change_in_the_same_cycle_replaces_the_first() -> None:
+    account = opened(MONTHLY, day(11, 2))
+    account.change_cycle(DAILY, open_start=day(11, 1))
+    account.change_cycle(WEEKLY, open_start=day(11, 1))
+    assert cycles(account, day(11, 1), 3) == [
+        (day(11, 1), day(12, 1)),
+        (day(12, 1), day(12, 7)),  # December 1st is a Tuesday
+        (day(12, 7), day(12, 14)),
+    ]
+
+
+def test_changing_back_before_the_change_applies_leaves_no_trace() -> None:
+    account = opened(MONTHLY, day(11, 2))
+    account.change_cycle(DAILY, open_start=day(11, 1))
+    account.change_cycle(MONTHLY, open_start=day(11, 1))
+    assert (account.invoice_cycle, account.previous_cycle, account.cycle_from) == (
+        MONTHLY,
+        None,
+        None,
+    )
+    assert cycles(account, day(11, 1), 2) == [
+        (day(11, 1), day(12, 1)),
+        (day(12, 1), day(1, 1, 2027)),
+    ]
+
+
+def test_a_change_after_an_applied_change_starts_from_the_open_cycle() -> None:
+    # given monthly, then daily from December 1
+    account = opened(MONTHLY, day(11, 2))
+    account.change_cycle(DAILY, open_start=day(11, 1))
+    # when, on December 3 (November and two days closed), it goes weekly
+    account.change_cycle(WEEKLY, open_start=day(12, 3))
+    # then December 3 stays a day, and the next week runs to Monday December 7
+    assert cycles(account, day(12, 3), 3) == [
+        (day(12, 3), day(12, 4)),
+        (day(12, 4), day(12, 7)),
+        (day(12, 7), day(12, 14)),
+    ]
+
+
+def test_the_next_boundary_is_strictly_after() -> None:
+    assert next_boundary(day(11, 24), MONTHLY) == day(12, 1)
+    assert next_boundary(day(12, 1), MONTHLY) == day(1, 1, 2027)
+    assert next_boundary(day(11, 23) + timedelta(hours=5), DAILY) == day(11, 24)
+    assert next_boundary(day(11, 25), WEEKLY) == day(11, 30)
+
+
+@given(
+    first=st.sampled_from(list(InvoiceCycle)),
+    opened_after=st.integers(0, 60 * 24 * 400),
+    changes=st.lists(
+        st.tuples(st.integers(0, 24 * 70), st.sampled_from(list(InvoiceCycle))), max_size=8
+    ),
+)
+def test_a_change_of_cycle_never_moves_a_cycle_that_has_started(
+    first: InvoiceCycle, opened_after: int, changes: list[tuple[int, InvoiceCycle]]
+) -> None:
+    # given a float, and changes of cycle at any times, with the ended cycles closed
+    # before each change (as the service does)
+    now = day(1, 1) + timedelta(minutes=opened_after)
+    account = opened(first, now)
+    start = account.first_cycle_start()
+    assert start <= now < account.cycle_end(start)
+    for hours, cycle in changes:
+        now += timedelta(hours=hours)
+        while account.cycle_end(start) <= now:
+            start = account.cycle_end(start)
+        open_end = account.cycle_end(start)
+        # when the cycle changes
+        account.change_cycle(cycle, open_start=start)
+        # then the open cycle keeps its end, the next runs to the new cycle's next
+        # calendar boundary, and whole cycles of the new length follow
+        assert account.cycle_end(start) == open_end
+        following = cycles(account, open_end, 3)
+        assert following[0][1] == next_boundary(open_end, cycle)
+        for later_start, later_end in following[1:]:
+            assert first_period_start(later_start, cycle) == later_start
+            assert later_end == period_end(later_start, cycle)

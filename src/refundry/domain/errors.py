@@ -40,10 +40,14 @@ The hierarchy, so callers can catch at any level::
     │   ├── ItemNotCancellable
     │   ├── FloatInsufficient
     │   └── FloatNotOpen
-    └── QuoteError
-        ├── QuoteExpired
-        ├── QuoteInvalid
-        └── QuoteMismatch
+    ├── QuoteError
+    │   ├── QuoteExpired
+    │   ├── QuoteInvalid
+    │   └── QuoteMismatch
+    └── ProviderError                 a payment provider could not do what was asked
+        ├── ProviderUnavailable       worth retrying: timeout, 5xx, refused connection
+        ├── ProviderRejected          the provider said no for good (decline, bad request)
+        └── ProviderEventInvalid      an inbound provider event failed its signature check
     IdempotencyKeyReused (InvalidInput) same key sent with a different request
 """
 
@@ -276,3 +280,23 @@ class QuoteInvalid(QuoteError):
 class QuoteMismatch(QuoteError):
     code = "quote-mismatch"
     title = "Refund request differs from the previewed one"
+
+
+class ProviderError(RefundryError):
+    code = "provider-error"
+    title = "The payment provider could not do what was asked"
+
+
+class ProviderUnavailable(ProviderError):
+    code = "provider-unavailable"
+    title = "The payment provider did not answer; try again later"
+
+
+class ProviderRejected(ProviderError):
+    code = "provider-rejected"
+    title = "The payment provider refused the request"
+
+
+class ProviderEventInvalid(ProviderError):
+    code = "provider-event-invalid"
+    title = "The provider event is not signed correctly"

@@ -11,6 +11,10 @@ The balance is the sum of the entries, never a number kept beside them. A cancel
 item's credit waits as a float refund in status ``started`` until the close that
 applies it; each refund is credited at most once (the close checks, and the ledger
 has a unique index on the refund id).
+
+Invoice cycles are aligned to UTC calendar boundaries. A changed cycle never reaches
+back: the cycle open when it changes keeps its length and end, the next one runs from
+there to the next calendar boundary of the new cycle, and whole cycles follow.
 """
 
 from __future__ import annotations
@@ -57,6 +61,47 @@ class FloatAccount:
     created_at: datetime
     balance: Money
     new_entries: list[FloatEntry] = field(default_factory=list)
+    # After a change of cycle: cycles that start before ``cycle_from`` keep
+    # ``previous_cycle``, and ``invoice_cycle`` applies from ``cycle_from`` on.
+    # Both None while the cycle never changed (or changed back before taking effect).
+    previous_cycle: InvoiceCycle | None = None
+    cycle_from: datetime | None = None
+
+    def cycle_of(self, start: datetime) -> InvoiceCycle:
+        """The cycle that applies to the invoice cycle starting at ``start``."""
+        if (
+            self.previous_cycle is not None
+            and self.cycle_from is not None
+            and start < self.cycle_from
+        ):
+            return self.previous_cycle
+        return self.invoice_cycle
+
+    def first_cycle_start(self) -> datetime:
+        return first_period_start(self.created_at, self.cycle_of(self.created_at))
+
+    def cycle_end(self, start: datetime) -> datetime:
+        """The end of the invoice cycle that starts at ``start``: the next calendar
+        boundary of the cycle that applies to it (never past a change of cycle)."""
+        end = next_boundary(start, self.cycle_of(start))
+        if self.cycle_from is not None and start < self.cycle_from:
+            return min(end, self.cycle_from)
+        return end
+
+    def change_cycle(self, cycle: InvoiceCycle, open_start: datetime) -> None:
+        """Use ``cycle`` from the next invoice cycle on.
+
+        ``open_start`` is the start of the open cycle, the first one not closed; every
+        earlier one must be closed (their invoices keep their periods, this account
+        does not). The open cycle keeps its cycle and its end; ``cycle`` applies from
+        that end on, the first cycle running to ``cycle``'s next calendar boundary.
+        """
+        running = self.cycle_of(open_start)
+        if cycle is running:
+            self.previous_cycle = self.cycle_from = None
+        else:
+            self.previous_cycle, self.cycle_from = running, self.cycle_end(open_start)
+        self.invoice_cycle = cycle
 
     def top_up(self, amount: Money, now: datetime) -> FloatEntry:
         self._check(amount)
@@ -128,6 +173,7 @@ def first_period_start(opened_at: datetime, cycle: InvoiceCycle) -> datetime:
 
 
 def period_end(start: datetime, cycle: InvoiceCycle) -> datetime:
+    """The end of a cycle that starts on a calendar boundary of ``cycle``."""
     if cycle is InvoiceCycle.DAILY:
         return start + timedelta(days=1)
     if cycle is InvoiceCycle.WEEKLY:
@@ -135,6 +181,11 @@ def period_end(start: datetime, cycle: InvoiceCycle) -> datetime:
     if start.month == 12:
         return start.replace(year=start.year + 1, month=1)
     return start.replace(month=start.month + 1)
+
+
+def next_boundary(at: datetime, cycle: InvoiceCycle) -> datetime:
+    """The first calendar boundary of ``cycle`` after ``at``."""
+    return period_end(first_period_start(at, cycle), cycle)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from refundry.domain import refund_calculation
 from refundry.domain.errors import (
     FulfilmentExceedsOpen,
     IllegalTransition,
+    InvalidAmount,
     InvalidInput,
     InvalidOrder,
     ItemNotCancellable,
@@ -31,6 +32,7 @@ from refundry.domain.errors import (
     RefundNotFound,
     UnknownOrderLine,
 )
+from refundry.domain.events import AuthorizationVoidRequested, DomainEvent, RefundRequested
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
 from refundry.domain.order_parts import (
@@ -53,7 +55,12 @@ from refundry.domain.refund import (
     sum_money,
 )
 from refundry.domain.refund_calculation import LineRefundRequest, LineRefundTotals, RefundRequest
-from refundry.domain.status import FulfilmentStatus, OrderStatus, can_transition
+from refundry.domain.status import (
+    TERMINAL_STATUSES,
+    FulfilmentStatus,
+    OrderStatus,
+    can_transition,
+)
 
 DEFAULT_CANCEL_REASON = "Order cancelled via API"
 DEFAULT_CANCEL_LABEL = "cancelled"
@@ -79,6 +86,8 @@ class Order:
     refunds: list[Refund] = field(default_factory=list)
     links: list[GiftCardLink] = field(default_factory=list)
     version: int = 1
+    # Recorded by commands, drained into the outbox by the unit of work; never loaded.
+    events: list[DomainEvent] = field(default_factory=list)
 
     # ----------------------------------------------------------------- queries
     @property
@@ -194,7 +203,8 @@ class Order:
             )
         amount = self.payment.authorized if amount is None else amount
         if not 0 < amount.minor <= self.payment.authorized.minor:
-            raise OrderNotCapturable(
+            # A wrong amount is bad input (422), not a state conflict.
+            raise InvalidAmount(
                 "capture must be positive and at most the authorized amount",
                 authorized=self.payment.authorized.minor,
             )
@@ -266,6 +276,7 @@ class Order:
         authorization_to_void = self.payment.authorization_state is AuthorizationState.ACTIVE
         if authorization_to_void:
             self.payment.authorization_state = AuthorizationState.VOID_PENDING
+            self.events.append(AuthorizationVoidRequested(self.id))
         self.cancel_reason = reason
         self.status_label = status_label or DEFAULT_CANCEL_LABEL
         self.cancelled_at = now
@@ -346,12 +357,88 @@ class Order:
         self._touch(now)
         return link
 
+    def refund_by_id(self, refund_id: uuid.UUID) -> Refund:
+        return self._refund(refund_id)
+
     def complete_refund(
-        self, refund_id: uuid.UUID, now: datetime, detail: str | None = None
+        self,
+        refund_id: uuid.UUID,
+        now: datetime,
+        detail: str | None = None,
+        *,
+        provider_reference: str | None = None,
     ) -> Refund:
         refund = self._refund(refund_id)
+        if provider_reference is not None:
+            refund.provider_reference = provider_reference
         refund.complete(now, detail)
         self._touch(now)
+        return refund
+
+    def refund_processing(
+        self, refund_id: uuid.UUID, provider_reference: str | None, now: datetime
+    ) -> Refund:
+        """The provider accepted the refund and will settle it later."""
+        refund = self._refund(refund_id)
+        known_reference = refund.provider_reference
+        if refund.mark_processing(now, provider_reference) or (
+            refund.provider_reference != known_reference
+        ):
+            self._touch(now)
+        return refund
+
+    def fail_refund(self, refund_id: uuid.UUID, reason: str, now: datetime) -> dict[str, int]:
+        """The provider refused the refund: its money and units are refundable again.
+
+        Returns the stock to take back off the shelf: a failed refund undoes its
+        restock too, so a second attempt with ``restock`` does not count the units twice.
+        """
+        refund = self._refund(refund_id)
+        refund.fail(now, reason)
+        if self.status in TERMINAL_STATUSES:
+            self._touch(now)
+        else:
+            self._move_to(self._status_from_ledger(), now)
+        return {sku: -units for sku, units in self.restock_for(refund).items()}
+
+    def authorization_voided(self, now: datetime) -> None:
+        if self.payment.authorization_state is AuthorizationState.VOID_PENDING:
+            self.payment.authorization_state = AuthorizationState.VOIDED
+            self._touch(now)
+
+    def record_external_refund(
+        self, amount: Money, provider_reference: str, reason: str | None, now: datetime
+    ) -> Refund:
+        """A refund made in the provider's own dashboard: the money has already left, so it
+        is recorded as completed whatever the cap says, and the ledger derives the status."""
+        for refund in self.refunds:
+            if refund.provider_reference == provider_reference:
+                return refund  # the provider told us twice
+        if amount.minor <= 0:
+            raise InvalidInput("an external refund must have a positive amount")
+        breakdown = RefundBreakdown(
+            currency=self.currency,
+            lines=(),
+            shipping=Money.zero(self.currency),
+            shipping_tax=Money.zero(self.currency),
+            goodwill=amount,
+            adjustment=Money.zero(self.currency),
+        )
+        refund = Refund.record(
+            order_id=self.id,
+            kind=RefundKind.EXTERNAL,
+            method=RefundMethod.ORIGINAL,
+            breakdown=breakdown,
+            reason=reason or "Refunded in the payment provider's dashboard",
+            created_by="provider",
+            now=now,
+            provider_reference=provider_reference,
+        )
+        self.refunds.append(refund)
+        if self.status in TERMINAL_STATUSES or self.payment.captured.minor == 0:
+            self._touch(now)
+        else:
+            self._move_to(self._status_from_ledger(), now)
         return refund
 
     # --------------------------------------------------------------- internals
@@ -434,9 +521,13 @@ class Order:
             now=now,
         )
         self.refunds.append(refund)
+        if refund.is_sent_to_provider and refund.is_pending:
+            self.events.append(RefundRequested(self.id, refund.id))
         # A whole-order cancel sets its own terminal status; refunds and item
-        # cancellations leave the status to the ledger.
-        if derive_status if derive_status is not None else kind is RefundKind.REFUND:
+        # cancellations leave the status to the ledger, unless the order has ended
+        # (a refund retried after a cancellation refund failed).
+        derive = derive_status if derive_status is not None else kind is RefundKind.REFUND
+        if derive and self.status not in TERMINAL_STATUSES:
             self._move_to(self._status_from_ledger(), now)
         else:
             self._touch(now)

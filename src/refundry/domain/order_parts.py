@@ -84,6 +84,7 @@ class Payment:
     authorized: Money
     captured: Money
     authorization_state: AuthorizationState
+    reference: str | None = None  # the provider's id of the payment, when the checkout gave one
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ def place_order(
     authorized: int | None,
     captured: int | None,
     now: datetime,
+    payment_reference: str | None = None,
 ) -> Order:
     """Build an order as a checkout reports it; the payment amounts set its first status.
 
@@ -111,6 +112,7 @@ def place_order(
             authorized=Money(authorized_minor, currency),
             captured=Money(captured, currency),
             authorization_state=authorization,
+            reference=payment_reference,
         ),
         status=status,
         created_at=now,

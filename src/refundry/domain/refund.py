@@ -11,6 +11,10 @@ Refund statuses:
 
 Every refund except a failed one counts against the cap: pending money is
 money promised, and promising it twice is how platforms over-refund.
+
+Statuses move only along ``REFUND_TRANSITIONS``. A refund fails only on the
+provider's word (a decline or an invalid request), never on a timeout: a refund
+that timed out may have been paid, and calling it failed would let it be paid twice.
 """
 
 from __future__ import annotations
@@ -42,6 +46,21 @@ class RefundStatus(StrEnum):
 class RefundKind(StrEnum):
     REFUND = "refund"
     CANCELLATION = "cancellation"  # the record a cancel creates so sales reports stay right
+    EXTERNAL = "external"  # made in the provider's own dashboard; learnt from its events
+
+
+_R = RefundStatus
+
+REFUND_TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
+    _R.STARTED: frozenset({_R.PROCESSING, _R.COMPLETED, _R.FAILED}),
+    _R.PROCESSING: frozenset({_R.COMPLETED, _R.FAILED}),
+    _R.NOT_REQUESTED: frozenset(),
+    _R.COMPLETED: frozenset(),
+    _R.FAILED: frozenset(),
+}
+
+# Refunds that still wait for the provider (or for the invoice close, on the float).
+PENDING_REFUND_STATUSES = frozenset({_R.STARTED, _R.PROCESSING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +131,7 @@ class Refund:
     history: list[RefundStatusChange] = field(default_factory=list)
     completed_at: datetime | None = None
     failure_reason: str | None = None
+    provider_reference: str | None = None  # the provider's id for this refund, once it has one
 
     @property
     def amount(self) -> Money:
@@ -121,12 +141,41 @@ class Refund:
     def counts_against_cap(self) -> bool:
         return self.status is not RefundStatus.FAILED
 
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_REFUND_STATUSES
+
+    @property
+    def is_sent_to_provider(self) -> bool:
+        """Money to the original payment method leaves through the order's provider."""
+        return self.method is RefundMethod.ORIGINAL and self.kind is not RefundKind.EXTERNAL
+
+    def mark_processing(self, now: datetime, provider_reference: str | None) -> bool:
+        """The provider accepted the refund; ``False`` when it was already known to be so."""
+        if provider_reference is not None:
+            self.provider_reference = provider_reference
+        if self.status is RefundStatus.PROCESSING:
+            return False
+        self._move_to(RefundStatus.PROCESSING, now, None)
+        return True
+
     def complete(self, now: datetime, detail: str | None = None) -> None:
-        if self.status not in (RefundStatus.STARTED, RefundStatus.PROCESSING):
-            raise IllegalTransition(f"refund {self.id} is {self.status}; it cannot complete")
-        self.status = RefundStatus.COMPLETED
+        self._move_to(RefundStatus.COMPLETED, now, detail)
         self.completed_at = now
-        self.history.append(RefundStatusChange(RefundStatus.COMPLETED, now, detail))
+
+    def fail(self, now: datetime, reason: str) -> None:
+        self._move_to(RefundStatus.FAILED, now, reason)
+        self.failure_reason = reason
+
+    def _move_to(self, target: RefundStatus, now: datetime, detail: str | None) -> None:
+        if target not in REFUND_TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                f"refund {self.id} is {self.status}; it cannot become {target}",
+                current=self.status.value,
+                target=target.value,
+            )
+        self.status = target
+        self.history.append(RefundStatusChange(target, now, detail))
 
     @classmethod
     def record(
@@ -139,15 +188,17 @@ class Refund:
         reason: str | None,
         created_by: str,
         now: datetime,
+        provider_reference: str | None = None,
     ) -> Refund:
-        # Until providers settle asynchronously, a refund to the original method
-        # completes at once; one made by other means is only recorded.
+        # Money by other means is only recorded; everything else starts and settles
+        # later: at the provider, or at the invoice close for the float. A refund made
+        # in the provider's own dashboard is already done when Refundry learns of it.
         if method is RefundMethod.OTHER:
             status, completed_at = RefundStatus.NOT_REQUESTED, None
-        elif method is RefundMethod.FLOAT:
-            status, completed_at = RefundStatus.STARTED, None
-        else:
+        elif kind is RefundKind.EXTERNAL:
             status, completed_at = RefundStatus.COMPLETED, now
+        else:
+            status, completed_at = RefundStatus.STARTED, None
         return cls(
             id=uuid.uuid4(),
             order_id=order_id,
@@ -160,6 +211,7 @@ class Refund:
             status=status,
             history=[RefundStatusChange(status, now)],
             completed_at=completed_at,
+            provider_reference=provider_reference,
         )
 
 

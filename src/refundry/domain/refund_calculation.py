@@ -165,6 +165,9 @@ def calculate_refund(order: Order, request: RefundRequest) -> RefundBreakdown:
 def _check_refundable_status(order: Order) -> None:
     if order.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED):
         return
+    if order.status is OrderStatus.CANCELLED and order.refundable.minor > 0:
+        # The cancellation refund failed at the provider: the money is still owed.
+        return
     if order.status is OrderStatus.FULLY_REFUNDED:
         raise RefundExceedsRefundable(
             "the order is fully refunded; nothing is left to refund", requested=None, refundable=0

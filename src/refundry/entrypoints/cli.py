@@ -15,6 +15,7 @@ from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
+from refundry.domain.errors import RefundryError
 from refundry.services import merchant_float, transactions
 from refundry.services.merchants import create_merchant
 
@@ -38,7 +39,12 @@ def serve(
         bool, typer.Option("--with-worker", help="also run the background jobs in-process")
     ] = False,
 ) -> None:
-    """Serve the API (migrating the database first)."""
+    """Serve the API (migrating the database first).
+
+    With ``--with-worker`` the background jobs run in this process too, and when cards
+    go to the sandbox gateway and none answers, the sandbox starts here as well: one
+    command gives the whole system.
+    """
     import threading
 
     import uvicorn
@@ -47,6 +53,8 @@ def serve(
 
     container = bootstrap()  # migrate once here rather than racing in every worker
     if with_worker:
+        if container.settings.card_provider == "sandbox":
+            _start_sandbox_psp_if_absent(container.settings.sandbox_psp_url)
         threading.Thread(target=Worker(container).run, name="refundry-worker", daemon=True).start()
     uvicorn.run(
         "refundry.entrypoints.api.asgi:app",
@@ -103,12 +111,29 @@ def invoices_close(
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="run every job once, then exit")] = False,
-    interval: Annotated[float, typer.Option(help="seconds between rounds")] = 60.0,
+    interval: Annotated[float, typer.Option(help="seconds between rounds")] = 1.0,
 ) -> None:
-    """Run the background jobs (invoice-cycle closes) until stopped."""
+    """Run the background jobs until stopped: provider refunds and voids from the outbox,
+    invoice-cycle closes."""
+    import logging
+
     from refundry.entrypoints.worker import Worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     Worker(bootstrap()).run(once=once, interval=interval)
+
+
+@app.command("sandbox-psp")
+def sandbox_psp(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8010,
+) -> None:
+    """Run the sandbox card gateway (a subset of Stripe's API, state in memory)."""
+    import uvicorn
+
+    from refundry.sandbox_psp.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -177,15 +202,20 @@ def demo(
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="serve after seeding")
     ] = True,
+    psp_port: Annotated[int, typer.Option(help="port of the in-process sandbox gateway")] = 8010,
 ) -> None:
-    """Create a fresh SQLite demo database with sample orders, print its key, then serve."""
+    """Create a fresh SQLite demo database with sample orders, print its key, then serve
+    the API with the worker and the sandbox card gateway in-process."""
     from refundry.entrypoints.demo_data import DEMO_API_KEY_SECRET, seed_demo
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{database}"
+    # The server processes read their settings from the environment.
     os.environ["REFUNDRY_DATABASE_URL"] = url
-    container = bootstrap(Settings(database_url=url))
+    os.environ["REFUNDRY_CARD_PROVIDER"] = "sandbox"
+    os.environ["REFUNDRY_SANDBOX_PSP_URL"] = f"http://127.0.0.1:{psp_port}"
+    container = bootstrap(Settings.from_env())
     summary = seed_demo(container.uow_factory, container.quotes, api_secret=DEMO_API_KEY_SECRET)
     typer.echo(f"demo database: {database} ({summary.orders} orders)")
     typer.echo(f"merchant:      {summary.merchant_id}")
@@ -195,6 +225,32 @@ def demo(
         serve(host="127.0.0.1", port=port, workers=1, with_worker=True)
 
 
+def _start_sandbox_psp_if_absent(url: str) -> None:
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from refundry.sandbox_psp.app import create_app
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    if host not in ("127.0.0.1", "localhost"):
+        return  # a remote sandbox is someone else's to run
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        if probe.connect_ex((host, port)) == 0:
+            return  # one is already listening
+    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="sandbox-psp", daemon=True).start()
+    for _ in range(100):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    typer.echo(f"sandbox PSP:   {url} (in-process; state in memory)")
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -202,4 +258,14 @@ def _redacted(url: str) -> str:
 
 
 def main() -> None:
-    app()
+    """The ``refundry`` script. Every command's refusals end here, in one place.
+
+    A domain error is the user's request refused (a blank name, an unknown id), not a
+    bug: it is printed as one line on stderr and the exit code is 1, never a traceback.
+    """
+    try:
+        app()
+    except RefundryError as error:
+        detail = " ".join(error.detail.splitlines())
+        typer.echo(f"refundry: {detail} ({error.code})", err=True)
+        raise SystemExit(1) from None

@@ -1,7 +1,7 @@
-"""The background worker: runs the scheduled jobs in rounds until told to stop.
+"""The background worker: provider work from the outbox, and scheduled jobs.
 
-Jobs are idempotent and take their own locks, so any number of workers may run
-against one PostgreSQL; on SQLite, run one.
+Every job is idempotent and takes its own locks, and outbox messages are leased, so
+any number of workers may run against one PostgreSQL; on SQLite, run one.
 """
 
 from __future__ import annotations
@@ -9,15 +9,23 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
 
 from refundry.bootstrap import Container
-from refundry.services import merchant_float, transactions
+from refundry.services import merchant_float, provider_work, transactions
 
 logger = logging.getLogger("refundry.worker")
 
-Job = Callable[[Container], None]
+
+def send_provider_work(container: Container) -> None:
+    # Drain what is due now; a full batch suggests more is waiting.
+    batch = container.provider_work.policy.batch_size
+    for _ in range(50):
+        if provider_work.process_outbox(container.provider_work) < batch:
+            return
 
 
 def close_invoice_cycles(container: Container) -> None:
@@ -34,7 +42,20 @@ def close_invoice_cycles(container: Container) -> None:
         )
 
 
-JOBS: tuple[Job, ...] = (close_invoice_cycles,)
+@dataclass(frozen=True, slots=True)
+class Job:
+    run: Callable[[Container], None]
+    every_seconds: float  # at most this often; 0 means every round
+
+    @property
+    def name(self) -> str:
+        return self.run.__name__
+
+
+JOBS: tuple[Job, ...] = (
+    Job(send_provider_work, every_seconds=0),
+    Job(close_invoice_cycles, every_seconds=60),
+)
 
 
 class Worker:
@@ -42,21 +63,27 @@ class Worker:
         self.container = container
         self.jobs = jobs
         self.stopping = threading.Event()
+        self._last_run: dict[str, float] = {}
 
-    def run_round(self) -> None:
+    def run_round(self, *, force: bool = False) -> None:
+        now = time.monotonic()
         for job in self.jobs:
+            last = self._last_run.get(job.name)
+            if not force and last is not None and now - last < job.every_seconds:
+                continue
+            self._last_run[job.name] = now
             try:
-                job(self.container)
+                job.run(self.container)
             except Exception:
                 # One failing job must not stop the others; it is retried next round.
-                logger.exception("job %s failed", job.__name__)
+                logger.exception("job %s failed", job.name)
 
-    def run(self, *, once: bool = False, interval: float = 60.0) -> None:
+    def run(self, *, once: bool = False, interval: float = 1.0) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
         while not self.stopping.is_set():
-            self.run_round()
+            self.run_round(force=once)
             if once:
                 return
             self.stopping.wait(interval)

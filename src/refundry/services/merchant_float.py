@@ -14,8 +14,6 @@ from refundry.domain.merchant_float import (
     FloatEntryKind,
     Invoice,
     InvoiceCycle,
-    first_period_start,
-    period_end,
 )
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import Order
@@ -54,8 +52,10 @@ def open_float(
         )
     elif account.invoice_cycle is not cycle:
         # Takes effect from the next cycle: the open one keeps the length it started with.
-        uow.floats.set_cycle(merchant_id, cycle)
-        account.invoice_cycle = cycle
+        # Cycles that already ended are closed first (as `invoices close` would close
+        # them), so the open cycle is the one after the last invoice.
+        close_due_cycles(uow, merchant_id, utcnow())
+        account.change_cycle(cycle, _open_cycle_start(uow, account))
     return float_summary(uow, merchant_id)
 
 
@@ -76,11 +76,18 @@ def charge_order(uow: UnitOfWork, order: Order) -> None:
 def float_summary(uow: UnitOfWork, merchant_id: uuid.UUID) -> FloatSummary:
     account = _account(uow, merchant_id)
     start = _open_cycle_start(uow, account)
+    # A close in this transaction has credited these already; the database still
+    # says "started" until it commits.
+    credited = {entry.refund_id for entry in account.new_entries if entry.refund_id}
     return FloatSummary(
         account=account,
-        pending_credits=uow.floats.pending_credits(merchant_id),
+        pending_credits=[
+            credit
+            for credit in uow.floats.pending_credits(merchant_id)
+            if credit.refund_id not in credited
+        ],
         cycle_start=start,
-        cycle_end=period_end(start, account.invoice_cycle),
+        cycle_end=account.cycle_end(start),
     )
 
 
@@ -99,7 +106,7 @@ def close_due_cycles(uow: UnitOfWork, merchant_id: uuid.UUID, now: datetime) -> 
     previous = uow.floats.last_invoice(merchant_id)
     while True:
         start = previous.period_end if previous else _open_cycle_start(uow, account)
-        end = period_end(start, account.invoice_cycle)
+        end = account.cycle_end(start)
         if end > now:
             return closed
         invoice_id = uuid.uuid4()
@@ -171,7 +178,7 @@ def _open_cycle_start(uow: UnitOfWork, account: FloatAccount) -> datetime:
     previous = uow.floats.last_invoice(account.merchant_id)
     if previous is not None:
         return previous.period_end
-    return first_period_start(account.created_at, account.invoice_cycle)
+    return account.first_cycle_start()
 
 
 def _total(

@@ -30,6 +30,7 @@ class PlaceOrder:
     capture_mode: CaptureMode = CaptureMode.AUTOMATIC
     authorized: int | None = None
     captured: int | None = None
+    payment_reference: str | None = None  # the provider's payment id, from the checkout
 
 
 def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
@@ -48,6 +49,7 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         authorized=command.authorized,
         captured=command.captured,
         now=now,
+        payment_reference=command.payment_reference,
     )
     if order.payment.method is PaymentMethod.FLOAT:
         merchant_float.charge_order(uow, order)

@@ -19,12 +19,15 @@ from refundry.domain.merchant_float import (
 from refundry.domain.money import Currency, Money
 from refundry.domain.refund import RefundMethod, RefundStatus
 
+_Cycles = dict[str, str | datetime | None]  # float_accounts' cycle columns
+
 
 class SqlFloatRepository:
     def __init__(self, connection: sa.Connection, *, lock_rows: bool) -> None:
         self._connection = connection
         self._lock_rows = lock_rows
         self._seen: dict[uuid.UUID, FloatAccount] = {}
+        self._stored_cycles: dict[uuid.UUID, _Cycles] = {}
 
     def get(self, merchant_id: uuid.UUID) -> FloatAccount | None:
         """The account, locked for the transaction when writing: charges and closes queue.
@@ -50,8 +53,13 @@ class SqlFloatRepository:
             invoice_cycle=InvoiceCycle(row.invoice_cycle),
             created_at=utc(row.created_at),
             balance=Money(int(balance), currency),
+            previous_cycle=(
+                InvoiceCycle(row.previous_invoice_cycle) if row.previous_invoice_cycle else None
+            ),
+            cycle_from=utc(row.invoice_cycle_from) if row.invoice_cycle_from else None,
         )
         self._seen[merchant_id] = account
+        self._stored_cycles[merchant_id] = _cycles(account)
         return account
 
     def add(self, account: FloatAccount) -> None:
@@ -59,13 +67,16 @@ class SqlFloatRepository:
             sa.insert(t.float_accounts).values(
                 merchant_id=account.merchant_id,
                 currency=account.currency.code,
-                invoice_cycle=account.invoice_cycle.value,
                 created_at=account.created_at,
+                **_cycles(account),
             )
         )
         self._seen[account.merchant_id] = account
+        self._stored_cycles[account.merchant_id] = _cycles(account)
 
     def set_cycle(self, merchant_id: uuid.UUID, cycle: InvoiceCycle) -> None:
+        """Overwrite the cycle column only. The services change the cycle through
+        ``FloatAccount.change_cycle`` instead, which ``persist`` writes."""
         self._connection.execute(
             sa.update(t.float_accounts)
             .where(t.float_accounts.c.merchant_id == merchant_id)
@@ -118,6 +129,14 @@ class SqlFloatRepository:
 
     def persist(self) -> None:
         for account in self._seen.values():
+            cycles = _cycles(account)
+            if cycles != self._stored_cycles.get(account.merchant_id):
+                self._connection.execute(
+                    sa.update(t.float_accounts)
+                    .where(t.float_accounts.c.merchant_id == account.merchant_id)
+                    .values(**cycles)
+                )
+                self._stored_cycles[account.merchant_id] = cycles
             if account.new_entries:
                 self._connection.execute(
                     sa.insert(t.float_entries),
@@ -218,3 +237,12 @@ class SqlFloatRepository:
             closed_at=utc(row["closed_at"]),
             credited=credited,
         )
+
+
+def _cycles(account: FloatAccount) -> _Cycles:
+    """The account's cycle settings, as float_accounts columns."""
+    return {
+        "invoice_cycle": account.invoice_cycle.value,
+        "previous_invoice_cycle": account.previous_cycle.value if account.previous_cycle else None,
+        "invoice_cycle_from": account.cycle_from,
+    }

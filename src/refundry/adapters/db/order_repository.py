@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from refundry.adapters.db import order_rows as rows
 from refundry.adapters.db import tables as t
 from refundry.domain.errors import Conflict, DuplicateExternalId, OrderNotFound
+from refundry.domain.events import DomainEvent
 from refundry.domain.money import Currency
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
@@ -28,6 +29,7 @@ from refundry.domain.refund import Refund
 class _Loaded:
     version: int
     refund_history: dict[uuid.UUID, int]  # refund id -> status changes already stored
+    refund_references: dict[uuid.UUID, str | None]
     links: dict[uuid.UUID, tuple[object, ...]]
 
 
@@ -154,6 +156,14 @@ class SqlOrderRepository:
                 order_id=str(existing),
             )
 
+    def drain_events(self) -> list[tuple[uuid.UUID, DomainEvent]]:
+        """The events recorded by the orders handed out, as (merchant id, event), once."""
+        drained: list[tuple[uuid.UUID, DomainEvent]] = []
+        for order in self._seen.values():
+            drained.extend((order.merchant_id, event) for event in order.events)
+            order.events.clear()
+        return drained
+
     def persist(self) -> None:
         """Write every change made to the orders this repository handed out."""
         for order in self._seen.values():
@@ -203,7 +213,11 @@ class SqlOrderRepository:
         )
         for refund in order.refunds:
             stored = loaded.refund_history.get(refund.id)
-            if stored is not None and stored < len(refund.history):
+            if stored is None:
+                continue
+            if stored < len(refund.history) or (
+                refund.provider_reference != loaded.refund_references.get(refund.id)
+            ):
                 self._connection.execute(
                     sa.update(t.refunds)
                     .where(t.refunds.c.id == refund.id)
@@ -212,6 +226,7 @@ class SqlOrderRepository:
                         completed_at=refund.completed_at,
                         settled_at=rows.settled_at(refund),
                         failure_reason=refund.failure_reason,
+                        provider_reference=refund.provider_reference,
                     )
                 )
                 self._insert_history(order, refund, start=stored)
@@ -243,6 +258,7 @@ class SqlOrderRepository:
         self._loaded[order.id] = _Loaded(
             version=order.version,
             refund_history={refund.id: len(refund.history) for refund in order.refunds},
+            refund_references={refund.id: refund.provider_reference for refund in order.refunds},
             links={link.id: rows.link_state(link) for link in order.links},
         )
 

@@ -69,6 +69,7 @@ def order_row(order: Order) -> dict[str, Any]:
         "authorized": order.payment.authorized.minor,
         "captured": order.payment.captured.minor,
         "authorization_state": order.payment.authorization_state.value,
+        "payment_reference": order.payment.reference,
         "cancel_reason": order.cancel_reason,
         "cancelled_at": order.cancelled_at,
         "version": order.version,
@@ -116,6 +117,7 @@ def refund_row(order: Order, refund: Refund) -> dict[str, Any]:
         "reason": refund.reason,
         "reason_key": reason_key(refund.reason),
         "failure_reason": refund.failure_reason,
+        "provider_reference": refund.provider_reference,
         "created_by": refund.created_by,
         "created_at": refund.created_at,
         "completed_at": refund.completed_at,
@@ -186,6 +188,7 @@ def order_from_rows(
             authorized=money(row["authorized"]),
             captured=money(row["captured"]),
             authorization_state=AuthorizationState(row["authorization_state"]),
+            reference=row["payment_reference"],
         ),
         status=OrderStatus(row["status"]),
         status_label=row["status_label"],
@@ -242,6 +245,7 @@ def refund_from_rows(
         ],
         completed_at=aware(row["completed_at"]),
         failure_reason=row["failure_reason"],
+        provider_reference=row["provider_reference"],
     )
 
 

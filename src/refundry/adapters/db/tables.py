@@ -65,6 +65,8 @@ orders = sa.Table(
     sa.Column("authorized", sa.BigInteger, nullable=False),
     sa.Column("captured", sa.BigInteger, nullable=False),
     sa.Column("authorization_state", sa.String(16), nullable=False),
+    # The provider's id of the payment (a PaymentIntent, a Klarna order), when known.
+    sa.Column("payment_reference", sa.String(255)),
     sa.Column("cancel_reason", sa.Text),
     sa.Column("cancelled_at", UTC_TIME),
     sa.Column("version", sa.Integer, nullable=False),
@@ -120,8 +122,11 @@ refunds = sa.Table(
     # When the money counts as returned for reports: completed, or recorded as returned
     # by other means (not_requested). Null while pending or failed.
     sa.Column("settled_at", UTC_TIME),
+    # The provider's id of this refund; an external refund is recorded once per id.
+    sa.Column("provider_reference", sa.String(255)),
     sa.Index(None, "merchant_id", "created_at"),
     sa.Index(None, "merchant_id", "settled_at"),
+    sa.Index(None, "provider_reference"),
 )
 
 refund_lines = sa.Table(
@@ -175,6 +180,9 @@ float_accounts = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("invoice_cycle", sa.String(16), nullable=False),
     sa.Column("created_at", UTC_TIME, nullable=False),
+    # A changed cycle: cycles starting before invoice_cycle_from keep the previous one.
+    sa.Column("previous_invoice_cycle", sa.String(16)),
+    sa.Column("invoice_cycle_from", UTC_TIME),
 )
 
 float_entries = sa.Table(
@@ -209,6 +217,28 @@ invoices = sa.Table(
     sa.Column("closing_balance", sa.BigInteger, nullable=False),
     sa.Column("closed_at", UTC_TIME, nullable=False),
     sa.UniqueConstraint("merchant_id", "period_start"),
+)
+
+# The transactional outbox: work for the world outside (a provider call today, webhook
+# deliveries later), written in the same transaction as the change that caused it.
+# A worker leases due messages, acts, and records the outcome in a new transaction.
+outbox_messages = sa.Table(
+    "outbox_messages",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("order_id", sa.Uuid),
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending, done, failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("run_after", UTC_TIME, nullable=False),
+    sa.Column("leased_until", UTC_TIME),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("finished_at", UTC_TIME),
+    sa.Index(None, "state", "run_after"),
+    sa.Index(None, "order_id"),
 )
 
 stock_levels = sa.Table(

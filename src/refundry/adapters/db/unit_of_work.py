@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
+from refundry.adapters.db.outbox_repository import SqlOutboxRepository
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import (
     SqlIdempotencyRepository,
@@ -18,6 +19,8 @@ from refundry.adapters.db.repositories import (
     SqlSettingsRepository,
     SqlStockRepository,
 )
+from refundry.services.outbox import OutboxMessage
+from refundry.services.transactions import utcnow
 
 
 class SqlUnitOfWork:
@@ -31,6 +34,7 @@ class SqlUnitOfWork:
     settings: SqlSettingsRepository
     floats: SqlFloatRepository
     reports: SqlReportQueries
+    outbox: SqlOutboxRepository
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -51,6 +55,7 @@ class SqlUnitOfWork:
         self.settings = SqlSettingsRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=self._write)
         self.reports = SqlReportQueries(connection)
+        self.outbox = SqlOutboxRepository(connection)
         return self
 
     def __exit__(
@@ -73,6 +78,15 @@ class SqlUnitOfWork:
         assert self._transaction is not None
         self.orders.persist()
         self.floats.persist()
+        # The events of this change go out with it or not at all.
+        now = utcnow()
+        self.outbox.add(
+            [
+                OutboxMessage.for_event(merchant_id, event, now)
+                for merchant_id, event in self.orders.drain_events()
+            ],
+            now,
+        )
         self._transaction.commit()
 
 

@@ -32,6 +32,9 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
     (errors.IdempotencyKeyInUse, 409),
     (errors.InvalidInput, 422),
     (errors.Conflict, 409),
+    (errors.ProviderEventInvalid, 400),
+    (errors.ProviderUnavailable, 503),
+    (errors.ProviderRejected, 402),
 )
 
 

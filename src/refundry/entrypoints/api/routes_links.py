@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import Field
 
 from refundry.domain.errors import LinkAlreadyCancelled, LinkExpired, LinkNotFound
 from refundry.domain.gift_card import GiftCardLink
@@ -45,7 +46,8 @@ def _page(state: str, status_code: int, link: GiftCardLink | None = None) -> HTM
 
 @router.get("/l/{token}", response_class=HTMLResponse, include_in_schema=False)
 def open_link(
-    token: Annotated[str, PathParam(max_length=64)], container: ContainerDep
+    token: Annotated[schemas.Text[Annotated[str, Field(max_length=64)]], PathParam()],
+    container: ContainerDep,
 ) -> HTMLResponse:
     """The consumer's link. The first open is recorded; a dead link says why it is dead."""
     try:

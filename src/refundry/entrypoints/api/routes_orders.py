@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
 
 from refundry.domain.order import Customer
 from refundry.domain.order_placement import NewLine
@@ -52,6 +53,7 @@ def create_order(
         capture_mode=body.payment.capture,
         authorized=body.payment.authorized,
         captured=body.payment.captured,
+        payment_reference=body.payment.reference,
     )
     return mutate(
         container=container,
@@ -70,15 +72,17 @@ def list_orders(
     container: ContainerDep,
     caller: CallerDep,
     query: Annotated[
-        str | None, Query(max_length=320, description="order id, external id or customer e-mail")
+        schemas.Text[Annotated[str, Field(max_length=320)]] | None,
+        Query(description="order id, external id or customer e-mail; blank lists every order"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
+    search = (query or "").strip() or None  # a blank search box means "no filter"
     found = transactions.read(
         container.uow_factory,
         lambda uow: orders.search_orders(
-            uow, caller.merchant_id, query, limit=limit, offset=offset
+            uow, caller.merchant_id, search, limit=limit, offset=offset
         ),
     )
     return json_response(presenters.present_orders(found, limit=limit, offset=offset))

@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from refundry.domain.money import Currency, Money
 from refundry.domain.refund import RefundMethod, RefundStatus
@@ -31,8 +31,14 @@ From = Annotated[date, Query(alias="from", description="first day, merchant's ti
 To = Annotated[date, Query(alias="to", description="last day (included)")]
 Statuses = Annotated[list[RefundStatus] | None, Query(alias="status")]
 Methods = Annotated[list[RefundMethod] | None, Query(alias="method")]
-ReasonText = Annotated[str | None, Query(max_length=200, description="part of the reason")]
-Staff = Annotated[str | None, Query(max_length=100, description="who acted, as recorded")]
+ReasonText = Annotated[
+    schemas.Text[Annotated[str, Field(max_length=200)]] | None,
+    Query(description="part of the reason"),
+]
+Staff = Annotated[
+    schemas.Text[Annotated[str, Field(max_length=100)]] | None,
+    Query(description="who acted, as recorded"),
+]
 Sort = Annotated[str, Query(pattern="^-?(created_at|amount)$")]
 
 CSV_COLUMNS = [

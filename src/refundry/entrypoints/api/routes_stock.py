@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from pydantic import Field
 
 from refundry.entrypoints.api import schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
@@ -14,7 +15,7 @@ from refundry.services.unit_of_work import StockLevel
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 
-Sku = Annotated[str, Path(min_length=1, max_length=100)]
+Sku = Annotated[schemas.Text[Annotated[str, Field(min_length=1, max_length=100)]], Path()]
 
 
 def _present(level: StockLevel) -> dict[str, object]:

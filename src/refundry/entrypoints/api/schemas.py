@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from refundry.domain.gift_card import LinkState
 from refundry.domain.merchant_float import InvoiceCycle
@@ -21,8 +22,29 @@ MAX_QUANTITY = 1_000_000
 
 Minor = Annotated[int, Field(strict=True, ge=0, le=MAX_MINOR, description="minor units")]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
-Reason = Annotated[str, Field(max_length=1000)]
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+ConstrainedStr = TypeVar("ConstrainedStr", bound=str)
+
+
+def _refuse_nul(text: str) -> str:
+    if "\x00" in text:
+        raise PydanticCustomError(
+            "string_nul_character", "String should not contain the NUL character (\\u0000)"
+        )
+    return text
+
+
+Text = Annotated[ConstrainedStr, AfterValidator(_refuse_nul)]
+"""Every string a request carries, body, query or path: ``Text[Annotated[str, Field(...)]]``.
+
+PostgreSQL text cannot hold NUL, so a NUL is refused here as a field error (422) rather
+than reaching the database as a 500. The check wraps the constrained ``str`` so that it
+comes after the constraints, which keep their own messages and OpenAPI keywords.
+"""
+
+Reason = Text[Annotated[str, Field(max_length=1000)]]
+Text200 = Text[Annotated[str, Field(min_length=1, max_length=200)]]
+CurrencyCode = Text[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]]
 
 
 class StrictModel(BaseModel):
@@ -31,13 +53,13 @@ class StrictModel(BaseModel):
 
 # ------------------------------------------------------------------ requests
 class CustomerIn(StrictModel):
-    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Text[Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]]
     external_id: Text200 | None = None
 
 
 class LineIn(StrictModel):
-    sku: Annotated[str, Field(min_length=1, max_length=100)]
-    name: Annotated[str, Field(min_length=1, max_length=300)]
+    sku: Text[Annotated[str, Field(min_length=1, max_length=100)]]
+    name: Text[Annotated[str, Field(min_length=1, max_length=300)]]
     quantity: Quantity
     unit_price: Minor = Field(description="per unit, tax-exclusive, minor units")
     discount: Minor = Field(0, description="line total, minor units")
@@ -53,6 +75,10 @@ class ShippingIn(StrictModel):
     tax: Minor = 0
 
 
+# A provider's id: printable ASCII without spaces, as every provider's ids are.
+ProviderReference = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+
+
 class PaymentIn(StrictModel):
     method: PaymentMethod = PaymentMethod.CARD
     capture: CaptureMode = CaptureMode.AUTOMATIC
@@ -60,11 +86,18 @@ class PaymentIn(StrictModel):
     captured: Minor | None = Field(
         None, description="defaults to the authorized amount with automatic capture, else 0"
     )
+    reference: (
+        Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")] | None
+    ) = Field(
+        None,
+        description="the provider's id of this payment (a Stripe PaymentIntent), when the "
+        "checkout made one; refunds to the card go against it",
+    )
 
 
 class OrderIn(StrictModel):
     external_id: Text200 | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: CurrencyCode
     customer: CustomerIn
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
     shipping: ShippingIn | None = None
@@ -88,7 +121,7 @@ class FulfilIn(StrictModel):
 
 class CancelIn(StrictModel):
     reason: Reason | None = Field(None, description='defaults to "Order cancelled via API"')
-    status: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+    status: Text[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         None, description='the status label shown after cancel; defaults to "cancelled"'
     )
 
@@ -115,7 +148,7 @@ class RefundIn(StrictModel):
     amount: Minor | None = Field(None, description="goodwill amount on top of lines and shipping")
     reason: Reason | None = None
     method: RefundMethod | None = Field(None, description="defaults to the way the customer paid")
-    quote: Annotated[str, Field(max_length=1000)] | None = Field(
+    quote: Text[Annotated[str, Field(max_length=1000)]] | None = Field(
         None, description="from the preview: commit exactly the previewed amounts"
     )
 
@@ -179,6 +212,7 @@ class PaymentOut(BaseModel):
     authorized: int
     captured: int
     authorization_state: AuthorizationState
+    reference: str | None
 
 
 class OrderOut(BaseModel):
@@ -248,6 +282,7 @@ class RefundOut(BreakdownOut):
     status: RefundStatus
     reason: str | None
     failure_reason: str | None
+    provider_reference: str | None
     created_by: str
     created_at: datetime
     completed_at: datetime | None
@@ -300,7 +335,7 @@ class ProblemOut(BaseModel):
 
 
 class FloatIn(StrictModel):
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: CurrencyCode
     invoice_cycle: InvoiceCycle = InvoiceCycle.MONTHLY
 
 
@@ -349,7 +384,7 @@ class LinkSpentOut(BaseModel):
 
 
 class MerchantIn(StrictModel):
-    timezone: Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Helsinki"])]
+    timezone: Text[Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Helsinki"])]]
 
 
 class MerchantOut(BaseModel):

@@ -1,0 +1,112 @@
+"""The outbox table: add messages with a change, lease due ones, record outcomes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from refundry.adapters.db import tables as t
+from refundry.adapters.db.order_rows import utc
+from refundry.services.outbox import MessageState, OutboxMessage, Topic
+
+o = t.outbox_messages
+
+
+class SqlOutboxRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def add(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
+        if not messages:
+            return
+        self._connection.execute(
+            sa.insert(o),
+            [
+                {
+                    "id": message.id,
+                    "merchant_id": message.merchant_id,
+                    "order_id": message.order_id,
+                    "topic": message.topic.value,
+                    "payload": json.dumps(message.payload, sort_keys=True),
+                    "state": MessageState.PENDING.value,
+                    "attempts": 0,
+                    "run_after": now,
+                    "created_at": message.created_at,
+                }
+                for message in messages
+            ],
+        )
+
+    def lease_due(self, now: datetime, *, limit: int, lease_until: datetime) -> list[OutboxMessage]:
+        """Take up to ``limit`` due messages for this worker until ``lease_until``.
+
+        On PostgreSQL ``SKIP LOCKED`` lets workers lease side by side without waiting for
+        or taking each other's messages; on SQLite the write transaction is already
+        exclusive. A lease that runs out (its worker died) makes the message due again.
+        """
+        query = (
+            sa.select(o)
+            .where(
+                o.c.state == MessageState.PENDING.value,
+                o.c.run_after <= now,
+                sa.or_(o.c.leased_until.is_(None), o.c.leased_until <= now),
+            )
+            .order_by(o.c.run_after)
+            .limit(limit)
+        )
+        if self._connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = self._connection.execute(query).mappings().all()
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        self._connection.execute(
+            sa.update(o)
+            .where(o.c.id.in_(ids))
+            .values(leased_until=lease_until, attempts=o.c.attempts + 1)
+        )
+        return [
+            OutboxMessage(
+                id=row["id"],
+                merchant_id=row["merchant_id"],
+                order_id=row["order_id"],
+                topic=Topic(row["topic"]),
+                payload=json.loads(row["payload"]),
+                attempts=row["attempts"] + 1,
+                created_at=utc(row["created_at"]),
+            )
+            for row in rows
+        ]
+
+    def finish(self, message_id: uuid.UUID, now: datetime) -> None:
+        self._set(message_id, state=MessageState.DONE.value, finished_at=now, leased_until=None)
+
+    def fail(self, message_id: uuid.UUID, error: str, now: datetime) -> None:
+        self._set(
+            message_id,
+            state=MessageState.FAILED.value,
+            finished_at=now,
+            leased_until=None,
+            last_error=error,
+        )
+
+    def retry(self, message_id: uuid.UUID, run_after: datetime, error: str | None) -> None:
+        self._set(message_id, run_after=run_after, leased_until=None, last_error=error)
+
+    def pending_count(self) -> int:
+        count: int = self._connection.execute(
+            sa.select(sa.func.count()).where(o.c.state == MessageState.PENDING.value)
+        ).scalar_one()
+        return count
+
+    def _set(self, message_id: uuid.UUID, **values: object) -> None:
+        # Only a pending message changes: a late worker cannot reopen a finished one.
+        self._connection.execute(
+            sa.update(o)
+            .where(o.c.id == message_id, o.c.state == MessageState.PENDING.value)
+            .values(**values)
+        )

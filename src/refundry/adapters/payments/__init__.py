@@ -1,0 +1,1 @@
+"""Payment provider adapters: each implements ``refundry.domain.payments.PaymentProvider``."""

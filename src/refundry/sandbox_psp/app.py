@@ -1,0 +1,84 @@
+"""The sandbox gateway over HTTP: Stripe's wire format (form bodies, JSON answers).
+
+``/v1/...`` is the API, behind ``Authorization: Bearer sk_test_...``; ``/_sandbox/...``
+lets a test or a curious merchant inspect the state and switch faults on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from refundry.sandbox_psp.gateway import Faults, Gateway, GatewayError
+
+
+def create_app(gateway: Gateway | None = None) -> Starlette:
+    gateway = gateway or Gateway()
+
+    async def api(request: Request) -> JSONResponse:
+        if not request.headers.get("authorization", "").startswith("Bearer sk_test_"):
+            return JSONResponse(
+                {"error": {"type": "invalid_request_error", "message": "Invalid API Key."}},
+                status_code=401,
+            )
+        faults = gateway.faults
+        if faults.fail_next > 0:
+            faults.fail_next -= 1
+            return JSONResponse(
+                {"error": {"type": "api_error", "message": "Sandbox fault: internal error"}},
+                status_code=500,
+            )
+        # Stripe's bodies are form-encoded with bracketed keys (metadata[order]=...).
+        params: dict[str, Any] = dict(parse_qsl((await request.body()).decode()))
+        try:
+            # The work happens before any delay: a caller that gives up while waiting
+            # has still moved money, which is what idempotency keys are for.
+            body, status = (
+                gateway.handle(
+                    request.method, request.url.path, params, request.headers.get("idempotency-key")
+                ),
+                200,
+            )
+        except GatewayError as error:
+            body, status = error.body, error.status
+        if faults.hang_next > 0:
+            faults.hang_next -= 1
+            await asyncio.sleep(faults.hang_seconds)
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        return JSONResponse(body, status_code=status)
+
+    async def set_faults(request: Request) -> JSONResponse:
+        try:
+            gateway.faults.update(await request.json())
+        except GatewayError as error:
+            return JSONResponse(error.body, status_code=error.status)
+        except (ValueError, TypeError) as error:
+            return JSONResponse({"error": {"message": str(error)}}, status_code=400)
+        return JSONResponse(gateway.faults.__dict__)
+
+    async def state(_request: Request) -> JSONResponse:
+        return JSONResponse(gateway.snapshot())
+
+    async def reset(_request: Request) -> JSONResponse:
+        gateway.reset()
+        return JSONResponse({"faults": Faults().__dict__})
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/v1/{path:path}", api, methods=["GET", "POST"]),
+            Route("/_sandbox/faults", set_faults, methods=["POST"]),
+            Route("/_sandbox/state", state, methods=["GET"]),
+            Route("/_sandbox/reset", reset, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,53 @@
+"""Outbox messages: the work a committed change leaves for the worker.
+
+Topics:
+
+- ``provider.refund``: send a refund to the order's payment provider, then follow it
+  until the provider settles it (``payload``: ``refund_id``).
+- ``provider.void_authorization``: release a cancelled order's authorization.
+
+A message is ``pending`` until its handler says it is ``done`` (or ``failed`` for good).
+The worker leases due messages, so two workers never act on one at the same time,
+and a worker that dies mid-call leaves a lease that simply runs out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from refundry.domain.events import AuthorizationVoidRequested, DomainEvent, RefundRequested
+
+
+class Topic(StrEnum):
+    PROVIDER_REFUND = "provider.refund"
+    PROVIDER_VOID_AUTHORIZATION = "provider.void_authorization"
+
+
+class MessageState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: uuid.UUID
+    merchant_id: uuid.UUID
+    order_id: uuid.UUID | None
+    topic: Topic
+    payload: dict[str, Any]
+    attempts: int  # leases taken so far, this one included
+    created_at: datetime
+
+    @classmethod
+    def for_event(cls, merchant_id: uuid.UUID, event: DomainEvent, now: datetime) -> OutboxMessage:
+        match event:
+            case RefundRequested(order_id=order_id, refund_id=refund_id):
+                topic, payload = Topic.PROVIDER_REFUND, {"refund_id": str(refund_id)}
+            case AuthorizationVoidRequested(order_id=order_id):
+                topic, payload = Topic.PROVIDER_VOID_AUTHORIZATION, {}
+        return cls(uuid.uuid4(), merchant_id, order_id, topic, payload, 0, now)

@@ -1,0 +1,241 @@
+"""Refunds and voids through a payment provider: the sandbox gateway as a real process.
+
+The worker's part runs in-process here (``settle``); tests/integration/test_worker_crashes.py
+runs it as its own process and kills it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from refundry.bootstrap import Container, payment_providers
+from refundry.entrypoints.api.app import create_app
+from refundry.services.provider_work import ProviderWork
+from tests.conftest import Api, order_body, sandbox_psp_server
+
+
+def ingest(api: Api, **overrides: Any) -> dict[str, Any]:
+    response = api.client.post("/v1/orders", json=order_body(**overrides))
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
+
+
+def refund(api: Api, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = api.client.post(f"/v1/orders/{order_id}/refund", json=body)
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def statuses(api: Api, refund_id: str) -> list[str]:
+    body = api.client.get(f"/v1/refunds/{refund_id}").json()
+    return [change["status"] for change in body["status_history"]]
+
+
+@pytest.fixture
+def own_psp(container: Container) -> Iterator[tuple[str, Container]]:
+    """A sandbox gateway of this test's own (its faults touch nobody else) and the
+    system wired to it."""
+    with sandbox_psp_server() as base:
+        settings = replace(container.settings, sandbox_psp_url=base)
+        work = ProviderWork(container.uow_factory, payment_providers(settings))
+        yield base, replace(container, settings=settings, provider_work=work)
+
+
+@pytest.fixture
+def own_api(own_psp: tuple[str, Container], api: Api) -> Iterator[Api]:
+    _, wired = own_psp
+    with TestClient(create_app(wired), raise_server_exceptions=False) as client:
+        client.headers.update(api.client.headers)
+        yield Api(client, api.merchant, wired)
+
+
+def psp_state(base: str) -> dict[str, Any]:
+    state: dict[str, Any] = httpx.get(f"{base}/_sandbox/state").json()
+    return state
+
+
+def test_a_card_refund_goes_started_processing_completed(api: Api) -> None:
+    # given a captured card order and a partial refund of one mug
+    order = ingest(api)
+    mug = order["lines"][0]
+    made = refund(api, order["id"], {"lines": [{"line_id": mug["id"], "quantity": 1}]})
+    # then it starts: promised (it counts against the cap), not yet paid
+    assert made["status"] == "started"
+    assert made["order"]["refundable"] == order["total"] - made["amount"]
+    # when the worker sends it and follows it at the provider
+    api.settle()
+    # then it went through every status, and the provider's id is kept
+    body = api.client.get(f"/v1/refunds/{made['id']}").json()
+    assert statuses(api, made["id"]) == ["started", "processing", "completed"]
+    assert body["provider_reference"].startswith("re_")
+    assert body["completed_at"] is not None
+
+
+def test_a_refund_by_other_means_never_reaches_the_provider(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    base, _ = own_psp
+    order = ingest(own_api)
+    made = refund(own_api, order["id"], {"amount": 500, "method": "other"})
+    own_api.settle()
+    assert statuses(own_api, made["id"]) == ["not_requested"]
+    assert psp_state(base)["refunds"] == []
+
+
+def test_a_declined_refund_fails_with_its_reason_and_is_refundable_again(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given the card issuer will refuse the next refund
+    base, _ = own_psp
+    httpx.post(f"{base}/_sandbox/faults", json={"reject_refunds": 1})
+    order = ingest(own_api)
+    made = refund(own_api, order["id"], {})  # everything
+    assert made["order"]["order_status"] == "fully_refunded"
+    # when the worker sends it
+    own_api.settle()
+    # then it failed with the provider's reason, and the money is refundable again
+    body = own_api.client.get(f"/v1/refunds/{made['id']}").json()
+    assert body["status"] == "failed"
+    assert "declined" in body["failure_reason"]
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert after["refundable"] == order["total"]
+    assert after["order_status"] == "paid"
+    # and a second attempt goes through
+    again = refund(own_api, order["id"], {})
+    own_api.settle()
+    assert statuses(own_api, again["id"]) == ["started", "processing", "completed"]
+
+
+def test_a_refund_failing_after_acceptance_undoes_its_restock(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given a refund of two unshipped mugs that the provider accepts and then fails
+    base, _ = own_psp
+    httpx.post(f"{base}/_sandbox/faults", json={"fail_refunds": 1})
+    order = ingest(own_api)
+    stock_before = own_api.client.get("/v1/stock/MUG").json()["on_hand"]
+    mug = order["lines"][0]
+    made = refund(own_api, order["id"], {"lines": [{"line_id": mug["id"], "quantity": 2}]})
+    assert own_api.client.get("/v1/stock/MUG").json()["on_hand"] == stock_before + 2
+    # when the provider says it failed
+    own_api.settle()
+    # then the units are open again, and off the shelf again
+    assert statuses(own_api, made["id"]) == ["started", "processing", "failed"]
+    assert own_api.client.get("/v1/stock/MUG").json()["on_hand"] == stock_before
+    line = own_api.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]
+    assert line["refunded_quantity"] == 0
+
+
+def test_the_provider_failing_for_a_while_delays_the_refund_and_loses_nothing(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given the provider answers 500 to the next three calls
+    base, _ = own_psp
+    httpx.post(f"{base}/_sandbox/faults", json={"fail_next": 3})
+    order = ingest(own_api)
+    made = refund(own_api, order["id"], {"amount": 700})
+    # when the worker keeps trying
+    own_api.settle()
+    # then the refund completed, and the provider paid it once
+    assert statuses(own_api, made["id"]) == ["started", "processing", "completed"]
+    state = psp_state(base)
+    assert [r["amount"] for r in state["refunds"]] == [700]
+
+
+def test_a_refund_goes_against_the_payment_the_checkout_made_at_the_gateway(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given the checkout charged the card at the gateway, and the order carries the id
+    base, _ = own_psp
+    total = 13046  # order_body()
+    intent = httpx.post(
+        f"{base}/v1/payment_intents",
+        data={"amount": total, "currency": "eur"},
+        headers={"Authorization": "Bearer sk_test_checkout"},
+    ).json()
+    order = ingest(own_api, payment={"method": "card", "reference": intent["id"]})
+    assert order["total"] == total
+    # when the whole order is refunded
+    made = refund(own_api, order["id"], {})
+    own_api.settle()
+    # then the gateway refunded that payment, in full
+    assert statuses(own_api, made["id"])[-1] == "completed"
+    [paid] = psp_state(base)["refunds"]
+    assert (paid["payment_intent"], paid["amount"]) == (intent["id"], total)
+    assert paid["metadata"]["refundry_refund_id"] == made["id"]
+
+
+def test_cancelling_an_authorized_order_releases_the_authorization(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given an order whose card was authorized, not captured, at the gateway
+    base, _ = own_psp
+    intent = httpx.post(
+        f"{base}/v1/payment_intents",
+        data={"amount": 13046, "currency": "eur", "capture_method": "manual"},
+        headers={"Authorization": "Bearer sk_test_checkout"},
+    ).json()
+    order = ingest(
+        own_api, payment={"method": "card", "capture": "manual", "reference": intent["id"]}
+    )
+    assert order["order_status"] == "authorized"
+    # when it is cancelled
+    cancelled = own_api.client.post(f"/v1/orders/{order['id']}/cancel").json()
+    assert cancelled["payment"]["authorization_state"] == "void_pending"
+    own_api.settle()
+    # then the hold is released at the gateway, and no refund was needed
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert after["payment"]["authorization_state"] == "voided"
+    assert own_api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+    [held] = psp_state(base)["payment_intents"]
+    assert held["status"] == "canceled"
+
+
+def test_cancelling_a_captured_card_order_refunds_it_at_the_provider(api: Api) -> None:
+    order = ingest(api)
+    api.client.post(f"/v1/orders/{order['id']}/cancel")
+    api.settle()
+    [cancellation] = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
+    assert cancellation["kind"] == "cancellation"
+    assert cancellation["status"] == "completed"
+    assert cancellation["amount"] == order["total"]
+
+
+def test_a_failed_cancellation_refund_can_be_made_again_on_the_cancelled_order(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given a cancelled order whose cancellation refund the card issuer refused
+    base, _ = own_psp
+    httpx.post(f"{base}/_sandbox/faults", json={"reject_refunds": 1})
+    order = ingest(own_api)
+    own_api.client.post(f"/v1/orders/{order['id']}/cancel")
+    own_api.settle()
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert (after["order_status"], after["refundable"]) == ("cancelled", order["total"])
+    # when the merchant refunds what is still owed
+    made = refund(own_api, order["id"], {})
+    own_api.settle()
+    # then the money goes back and the order stays cancelled
+    assert statuses(own_api, made["id"])[-1] == "completed"
+    final = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert (final["order_status"], final["refundable"]) == ("cancelled", 0)
+
+
+def test_refund_ids_are_the_providers_idempotency_keys(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    base, _ = own_psp
+    order = ingest(own_api)
+    made = refund(own_api, order["id"], {"amount": 100})
+    own_api.settle()
+    assert psp_state(base)["refund_requests"] == {made["id"]: 1}
+    assert uuid.UUID(made["id"])
