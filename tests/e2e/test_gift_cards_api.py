@@ -351,3 +351,49 @@ def test_a_changed_invoice_cycle_closes_the_cycles_that_ended_first(
         (days[3], first_of_month),
     ]
     assert funded.client.get("/v1/float").json()["balance"] == 100_000 - 7_500 + 2_500
+
+
+def test_a_refund_by_lines_follows_the_link_rules_and_kills_the_links_it_refunds(
+    funded: Api,
+) -> None:
+    # given two links, one opened and spent by its consumer
+    order = gift_card_order(funded, quantity=2)
+    line = order["lines"][0]
+    spent, fresh = line["links"]
+    assert funded.client.post(f"/v1/links/{spent['id']}/spend", json={"amount": 2500}).is_success
+    # when both units are refunded by line
+    both = funded.client.post(
+        f"/v1/orders/{order['id']}/refund",
+        json={"lines": [{"line_id": line["id"], "quantity": 2}]},
+    )
+    # then it is refused: the spent link's value is with the consumer
+    assert both.status_code == 409, both.text
+    assert both.json()["type"].endswith("/refund-quantity-exceeded")
+    assert both.json()["refundable_quantity"] == 1
+    # when the one refundable unit is refunded
+    one = funded.client.post(
+        f"/v1/orders/{order['id']}/refund",
+        json={"lines": [{"line_id": line["id"], "quantity": 1}], "reason": "Not needed"},
+    )
+    assert one.status_code == 201, one.text
+    # then the fresh link is dead for good and the spent one untouched
+    links = funded.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"]
+    assert [link["state"] for link in links] == ["spent", "cancelled"]
+    assert funded.client.get(fresh["url"]).status_code == 410
+    assert (
+        funded.client.post(f"/v1/links/{fresh['id']}/spend", json={"amount": 1}).status_code == 409
+    )
+
+
+def test_a_full_refund_gives_back_only_the_links_that_could_be_cancelled(funded: Api) -> None:
+    # given three links: one opened, two untouched
+    order = gift_card_order(funded, quantity=3)
+    opened = order["lines"][0]["links"][0]
+    assert funded.client.get(opened["url"]).status_code == 200
+    # when everything is refunded (an empty body)
+    made = funded.client.post(f"/v1/orders/{order['id']}/refund", json={})
+    # then only the two untouched links' value comes back, and they are cancelled
+    assert made.status_code == 201, made.text
+    assert made.json()["lines"] == [{**made.json()["lines"][0], "quantity": 2, "amount": 5000}]
+    links = funded.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"]
+    assert [link["state"] for link in links] == ["accessed", "cancelled", "cancelled"]

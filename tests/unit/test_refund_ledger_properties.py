@@ -15,7 +15,7 @@ from refundry.domain.errors import RefundryError
 from refundry.domain.money import Currency
 from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
 from refundry.domain.order_placement import NewLine, place_order
-from refundry.domain.refund import RefundMethod, RefundStatus
+from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.status import OrderStatus
 
@@ -65,6 +65,7 @@ operations = st.lists(
         st.tuples(st.just("cancel"), st.just(0), st.just(0), st.just(False)),
         st.tuples(st.just("fulfil"), st.integers(0, 3), st.integers(1, 3), st.just(False)),
         st.tuples(st.just("fail"), st.integers(0, 10), st.just(0), st.just(False)),
+        st.tuples(st.just("settle"), st.integers(0, 10), st.just(0), st.just(False)),
     ),
     max_size=12,
 )
@@ -114,11 +115,14 @@ def apply(order: Order, operation: tuple[str, int, int, bool]) -> None:
     elif kind == "fulfil":
         order.fulfil({line.id: second}, NOW)
     elif kind == "fail" and order.refunds:
-        # What the provider issue will do: a refund the provider declines stops counting.
+        # The provider declines a refund still waiting for it: it stops counting.
         refund = order.refunds[first % len(order.refunds)]
-        refund.status = RefundStatus.FAILED
-        if order.status not in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
-            order.status = order._status_from_ledger()
+        if refund.is_pending:
+            order.fail_refund(refund.id, "declined", NOW)
+    elif kind == "settle" and order.refunds:
+        refund = order.refunds[first % len(order.refunds)]
+        if refund.is_pending:
+            order.complete_refund(refund.id, NOW)
 
 
 def check_invariants(order: Order) -> None:
@@ -128,7 +132,7 @@ def check_invariants(order: Order) -> None:
     assert order.refundable.minor == captured - refunded
     for line in order.lines:
         totals = order.line_refunds(line.id)
-        assert order.refundable_quantity(line) >= 0
+        assert order.refundable_quantity(line, NOW) >= 0
         assert order.open_quantity(line) >= 0
         assert totals.quantity + line.cancelled_quantity <= line.quantity
         if totals.quantity == line.quantity:
@@ -179,4 +183,4 @@ def test_a_final_full_refund_brings_the_total_back_to_the_capture(
         assert order.status is OrderStatus.FULLY_REFUNDED
         if order.payment.captured == order.total:
             for line in order.lines:
-                assert order.refundable_quantity(line) == 0
+                assert order.refundable_quantity(line, NOW) == 0

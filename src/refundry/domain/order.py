@@ -124,8 +124,20 @@ class Order:
         removed = line.cancelled_quantity + self.line_refunds(line.id).unfulfilled_quantity
         return line.quantity - line.fulfilled_quantity - removed
 
-    def refundable_quantity(self, line: OrderLine) -> int:
+    def refundable_quantity(self, line: OrderLine, as_of: datetime) -> int:
+        """Units that may still be refunded by line. A gift-card link is refundable only
+        while it could be cancelled (unopened, unexpired, unspent): its value is with the
+        consumer otherwise, and a refund kills the link like a cancel does."""
+        if line.kind is LineKind.GIFT_CARD_LINK and self.links_of(line.id):
+            return len(self.refundable_links(line, as_of))
         return line.quantity - line.cancelled_quantity - self.line_refunds(line.id).quantity
+
+    def refundable_links(self, line: OrderLine, as_of: datetime) -> list[GiftCardLink]:
+        return [
+            link
+            for link in self.links_of(line.id)
+            if link.cancelled_at is None and link.cancellation_blocker(as_of) is None
+        ]
 
     @property
     def fulfilment_status(self) -> FulfilmentStatus:
@@ -250,9 +262,6 @@ class Order:
         """
         self._check_cancellable(now)
         reason = reason or DEFAULT_CANCEL_REASON
-        for link in self.links:
-            if link.cancelled_at is None:
-                link.cancel(reason, now)
         refund: Refund | None = None
         restock: dict[str, int] = {}
         if self.payment.captured.minor > 0:
@@ -265,6 +274,10 @@ class Order:
                 now=now,
             )
             restock = self.restock_for(refund)
+        # The links die after the refund is worked out: it counts them as live units.
+        for link in self.links:
+            if link.cancelled_at is None:
+                link.cancel(reason, now)
         # Units the cancellation refund did not cover (nothing captured, or lines
         # whose units were already refunded) are stopped without money moving.
         for line in self.lines:
@@ -283,8 +296,8 @@ class Order:
         self._move_to(OrderStatus.CANCELLED, now)
         return Cancellation(refund, restock, authorization_to_void)
 
-    def preview_refund(self, request: RefundRequest) -> RefundBreakdown:
-        return refund_calculation.calculate_refund(self, request)
+    def preview_refund(self, request: RefundRequest, as_of: datetime) -> RefundBreakdown:
+        return refund_calculation.calculate_refund(self, request, as_of)
 
     def refund(
         self,
@@ -295,8 +308,12 @@ class Order:
         created_by: str,
         now: datetime,
     ) -> Refund:
-        """Give money back; ``method=None`` means the way the customer paid."""
-        return self._record_refund(
+        """Give money back; ``method=None`` means the way the customer paid.
+
+        Refunded gift-card link units cancel that many links that could still be
+        cancelled, so a refunded link can never be opened or spent afterwards.
+        """
+        refund = self._record_refund(
             request,
             kind=RefundKind.REFUND,
             method=self.refund_method(method),
@@ -304,6 +321,12 @@ class Order:
             created_by=created_by,
             now=now,
         )
+        for refund_line in refund.breakdown.lines:
+            line = self.line(refund_line.order_line_id)
+            if line.kind is LineKind.GIFT_CARD_LINK:
+                for link in self.refundable_links(line, now)[: refund_line.quantity]:
+                    link.cancel(reason or "Refunded", now)
+        return refund
 
     def cancel_item(
         self, item_id: uuid.UUID, *, reason: str | None, created_by: str, now: datetime
@@ -327,21 +350,24 @@ class Order:
                 raise line_blocker
         units = len(links) if line.kind is LineKind.GIFT_CARD_LINK else self.open_quantity(line)
         reason = reason or DEFAULT_ITEM_CANCEL_REASON
-        for link in links:
-            link.cancel(reason, now)
+        refund: Refund | None = None
         if self.payment.captured.minor == 0:
             line.cancelled_quantity += units
             self._touch(now)
-            return None
-        return self._record_refund(
-            RefundRequest(lines=(LineRefundRequest(line.id, units),)),
-            kind=RefundKind.CANCELLATION,
-            method=self.default_refund_method,
-            reason=reason,
-            created_by=created_by,
-            now=now,
-            derive_status=True,
-        )
+        else:
+            # Worked out while the links still count as live units, then they die.
+            refund = self._record_refund(
+                RefundRequest(lines=(LineRefundRequest(line.id, units),)),
+                kind=RefundKind.CANCELLATION,
+                method=self.default_refund_method,
+                reason=reason,
+                created_by=created_by,
+                now=now,
+                derive_status=True,
+            )
+        for link in links:
+            link.cancel(reason, now)
+        return refund
 
     def open_link(self, link_id: uuid.UUID, now: datetime) -> GiftCardLink:
         link = self.link(link_id)
@@ -510,7 +536,7 @@ class Order:
         now: datetime,
         derive_status: bool | None = None,
     ) -> Refund:
-        breakdown = refund_calculation.calculate_refund(self, request)
+        breakdown = refund_calculation.calculate_refund(self, request, now)
         refund = Refund.record(
             order_id=self.id,
             kind=kind,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from refundry.domain.errors import (
@@ -86,7 +87,8 @@ def shipping_refund_totals(refunds: Iterable[Refund], currency: Currency) -> tup
     )
 
 
-def calculate_refund(order: Order, request: RefundRequest) -> RefundBreakdown:
+def calculate_refund(order: Order, request: RefundRequest, as_of: datetime) -> RefundBreakdown:
+    """The refund ``request`` asks for, as of ``as_of`` (which gift-card links are live)."""
     _check_refundable_status(order)
     currency = order.currency
     refundable = order.refundable
@@ -101,7 +103,7 @@ def calculate_refund(order: Order, request: RefundRequest) -> RefundBreakdown:
         line_requests = tuple(
             LineRefundRequest(line.id, left, restock=request.restock_all)
             for line in order.lines
-            if (left := order.refundable_quantity(line)) > 0
+            if (left := order.refundable_quantity(line, as_of)) > 0
         )
         shipping = shipping_left
         goodwill = Money.zero(currency)
@@ -121,7 +123,7 @@ def calculate_refund(order: Order, request: RefundRequest) -> RefundBreakdown:
             )
 
     _check_distinct_lines(line_requests)
-    refund_lines = tuple(_refund_line(order, line_request) for line_request in line_requests)
+    refund_lines = tuple(_refund_line(order, line_request, as_of) for line_request in line_requests)
     shipping_tax = (
         Money(
             cumulative_share(
@@ -191,10 +193,10 @@ def _check_distinct_lines(line_requests: Iterable[LineRefundRequest]) -> None:
         seen.add(line_request.line_id)
 
 
-def _refund_line(order: Order, line_request: LineRefundRequest) -> RefundLine:
+def _refund_line(order: Order, line_request: LineRefundRequest, as_of: datetime) -> RefundLine:
     line = order.line(line_request.line_id)
     quantity = line_request.quantity
-    left = order.refundable_quantity(line)
+    left = order.refundable_quantity(line, as_of)
     if quantity <= 0:
         raise InvalidInput(f"line {line.id}: quantity must be positive", line_id=str(line.id))
     if quantity > left:

@@ -38,8 +38,9 @@ def preview_refund(
     """What the refund would give back, and a quote that commits exactly that. No writes."""
     order = uow.orders.get(merchant_id, order_id)
     method = order.refund_method(method)
-    breakdown = order.preview_refund(request)
-    quote = signer.issue(order, breakdown, method, utcnow())
+    now = utcnow()
+    breakdown = order.preview_refund(request, now)
+    quote = signer.issue(order, breakdown, method, now)
     return RefundPreview(order, breakdown, method, quote)
 
 
@@ -60,7 +61,7 @@ def refund_order(
     order = uow.orders.get(merchant_id, order_id)
     method = order.refund_method(method)
     if quote is not None:
-        signer.verify(quote, order, order.preview_refund(request), method, now)
+        signer.verify(quote, order, order.preview_refund(request, now), method, now)
     refund = order.refund(request, method=method, reason=reason, created_by=actor, now=now)
     for sku, units in sorted(order.restock_for(refund).items()):
         uow.stock.adjust(merchant_id, sku, units, now)

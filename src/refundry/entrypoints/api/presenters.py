@@ -69,7 +69,7 @@ def order_model(order: Order) -> schemas.OrderOut:
                 fulfilled_quantity=line.fulfilled_quantity,
                 cancelled_quantity=line.cancelled_quantity,
                 refunded_quantity=order.line_refunds(line.id).quantity,
-                refundable_quantity=order.refundable_quantity(line),
+                refundable_quantity=order.refundable_quantity(line, now),
                 open_quantity=order.open_quantity(line),
                 can_cancel=line_blockers[line.id] is None,
                 cancel_blocked_because=_detail(line_blockers[line.id]),
