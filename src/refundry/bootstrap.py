@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,10 +11,11 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import QUOTE_SIGNING_KEY, migrate
 from refundry.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from refundry.adapters.payments.stripe_events import StripeEventReader
 from refundry.adapters.payments.stripe_provider import StripeProvider
 from refundry.config import Settings
 from refundry.domain.order import PaymentMethod
-from refundry.domain.payments import PaymentProvider
+from refundry.domain.payments import PaymentProvider, ProviderEventReader
 from refundry.services.payment_providers import ProviderRegistry
 from refundry.services.provider_work import OutboxPolicy, ProviderWork
 from refundry.services.quotes import QuoteSigner
@@ -28,6 +30,8 @@ class Container:
     uow_factory: SqlUnitOfWorkFactory
     quotes: QuoteSigner
     provider_work: ProviderWork
+    # Inbound event readers by provider name, as in POST /v1/providers/{name}/events.
+    event_readers: Mapping[str, ProviderEventReader]
 
 
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) -> Container:
@@ -48,7 +52,18 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         payment_providers(settings),
         OutboxPolicy(lease=timedelta(seconds=settings.outbox_lease_seconds)),
     )
-    return Container(settings, engine, uow_factory, signer, provider_work)
+    return Container(
+        settings, engine, uow_factory, signer, provider_work, provider_event_readers(settings)
+    )
+
+
+def provider_event_readers(settings: Settings) -> dict[str, ProviderEventReader]:
+    readers: dict[str, ProviderEventReader] = {
+        "sandbox": StripeEventReader(settings.sandbox_webhook_secret)
+    }
+    if settings.stripe_webhook_secret:
+        readers["stripe"] = StripeEventReader(settings.stripe_webhook_secret)
+    return readers
 
 
 def payment_providers(settings: Settings) -> ProviderRegistry:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///refundry.db"
 DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
+# Signs the sandbox gateway's events; a published test value, as the sandbox moves no money.
+DEFAULT_SANDBOX_WEBHOOK_SECRET = "whsec_refundry_sandbox"  # noqa: S105
 CARD_PROVIDERS = ("sandbox", "stripe")
 
 
@@ -23,6 +25,8 @@ class Settings:
     sandbox_psp_url: str = DEFAULT_SANDBOX_PSP_URL
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_secret: str | None = None  # checks POST /v1/providers/stripe/events
+    sandbox_webhook_secret: str = DEFAULT_SANDBOX_WEBHOOK_SECRET
     provider_timeout_seconds: float = 10.0
     # How long a worker owns an outbox message it took; longer than any provider call.
     outbox_lease_seconds: float = 60.0
@@ -47,6 +51,10 @@ class Settings:
             sandbox_psp_url=env("REFUNDRY_SANDBOX_PSP_URL", DEFAULT_SANDBOX_PSP_URL),
             stripe_api_key=env("REFUNDRY_STRIPE_API_KEY") or None,
             stripe_api_base=env("REFUNDRY_STRIPE_API_BASE", "https://api.stripe.com"),
+            stripe_webhook_secret=env("REFUNDRY_STRIPE_WEBHOOK_SECRET") or None,
+            sandbox_webhook_secret=env(
+                "REFUNDRY_SANDBOX_WEBHOOK_SECRET", DEFAULT_SANDBOX_WEBHOOK_SECRET
+            ),
             provider_timeout_seconds=float(env("REFUNDRY_PROVIDER_TIMEOUT_SECONDS", "10")),
             outbox_lease_seconds=float(env("REFUNDRY_OUTBOX_LEASE_SECONDS", "60")),
         )

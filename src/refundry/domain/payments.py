@@ -33,6 +33,19 @@ class ProviderRefund:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderRefundEvent:
+    """What an inbound provider event says about one refund."""
+
+    event_id: str  # the provider's id for the event: stored once, so replays do nothing
+    refund: ProviderRefund
+    amount: int  # minor units of ``currency_code``
+    currency_code: str
+    refundry_refund_id: uuid.UUID | None  # set when the refund is one Refundry asked for
+    refundry_order_id: uuid.UUID | None
+    payment_reference: str | None  # the payment it refunds, at the provider
+
+
+@dataclass(frozen=True, slots=True)
 class RefundInstruction:
     refund_id: uuid.UUID  # also the idempotency key at the provider
     order_id: uuid.UUID
@@ -63,3 +76,11 @@ class PaymentProvider(Protocol):
     def refund(self, instruction: RefundInstruction) -> ProviderRefund: ...
 
     def fetch_refund(self, reference: str) -> ProviderRefund: ...
+
+
+class ProviderEventReader(Protocol):
+    """Checks an inbound event's signature and reads it."""
+
+    def read(
+        self, body: bytes, signature: str | None
+    ) -> tuple[str, str, ProviderRefundEvent | None]: ...

@@ -5,6 +5,8 @@ Topics:
 - ``provider.refund``: send a refund to the order's payment provider, then follow it
   until the provider settles it (``payload``: ``refund_id``).
 - ``provider.void_authorization``: release a cancelled order's authorization.
+- ``provider.refund_event``: apply what a provider's event says about a refund (ours, or
+  one made in the provider's dashboard); ``payload`` is the event, normalised.
 
 A message is ``pending`` until its handler says it is ``done`` (or ``failed`` for good).
 The worker leases due messages, so two workers never act on one at the same time,
@@ -25,6 +27,7 @@ from refundry.domain.events import AuthorizationVoidRequested, DomainEvent, Refu
 class Topic(StrEnum):
     PROVIDER_REFUND = "provider.refund"
     PROVIDER_VOID_AUTHORIZATION = "provider.void_authorization"
+    PROVIDER_REFUND_EVENT = "provider.refund_event"
 
 
 class MessageState(StrEnum):

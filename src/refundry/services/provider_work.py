@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from refundry.domain.errors import ProviderRejected, ProviderUnavailable
+from refundry.domain.money import Money
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.payments import ProviderRefund, ProviderRefundState, RefundInstruction
 from refundry.domain.refund import Refund
 from refundry.domain.retry import backoff_delay
 from refundry.services.outbox import OutboxMessage, Topic
 from refundry.services.payment_providers import ProviderRegistry
+from refundry.services.provider_events import event_from_payload
 from refundry.services.transactions import read, run, utcnow
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -171,9 +173,46 @@ def void_authorization(work: ProviderWork, message: OutboxMessage) -> None:
     run(work.uow_factory, record)
 
 
+def apply_refund_event(work: ProviderWork, message: OutboxMessage) -> None:
+    """A provider's event about a refund: ours moves along; one we never asked for (made
+    in the provider's dashboard) is recorded as an external, completed refund."""
+    event = event_from_payload(message.payload)
+
+    def record(uow: UnitOfWork) -> None:
+        assert message.order_id is not None
+        order = uow.orders.get(message.merchant_id, message.order_id)
+        ours = next(
+            (
+                refund
+                for refund in order.refunds
+                if refund.id == event.refundry_refund_id
+                or (event.refund.reference and refund.provider_reference == event.refund.reference)
+            ),
+            None,
+        )
+        if ours is not None:
+            apply_refund_outcome(uow, order, ours.id, event.refund)
+        elif event.refund.state is ProviderRefundState.COMPLETED and event.refund.reference:
+            if event.currency_code != order.currency.code:
+                logger.error(
+                    "event %s refunds %s on a %s order; not recorded",
+                    event.event_id,
+                    event.currency_code,
+                    order.currency.code,
+                )
+            else:
+                order.record_external_refund(
+                    Money(event.amount, order.currency), event.refund.reference, None, utcnow()
+                )
+        uow.outbox.finish(message.id, utcnow())
+
+    run(work.uow_factory, record)
+
+
 HANDLERS: dict[Topic, Callable[[ProviderWork, OutboxMessage], None]] = {
     Topic.PROVIDER_REFUND: send_refund,
     Topic.PROVIDER_VOID_AUTHORIZATION: void_authorization,
+    Topic.PROVIDER_REFUND_EVENT: apply_refund_event,
 }
 
 

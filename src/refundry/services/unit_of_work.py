@@ -63,6 +63,9 @@ class OrderRepository(Protocol):
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None: ...
+    def find_payment_order(
+        self, order_id: uuid.UUID | None, payment_reference: str | None
+    ) -> tuple[uuid.UUID, uuid.UUID] | None: ...
     def find_link_order(
         self, link_id: uuid.UUID | None = None, *, token: str | None = None
     ) -> tuple[uuid.UUID, uuid.UUID] | None: ...
@@ -125,6 +128,20 @@ class OutboxRepository(Protocol):
     def pending_count(self) -> int: ...
 
 
+class ProviderEventRepository(Protocol):
+    def add_once(
+        self,
+        *,
+        provider: str,
+        event_id: str,
+        event_type: str,
+        merchant_id: uuid.UUID | None,
+        order_id: uuid.UUID | None,
+        payload: str,
+        now: datetime,
+    ) -> bool: ...
+
+
 class ReportQueries(Protocol):
     def summary(
         self, merchant_id: uuid.UUID, span: ReportRange, granularity: Granularity
@@ -166,6 +183,8 @@ class UnitOfWork(Protocol):
     def reports(self) -> ReportQueries: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def provider_events(self) -> ProviderEventRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -83,6 +83,22 @@ class SqlOrderRepository:
         row = self._connection.execute(query).first()
         return None if row is None else (row.merchant_id, row.order_id)
 
+    def find_payment_order(
+        self, order_id: uuid.UUID | None, payment_reference: str | None
+    ) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """(merchant id, order id) of the order a provider event is about: named by our
+        own order id when the provider echoes it, else found by the provider's payment id.
+        Not merchant-scoped: the provider's signature vouches for the event."""
+        query = sa.select(t.orders.c.merchant_id, t.orders.c.id)
+        if order_id is not None:
+            query = query.where(t.orders.c.id == order_id)
+        elif payment_reference is not None:
+            query = query.where(t.orders.c.payment_reference == payment_reference)
+        else:
+            return None
+        row = self._connection.execute(query.limit(1)).first()
+        return None if row is None else (row.merchant_id, row.id)
+
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None:

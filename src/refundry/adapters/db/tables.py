@@ -75,6 +75,7 @@ orders = sa.Table(
     sa.UniqueConstraint("merchant_id", "external_id"),
     sa.Index(None, "merchant_id", "created_at"),
     sa.Index(None, "merchant_id", "customer_email"),
+    sa.Index(None, "payment_reference"),
 )
 
 order_lines = sa.Table(
@@ -239,6 +240,22 @@ outbox_messages = sa.Table(
     sa.Column("finished_at", UTC_TIME),
     sa.Index(None, "state", "run_after"),
     sa.Index(None, "order_id"),
+)
+
+# Events providers sent us, kept once per provider event id: the unique constraint, not a
+# lookup, is what makes a replayed delivery do nothing.
+provider_events = sa.Table(
+    "provider_events",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("merchant_id", sa.Uuid),  # null when no order of ours matches
+    sa.Column("order_id", sa.Uuid),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("received_at", UTC_TIME, nullable=False),
+    sa.UniqueConstraint("provider", "event_id"),
 )
 
 stock_levels = sa.Table(

@@ -12,6 +12,7 @@ from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
+from refundry.adapters.db.provider_event_repository import SqlProviderEventRepository
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import (
     SqlIdempotencyRepository,
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     floats: SqlFloatRepository
     reports: SqlReportQueries
     outbox: SqlOutboxRepository
+    provider_events: SqlProviderEventRepository
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -56,6 +58,7 @@ class SqlUnitOfWork:
         self.floats = SqlFloatRepository(connection, lock_rows=self._write)
         self.reports = SqlReportQueries(connection)
         self.outbox = SqlOutboxRepository(connection)
+        self.provider_events = SqlProviderEventRepository(connection)
         return self
 
     def __exit__(

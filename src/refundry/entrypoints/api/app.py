@@ -11,6 +11,7 @@ from refundry.entrypoints.api import (
     routes_float,
     routes_links,
     routes_orders,
+    routes_providers,
     routes_refunds,
     routes_reports,
     routes_stock,
@@ -36,6 +37,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_float.router,
         routes_links.router,
         routes_reports.router,
+        routes_providers.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())

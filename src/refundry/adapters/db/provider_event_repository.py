@@ -1,0 +1,51 @@
+"""Inbound provider events, stored once per (provider, event id)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from refundry.adapters.db import tables as t
+
+
+class SqlProviderEventRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def add_once(
+        self,
+        *,
+        provider: str,
+        event_id: str,
+        event_type: str,
+        merchant_id: uuid.UUID | None,
+        order_id: uuid.UUID | None,
+        payload: str,
+        now: datetime,
+    ) -> bool:
+        """Store the event; ``False`` if this provider sent it before (nothing is written).
+
+        A concurrent delivery of the same event waits on the unique index and then
+        inserts nothing, so exactly one of them carries the event's work.
+        """
+        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(t.provider_events)
+            .values(
+                id=uuid.uuid4(),
+                provider=provider,
+                event_id=event_id,
+                type=event_type,
+                merchant_id=merchant_id,
+                order_id=order_id,
+                payload=payload,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+            .returning(t.provider_events.c.id)
+        )
+        # RETURNING rather than rowcount: psycopg reports no count for ON CONFLICT inserts.
+        return self._connection.execute(statement).first() is not None
