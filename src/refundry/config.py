@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from refundry.domain.order_parts import PaymentMethod
 
 DEFAULT_DATABASE_URL = "sqlite:///refundry.db"
 DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
@@ -30,6 +34,10 @@ class Settings:
     provider_timeout_seconds: float = 10.0
     # How long a worker owns an outbox message it took; longer than any provider call.
     outbox_lease_seconds: float = 60.0
+    # Days an uncaptured authorization lasts, by payment method (Klarna 28, card 7).
+    authorization_days: Mapping[str, int] = field(default_factory=lambda: {"klarna": 28, "card": 7})
+    # How far ahead the authorization watch looks for holds about to lapse.
+    authorization_watch_horizon_hours: float = 48.0
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -39,6 +47,13 @@ class Settings:
             )
         if self.outbox_lease_seconds <= self.provider_timeout_seconds:
             raise ValueError("the outbox lease must outlast a provider call's timeout")
+
+    @property
+    def authorization_validity(self) -> dict[PaymentMethod, timedelta]:
+        return {
+            PaymentMethod(name): timedelta(days=days)
+            for name, days in self.authorization_days.items()
+        }
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +72,11 @@ class Settings:
             ),
             provider_timeout_seconds=float(env("REFUNDRY_PROVIDER_TIMEOUT_SECONDS", "10")),
             outbox_lease_seconds=float(env("REFUNDRY_OUTBOX_LEASE_SECONDS", "60")),
+            authorization_days={
+                method: int(env(f"REFUNDRY_AUTHORIZATION_DAYS_{method.upper()}", str(days)))
+                for method, days in {"klarna": 28, "card": 7}.items()
+            },
+            authorization_watch_horizon_hours=float(
+                env("REFUNDRY_AUTHORIZATION_WATCH_HORIZON_HOURS", "48")
+            ),
         )

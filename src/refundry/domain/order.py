@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from refundry.domain import refund_calculation
 from refundry.domain.errors import (
@@ -198,7 +198,10 @@ class Order:
         return restock
 
     # ---------------------------------------------------------------- commands
-    def authorize(self, amount: Money | None, now: datetime) -> None:
+    def authorize(
+        self, amount: Money | None, now: datetime, validity: timedelta | None = None
+    ) -> None:
+        """Hold money on the customer's account; ``validity`` is how long the hold lasts."""
         if self.status is not OrderStatus.PENDING:
             raise OrderNotCapturable(f"order is {self.status}; only a pending order is authorized")
         amount = self.total if amount is None else amount
@@ -206,12 +209,20 @@ class Order:
             raise InvalidOrder("authorized amount must be positive and at most the order total")
         self.payment.authorized = amount
         self.payment.authorization_state = AuthorizationState.ACTIVE
+        self.payment.authorization_expires_at = None if validity is None else now + validity
         self._move_to(OrderStatus.AUTHORIZED, now)
 
     def capture(self, amount: Money | None, now: datetime) -> None:
         if self.status is not OrderStatus.AUTHORIZED:
             raise OrderNotCapturable(
                 f"order is {self.status}; only an authorized order can be captured"
+            )
+        lapses = self.payment.authorization_expires_at
+        if lapses is not None and now >= lapses:
+            raise OrderNotCapturable(
+                f"the authorization lapsed at {lapses.isoformat()} and can no longer be captured; "
+                "cancel the order (nothing was taken from the customer)",
+                authorization_expires_at=lapses.isoformat(),
             )
         amount = self.payment.authorized if amount is None else amount
         if not 0 < amount.minor <= self.payment.authorized.minor:
@@ -426,6 +437,19 @@ class Order:
         else:
             self._move_to(self._status_from_ledger(), now)
         return {sku: -units for sku, units in self.restock_for(refund).items()}
+
+    def authorization_lapses_within(self, horizon: timedelta, now: datetime) -> bool:
+        lapses = self.payment.authorization_expires_at
+        return (
+            self.payment.authorization_state is AuthorizationState.ACTIVE
+            and lapses is not None
+            and lapses <= now + horizon
+        )
+
+    def flag_lapsing_authorization(self, now: datetime) -> None:
+        if self.payment.authorization_flagged_at is None:
+            self.payment.authorization_flagged_at = now
+            self._touch(now)
 
     def authorization_voided(self, now: datetime) -> None:
         if self.payment.authorization_state is AuthorizationState.VOID_PENDING:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from refundry.domain.money import Money
@@ -27,6 +28,22 @@ class PaymentMethod(StrEnum):
 class CaptureMode(StrEnum):
     AUTOMATIC = "automatic"
     MANUAL = "manual"
+
+
+# How long a provider holds an authorization before it lapses and can no longer be
+# captured: Klarna's is 28 days (seed 001); card networks hold about 7. Deployments
+# override these (REFUNDRY_AUTHORIZATION_DAYS_<METHOD>).
+AUTHORIZATION_VALIDITY: dict[PaymentMethod, timedelta] = {
+    PaymentMethod.KLARNA: timedelta(days=28),
+    PaymentMethod.CARD: timedelta(days=7),
+}
+
+
+class AuthorizationExpiryAction(StrEnum):
+    """What the authorization watch does with an unfulfilled order whose hold is lapsing."""
+
+    FLAG = "flag"  # mark it, so support sees it and captures or cancels in time
+    VOID = "void"  # cancel the order: release the hold and restock, before it lapses unseen
 
 
 class AuthorizationState(StrEnum):
@@ -85,6 +102,8 @@ class Payment:
     captured: Money
     authorization_state: AuthorizationState
     reference: str | None = None  # the provider's id of the payment, when the checkout gave one
+    authorization_expires_at: datetime | None = None  # when an uncaptured hold lapses
+    authorization_flagged_at: datetime | None = None  # when the watch saw it about to lapse
 
 
 @dataclass(frozen=True, slots=True)

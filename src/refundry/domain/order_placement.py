@@ -57,6 +57,7 @@ def place_order(
     captured: int | None,
     now: datetime,
     payment_reference: str | None = None,
+    authorization_validity: timedelta | None = None,
 ) -> Order:
     """Build an order as a checkout reports it; the payment amounts set its first status.
 
@@ -113,6 +114,11 @@ def place_order(
             captured=Money(captured, currency),
             authorization_state=authorization,
             reference=payment_reference,
+            authorization_expires_at=(
+                now + authorization_validity
+                if authorization is AuthorizationState.ACTIVE and authorization_validity
+                else None
+            ),
         ),
         status=status,
         created_at=now,

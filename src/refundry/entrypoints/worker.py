@@ -12,10 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import FrameType
 
 from refundry.bootstrap import Container
-from refundry.services import merchant_float, provider_work, transactions
+from refundry.services import authorization_watch, merchant_float, provider_work, transactions
 
 logger = logging.getLogger("refundry.worker")
 
@@ -42,6 +43,19 @@ def close_invoice_cycles(container: Container) -> None:
         )
 
 
+def watch_authorizations(container: Container) -> None:
+    horizon = timedelta(hours=container.settings.authorization_watch_horizon_hours)
+    for watched in authorization_watch.watch_authorizations(
+        container.uow_factory, transactions.utcnow(), horizon
+    ):
+        logger.info(
+            "authorization of order %s (merchant %s) about to lapse: %s",
+            watched.order_id,
+            watched.merchant_id,
+            watched.action,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     run: Callable[[Container], None]
@@ -55,6 +69,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job(send_provider_work, every_seconds=0),
     Job(close_invoice_cycles, every_seconds=60),
+    Job(watch_authorizations, every_seconds=300),
 )
 
 

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 
 from refundry.domain.errors import InvalidInput, Unauthenticated
+from refundry.domain.order_parts import AuthorizationExpiryAction
+from refundry.services import reports
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import Merchant, UnitOfWork
 
@@ -68,3 +70,20 @@ def authenticate(uow: UnitOfWork, api_key: str) -> ApiCaller:
 def _hash(secret: str) -> str:
     # Keys are 256-bit random; a fast hash is enough (no dictionary to attack).
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def update_merchant(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    *,
+    timezone: str | None = None,
+    authorization_expiry_action: AuthorizationExpiryAction | None = None,
+) -> Merchant:
+    """Change the settings named; the others stay as they are."""
+    if timezone is not None:
+        reports.set_timezone(uow, merchant_id, timezone)
+    if authorization_expiry_action is not None:
+        uow.merchants.set_authorization_expiry_action(merchant_id, authorization_expiry_action)
+    merchant = uow.merchants.get(merchant_id)
+    assert merchant is not None  # the caller's key belongs to it
+    return merchant

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from refundry.domain.errors import LinkNotFound, RefundNotFound
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import CaptureMode, Customer, Order, PaymentMethod
+from refundry.domain.order_parts import AUTHORIZATION_VALIDITY
 from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.refund import Refund
 from refundry.services import merchant_float
@@ -31,6 +33,10 @@ class PlaceOrder:
     authorized: int | None = None
     captured: int | None = None
     payment_reference: str | None = None  # the provider's payment id, from the checkout
+    # How long a hold lasts, by payment method (a deployment may change the defaults).
+    authorization_validity: Mapping[PaymentMethod, timedelta] = field(
+        default_factory=lambda: dict(AUTHORIZATION_VALIDITY)
+    )
 
 
 def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
@@ -50,6 +56,7 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         captured=command.captured,
         now=now,
         payment_reference=command.payment_reference,
+        authorization_validity=command.authorization_validity.get(command.payment_method),
     )
     if order.payment.method is PaymentMethod.FLOAT:
         merchant_float.charge_order(uow, order)
@@ -65,10 +72,18 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
 
 
 def authorize_order(
-    uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID, amount: int | None
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int | None,
+    authorization_validity: Mapping[PaymentMethod, timedelta] = AUTHORIZATION_VALIDITY,
 ) -> Order:
     order = uow.orders.get(merchant_id, order_id)
-    order.authorize(None if amount is None else Money(amount, order.currency), utcnow())
+    order.authorize(
+        None if amount is None else Money(amount, order.currency),
+        utcnow(),
+        authorization_validity.get(order.payment.method),
+    )
     return order
 
 

@@ -21,6 +21,7 @@ from refundry.domain.merchant_float import (
     InvoiceCycle,
 )
 from refundry.domain.order import Order
+from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.refund import Refund
 from refundry.domain.reporting import (
     Granularity,
@@ -40,6 +41,7 @@ class Merchant:
     name: str
     created_at: datetime
     timezone: str = "UTC"
+    authorization_expiry_action: AuthorizationExpiryAction = AuthorizationExpiryAction.FLAG
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ class OrderRepository(Protocol):
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None: ...
+    def lapsing_authorizations(
+        self, before: datetime, *, limit: int
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]: ...
     def find_payment_order(
         self, order_id: uuid.UUID | None, payment_reference: str | None
     ) -> tuple[uuid.UUID, uuid.UUID] | None: ...
@@ -77,6 +82,9 @@ class MerchantRepository(Protocol):
     def add(self, merchant: Merchant) -> None: ...
     def get(self, merchant_id: uuid.UUID) -> Merchant | None: ...
     def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None: ...
+    def set_authorization_expiry_action(
+        self, merchant_id: uuid.UUID, action: AuthorizationExpiryAction
+    ) -> None: ...
     def add_api_key(
         self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
     ) -> None: ...

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from refundry.adapters.db import tables as t
 from refundry.domain.errors import Conflict, DuplicateExternalId, OrderNotFound
 from refundry.domain.events import DomainEvent
 from refundry.domain.money import Currency
-from refundry.domain.order import Order
+from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
 
 
@@ -82,6 +83,24 @@ class SqlOrderRepository:
             query = query.where(t.gift_card_links.c.id == link_id)
         row = self._connection.execute(query).first()
         return None if row is None else (row.merchant_id, row.order_id)
+
+    def lapsing_authorizations(
+        self, before: datetime, *, limit: int
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(merchant id, order id) of unflagged holds that lapse by ``before``, soonest first.
+        Across merchants: the authorization watch serves them all."""
+        o = t.orders.c
+        rows = self._connection.execute(
+            sa.select(o.merchant_id, o.id)
+            .where(
+                o.authorization_state == AuthorizationState.ACTIVE.value,
+                o.authorization_expires_at <= before,
+                o.authorization_flagged_at.is_(None),
+            )
+            .order_by(o.authorization_expires_at)
+            .limit(limit)
+        ).all()
+        return [(row.merchant_id, row.id) for row in rows]
 
     def find_payment_order(
         self, order_id: uuid.UUID | None, payment_reference: str | None

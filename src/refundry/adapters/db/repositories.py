@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from refundry.adapters.db import tables as t
 from refundry.domain.errors import IdempotencyKeyInUse
+from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.services.unit_of_work import Merchant, StockLevel, StoredResponse
 
 
@@ -37,7 +38,24 @@ class SqlMerchantRepository:
         row = self._connection.execute(
             sa.select(t.merchants).where(t.merchants.c.id == merchant_id)
         ).first()
-        return None if row is None else Merchant(row.id, row.name, row.created_at, row.timezone)
+        if row is None:
+            return None
+        return Merchant(
+            row.id,
+            row.name,
+            row.created_at,
+            row.timezone,
+            AuthorizationExpiryAction(row.authorization_expiry_action),
+        )
+
+    def set_authorization_expiry_action(
+        self, merchant_id: uuid.UUID, action: AuthorizationExpiryAction
+    ) -> None:
+        self._connection.execute(
+            sa.update(t.merchants)
+            .where(t.merchants.c.id == merchant_id)
+            .values(authorization_expiry_action=action.value)
+        )
 
     def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None:
         self._connection.execute(

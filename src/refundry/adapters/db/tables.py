@@ -28,6 +28,8 @@ merchants = sa.Table(
     sa.Column("created_at", UTC_TIME, nullable=False),
     # Reports bucket days, weeks and months in the merchant's own time zone.
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+    # flag or void: what the authorization watch does with a lapsing, unfulfilled hold.
+    sa.Column("authorization_expiry_action", sa.String(16), nullable=False, server_default="flag"),
 )
 
 api_keys = sa.Table(
@@ -67,6 +69,8 @@ orders = sa.Table(
     sa.Column("authorization_state", sa.String(16), nullable=False),
     # The provider's id of the payment (a PaymentIntent, a Klarna order), when known.
     sa.Column("payment_reference", sa.String(255)),
+    sa.Column("authorization_expires_at", UTC_TIME),
+    sa.Column("authorization_flagged_at", UTC_TIME),
     sa.Column("cancel_reason", sa.Text),
     sa.Column("cancelled_at", UTC_TIME),
     sa.Column("version", sa.Integer, nullable=False),
@@ -76,6 +80,7 @@ orders = sa.Table(
     sa.Index(None, "merchant_id", "created_at"),
     sa.Index(None, "merchant_id", "customer_email"),
     sa.Index(None, "payment_reference"),
+    sa.Index(None, "authorization_state", "authorization_expires_at"),
 )
 
 order_lines = sa.Table(

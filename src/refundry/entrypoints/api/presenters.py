@@ -91,6 +91,8 @@ def order_model(order: Order) -> schemas.OrderOut:
             captured=order.payment.captured.minor,
             authorization_state=order.payment.authorization_state,
             reference=order.payment.reference,
+            authorization_expires_at=order.payment.authorization_expires_at,
+            authorization_flagged_at=order.payment.authorization_flagged_at,
         ),
         cancel_reason=order.cancel_reason,
         cancelled_at=order.cancelled_at,

@@ -54,6 +54,7 @@ def create_order(
         authorized=body.payment.authorized,
         captured=body.payment.captured,
         payment_reference=body.payment.reference,
+        authorization_validity=container.settings.authorization_validity,
     )
     return mutate(
         container=container,
@@ -113,7 +114,13 @@ def authorize_order(
         request=request,
         idempotency_key=idempotency_key,
         body=body,
-        use_case=lambda uow: orders.authorize_order(uow, caller.merchant_id, order_id, amount),
+        use_case=lambda uow: orders.authorize_order(
+            uow,
+            caller.merchant_id,
+            order_id,
+            amount,
+            container.settings.authorization_validity,
+        ),
         present=presenters.present_order,
     )
 

@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -22,7 +22,8 @@ from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRo
 from refundry.entrypoints.api import schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.services import reports, transactions
+from refundry.services import merchants, reports, transactions
+from refundry.services.unit_of_work import Merchant
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Row = TypeVar("Row", bound=BaseModel)
@@ -77,8 +78,15 @@ def get_merchant(container: ContainerDep, caller: CallerDep) -> Response:
         container.uow_factory, lambda uow: uow.merchants.get(caller.merchant_id)
     )
     assert merchant is not None  # the caller's key belongs to it
-    return _dump(
-        schemas.MerchantOut(id=merchant.id, name=merchant.name, timezone=merchant.timezone)
+    return _dump(_merchant_out(merchant))
+
+
+def _merchant_out(merchant: Merchant) -> schemas.MerchantOut:
+    return schemas.MerchantOut(
+        id=merchant.id,
+        name=merchant.name,
+        timezone=merchant.timezone,
+        authorization_expiry_action=merchant.authorization_expiry_action,
     )
 
 
@@ -90,24 +98,21 @@ def update_merchant(
     caller: CallerDep,
     idempotency_key: IdempotencyKeyDep,
 ) -> Response:
-    """Set the time zone reports cut their days in (an IANA name)."""
-
-    def present(_: str) -> dict[str, Any]:
-        merchant = transactions.read(
-            container.uow_factory, lambda uow: uow.merchants.get(caller.merchant_id)
-        )
-        assert merchant is not None
-        out = schemas.MerchantOut(id=merchant.id, name=merchant.name, timezone=body.timezone)
-        return out.model_dump(mode="json")
-
+    """Set the time zone reports cut their days in (an IANA name) and what the
+    authorization watch does with holds about to lapse."""
     return mutate(
         container=container,
         caller=caller,
         request=request,
         idempotency_key=idempotency_key,
         body=body,
-        use_case=lambda uow: reports.set_timezone(uow, caller.merchant_id, body.timezone),
-        present=present,
+        use_case=lambda uow: merchants.update_merchant(
+            uow,
+            caller.merchant_id,
+            timezone=body.timezone,
+            authorization_expiry_action=body.authorization_expiry_action,
+        ),
+        present=lambda merchant: _merchant_out(merchant).model_dump(mode="json"),
     )
 
 

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from refundry.domain.gift_card import LinkState
 from refundry.domain.merchant_float import InvoiceCycle
 from refundry.domain.order import AuthorizationState, CaptureMode, LineKind, PaymentMethod
+from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.refund import RefundKind, RefundMethod, RefundStatus
 from refundry.domain.reporting import Granularity
 from refundry.domain.status import FulfilmentStatus, OrderStatus
@@ -213,6 +214,8 @@ class PaymentOut(BaseModel):
     captured: int
     authorization_state: AuthorizationState
     reference: str | None
+    authorization_expires_at: datetime | None  # an uncaptured hold cannot be captured after
+    authorization_flagged_at: datetime | None  # the watch saw it about to lapse
 
 
 class OrderOut(BaseModel):
@@ -384,13 +387,22 @@ class LinkSpentOut(BaseModel):
 
 
 class MerchantIn(StrictModel):
-    timezone: Text[Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Helsinki"])]]
+    timezone: (
+        Text[Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Helsinki"])]]
+        | None
+    ) = None
+    authorization_expiry_action: AuthorizationExpiryAction | None = Field(
+        None,
+        description="what the authorization watch does with an unfulfilled order whose hold "
+        "is about to lapse: flag it, or void (cancel) it",
+    )
 
 
 class MerchantOut(BaseModel):
     id: uuid.UUID
     name: str
     timezone: str
+    authorization_expiry_action: AuthorizationExpiryAction
 
 
 class ReportRangeOut(BaseModel):
