@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
+from fastapi.testclient import TestClient
 
+from refundry.bootstrap import bootstrap
+from refundry.config import Settings
+from refundry.entrypoints.api.app import create_app
+from refundry.entrypoints.api.routes_reports import CSV_COLUMNS
 from tests.servers import free_port, running_server, venv_script
 
 
@@ -85,3 +95,116 @@ def test_a_refused_command_prints_one_clean_error_line_and_fails(tmp_path: Path)
     assert refused.stderr.splitlines() == [
         "refundry: merchant name must not be blank (invalid-input)"
     ]
+
+
+@contextmanager
+def api_client(database: Path, api_key: str) -> Iterator[TestClient]:
+    """The API on the same database file, in-process, to check what the command wrote."""
+    container = bootstrap(Settings(database_url=f"sqlite:///{database}"))
+    try:
+        with TestClient(create_app(container)) as client:
+            client.headers["Authorization"] = f"Bearer {api_key}"
+            yield client
+    finally:
+        container.engine.dispose()
+
+
+def test_seed_then_export_the_refunds_report_as_csv(tmp_path: Path) -> None:
+    # given a data set seeded over the last 30 days
+    database = tmp_path / "cli.db"
+    seeded = refundry("seed", "--orders", "60", "--days", "30", database=database)
+    assert seeded.returncode == 0, seeded.stderr
+    printed = json.loads(seeded.stdout)  # stdout is the JSON alone; the progress is on stderr
+    assert set(printed) == {"merchant_id", "api_key", "orders"}
+    assert printed["orders"] == 60
+    # when its refunds report is written as CSV (refunds may come weeks after a sale)
+    today = datetime.now(UTC).date()
+    first, last = (today - timedelta(days=60)).isoformat(), (today + timedelta(days=60)).isoformat()
+    out = tmp_path / "refunds.csv"
+    exported = refundry(
+        "reports", "refunds", "--merchant", printed["merchant_id"],
+        "--from", first, "--to", last, "--out", str(out), database=database,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    # then the file round-trips through the csv module: a header, then one row per refund
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = [dict(zip(header, row, strict=True)) for row in reader]
+    assert header == CSV_COLUMNS
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    # and it holds exactly the refunds the API's report lists, with the same totals
+    with api_client(database, printed["api_key"]) as client:
+        assert client.get("/v1/orders?limit=1").status_code == 200  # the printed key works
+        page = client.get(f"/v1/reports/refunds?from={first}&to={last}&limit=500").json()
+        unsettled = client.get(
+            f"/v1/reports/refunds?from={first}&to={last}&status=started&status=processing"
+        ).json()
+    assert exported.stdout.strip() == f"wrote {page['total']} refunds to {out}"
+    assert 0 < len(rows) == page["total"] == len(page["data"])
+    assert {row["refund_id"] for row in rows} == {row["id"] for row in page["data"]}
+    exponents = {"EUR": 2, "USD": 2, "JPY": 0, "KWD": 3}
+    for currency in {row["currency"] for row in page["data"]}:
+        from_csv = sum(Decimal(row["amount"]) for row in rows if row["currency"] == currency)
+        from_api = sum(row["amount"] for row in page["data"] if row["currency"] == currency)
+        assert from_csv == Decimal(from_api).scaleb(-exponents[currency])
+    # and the seeded refunds are history: settled, none waiting for a provider
+    assert unsettled["total"] == 0
+    assert {"completed", "not_requested"} <= {row["status"] for row in rows}
+
+
+def test_invoices_close_applies_the_float_credits_due_at_the_given_time(tmp_path: Path) -> None:
+    # given a merchant with a daily invoice cycle and a cancelled gift-card link
+    database = tmp_path / "cli.db"
+    created = refundry("merchants", "create", "Float Shop", "--json", database=database)
+    assert created.returncode == 0, created.stderr
+    merchant = json.loads(created.stdout)
+    with api_client(database, merchant["api_key"]) as client:
+        opened = client.put("/v1/float", json={"currency": "EUR", "invoice_cycle": "daily"})
+        assert opened.is_success, opened.text
+        assert client.post("/v1/float/top-ups", json={"amount": 10_000}).is_success
+        gift = {"sku": "G", "name": "Gift", "quantity": 2, "unit_price": 2500,
+                "kind": "gift_card_link"}  # fmt: skip
+        order = client.post(
+            "/v1/orders",
+            json={"external_id": "F-1", "currency": "EUR", "customer": {"email": "a@b.example"},
+                  "lines": [gift], "payment": {"method": "float"}},
+        ).json()  # fmt: skip
+        link = order["lines"][0]["links"][0]
+        cancelled = client.post(f"/v1/orders/{order['id']}/items/{link['id']}/cancel")
+        assert cancelled.is_success, cancelled.text
+        float_before = client.get("/v1/float").json()
+    assert (float_before["balance"], float_before["pending_credits"]) == (5000, 2500)
+    cycle_start = datetime.fromisoformat(float_before["cycle_start"])
+    cycle_end = datetime.fromisoformat(float_before["cycle_end"])
+    # when the close runs at a time before the cycle ends, then nothing is due
+    early = refundry(
+        "invoices", "close", "--at", f"{cycle_end - timedelta(seconds=1):%Y-%m-%dT%H:%M:%S}",
+        database=database,
+    )  # fmt: skip
+    assert early.returncode == 0, early.stderr
+    assert early.stdout.splitlines() == [
+        f"closed every cycle due by {(cycle_end - timedelta(seconds=1)).isoformat()}"
+    ]
+    # when it runs at the cycle's end
+    closed = refundry(
+        "invoices", "close", "--at", f"{cycle_end:%Y-%m-%dT%H:%M:%S}", database=database
+    )
+    assert closed.returncode == 0, closed.stderr
+    # then it prints the merchant's statement for the cycle, with the credit applied
+    assert closed.stdout.splitlines() == [
+        f"{merchant['merchant_id']} {cycle_start:%Y-%m-%d}..{cycle_end:%Y-%m-%d} "
+        "credits 25.00 EUR closing 75.00 EUR",
+        f"closed every cycle due by {cycle_end.isoformat()}",
+    ]
+    with api_client(database, merchant["api_key"]) as client:
+        after = client.get("/v1/float").json()
+        refunds = client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
+    assert after["balance"] == 7500
+    assert after["pending_credits"] == 0
+    assert [refund["status"] for refund in refunds] == ["completed"]
+    # and running it again closes nothing twice
+    again = refundry(
+        "invoices", "close", "--at", f"{cycle_end:%Y-%m-%dT%H:%M:%S}", database=database
+    )
+    assert again.stdout.splitlines() == [f"closed every cycle due by {cycle_end.isoformat()}"]

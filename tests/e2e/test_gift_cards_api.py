@@ -397,3 +397,15 @@ def test_a_full_refund_gives_back_only_the_links_that_could_be_cancelled(funded:
     assert made.json()["lines"] == [{**made.json()["lines"][0], "quantity": 2, "amount": 5000}]
     links = funded.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"]
     assert [link["state"] for link in links] == ["accessed", "cancelled", "cancelled"]
+
+
+def test_a_full_refund_with_nothing_refundable_left_is_refused_not_a_zero_refund(
+    funded: Api,
+) -> None:
+    order = gift_card_order(funded, quantity=1)
+    link = order["lines"][0]["links"][0]
+    assert funded.client.get(link["url"]).status_code == 200  # the consumer opened it
+    response = funded.client.post(f"/v1/orders/{order['id']}/refund", json={})
+    assert response.status_code == 409, response.text
+    assert response.json()["type"].endswith("/refund-exceeds-refundable")
+    assert funded.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []

@@ -239,3 +239,39 @@ def test_refund_ids_are_the_providers_idempotency_keys(
     own_api.settle()
     assert psp_state(base)["refund_requests"] == {made["id"]: 1}
     assert uuid.UUID(made["id"])
+
+
+def test_a_failed_cancellation_refund_leaves_the_units_stopped_and_on_the_shelf(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    base, _ = own_psp
+    httpx.post(f"{base}/_sandbox/faults", json={"reject_refunds": 1})
+    order = ingest(own_api)
+    stock_before = own_api.client.get("/v1/stock/MUG").json()["on_hand"]
+    own_api.client.post(f"/v1/orders/{order['id']}/cancel")
+    own_api.settle()
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert own_api.client.get("/v1/stock/MUG").json()["on_hand"] == stock_before + 2
+    assert [line["open_quantity"] for line in after["lines"]] == [0, 0, 0]
+    assert after["refundable"] == order["total"]
+
+
+def test_a_void_the_provider_refuses_is_shown_on_the_order(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given an order Refundry thinks authorized, whose payment the gateway captured
+    base, _ = own_psp
+    intent = httpx.post(
+        f"{base}/v1/payment_intents",
+        data={"amount": 13046, "currency": "eur", "capture_method": "automatic"},
+        headers={"Authorization": "Bearer sk_test_checkout"},
+    ).json()
+    order = ingest(
+        own_api, payment={"method": "card", "capture": "manual", "reference": intent["id"]}
+    )
+    # when it is cancelled and the worker asks the gateway to release the hold
+    own_api.client.post(f"/v1/orders/{order['id']}/cancel")
+    own_api.settle()
+    # then the refusal is on the order for support to see, not only in a log
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert after["payment"]["authorization_state"] == "void_failed"

@@ -128,9 +128,11 @@ class Order:
         """Units that may still be refunded by line. A gift-card link is refundable only
         while it could be cancelled (unopened, unexpired, unspent): its value is with the
         consumer otherwise, and a refund kills the link like a cancel does."""
+        units_left = line.quantity - line.cancelled_quantity - self.line_refunds(line.id).quantity
         if line.kind is LineKind.GIFT_CARD_LINK and self.links_of(line.id):
-            return len(self.refundable_links(line, as_of))
-        return line.quantity - line.cancelled_quantity - self.line_refunds(line.id).quantity
+            # Both bounds: links refunded before refunds killed them are still alive.
+            return min(units_left, len(self.refundable_links(line, as_of)))
+        return units_left
 
     def refundable_links(self, line: OrderLine, as_of: datetime) -> list[GiftCardLink]:
         return [
@@ -433,10 +435,21 @@ class Order:
         refund = self._refund(refund_id)
         refund.fail(now, reason)
         if self.status in TERMINAL_STATUSES:
+            # The order stays stopped: its units stay cancelled and on the shelf, and
+            # only the money is owed again (a full refund now gives it back whole).
+            for refund_line in refund.breakdown.lines:
+                self.line(
+                    refund_line.order_line_id
+                ).cancelled_quantity += refund_line.unfulfilled_quantity
             self._touch(now)
-        else:
-            self._move_to(self._status_from_ledger(), now)
+            return {}
+        self._move_to(self._status_from_ledger(), now)
         return {sku: -units for sku, units in self.restock_for(refund).items()}
+
+    def authorization_void_refused(self, now: datetime) -> None:
+        if self.payment.authorization_state is AuthorizationState.VOID_PENDING:
+            self.payment.authorization_state = AuthorizationState.VOID_FAILED
+            self._touch(now)
 
     def authorization_lapses_within(self, horizon: timedelta, now: datetime) -> bool:
         lapses = self.payment.authorization_expires_at

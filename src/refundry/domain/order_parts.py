@@ -54,6 +54,9 @@ class AuthorizationState(StrEnum):
     CAPTURED = "captured"  # captured; any uncaptured rest is released
     VOID_PENDING = "void_pending"  # order cancelled; the hold must be released at the provider
     VOIDED = "voided"
+    # The provider refused to release it (the payment was captured there after all, say):
+    # the customer may have paid for a cancelled order, and support must look.
+    VOID_FAILED = "void_failed"
 
 
 @dataclass(frozen=True, slots=True)

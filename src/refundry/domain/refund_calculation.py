@@ -99,6 +99,17 @@ def calculate_refund(order: Order, request: RefundRequest, as_of: datetime) -> R
     shipping_refunded, shipping_tax_refunded = order.shipping_refunded()
     shipping_left = order.shipping.amount - shipping_refunded
 
+    if request.everything and order.status is OrderStatus.CANCELLED:
+        # A cancelled order whose cancellation refund failed owes its money back whole;
+        # its goods are stopped, so there is nothing to break the money down by.
+        return RefundBreakdown(
+            currency=currency,
+            lines=(),
+            shipping=Money.zero(currency),
+            shipping_tax=Money.zero(currency),
+            goodwill=refundable,
+            adjustment=Money.zero(currency),
+        )
     if request.everything:
         line_requests = tuple(
             LineRefundRequest(line.id, left, restock=request.restock_all)
@@ -153,6 +164,13 @@ def calculate_refund(order: Order, request: RefundRequest, as_of: datetime) -> R
             shipping_tax=shipping_tax,
             goodwill=goodwill,
             adjustment=refundable - breakdown.total,
+        )
+    if breakdown.total.minor <= 0:
+        raise RefundExceedsRefundable(
+            "nothing is left to refund by lines or shipping (gift-card links already opened "
+            "or spent stay with their consumers); refund an amount instead",
+            requested=breakdown.total.minor,
+            refundable=refundable.minor,
         )
     if breakdown.total > refundable:
         raise RefundExceedsRefundable(

@@ -3,6 +3,11 @@
 Orders are built and changed through the domain (placing, capture, fulfilment,
 cancels, partial and full refunds with reasons) at chosen times spread over a
 period, then written with the repository; nothing is hand-written as rows.
+
+The data is history: every refund to the card is settled as the provider would have
+settled it (most ``completed`` hours to days later, a few ``failed`` with the
+provider's reason), every voided authorization is voided, and the orders' domain
+events are dropped, so seeding puts nothing in the outbox for the worker to send.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from refundry.domain.errors import RefundryError
 from refundry.domain.money import Currency
 from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
 from refundry.domain.order_placement import NewLine, place_order
-from refundry.domain.refund import RefundMethod
+from refundry.domain.refund import Refund, RefundMethod, RefundStatus
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.services.transactions import run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -44,6 +49,16 @@ REASONS = [
 ]
 
 
+# Why card refunds fail at the provider (Stripe's ``failure_reason`` values), by weight.
+FAILURE_REASONS = [
+    ("expired_or_canceled_card", 5),
+    ("lost_or_stolen_card", 2),
+    ("declined", 2),
+    ("unknown", 1),
+]
+FAILURE_RATE = 0.03  # the share of card refunds the provider refuses
+
+
 # Tenths of a minor unit per euro cent: a plausible price in each currency's own units.
 PRICE_FACTORS = {"EUR": 10, "USD": 11, "JPY": 16, "KWD": 33}
 
@@ -53,9 +68,18 @@ def _price(base_eur_cents: int, currency: str) -> int:
 
 
 def generate_order(
-    merchant_id: uuid.UUID, rng: random.Random, placed_at: datetime, number: int
+    merchant_id: uuid.UUID,
+    rng: random.Random,
+    placed_at: datetime,
+    number: int,
+    *,
+    failure_rate: float = FAILURE_RATE,
 ) -> Order:
-    """One order and what happened to it later, at times after ``placed_at``."""
+    """One order and what happened to it later, at times after ``placed_at``.
+
+    Everything has already happened: provider refunds are settled and the order's
+    events are cleared, so writing it sends nothing to any provider.
+    """
     code, _, vat, shipping = rng.choices(CURRENCIES, weights=[c[1] for c in CURRENCIES])[0]
     currency = Currency.of(code)
     lines = []
@@ -80,12 +104,13 @@ def generate_order(
         captured=None,
         now=placed_at,
     )
-    _live(order, rng, placed_at)
+    _live(order, rng, placed_at, failure_rate)
+    order.events.clear()  # history: the provider already did what they asked for
     return order
 
 
-def _live(order: Order, rng: random.Random, placed_at: datetime) -> None:
-    """What happens after checkout: capture, cancel, fulfil, refunds."""
+def _live(order: Order, rng: random.Random, placed_at: datetime, failure_rate: float) -> None:
+    """What happens after checkout: capture, cancel, fulfil, refunds and their settlement."""
     clock = placed_at
 
     def later(hours: float) -> datetime:
@@ -96,17 +121,22 @@ def _live(order: Order, rng: random.Random, placed_at: datetime) -> None:
     if order.payment.captured.minor == 0 and rng.random() < 0.8:
         order.capture(None, later(48))
     if rng.random() < 0.06:
-        order.cancel(
+        cancellation = order.cancel(
             reason=rng.choice(REASONS), status_label=None, created_by="seed", now=later(24)
         )
+        if cancellation.refund is not None:
+            _settle(order, cancellation.refund, rng, failure_rate)
+        if cancellation.authorization_to_void:
+            order.authorization_voided(later(0.1))
         return
     if order.payment.captured.minor == 0 or rng.random() < 0.15:
         return
     order.fulfil(None, later(72))
     dice = rng.random()
+    refund: Refund | None = None
     try:
         if dice < 0.10:
-            order.refund(
+            refund = order.refund(
                 RefundRequest.full(restock=True),
                 method=None,
                 reason=rng.choice(REASONS),
@@ -118,7 +148,7 @@ def _live(order: Order, rng: random.Random, placed_at: datetime) -> None:
             request = RefundRequest(
                 lines=(LineRefundRequest(line.id, rng.randint(1, line.quantity), restock=True),)
             )
-            order.refund(
+            refund = order.refund(
                 request,
                 method=None,
                 reason=rng.choice(REASONS),
@@ -126,7 +156,7 @@ def _live(order: Order, rng: random.Random, placed_at: datetime) -> None:
                 now=later(24 * 20),
             )
         elif dice < 0.28:
-            order.refund(
+            refund = order.refund(
                 RefundRequest(amount=min(500, order.refundable.minor)),
                 method=RefundMethod.OTHER,
                 reason="Goodwill",
@@ -135,16 +165,62 @@ def _live(order: Order, rng: random.Random, placed_at: datetime) -> None:
             )
     except RefundryError:
         pass  # a generated refund that does not fit is simply not made
+    if refund is not None:
+        _settle(order, refund, rng, failure_rate)
+
+
+def _settle(order: Order, refund: Refund, rng: random.Random, failure_rate: float) -> None:
+    """Settle a refund the provider got, as the worker would have recorded it.
+
+    Most are accepted within a minute (``processing``, with a ``re_...`` id) and complete
+    hours to days later; a ``failure_rate`` share fail, some refused at once and some
+    after acceptance. Refunds by other means (``not_requested``) stay as they are. A
+    failed refund undoes its restock, but seeding writes no stock, so the stock
+    deltas ``fail_refund`` returns are not needed here.
+    """
+    if refund.status is not RefundStatus.STARTED:
+        return
+    at = refund.created_at
+    reference = f"re_{rng.getrandbits(96):024x}"
+    fails = rng.random() < failure_rate
+    if fails and rng.random() < 0.3:  # refused when sent
+        reason = _failure_reason(rng)
+        order.fail_refund(refund.id, reason, at + timedelta(seconds=rng.uniform(1, 60)))
+        return
+    order.refund_processing(refund.id, reference, at + timedelta(seconds=rng.uniform(1, 60)))
+    settled_at = at + timedelta(hours=rng.uniform(1, 24 * 5))
+    if fails:
+        order.fail_refund(refund.id, _failure_reason(rng), settled_at)
+    else:
+        order.complete_refund(
+            refund.id, settled_at, "settled by the provider", provider_reference=reference
+        )
+
+
+def _failure_reason(rng: random.Random) -> str:
+    return rng.choices(FAILURE_REASONS, weights=[weight for _, weight in FAILURE_REASONS])[0][0]
 
 
 def generate(
-    merchant_id: uuid.UUID, count: int, *, start: datetime, end: datetime, seed: int = 7
+    merchant_id: uuid.UUID,
+    count: int,
+    *,
+    start: datetime,
+    end: datetime,
+    seed: int = 7,
+    failure_rate: float = FAILURE_RATE,
 ) -> Iterator[Order]:
+    """``count`` orders placed between ``start`` and ``end``; the same seed gives the
+    same data (ids aside). ``failure_rate`` is the share of card refunds that fail."""
     rng = random.Random(seed)  # noqa: S311 -- sample data, repeatable
     span = (end - start).total_seconds()
     for number in range(count):
         yield generate_order(
-            merchant_id, rng, start + timedelta(seconds=rng.random() * span), number
+            merchant_id,
+            rng,
+            start + timedelta(seconds=rng.random() * span),
+            number,
+            failure_rate=failure_rate,
         )
 
 

@@ -152,7 +152,7 @@ class Gateway:
         intent = self._payment_intent(intent_id)
         if intent["status"] != "requires_capture":
             raise _unexpected_state(intent)
-        amount = int(str(params.get("amount_to_capture", intent["amount_capturable"])))
+        amount = _int(params, "amount_to_capture", intent["amount_capturable"])
         if not 0 < amount <= intent["amount_capturable"]:
             raise GatewayError(400, "invalid_request_error", "amount_to_capture is too large")
         intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
@@ -173,7 +173,7 @@ class Gateway:
             if intent["status"] != "succeeded":
                 raise _unexpected_state(intent)
             left = intent["amount_received"] - intent["amount_refunded"]
-            amount = int(str(params.get("amount", left)))
+            amount = _int(params, "amount", left)
             if not 0 < amount <= left:
                 raise GatewayError(
                     400,
@@ -253,6 +253,13 @@ class Gateway:
             self.idempotent.clear()
             self.refund_requests.clear()
             self.faults = Faults()
+
+
+def _int(params: Json, name: str, default: int) -> int:
+    try:
+        return int(str(params.get(name, default)))
+    except ValueError:
+        raise GatewayError(400, "invalid_request_error", f"Invalid integer: {name}.") from None
 
 
 def _positive_int(params: Json, name: str) -> int:

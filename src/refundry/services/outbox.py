@@ -45,6 +45,9 @@ class OutboxMessage:
     payload: dict[str, Any]
     attempts: int  # leases taken so far, this one included
     created_at: datetime
+    # This worker's lease: outcomes are recorded only while it still holds it, so a worker
+    # whose lease ran out (and whose message another worker took) cannot overwrite.
+    leased_until: datetime | None = None
 
     @classmethod
     def for_event(cls, merchant_id: uuid.UUID, event: DomainEvent, now: datetime) -> OutboxMessage:

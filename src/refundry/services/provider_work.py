@@ -51,18 +51,35 @@ class ProviderWork:
 
 
 def process_outbox(work: ProviderWork) -> int:
-    """Lease the due messages and handle each; returns how many were handled."""
+    """Handle up to a batch of due messages; returns how many were handled.
+
+    Messages are leased one at a time, right before their calls, so a lease only has
+    to outlast one message's calls, never a whole batch's.
+    """
+    handled = 0
+    for _ in range(work.policy.batch_size):
+        message = _lease_one(work)
+        if message is None:
+            break
+        try:
+            HANDLERS[message.topic](work, message)
+        except Exception as error:
+            # A bug or an unexpected answer must not stall the other messages; this one
+            # backs off like an unavailable provider and says why.
+            logger.exception("%s %s failed unexpectedly", message.topic, message.id)
+            _retry_later(work, message, ProviderUnavailable(f"{type(error).__name__}: {error}"))
+        handled += 1
+    return handled
+
+
+def _lease_one(work: ProviderWork) -> OutboxMessage | None:
     now = utcnow()
-    policy = work.policy
+    lease_until = now + work.policy.lease
     leased = run(
         work.uow_factory,
-        lambda uow: uow.outbox.lease_due(
-            now, limit=policy.batch_size, lease_until=now + policy.lease
-        ),
+        lambda uow: uow.outbox.lease_due(now, limit=1, lease_until=lease_until),
     )
-    for message in leased:
-        HANDLERS[message.topic](work, message)
-    return len(leased)
+    return leased[0] if leased else None
 
 
 def send_refund(work: ProviderWork, message: OutboxMessage) -> None:
@@ -70,7 +87,7 @@ def send_refund(work: ProviderWork, message: OutboxMessage) -> None:
     order = _read_order(work, message)
     refund = order.refund_by_id(refund_id)
     if not refund.is_pending:
-        run(work.uow_factory, lambda uow: uow.outbox.finish(message.id, utcnow()))
+        run(work.uow_factory, lambda uow: uow.outbox.finish(message, utcnow()))
         return
     try:
         provider = work.providers.for_order(order)
@@ -142,15 +159,15 @@ def _record_refund_outcome(
             ceiling=work.policy.poll_ceiling,
             jitter=work.policy.jitter(),
         )
-        uow.outbox.retry(message.id, now + delay, None)
+        uow.outbox.retry(message, now + delay, None)
     else:
-        uow.outbox.finish(message.id, now)
+        uow.outbox.finish(message, now)
 
 
 def void_authorization(work: ProviderWork, message: OutboxMessage) -> None:
     order = _read_order(work, message)
     if order.payment.authorization_state is not AuthorizationState.VOID_PENDING:
-        run(work.uow_factory, lambda uow: uow.outbox.finish(message.id, utcnow()))
+        run(work.uow_factory, lambda uow: uow.outbox.finish(message, utcnow()))
         return
     try:
         provider = work.providers.for_order(order)
@@ -162,13 +179,21 @@ def void_authorization(work: ProviderWork, message: OutboxMessage) -> None:
     except ProviderRejected as error:
         refusal = error.detail
         logger.error("void of order %s refused by the provider: %s", order.id, refusal)
-        run(work.uow_factory, lambda uow: uow.outbox.fail(message.id, refusal, utcnow()))
+
+        def record_refusal(uow: UnitOfWork) -> None:
+            assert message.order_id is not None
+            uow.orders.get(message.merchant_id, message.order_id).authorization_void_refused(
+                utcnow()
+            )
+            uow.outbox.fail(message, refusal, utcnow())
+
+        run(work.uow_factory, record_refusal)
         return
 
     def record(uow: UnitOfWork) -> None:
         locked = uow.orders.get(message.merchant_id, order.id)
         locked.authorization_voided(utcnow())
-        uow.outbox.finish(message.id, utcnow())
+        uow.outbox.finish(message, utcnow())
 
     run(work.uow_factory, record)
 
@@ -204,7 +229,7 @@ def apply_refund_event(work: ProviderWork, message: OutboxMessage) -> None:
                 order.record_external_refund(
                     Money(event.amount, order.currency), event.refund.reference, None, utcnow()
                 )
-        uow.outbox.finish(message.id, utcnow())
+        uow.outbox.finish(message, utcnow())
 
     run(work.uow_factory, record)
 
@@ -240,5 +265,5 @@ def _retry_later(work: ProviderWork, message: OutboxMessage, error: ProviderUnav
     )
     run(
         work.uow_factory,
-        lambda uow: uow.outbox.retry(message.id, utcnow() + delay, error.detail),
+        lambda uow: uow.outbox.retry(message, utcnow() + delay, error.detail),
     )

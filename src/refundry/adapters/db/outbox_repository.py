@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -78,24 +77,25 @@ class SqlOutboxRepository:
                 payload=json.loads(row["payload"]),
                 attempts=row["attempts"] + 1,
                 created_at=utc(row["created_at"]),
+                leased_until=lease_until,
             )
             for row in rows
         ]
 
-    def finish(self, message_id: uuid.UUID, now: datetime) -> None:
-        self._set(message_id, state=MessageState.DONE.value, finished_at=now, leased_until=None)
+    def finish(self, message: OutboxMessage, now: datetime) -> None:
+        self._set(message, state=MessageState.DONE.value, finished_at=now, leased_until=None)
 
-    def fail(self, message_id: uuid.UUID, error: str, now: datetime) -> None:
+    def fail(self, message: OutboxMessage, error: str, now: datetime) -> None:
         self._set(
-            message_id,
+            message,
             state=MessageState.FAILED.value,
             finished_at=now,
             leased_until=None,
             last_error=error,
         )
 
-    def retry(self, message_id: uuid.UUID, run_after: datetime, error: str | None) -> None:
-        self._set(message_id, run_after=run_after, leased_until=None, last_error=error)
+    def retry(self, message: OutboxMessage, run_after: datetime, error: str | None) -> None:
+        self._set(message, run_after=run_after, leased_until=None, last_error=error)
 
     def pending_count(self) -> int:
         count: int = self._connection.execute(
@@ -103,10 +103,15 @@ class SqlOutboxRepository:
         ).scalar_one()
         return count
 
-    def _set(self, message_id: uuid.UUID, **values: object) -> None:
-        # Only a pending message changes: a late worker cannot reopen a finished one.
+    def _set(self, message: OutboxMessage, **values: object) -> None:
+        # Only a pending message still leased by this worker changes: a late worker
+        # cannot reopen a finished message or clear the lease of the one that took over.
         self._connection.execute(
             sa.update(o)
-            .where(o.c.id == message_id, o.c.state == MessageState.PENDING.value)
+            .where(
+                o.c.id == message.id,
+                o.c.state == MessageState.PENDING.value,
+                o.c.leased_until == message.leased_until,
+            )
             .values(**values)
         )

@@ -10,6 +10,7 @@ processing, ``succeeded`` completed, ``failed`` and ``canceled`` failed.
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -109,7 +110,9 @@ class StripeProvider:
         return _provider_refund(refund)
 
     def fetch_refund(self, reference: str) -> ProviderRefund:
-        with _translated_errors():
+        # A refund the provider accepted cannot be refused afterwards; any error here
+        # (even a 404 after a switch of account or mode) is retried and shown, not final.
+        with _translated_errors(refusals_are_final=False):
             refund = self._client.v1.refunds.retrieve(reference)
         return _provider_refund(refund)
 
@@ -123,7 +126,10 @@ class _HttpxClient(stripe.HTTPXClient):
         super().__init__(timeout=timeout_seconds, allow_sync_methods=True)
         if self._client is not None:
             self._client.close()
-        self._client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+        self._client = httpx.Client(
+            verify=ssl.create_default_context(cafile=stripe.ca_bundle_path),  # as the SDK does
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     def _get_request_args_kwargs(
         self, method: str, url: str, headers: Mapping[str, str], post_data: Any
@@ -143,27 +149,32 @@ def _provider_refund(refund: stripe.Refund) -> ProviderRefund:
     return ProviderRefund(refund.id, state, failure)
 
 
-@contextmanager
-def _translated_errors() -> Iterator[None]:
-    """Stripe's errors in the port's two kinds: worth retrying, or refused for good.
+# Refusals that do not prove nothing was paid: after a crash and a lost idempotency key
+# (Stripe keeps them 24 h) a retried refund meets its own first attempt this way.
+UNCERTAIN_REFUSALS = frozenset({"charge_already_refunded", "idempotency_key_in_use"})
 
-    A bad API key is retried: an operator can fix it, and a refund must not be marked
-    failed (and so become refundable again) because of our own configuration.
+
+@contextmanager
+def _translated_errors(*, refusals_are_final: bool = True) -> Iterator[None]:
+    """Stripe's errors in the port's two kinds: refused for good, or worth retrying.
+
+    Only a request the provider plainly refused (a card error, an invalid request with
+    a definite answer) is final, and only where a refusal means nothing happened: when
+    creating a refund, a capture or a void. Anything else, including a 200 whose body
+    was cut off, a proxy's 408, an idempotency conflict and any error while reading a
+    refund back, is retried: calling a refund failed makes it refundable again, so that
+    must never rest on a guess. A bad API key is retried too: an operator can fix it.
     """
     try:
         yield
-    except (
-        stripe.APIConnectionError,
-        stripe.RateLimitError,
-        stripe.AuthenticationError,
-        stripe.PermissionError,
-    ) as error:
+    except (stripe.CardError, stripe.InvalidRequestError) as error:
+        status = error.http_status or 0
+        definite = status in (400, 402, 404) and error.code not in UNCERTAIN_REFUSALS
+        if refusals_are_final and definite:
+            raise ProviderRejected(_message(error), provider_code=error.code) from error
         raise ProviderUnavailable(_message(error)) from error
     except stripe.StripeError as error:
-        status = error.http_status or 0
-        if status >= 500 or status in (409, 429) or status == 0:
-            raise ProviderUnavailable(_message(error)) from error
-        raise ProviderRejected(_message(error), provider_code=error.code) from error
+        raise ProviderUnavailable(_message(error)) from error
 
 
 def _message(error: stripe.StripeError) -> str:
