@@ -409,3 +409,28 @@ def test_a_full_refund_with_nothing_refundable_left_is_refused_not_a_zero_refund
     assert response.status_code == 409, response.text
     assert response.json()["type"].endswith("/refund-exceeds-refundable")
     assert funded.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+
+
+def test_a_manual_adjustment_moves_the_balance_says_why_and_shows_on_the_statement(
+    funded: Api, container: Container
+) -> None:
+    # given a funded float (100,000)
+    # when support corrects it down, with a reason
+    down = funded.client.post(
+        "/v1/float/adjustments", json={"amount": -1500, "note": "Duplicate top-up reversed"}
+    )
+    assert down.status_code == 201, down.text
+    assert down.json()["balance"] == 100_000 - 1500
+    # then a correction below zero, one of zero or one without a reason is refused
+    too_far = funded.client.post(
+        "/v1/float/adjustments", json={"amount": -1_000_000, "note": "oops"}
+    )
+    assert too_far.status_code == 409
+    assert too_far.json()["type"].endswith("/float-insufficient")
+    for bad in ({"amount": 0, "note": "nothing"}, {"amount": 10, "note": "  "}):
+        assert funded.client.post("/v1/float/adjustments", json=bad).status_code == 422
+    assert funded.client.get("/v1/float").json()["balance"] == 100_000 - 1500
+    # and the next statement carries it
+    close_cycles(container, funded, days_ahead=2)
+    statements = funded.client.get("/v1/invoices").json()["data"]
+    assert sorted(statement["adjustments"] for statement in statements) == [-1500, 0]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from refundry.domain.errors import CurrencyMismatch, FloatInsufficient, InvalidAmount
+from refundry.domain.errors import CurrencyMismatch, FloatInsufficient, InvalidAmount, InvalidInput
 from refundry.domain.money import Currency, Money
 
 
@@ -107,6 +107,24 @@ class FloatAccount:
         self._check(amount)
         return self._append(FloatEntryKind.TOP_UP, amount, now)
 
+    def adjust(self, amount: Money, note: str, now: datetime) -> FloatEntry:
+        """A manual correction, up or down, with the reason it was made. Like a charge, a
+        correction down cannot take a prepaid float below zero."""
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(amount.currency.code, self.currency.code)
+        if amount.minor == 0:
+            raise InvalidAmount("an adjustment must change the balance")
+        if not note.strip():
+            raise InvalidInput("say why the float is adjusted: a note is required")
+        if (self.balance + amount).minor < 0:
+            raise FloatInsufficient(
+                f"the float holds {self.balance.minor}; an adjustment of {amount.minor} "
+                f"{self.currency.code} minor units would take it below zero",
+                balance=self.balance.minor,
+                required=-amount.minor,
+            )
+        return self._append(FloatEntryKind.ADJUSTMENT, amount, now, note=note.strip())
+
     def charge(self, amount: Money, order_id: uuid.UUID, now: datetime) -> FloatEntry:
         """Pay for an order from the float; a prepaid float never goes below zero."""
         self._check(amount)
@@ -153,9 +171,10 @@ class FloatAccount:
         order_id: uuid.UUID | None = None,
         refund_id: uuid.UUID | None = None,
         invoice_id: uuid.UUID | None = None,
+        note: str | None = None,
     ) -> FloatEntry:
         entry = FloatEntry(
-            uuid.uuid4(), kind, amount, now, order_id, refund_id, invoice_id, note=None
+            uuid.uuid4(), kind, amount, now, order_id, refund_id, invoice_id, note=note
         )
         self.new_entries.append(entry)
         self.balance = self.balance + amount

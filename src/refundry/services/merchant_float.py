@@ -65,6 +65,12 @@ def top_up_float(uow: UnitOfWork, merchant_id: uuid.UUID, amount: int) -> FloatS
     return float_summary(uow, merchant_id)
 
 
+def adjust_float(uow: UnitOfWork, merchant_id: uuid.UUID, amount: int, note: str) -> FloatSummary:
+    account = _account(uow, merchant_id)
+    account.adjust(Money(amount, account.currency), note, utcnow())
+    return float_summary(uow, merchant_id)
+
+
 def charge_order(uow: UnitOfWork, order: Order) -> None:
     """Pay a float-paid order from the float, in full, under the float's lock."""
     if order.payment.captured != order.total:

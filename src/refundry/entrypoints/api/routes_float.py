@@ -107,6 +107,29 @@ def top_up(
     )
 
 
+@router.post("/float/adjustments", status_code=201, response_model=schemas.FloatOut)
+def adjust(
+    body: schemas.AdjustmentIn,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> Response:
+    """Correct the float by hand, up or down, saying why; it shows on the next statement."""
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: merchant_float.adjust_float(
+            uow, caller.merchant_id, body.amount, body.note
+        ),
+        present=present_float,
+        status_code=201,
+    )
+
+
 @router.get("/invoices", response_model=schemas.InvoiceListOut)
 def list_invoices(container: ContainerDep, caller: CallerDep) -> Response:
     invoices = transactions.read(

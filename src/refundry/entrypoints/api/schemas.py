@@ -346,6 +346,13 @@ class TopUpIn(StrictModel):
     amount: Annotated[int, Field(strict=True, ge=1, le=MAX_MINOR)]
 
 
+class AdjustmentIn(StrictModel):
+    amount: Annotated[
+        int, Field(strict=True, ge=-MAX_MINOR, le=MAX_MINOR, description="signed; not zero")
+    ]
+    note: Text[Annotated[str, Field(min_length=1, max_length=500)]]
+
+
 class PendingCreditOut(BaseModel):
     order_id: uuid.UUID
     refund_id: uuid.UUID
