@@ -58,6 +58,16 @@ def own_api(own_psp: tuple[str, Container], api: Api) -> Iterator[Api]:
         yield Api(client, api.merchant, wired)
 
 
+def checkout_payment(base: str, amount: int, capture_method: str) -> dict[str, Any]:
+    """What a checkout does before Refundry hears of the order: pay at the gateway."""
+    intent: dict[str, Any] = httpx.post(
+        f"{base}/v1/payment_intents",
+        data={"amount": amount, "currency": "eur", "capture_method": capture_method},
+        headers={"Authorization": "Bearer sk_test_checkout"},
+    ).json()
+    return intent
+
+
 def psp_state(base: str) -> dict[str, Any]:
     state: dict[str, Any] = httpx.get(f"{base}/_sandbox/state").json()
     return state
@@ -157,11 +167,7 @@ def test_a_refund_goes_against_the_payment_the_checkout_made_at_the_gateway(
     # given the checkout charged the card at the gateway, and the order carries the id
     base, _ = own_psp
     total = 13046  # order_body()
-    intent = httpx.post(
-        f"{base}/v1/payment_intents",
-        data={"amount": total, "currency": "eur"},
-        headers={"Authorization": "Bearer sk_test_checkout"},
-    ).json()
+    intent = checkout_payment(base, total, "automatic")
     order = ingest(own_api, payment={"method": "card", "reference": intent["id"]})
     assert order["total"] == total
     # when the whole order is refunded
@@ -179,11 +185,7 @@ def test_cancelling_an_authorized_order_releases_the_authorization(
 ) -> None:
     # given an order whose card was authorized, not captured, at the gateway
     base, _ = own_psp
-    intent = httpx.post(
-        f"{base}/v1/payment_intents",
-        data={"amount": 13046, "currency": "eur", "capture_method": "manual"},
-        headers={"Authorization": "Bearer sk_test_checkout"},
-    ).json()
+    intent = checkout_payment(base, 13046, "manual")
     order = ingest(
         own_api, payment={"method": "card", "capture": "manual", "reference": intent["id"]}
     )
@@ -261,11 +263,7 @@ def test_a_void_the_provider_refuses_is_shown_on_the_order(
 ) -> None:
     # given an order Refundry thinks authorized, whose payment the gateway captured
     base, _ = own_psp
-    intent = httpx.post(
-        f"{base}/v1/payment_intents",
-        data={"amount": 13046, "currency": "eur", "capture_method": "automatic"},
-        headers={"Authorization": "Bearer sk_test_checkout"},
-    ).json()
+    intent = checkout_payment(base, 13046, "automatic")
     order = ingest(
         own_api, payment={"method": "card", "capture": "manual", "reference": intent["id"]}
     )

@@ -18,7 +18,6 @@ from refundry.domain.merchant_float import (
     FloatAccount,
     FloatEntryKind,
     Invoice,
-    InvoiceCycle,
 )
 from refundry.domain.order import Order
 from refundry.domain.order_parts import AuthorizationExpiryAction
@@ -111,7 +110,6 @@ class SettingsRepository(Protocol):
 class FloatRepository(Protocol):
     def get(self, merchant_id: uuid.UUID) -> FloatAccount | None: ...
     def add(self, account: FloatAccount) -> None: ...
-    def set_cycle(self, merchant_id: uuid.UUID, cycle: InvoiceCycle) -> None: ...
     def merchants_with_float(self) -> list[uuid.UUID]: ...
     def pending_credits(
         self, merchant_id: uuid.UUID, created_before: datetime | None = None

@@ -74,15 +74,6 @@ class SqlFloatRepository:
         self._seen[account.merchant_id] = account
         self._stored_cycles[account.merchant_id] = _cycles(account)
 
-    def set_cycle(self, merchant_id: uuid.UUID, cycle: InvoiceCycle) -> None:
-        """Overwrite the cycle column only. The services change the cycle through
-        ``FloatAccount.change_cycle`` instead, which ``persist`` writes."""
-        self._connection.execute(
-            sa.update(t.float_accounts)
-            .where(t.float_accounts.c.merchant_id == merchant_id)
-            .values(invoice_cycle=cycle.value)
-        )
-
     def merchants_with_float(self) -> list[uuid.UUID]:
         return list(self._connection.execute(sa.select(t.float_accounts.c.merchant_id)).scalars())
 
