@@ -273,3 +273,45 @@ def test_a_void_the_provider_refuses_is_shown_on_the_order(
     # then the refusal is on the order for support to see, not only in a log
     after = own_api.client.get(f"/v1/orders/{order['id']}").json()
     assert after["payment"]["authorization_state"] == "void_failed"
+
+
+def test_capturing_a_hold_captures_it_at_the_gateway_so_refunds_can_follow(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given a hold at the gateway
+    base, _ = own_psp
+    intent = checkout_payment(base, 13046, "manual")
+    order = ingest(
+        own_api, payment={"method": "card", "capture": "manual", "reference": intent["id"]}
+    )
+    # when the merchant captures it through Refundry
+    captured = own_api.client.post(f"/v1/orders/{order['id']}/capture", json={})
+    assert captured.status_code == 200, captured.text
+    # then the gateway captured it too, and a refund of it goes through
+    [held] = psp_state(base)["payment_intents"]
+    assert (held["status"], held["amount_received"]) == ("succeeded", 13046)
+    made = refund(own_api, order["id"], {"amount": 1000})
+    own_api.settle()
+    assert statuses(own_api, made["id"])[-1] == "completed"
+
+
+def test_a_capture_the_gateway_refuses_changes_nothing(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given a hold the gateway has already released
+    base, _ = own_psp
+    intent = checkout_payment(base, 13046, "manual")
+    httpx.post(
+        f"{base}/v1/payment_intents/{intent['id']}/cancel",
+        headers={"Authorization": "Bearer sk_test_checkout"},
+    )
+    order = ingest(
+        own_api, payment={"method": "card", "capture": "manual", "reference": intent["id"]}
+    )
+    # when the merchant captures it
+    response = own_api.client.post(f"/v1/orders/{order['id']}/capture", json={})
+    # then the refusal comes back as a problem and the order is still only authorized
+    assert response.status_code == 402, response.text
+    assert response.json()["type"].endswith("/provider-rejected")
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert (after["order_status"], after["captured"]) == ("authorized", 0)

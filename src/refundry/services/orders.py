@@ -15,6 +15,7 @@ from refundry.domain.order_parts import AUTHORIZATION_VALIDITY
 from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.refund import Refund
 from refundry.services import merchant_float
+from refundry.services.payment_providers import ProviderRegistry
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import StockLevel, UnitOfWork
 
@@ -88,10 +89,32 @@ def authorize_order(
 
 
 def capture_order(
-    uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID, amount: int | None
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int | None,
+    providers: ProviderRegistry | None = None,
 ) -> Order:
+    """Capture the held money. A hold at a provider is captured there first, under the
+    order's lock, with ``capture-<order id>`` as the idempotency key: a retry after a
+    crash captures once, and a refused or unanswered capture writes nothing here.
+
+    The call holds the order's lock for at most the provider's timeout; captures are
+    rare next to refunds, and an order marked paid that was never captured at the
+    provider would fail every refund after it.
+    """
     order = uow.orders.get(merchant_id, order_id)
-    order.capture(None if amount is None else Money(amount, order.currency), utcnow())
+    now = utcnow()
+    requested = None if amount is None else Money(amount, order.currency)
+    order.capture(requested, now)  # checks state, amount and lapse before any call
+    reference = order.payment.reference
+    provider = providers.for_order(order) if providers and reference else None
+    if provider is not None and reference is not None:
+        provider.capture(
+            reference,
+            order.payment.captured,
+            idempotency_key=f"capture-{order.id}",
+        )
     return order
 
 

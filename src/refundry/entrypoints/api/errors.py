@@ -43,6 +43,9 @@ def problem_responses() -> dict[int | str, dict[str, Any]]:
     from refundry.entrypoints.api.schemas import ProblemOut
 
     described = {
+        400: "A provider event failed its signature check",
+        402: "The payment provider refused the request",
+        503: "The payment provider did not answer; retry later",
         401: "Missing or invalid API key",
         404: "Not found (including another merchant's resource)",
         409: "The order's state forbids the request",

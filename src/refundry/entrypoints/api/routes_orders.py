@@ -142,7 +142,9 @@ def capture_order(
         request=request,
         idempotency_key=idempotency_key,
         body=body,
-        use_case=lambda uow: orders.capture_order(uow, caller.merchant_id, order_id, amount),
+        use_case=lambda uow: orders.capture_order(
+            uow, caller.merchant_id, order_id, amount, container.provider_work.providers
+        ),
         present=presenters.present_order,
     )
 
