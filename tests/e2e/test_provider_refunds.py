@@ -315,3 +315,43 @@ def test_a_capture_the_gateway_refuses_changes_nothing(
     assert response.json()["type"].endswith("/provider-rejected")
     after = own_api.client.get(f"/v1/orders/{order['id']}").json()
     assert (after["order_status"], after["captured"]) == ("authorized", 0)
+
+
+def test_a_merchant_without_automatic_capture_holds_and_captures_on_fulfilment(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given a merchant who turned automatic capture off (seed 001's toggle)
+    base, _ = own_psp
+    toggled = own_api.client.patch("/v1/merchant", json={"automatic_capture": False})
+    assert toggled.json()["automatic_capture"] is False
+    intent = checkout_payment(base, 13046, "manual")
+    order = ingest(own_api, payment={"method": "klarna", "reference": intent["id"]})
+    # then its orders are only held
+    assert (order["order_status"], order["payment"]["capture"]) == ("authorized", "manual")
+    # when the order ships
+    shipped = own_api.client.post(f"/v1/orders/{order['id']}/fulfil", json={})
+    # then the hold was captured at the gateway first, and the order is paid
+    assert shipped.status_code == 200, shipped.text
+    assert (shipped.json()["order_status"], shipped.json()["captured"]) == ("paid", 13046)
+    [held] = psp_state(base)["payment_intents"]
+    assert held["status"] == "succeeded"
+
+
+def test_a_cancel_before_capture_removes_the_hold_and_that_is_the_refund(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # seed 001: with automatic capture off, cancelling removes the authorization
+    base, _ = own_psp
+    own_api.client.patch("/v1/merchant", json={"automatic_capture": False})
+    intent = checkout_payment(base, 13046, "manual")
+    order = ingest(own_api, payment={"method": "klarna", "reference": intent["id"]})
+    own_api.client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "Changed mind"})
+    own_api.settle()
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert (after["order_status"], after["payment"]["authorization_state"]) == (
+        "cancelled",
+        "voided",
+    )
+    assert after["refunded"] == 0  # nothing was taken, so nothing is paid back
+    [held] = psp_state(base)["payment_intents"]
+    assert held["status"] == "canceled"

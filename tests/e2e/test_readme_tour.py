@@ -17,21 +17,26 @@ pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the tour n
 
 
 @pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[str]:
+def psp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path, psp_port: int) -> Iterator[str]:
     port = free_port()
     command = [venv_script("refundry"), "demo", "--port", str(port)]
-    command += ["--database", str(tmp_path / "demo.db"), "--psp-port", str(free_port())]
+    command += ["--database", str(tmp_path / "demo.db"), "--psp-port", str(psp_port)]
     with running_server(command, port=port, cwd=tmp_path) as base:
         yield f"{base}/v1"
 
 
-def test_readme_tour_works_as_written(demo_server: str) -> None:
+def test_readme_tour_works_as_written(demo_server: str, psp_port: int) -> None:
     # given the tour block from the README and the demo serving
     script = readme_block("tour")
     # when it runs in bash
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
-        env={**os.environ, "API": demo_server},
+        env={**os.environ, "API": demo_server, "PSP": f"http://127.0.0.1:{psp_port}"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -47,6 +52,8 @@ def test_readme_tour_works_as_written(demo_server: str) -> None:
     assert "problems/refund-exceeds-refundable" in out
     assert "problems/order-fulfilled" in out
     assert "(8569, 'fully_refunded', 0)" in out
+    assert "klarna order: authorized, hold lapses at" in out
+    assert "after cancel: hold voided; at the gateway canceled" in out
 
 
 def test_readme_gift_card_tour_walks_seed_000(demo_server: str, tmp_path: Path) -> None:

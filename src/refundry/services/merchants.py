@@ -78,12 +78,15 @@ def update_merchant(
     *,
     timezone: str | None = None,
     authorization_expiry_action: AuthorizationExpiryAction | None = None,
+    automatic_capture: bool | None = None,
 ) -> Merchant:
     """Change the settings named; the others stay as they are."""
     if timezone is not None:
         reports.set_timezone(uow, merchant_id, timezone)
     if authorization_expiry_action is not None:
         uow.merchants.set_authorization_expiry_action(merchant_id, authorization_expiry_action)
+    if automatic_capture is not None:
+        uow.merchants.set_automatic_capture(merchant_id, automatic_capture)
     merchant = uow.merchants.get(merchant_id)
     assert merchant is not None  # the caller's key belongs to it
     return merchant

@@ -14,6 +14,7 @@ from refundry.domain.order import CaptureMode, Customer, Order, PaymentMethod
 from refundry.domain.order_parts import AUTHORIZATION_VALIDITY
 from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.refund import Refund
+from refundry.domain.status import OrderStatus
 from refundry.services import merchant_float
 from refundry.services.payment_providers import ProviderRegistry
 from refundry.services.transactions import utcnow
@@ -30,7 +31,7 @@ class PlaceOrder:
     shipping_amount: int = 0
     shipping_tax: int = 0
     payment_method: PaymentMethod = PaymentMethod.CARD
-    capture_mode: CaptureMode = CaptureMode.AUTOMATIC
+    capture_mode: CaptureMode | None = None  # None: as the merchant's toggle says
     authorized: int | None = None
     captured: int | None = None
     payment_reference: str | None = None  # the provider's payment id, from the checkout
@@ -52,7 +53,7 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         shipping_amount=command.shipping_amount,
         shipping_tax=command.shipping_tax,
         payment_method=command.payment_method,
-        capture_mode=command.capture_mode,
+        capture_mode=command.capture_mode or _merchant_capture_mode(uow, command.merchant_id),
         authorized=command.authorized,
         captured=command.captured,
         now=now,
@@ -123,10 +124,21 @@ def fulfil_order(
     merchant_id: uuid.UUID,
     order_id: uuid.UUID,
     quantities: Mapping[uuid.UUID, int] | None,
+    providers: ProviderRegistry | None = None,
 ) -> Order:
+    """Ship units. A held payment is captured first, in full: goods leave only once
+    they are paid for, and a refused capture ships nothing."""
     order = uow.orders.get(merchant_id, order_id)
+    if order.status is OrderStatus.AUTHORIZED and order.payment.capture_mode is CaptureMode.MANUAL:
+        capture_order(uow, merchant_id, order_id, None, providers)
     order.fulfil(quantities, utcnow())
     return order
+
+
+def _merchant_capture_mode(uow: UnitOfWork, merchant_id: uuid.UUID) -> CaptureMode:
+    merchant = uow.merchants.get(merchant_id)
+    automatic = merchant.automatic_capture if merchant is not None else True
+    return CaptureMode.AUTOMATIC if automatic else CaptureMode.MANUAL
 
 
 def cancel_item(

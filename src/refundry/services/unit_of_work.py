@@ -41,6 +41,7 @@ class Merchant:
     created_at: datetime
     timezone: str = "UTC"
     authorization_expiry_action: AuthorizationExpiryAction = AuthorizationExpiryAction.FLAG
+    automatic_capture: bool = True  # else orders are held and captured on fulfilment
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class MerchantRepository(Protocol):
     def set_authorization_expiry_action(
         self, merchant_id: uuid.UUID, action: AuthorizationExpiryAction
     ) -> None: ...
+    def set_automatic_capture(self, merchant_id: uuid.UUID, automatic: bool) -> None: ...
     def add_api_key(
         self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
     ) -> None: ...

@@ -46,6 +46,7 @@ class SqlMerchantRepository:
             row.created_at,
             row.timezone,
             AuthorizationExpiryAction(row.authorization_expiry_action),
+            bool(row.automatic_capture),
         )
 
     def set_authorization_expiry_action(
@@ -55,6 +56,13 @@ class SqlMerchantRepository:
             sa.update(t.merchants)
             .where(t.merchants.c.id == merchant_id)
             .values(authorization_expiry_action=action.value)
+        )
+
+    def set_automatic_capture(self, merchant_id: uuid.UUID, automatic: bool) -> None:
+        self._connection.execute(
+            sa.update(t.merchants)
+            .where(t.merchants.c.id == merchant_id)
+            .values(automatic_capture=automatic)
         )
 
     def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None:

@@ -30,6 +30,8 @@ merchants = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     # flag or void: what the authorization watch does with a lapsing, unfulfilled hold.
     sa.Column("authorization_expiry_action", sa.String(16), nullable=False, server_default="flag"),
+    # Seed 001's toggle: capture at once, or hold and capture on fulfilment.
+    sa.Column("automatic_capture", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 api_keys = sa.Table(

@@ -170,7 +170,9 @@ def fulfil_order(
         request=request,
         idempotency_key=idempotency_key,
         body=body,
-        use_case=lambda uow: orders.fulfil_order(uow, caller.merchant_id, order_id, quantities),
+        use_case=lambda uow: orders.fulfil_order(
+            uow, caller.merchant_id, order_id, quantities, container.provider_work.providers
+        ),
         present=presenters.present_order,
     )
 

@@ -87,6 +87,7 @@ def _merchant_out(merchant: Merchant) -> schemas.MerchantOut:
         name=merchant.name,
         timezone=merchant.timezone,
         authorization_expiry_action=merchant.authorization_expiry_action,
+        automatic_capture=merchant.automatic_capture,
     )
 
 
@@ -111,6 +112,7 @@ def update_merchant(
             caller.merchant_id,
             timezone=body.timezone,
             authorization_expiry_action=body.authorization_expiry_action,
+            automatic_capture=body.automatic_capture,
         ),
         present=lambda merchant: _merchant_out(merchant).model_dump(mode="json"),
     )

@@ -82,7 +82,9 @@ ProviderReference = Annotated[str, Field(min_length=1, max_length=255, pattern=r
 
 class PaymentIn(StrictModel):
     method: PaymentMethod = PaymentMethod.CARD
-    capture: CaptureMode = CaptureMode.AUTOMATIC
+    capture: CaptureMode | None = Field(
+        None, description="defaults to the merchant's automatic_capture setting"
+    )
     authorized: Minor | None = Field(None, description="defaults to the order total")
     captured: Minor | None = Field(
         None, description="defaults to the authorized amount with automatic capture, else 0"
@@ -403,6 +405,11 @@ class MerchantIn(StrictModel):
         description="what the authorization watch does with an unfulfilled order whose hold "
         "is about to lapse: flag it, or void (cancel) it",
     )
+    automatic_capture: bool | None = Field(
+        None,
+        description="capture payments at once (default), or hold them and capture on "
+        "fulfilment; applies to orders that do not say",
+    )
 
 
 class MerchantOut(BaseModel):
@@ -410,6 +417,7 @@ class MerchantOut(BaseModel):
     name: str
     timezone: str
     authorization_expiry_action: AuthorizationExpiryAction
+    automatic_capture: bool
 
 
 class ReportRangeOut(BaseModel):
