@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import QUOTE_SIGNING_KEY, migrate
 from refundry.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from refundry.adapters.payments.klarna_provider import KlarnaProvider
 from refundry.adapters.payments.stripe_events import StripeEventReader
 from refundry.adapters.payments.stripe_provider import StripeProvider
 from refundry.config import Settings
@@ -86,6 +87,14 @@ def payment_providers(settings: Settings) -> ProviderRegistry:
             api_base=settings.sandbox_psp_url,
             timeout_seconds=settings.provider_timeout_seconds,
         )
-    if card is None:
-        return ProviderRegistry({})
-    return ProviderRegistry({PaymentMethod.CARD: card, PaymentMethod.KLARNA: card})
+    klarna = KlarnaProvider(
+        name="klarna",
+        api_base=settings.klarna_api_base or settings.sandbox_psp_url,
+        username=settings.klarna_username,
+        password=settings.klarna_password,
+        timeout_seconds=settings.provider_timeout_seconds,
+    )
+    providers: dict[PaymentMethod, PaymentProvider] = {PaymentMethod.KLARNA: klarna}
+    if card is not None:
+        providers[PaymentMethod.CARD] = card
+    return ProviderRegistry(providers)

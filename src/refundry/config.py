@@ -23,13 +23,16 @@ class Settings:
     # database is used, so every process on one database agrees.
     secret_key: str | None = None
     quote_ttl_seconds: int = 1800
-    # Who moves card (and, until its own adapter lands, Klarna) money: the local
-    # sandbox gateway, or Stripe itself.
+    # Who moves card money: the local sandbox gateway, or Stripe itself.
     card_provider: str = "sandbox"
     sandbox_psp_url: str = DEFAULT_SANDBOX_PSP_URL
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_secret: str | None = None  # checks POST /v1/providers/stripe/events
+    # Klarna's Order Management API; the sandbox gateway serves a subset of it by default.
+    klarna_api_base: str | None = None  # None: the sandbox gateway's address
+    klarna_username: str = "sandbox"
+    klarna_password: str = "sandbox"  # noqa: S105 -- the sandbox's published test login
     sandbox_webhook_secret: str = DEFAULT_SANDBOX_WEBHOOK_SECRET
     provider_timeout_seconds: float = 10.0
     # How long a worker owns an outbox message it took; longer than any provider call.
@@ -67,6 +70,9 @@ class Settings:
             stripe_api_key=env("REFUNDRY_STRIPE_API_KEY") or None,
             stripe_api_base=env("REFUNDRY_STRIPE_API_BASE", "https://api.stripe.com"),
             stripe_webhook_secret=env("REFUNDRY_STRIPE_WEBHOOK_SECRET") or None,
+            klarna_api_base=env("REFUNDRY_KLARNA_API_BASE") or None,
+            klarna_username=env("REFUNDRY_KLARNA_USERNAME", "sandbox"),
+            klarna_password=env("REFUNDRY_KLARNA_PASSWORD", "sandbox"),
             sandbox_webhook_secret=env(
                 "REFUNDRY_SANDBOX_WEBHOOK_SECRET", DEFAULT_SANDBOX_WEBHOOK_SECRET
             ),

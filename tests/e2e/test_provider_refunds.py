@@ -317,6 +317,23 @@ def test_a_capture_the_gateway_refuses_changes_nothing(
     assert (after["order_status"], after["captured"]) == ("authorized", 0)
 
 
+def klarna_checkout(base: str, amount: int) -> str:
+    """What a Klarna checkout does first: an order authorized at Klarna (the sandbox's)."""
+    answer = httpx.post(
+        f"{base}/ordermanagement/v1/orders",
+        json={"order_amount": amount, "purchase_currency": "EUR"},
+        auth=("sandbox", "sandbox"),
+    )
+    assert answer.status_code == 201, answer.text
+    order_id: str = answer.json()["order_id"]
+    return order_id
+
+
+def klarna_order(base: str, order_id: str) -> dict[str, Any]:
+    [order] = [o for o in psp_state(base)["klarna"]["orders"] if o["order_id"] == order_id]
+    return order
+
+
 def test_a_merchant_without_automatic_capture_holds_and_captures_on_fulfilment(
     own_api: Api, own_psp: tuple[str, Container]
 ) -> None:
@@ -324,27 +341,33 @@ def test_a_merchant_without_automatic_capture_holds_and_captures_on_fulfilment(
     base, _ = own_psp
     toggled = own_api.client.patch("/v1/merchant", json={"automatic_capture": False})
     assert toggled.json()["automatic_capture"] is False
-    intent = checkout_payment(base, 13046, "manual")
-    order = ingest(own_api, payment={"method": "klarna", "reference": intent["id"]})
+    klarna_id = klarna_checkout(base, 13046)
+    order = ingest(own_api, payment={"method": "klarna", "reference": klarna_id})
     # then its orders are only held
     assert (order["order_status"], order["payment"]["capture"]) == ("authorized", "manual")
     # when the order ships
     shipped = own_api.client.post(f"/v1/orders/{order['id']}/fulfil", json={})
-    # then the hold was captured at the gateway first, and the order is paid
+    # then the hold was captured at Klarna first, and the order is paid
     assert shipped.status_code == 200, shipped.text
     assert (shipped.json()["order_status"], shipped.json()["captured"]) == ("paid", 13046)
-    [held] = psp_state(base)["payment_intents"]
-    assert held["status"] == "succeeded"
+    assert klarna_order(base, klarna_id)["captured_amount"] == 13046
+    # and a refund after capture goes through Klarna, keyed by the refund id
+    made = refund(own_api, order["id"], {"amount": 1000, "reason": "Late delivery"})
+    own_api.settle()
+    assert statuses(own_api, made["id"]) == ["started", "completed"]
+    [paid] = psp_state(base)["klarna"]["refunds"]
+    assert (paid["refunded_amount"], paid["reference"]) == (1000, made["id"])
+    assert klarna_order(base, klarna_id)["refunded_amount"] == 1000
 
 
 def test_a_cancel_before_capture_removes_the_hold_and_that_is_the_refund(
     own_api: Api, own_psp: tuple[str, Container]
 ) -> None:
-    # seed 001: with automatic capture off, cancelling removes the authorization
+    # seed 001: with automatic capture off, cancelling removes the Klarna authorization
     base, _ = own_psp
     own_api.client.patch("/v1/merchant", json={"automatic_capture": False})
-    intent = checkout_payment(base, 13046, "manual")
-    order = ingest(own_api, payment={"method": "klarna", "reference": intent["id"]})
+    klarna_id = klarna_checkout(base, 13046)
+    order = ingest(own_api, payment={"method": "klarna", "reference": klarna_id})
     own_api.client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "Changed mind"})
     own_api.settle()
     after = own_api.client.get(f"/v1/orders/{order['id']}").json()
@@ -353,5 +376,22 @@ def test_a_cancel_before_capture_removes_the_hold_and_that_is_the_refund(
         "voided",
     )
     assert after["refunded"] == 0  # nothing was taken, so nothing is paid back
-    [held] = psp_state(base)["payment_intents"]
-    assert held["status"] == "canceled"
+    assert klarna_order(base, klarna_id)["status"] == "CANCELLED"
+
+
+def test_a_klarna_refund_beyond_what_klarna_captured_is_refused_and_refundable_again(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given an order Refundry counts as paid but whose Klarna order was never captured
+    base, _ = own_psp
+    klarna_id = klarna_checkout(base, 13046)
+    order = ingest(own_api, payment={"method": "klarna", "reference": klarna_id})
+    assert order["order_status"] == "paid"
+    # when it is refunded
+    made = refund(own_api, order["id"], {"amount": 500})
+    own_api.settle()
+    # then Klarna's refusal fails the refund with its reason, and the money is owed again
+    body = own_api.client.get(f"/v1/refunds/{made['id']}").json()
+    assert body["status"] == "failed"
+    assert "REFUND_NOT_ALLOWED" in body["failure_reason"]
+    assert own_api.client.get(f"/v1/orders/{order['id']}").json()["refundable"] == 13046

@@ -53,7 +53,7 @@ def test_readme_tour_works_as_written(demo_server: str, psp_port: int) -> None:
     assert "problems/order-fulfilled" in out
     assert "(8569, 'fully_refunded', 0)" in out
     assert "klarna order: authorized, hold lapses at" in out
-    assert "after cancel: hold voided; at the gateway canceled" in out
+    assert "after cancel: hold voided; at Klarna CANCELLED" in out
 
 
 def test_readme_gift_card_tour_walks_seed_000(demo_server: str, tmp_path: Path) -> None:

@@ -1,25 +1,53 @@
-"""The sandbox gateway over HTTP: Stripe's wire format (form bodies, JSON answers).
+"""The sandbox gateway over HTTP: Stripe's wire format (form bodies, JSON answers), and
+Klarna's Order Management API under ``/ordermanagement/v1/orders``.
 
-``/v1/...`` is the API, behind ``Authorization: Bearer sk_test_...``; ``/_sandbox/...``
+``/v1/...`` is the card API, behind ``Authorization: Bearer sk_test_...``; ``/_sandbox/...``
 lets a test or a curious merchant inspect the state and switch faults on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from refundry.sandbox_psp.gateway import Faults, Gateway, GatewayError
+from refundry.sandbox_psp.klarna import KlarnaError, KlarnaSandbox
 
 
-def create_app(gateway: Gateway | None = None) -> Starlette:
+def create_app(gateway: Gateway | None = None, klarna: KlarnaSandbox | None = None) -> Starlette:
     gateway = gateway or Gateway()
+    klarna = klarna or KlarnaSandbox()
+
+    async def klarna_api(request: Request) -> Response:
+        if not request.headers.get("authorization", "").startswith("Basic "):
+            return JSONResponse({"error_code": "UNAUTHORIZED"}, status_code=401)
+        faults = gateway.faults
+        if faults.fail_next > 0:
+            faults.fail_next -= 1
+            return JSONResponse({"error_code": "INTERNAL_ERROR"}, status_code=500)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else {}
+            parts = [part for part in request.path_params["path"].split("/") if part]
+            status, answer = klarna.handle(
+                request.method, parts, body, request.headers.get("klarna-idempotency-key")
+            )
+        except KlarnaError as error:
+            return JSONResponse(error.body, status_code=error.status)
+        except ValueError:
+            return JSONResponse({"error_code": "BAD_VALUE"}, status_code=400)
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if answer is None:
+            return Response(status_code=status)
+        return JSONResponse(answer, status_code=status)
 
     async def api(request: Request) -> JSONResponse:
         if not request.headers.get("authorization", "").startswith("Bearer sk_test_"):
@@ -64,7 +92,7 @@ def create_app(gateway: Gateway | None = None) -> Starlette:
         return JSONResponse(gateway.faults.__dict__)
 
     async def state(_request: Request) -> JSONResponse:
-        return JSONResponse(gateway.snapshot())
+        return JSONResponse({**gateway.snapshot(), "klarna": klarna.snapshot()})
 
     async def reset(_request: Request) -> JSONResponse:
         gateway.reset()
@@ -76,6 +104,7 @@ def create_app(gateway: Gateway | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/{path:path}", api, methods=["GET", "POST"]),
+            Route("/ordermanagement/v1/orders{path:path}", klarna_api, methods=["GET", "POST"]),
             Route("/_sandbox/faults", set_faults, methods=["POST"]),
             Route("/_sandbox/state", state, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"]),
