@@ -121,3 +121,25 @@ def test_events_of_an_unknown_provider_or_type_are_answered_without_work(api: Ap
     answered = api.client.post(EVENTS, **signed(other))
     assert answered.json() == {"received": True, "duplicate": False}
     assert api.client.post(EVENTS, content="not json").status_code == 400
+
+
+def test_a_signed_but_malformed_event_is_a_400_and_stores_nothing(api: Api) -> None:
+    # signed with the right secret, yet not something we can store or act on: each is
+    # refused before the database sees it (PostgreSQL would reject NUL and long text)
+    good = {"id": "re_ok", "amount": 100, "status": "succeeded", "payment_intent": "pi_x"}
+    malformed: list[dict[str, Any]] = [
+        {**refund_event(good), "id": "evt_" + "x" * 300},
+        {**refund_event(good), "id": "evt_\u0000"},
+        {**refund_event(good), "type": 7},
+        {**refund_event(good), "data": {"object": ["not", "a", "refund"]}},
+        refund_event({**good, "amount": -5}),
+        refund_event({**good, "amount": "100"}),
+        refund_event({**good, "payment_intent": 12345}),
+        refund_event({**good, "id": "re_" + "y" * 300}),
+        refund_event({**good, "metadata": "not a mapping"}),
+        refund_event({**good, "currency": None}),
+    ]
+    for event in malformed:
+        response = api.client.post(EVENTS, **signed(event))
+        assert response.status_code == 400, (event, response.text)
+        assert response.json()["type"].endswith("/provider-event-invalid")

@@ -396,9 +396,6 @@ class Order:
         self._touch(now)
         return link
 
-    def refund_by_id(self, refund_id: uuid.UUID) -> Refund:
-        return self._refund(refund_id)
-
     def complete_refund(
         self,
         refund_id: uuid.UUID,
@@ -407,7 +404,7 @@ class Order:
         *,
         provider_reference: str | None = None,
     ) -> Refund:
-        refund = self._refund(refund_id)
+        refund = self.refund_by_id(refund_id)
         if provider_reference is not None:
             refund.provider_reference = provider_reference
         refund.complete(now, detail)
@@ -418,7 +415,7 @@ class Order:
         self, refund_id: uuid.UUID, provider_reference: str | None, now: datetime
     ) -> Refund:
         """The provider accepted the refund and will settle it later."""
-        refund = self._refund(refund_id)
+        refund = self.refund_by_id(refund_id)
         known_reference = refund.provider_reference
         if refund.mark_processing(now, provider_reference) or (
             refund.provider_reference != known_reference
@@ -432,7 +429,7 @@ class Order:
         Returns the stock to take back off the shelf: a failed refund undoes its
         restock too, so a second attempt with ``restock`` does not count the units twice.
         """
-        refund = self._refund(refund_id)
+        refund = self.refund_by_id(refund_id)
         refund.fail(now, reason)
         if self.status in TERMINAL_STATUSES:
             # The order stays stopped: its units stay cancelled and on the shelf, and
@@ -515,7 +512,7 @@ class Order:
                 return line, [link for link in self.links_of(line.id) if link.cancelled_at is None]
         raise ItemNotFound(f"order {self.id} has no line or link {item_id}", item_id=str(item_id))
 
-    def _refund(self, refund_id: uuid.UUID) -> Refund:
+    def refund_by_id(self, refund_id: uuid.UUID) -> Refund:
         for refund in self.refunds:
             if refund.id == refund_id:
                 return refund

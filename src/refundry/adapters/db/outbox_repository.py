@@ -97,12 +97,6 @@ class SqlOutboxRepository:
     def retry(self, message: OutboxMessage, run_after: datetime, error: str | None) -> None:
         self._set(message, run_after=run_after, leased_until=None, last_error=error)
 
-    def pending_count(self) -> int:
-        count: int = self._connection.execute(
-            sa.select(sa.func.count()).where(o.c.state == MessageState.PENDING.value)
-        ).scalar_one()
-        return count
-
     def _set(self, message: OutboxMessage, **values: object) -> None:
         # Only a pending message still leased by this worker changes: a late worker
         # cannot reopen a finished message or clear the lease of the one that took over.

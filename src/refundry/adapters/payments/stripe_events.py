@@ -43,9 +43,9 @@ class StripeEventReader:
             ) from error
         try:
             event = json.loads(body)
-            event_id, event_type = str(event["id"]), str(event["type"])
+            event_id, event_type = _text(event["id"], 255), _text(event["type"], 100)
             refund = event["data"]["object"] if event_type in REFUND_EVENT_TYPES else None
-        except (ValueError, KeyError, TypeError) as error:
+        except (AttributeError, ValueError, KeyError, TypeError) as error:
             raise ProviderEventInvalid("the event is not a Stripe event object") from error
         if refund is None:
             return event_id, event_type, None
@@ -61,15 +61,33 @@ def _refund_event(event_id: str, refund: dict[str, Any]) -> ProviderRefundEvent:
             failure = str(refund.get("status"))
         return ProviderRefundEvent(
             event_id=event_id,
-            refund=ProviderRefund(str(refund["id"]), state, failure),
-            amount=int(refund["amount"]),
-            currency_code=str(refund["currency"]).upper(),
+            refund=ProviderRefund(_text(refund["id"], 255), state, failure),
+            amount=_amount(refund["amount"]),
+            currency_code=_text(refund["currency"], 3).upper(),
             refundry_refund_id=_uuid(metadata.get("refundry_refund_id")),
             refundry_order_id=_uuid(metadata.get("refundry_order_id")),
-            payment_reference=refund.get("payment_intent") or None,
+            payment_reference=(
+                None
+                if refund.get("payment_intent") is None
+                else _text(refund["payment_intent"], 255)
+            ),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise ProviderEventInvalid("the event's refund object is malformed") from error
+
+
+def _text(value: object, limit: int) -> str:
+    """A provider's id or code as we store it: a printable string that fits its column."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit or not value.isprintable():
+        raise ValueError(f"expected printable text of at most {limit} characters")
+    return value
+
+
+def _amount(value: object) -> int:
+    # Stripe sends integer minor units; anything else, or an absurd size, is not a refund.
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 10**15:
+        raise ValueError("expected a positive integer amount in minor units")
+    return value
 
 
 def _uuid(value: object) -> uuid.UUID | None:
