@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from refundry.domain.merchant_float import CreditedRefund, Invoice
-from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api import schemas_float
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import merchant_float, transactions
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["float"])
 
 def _credits(credited: tuple[CreditedRefund, ...] | list[CreditedRefund]) -> list[Any]:
     return [
-        schemas.PendingCreditOut(
+        schemas_float.PendingCreditOut(
             order_id=credit.order_id, refund_id=credit.refund_id, amount=credit.amount.minor
         )
         for credit in credited
@@ -28,7 +28,7 @@ def _credits(credited: tuple[CreditedRefund, ...] | list[CreditedRefund]) -> lis
 
 
 def present_float(summary: merchant_float.FloatSummary) -> dict[str, Any]:
-    return schemas.FloatOut(
+    return schemas_float.FloatOut(
         currency=summary.account.currency.code,
         balance=summary.account.balance.minor,
         invoice_cycle=summary.account.invoice_cycle,
@@ -39,8 +39,8 @@ def present_float(summary: merchant_float.FloatSummary) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def invoice_model(invoice: Invoice) -> schemas.InvoiceOut:
-    return schemas.InvoiceOut(
+def invoice_model(invoice: Invoice) -> schemas_float.InvoiceOut:
+    return schemas_float.InvoiceOut(
         id=invoice.id,
         currency=invoice.currency.code,
         period_start=invoice.period_start,
@@ -56,7 +56,7 @@ def invoice_model(invoice: Invoice) -> schemas.InvoiceOut:
     )
 
 
-@router.get("/float", response_model=schemas.FloatOut)
+@router.get("/float", response_model=schemas_float.FloatOut)
 def get_float(container: ContainerDep, caller: CallerDep) -> Response:
     """The balance and the credits waiting for the next close of the invoice cycle."""
     summary = transactions.read(
@@ -65,9 +65,9 @@ def get_float(container: ContainerDep, caller: CallerDep) -> Response:
     return json_response(present_float(summary))
 
 
-@router.put("/float", response_model=schemas.FloatOut)
+@router.put("/float", response_model=schemas_float.FloatOut)
 def open_float(
-    body: schemas.FloatIn,
+    body: schemas_float.FloatIn,
     request: Request,
     container: ContainerDep,
     caller: CallerDep,
@@ -87,9 +87,9 @@ def open_float(
     )
 
 
-@router.post("/float/top-ups", status_code=201, response_model=schemas.FloatOut)
+@router.post("/float/top-ups", status_code=201, response_model=schemas_float.FloatOut)
 def top_up(
-    body: schemas.TopUpIn,
+    body: schemas_float.TopUpIn,
     request: Request,
     container: ContainerDep,
     caller: CallerDep,
@@ -107,9 +107,9 @@ def top_up(
     )
 
 
-@router.post("/float/adjustments", status_code=201, response_model=schemas.FloatOut)
+@router.post("/float/adjustments", status_code=201, response_model=schemas_float.FloatOut)
 def adjust(
-    body: schemas.AdjustmentIn,
+    body: schemas_float.AdjustmentIn,
     request: Request,
     container: ContainerDep,
     caller: CallerDep,
@@ -130,12 +130,12 @@ def adjust(
     )
 
 
-@router.get("/invoices", response_model=schemas.InvoiceListOut)
+@router.get("/invoices", response_model=schemas_float.InvoiceListOut)
 def list_invoices(container: ContainerDep, caller: CallerDep) -> Response:
     invoices = transactions.read(
         container.uow_factory, lambda uow: merchant_float.list_invoices(uow, caller.merchant_id)
     )
-    body = schemas.InvoiceListOut(data=[invoice_model(invoice) for invoice in invoices])
+    body = schemas_float.InvoiceListOut(data=[invoice_model(invoice) for invoice in invoices])
     return json_response(body.model_dump(mode="json"))
 
 
@@ -175,7 +175,7 @@ def get_invoice_csv(invoice_id: uuid.UUID, container: ContainerDep, caller: Call
     )
 
 
-@router.get("/invoices/{invoice_id}", response_model=schemas.InvoiceOut)
+@router.get("/invoices/{invoice_id}", response_model=schemas_float.InvoiceOut)
 def get_invoice(invoice_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
     invoice = transactions.read(
         container.uow_factory,

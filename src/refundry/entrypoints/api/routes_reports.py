@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from refundry.domain.money import Currency, Money
 from refundry.domain.refund import RefundMethod, RefundStatus
 from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRow
-from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api import schemas, schemas_reports
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import merchants, reports, transactions
@@ -72,7 +72,7 @@ def _rows(model: type[Row], rows: Iterable[object]) -> list[Row]:
     return [model.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.get("/merchant", response_model=schemas.MerchantOut, tags=["merchant"])
+@router.get("/merchant", response_model=schemas_reports.MerchantOut, tags=["merchant"])
 def get_merchant(container: ContainerDep, caller: CallerDep) -> Response:
     merchant = transactions.read(
         container.uow_factory, lambda uow: uow.merchants.get(caller.merchant_id)
@@ -81,8 +81,8 @@ def get_merchant(container: ContainerDep, caller: CallerDep) -> Response:
     return _dump(_merchant_out(merchant))
 
 
-def _merchant_out(merchant: Merchant) -> schemas.MerchantOut:
-    return schemas.MerchantOut(
+def _merchant_out(merchant: Merchant) -> schemas_reports.MerchantOut:
+    return schemas_reports.MerchantOut(
         id=merchant.id,
         name=merchant.name,
         timezone=merchant.timezone,
@@ -91,9 +91,9 @@ def _merchant_out(merchant: Merchant) -> schemas.MerchantOut:
     )
 
 
-@router.patch("/merchant", response_model=schemas.MerchantOut, tags=["merchant"])
+@router.patch("/merchant", response_model=schemas_reports.MerchantOut, tags=["merchant"])
 def update_merchant(
-    body: schemas.MerchantIn,
+    body: schemas_reports.MerchantIn,
     request: Request,
     container: ContainerDep,
     caller: CallerDep,
@@ -118,7 +118,7 @@ def update_merchant(
     )
 
 
-@router.get("/reports/refunds", response_model=schemas.RefundsReportOut)
+@router.get("/reports/refunds", response_model=schemas_reports.RefundsReportOut)
 def refunds_report(
     container: ContainerDep,
     caller: CallerDep,
@@ -147,14 +147,14 @@ def refunds_report(
         ),
     )
     return _dump(
-        schemas.RefundsReportOut(
+        schemas_reports.RefundsReportOut(
             from_day=page.span.first_day,
             to_day=page.span.last_day,
             timezone=page.span.timezone,
             total=page.total,
             limit=limit,
             offset=offset,
-            data=_rows(schemas.RefundReportRowOut, page.rows),
+            data=_rows(schemas_reports.RefundReportRowOut, page.rows),
         )
     )
 
@@ -243,7 +243,7 @@ def _text(value: str | None) -> str:
     return "'" + value if value[0] in "=+-@\t\r" else value
 
 
-@router.get("/reports/summary", response_model=schemas.SummaryReportOut)
+@router.get("/reports/summary", response_model=schemas_reports.SummaryReportOut)
 def summary_report(
     container: ContainerDep,
     caller: CallerDep,
@@ -258,18 +258,18 @@ def summary_report(
         lambda uow: reports.summary_report(uow, caller.merchant_id, first_day, last_day, period),
     )
     return _dump(
-        schemas.SummaryReportOut(
+        schemas_reports.SummaryReportOut(
             from_day=span.first_day,
             to_day=span.last_day,
             timezone=span.timezone,
             period=period,
-            data=_rows(schemas.SummaryRowOut, rows),
-            totals=_rows(schemas.SummaryRowOut, reports.totals(rows)),
+            data=_rows(schemas_reports.SummaryRowOut, rows),
+            totals=_rows(schemas_reports.SummaryRowOut, reports.totals(rows)),
         )
     )
 
 
-@router.get("/reports/items", response_model=schemas.ItemsReportOut)
+@router.get("/reports/items", response_model=schemas_reports.ItemsReportOut)
 def items_report(
     container: ContainerDep, caller: CallerDep, first_day: From, last_day: To
 ) -> Response:
@@ -279,16 +279,16 @@ def items_report(
         lambda uow: reports.items_report(uow, caller.merchant_id, first_day, last_day),
     )
     return _dump(
-        schemas.ItemsReportOut(
+        schemas_reports.ItemsReportOut(
             from_day=span.first_day,
             to_day=span.last_day,
             timezone=span.timezone,
-            data=_rows(schemas.ItemRowOut, rows),
+            data=_rows(schemas_reports.ItemRowOut, rows),
         )
     )
 
 
-@router.get("/reports/reasons", response_model=schemas.ReasonsReportOut)
+@router.get("/reports/reasons", response_model=schemas_reports.ReasonsReportOut)
 def reasons_report(
     container: ContainerDep, caller: CallerDep, first_day: From, last_day: To
 ) -> Response:
@@ -299,28 +299,28 @@ def reasons_report(
         lambda uow: reports.reasons_report(uow, caller.merchant_id, first_day, last_day),
     )
     return _dump(
-        schemas.ReasonsReportOut(
+        schemas_reports.ReasonsReportOut(
             from_day=span.first_day,
             to_day=span.last_day,
             timezone=span.timezone,
-            data=_rows(schemas.ReasonRowOut, rows),
+            data=_rows(schemas_reports.ReasonRowOut, rows),
         )
     )
 
 
-@router.get("/reports/dashboard", response_model=schemas.DashboardOut)
+@router.get("/reports/dashboard", response_model=schemas_reports.DashboardOut)
 def dashboard(container: ContainerDep, caller: CallerDep) -> Response:
     """Today, 7 and 30 days, and a daily series of sales against refunds for a chart."""
     board = transactions.read(
         container.uow_factory, lambda uow: reports.dashboard(uow, caller.merchant_id)
     )
     return _dump(
-        schemas.DashboardOut(
+        schemas_reports.DashboardOut(
             today=board.today,
             timezone=board.timezone,
-            kpis={label: _rows(schemas.KpiOut, kpis) for label, kpis in board.kpis.items()},
+            kpis={label: _rows(schemas_reports.KpiOut, kpis) for label, kpis in board.kpis.items()},
             series=[
-                schemas.SeriesPointOut(
+                schemas_reports.SeriesPointOut(
                     day=row.period,
                     currency=row.currency,
                     sales=row.gross_sales - row.discounts,

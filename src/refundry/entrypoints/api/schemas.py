@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from refundry.domain.gift_card import LinkState
-from refundry.domain.merchant_float import InvoiceCycle
 from refundry.domain.order import AuthorizationState, CaptureMode, LineKind, PaymentMethod
-from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.refund import RefundKind, RefundMethod, RefundStatus
-from refundry.domain.reporting import Granularity
 from refundry.domain.status import FulfilmentStatus, OrderStatus
 
 # Large enough for any real order in any currency, small enough for a BIGINT sum.
@@ -339,192 +336,6 @@ class ProblemOut(BaseModel):
     errors: list[FieldErrorOut] | None = None
 
 
-class FloatIn(StrictModel):
-    currency: CurrencyCode
-    invoice_cycle: InvoiceCycle = InvoiceCycle.MONTHLY
-
-
-class TopUpIn(StrictModel):
-    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_MINOR)]
-
-
-class AdjustmentIn(StrictModel):
-    amount: Annotated[
-        int, Field(strict=True, ge=-MAX_MINOR, le=MAX_MINOR, description="signed; not zero")
-    ]
-    note: Text[Annotated[str, Field(min_length=1, max_length=500)]]
-
-
-class PendingCreditOut(BaseModel):
-    order_id: uuid.UUID
-    refund_id: uuid.UUID
-    amount: int
-
-
-class FloatOut(BaseModel):
-    currency: str
-    balance: int
-    invoice_cycle: InvoiceCycle
-    cycle_start: datetime
-    cycle_end: datetime
-    pending_credits: int = Field(description="credited to the float when the cycle closes")
-    pending: list[PendingCreditOut]
-
-
-class InvoiceOut(BaseModel):
-    id: uuid.UUID
-    currency: str
-    period_start: datetime
-    period_end: datetime
-    opening_balance: int
-    top_ups: int
-    charges: int
-    adjustments: int
-    credits: int
-    closing_balance: int
-    closed_at: datetime
-    credited: list[PendingCreditOut]
-
-
-class InvoiceListOut(BaseModel):
-    data: list[InvoiceOut]
-
-
 class LinkSpentOut(BaseModel):
     order_id: uuid.UUID
     link: LinkOut
-
-
-class MerchantIn(StrictModel):
-    timezone: (
-        Text[Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Helsinki"])]]
-        | None
-    ) = None
-    authorization_expiry_action: AuthorizationExpiryAction | None = Field(
-        None,
-        description="what the authorization watch does with an unfulfilled order whose hold "
-        "is about to lapse: flag it, or void (cancel) it",
-    )
-    automatic_capture: bool | None = Field(
-        None,
-        description="capture payments at once (default), or hold them and capture on "
-        "fulfilment; applies to orders that do not say",
-    )
-
-
-class MerchantOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    timezone: str
-    authorization_expiry_action: AuthorizationExpiryAction
-    automatic_capture: bool
-
-
-class ReportRangeOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-
-    from_day: date = Field(alias="from")
-    to_day: date = Field(alias="to")
-    timezone: str
-
-
-class RefundReportRowOut(BaseModel):
-    id: uuid.UUID
-    order_id: uuid.UUID
-    external_id: str | None
-    customer_email: str
-    items: str
-    currency: str
-    amount: int
-    tax: int
-    shipping: int
-    kind: str
-    method: str
-    status: str
-    reason: str | None
-    created_by: str
-    created_at: datetime
-    completed_at: datetime | None
-
-
-class RefundsReportOut(ReportRangeOut):
-    total: int
-    limit: int
-    offset: int
-    data: list[RefundReportRowOut]
-
-
-class SummaryRowOut(BaseModel):
-    period: date
-    currency: str
-    orders: int
-    gross_sales: int
-    discounts: int
-    tax: int
-    shipping: int
-    cancellations: int
-    cancellation_count: int
-    refunds: int
-    refund_count: int
-    refunded_sales: int
-    refunded_tax: int
-    refunded_shipping: int
-    net_sales: int
-
-
-class SummaryReportOut(ReportRangeOut):
-    period: Granularity
-    data: list[SummaryRowOut]
-    totals: list[SummaryRowOut]
-
-
-class ItemRowOut(BaseModel):
-    sku: str
-    currency: str
-    units_sold: int
-    units_cancelled: int
-    units_refunded: int
-    gross: int
-    discounts: int
-    refunds: int
-    net: int
-
-
-class ItemsReportOut(ReportRangeOut):
-    data: list[ItemRowOut]
-
-
-class ReasonRowOut(BaseModel):
-    reason: str
-    kind: str
-    currency: str
-    count: int
-    amount: int
-
-
-class ReasonsReportOut(ReportRangeOut):
-    data: list[ReasonRowOut]
-
-
-class KpiOut(BaseModel):
-    currency: str
-    orders: int
-    gross_sales: int
-    refunded_sales: int
-    net_sales: int
-    refunds: int
-
-
-class SeriesPointOut(BaseModel):
-    day: date
-    currency: str
-    sales: int
-    refunds: int
-    net: int
-
-
-class DashboardOut(BaseModel):
-    today: date
-    timezone: str
-    kpis: dict[str, list[KpiOut]]
-    series: list[SeriesPointOut]

@@ -1,0 +1,148 @@
+"""Request and response bodies of the merchant's settings and the reports."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from refundry.domain.order_parts import AuthorizationExpiryAction
+from refundry.domain.reporting import Granularity
+from refundry.entrypoints.api.schemas import StrictModel, Text
+
+
+class MerchantIn(StrictModel):
+    timezone: (
+        Text[Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Helsinki"])]]
+        | None
+    ) = None
+    authorization_expiry_action: AuthorizationExpiryAction | None = Field(
+        None,
+        description="what the authorization watch does with an unfulfilled order whose hold "
+        "is about to lapse: flag it, or void (cancel) it",
+    )
+    automatic_capture: bool | None = Field(
+        None,
+        description="capture payments at once (default), or hold them and capture on "
+        "fulfilment; applies to orders that do not say",
+    )
+
+
+class MerchantOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    timezone: str
+    authorization_expiry_action: AuthorizationExpiryAction
+    automatic_capture: bool
+
+
+class ReportRangeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_day: date = Field(alias="from")
+    to_day: date = Field(alias="to")
+    timezone: str
+
+
+class RefundReportRowOut(BaseModel):
+    id: uuid.UUID
+    order_id: uuid.UUID
+    external_id: str | None
+    customer_email: str
+    items: str
+    currency: str
+    amount: int
+    tax: int
+    shipping: int
+    kind: str
+    method: str
+    status: str
+    reason: str | None
+    created_by: str
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class RefundsReportOut(ReportRangeOut):
+    total: int
+    limit: int
+    offset: int
+    data: list[RefundReportRowOut]
+
+
+class SummaryRowOut(BaseModel):
+    period: date
+    currency: str
+    orders: int
+    gross_sales: int
+    discounts: int
+    tax: int
+    shipping: int
+    cancellations: int
+    cancellation_count: int
+    refunds: int
+    refund_count: int
+    refunded_sales: int
+    refunded_tax: int
+    refunded_shipping: int
+    net_sales: int
+
+
+class SummaryReportOut(ReportRangeOut):
+    period: Granularity
+    data: list[SummaryRowOut]
+    totals: list[SummaryRowOut]
+
+
+class ItemRowOut(BaseModel):
+    sku: str
+    currency: str
+    units_sold: int
+    units_cancelled: int
+    units_refunded: int
+    gross: int
+    discounts: int
+    refunds: int
+    net: int
+
+
+class ItemsReportOut(ReportRangeOut):
+    data: list[ItemRowOut]
+
+
+class ReasonRowOut(BaseModel):
+    reason: str
+    kind: str
+    currency: str
+    count: int
+    amount: int
+
+
+class ReasonsReportOut(ReportRangeOut):
+    data: list[ReasonRowOut]
+
+
+class KpiOut(BaseModel):
+    currency: str
+    orders: int
+    gross_sales: int
+    refunded_sales: int
+    net_sales: int
+    refunds: int
+
+
+class SeriesPointOut(BaseModel):
+    day: date
+    currency: str
+    sales: int
+    refunds: int
+    net: int
+
+
+class DashboardOut(BaseModel):
+    today: date
+    timezone: str
+    kpis: dict[str, list[KpiOut]]
+    series: list[SeriesPointOut]
