@@ -17,7 +17,6 @@ from refundry.domain import refund_calculation
 from refundry.domain.errors import (
     FulfilmentExceedsOpen,
     IllegalTransition,
-    InvalidAmount,
     InvalidInput,
     InvalidOrder,
     ItemNotCancellable,
@@ -209,9 +208,7 @@ class Order:
         amount = self.total if amount is None else amount
         if not 0 < amount.minor <= self.total.minor:
             raise InvalidOrder("authorized amount must be positive and at most the order total")
-        self.payment.authorized = amount
-        self.payment.authorization_state = AuthorizationState.ACTIVE
-        self.payment.authorization_expires_at = None if validity is None else now + validity
+        self.payment.hold(amount, now, validity)
         self._move_to(OrderStatus.AUTHORIZED, now)
 
     def capture(self, amount: Money | None, now: datetime) -> None:
@@ -219,22 +216,7 @@ class Order:
             raise OrderNotCapturable(
                 f"order is {self.status}; only an authorized order can be captured"
             )
-        lapses = self.payment.authorization_expires_at
-        if lapses is not None and now >= lapses:
-            raise OrderNotCapturable(
-                f"the authorization lapsed at {lapses.isoformat()} and can no longer be captured; "
-                "cancel the order (nothing was taken from the customer)",
-                authorization_expires_at=lapses.isoformat(),
-            )
-        amount = self.payment.authorized if amount is None else amount
-        if not 0 < amount.minor <= self.payment.authorized.minor:
-            # A wrong amount is bad input (422), not a state conflict.
-            raise InvalidAmount(
-                "capture must be positive and at most the authorized amount",
-                authorized=self.payment.authorized.minor,
-            )
-        self.payment.captured = amount
-        self.payment.authorization_state = AuthorizationState.CAPTURED
+        self.payment.take(amount, now)
         self._move_to(OrderStatus.PAID, now)
 
     def fulfil(self, quantities: Mapping[uuid.UUID, int] | None, now: datetime) -> None:
@@ -444,26 +426,15 @@ class Order:
         return {sku: -units for sku, units in self.restock_for(refund).items()}
 
     def authorization_void_refused(self, now: datetime) -> None:
-        if self.payment.authorization_state is AuthorizationState.VOID_PENDING:
-            self.payment.authorization_state = AuthorizationState.VOID_FAILED
+        if self.payment.end_void(AuthorizationState.VOID_FAILED):
             self._touch(now)
 
-    def authorization_lapses_within(self, horizon: timedelta, now: datetime) -> bool:
-        lapses = self.payment.authorization_expires_at
-        return (
-            self.payment.authorization_state is AuthorizationState.ACTIVE
-            and lapses is not None
-            and lapses <= now + horizon
-        )
-
     def flag_lapsing_authorization(self, now: datetime) -> None:
-        if self.payment.authorization_flagged_at is None:
-            self.payment.authorization_flagged_at = now
+        if self.payment.flag_lapsing(now):
             self._touch(now)
 
     def authorization_voided(self, now: datetime) -> None:
-        if self.payment.authorization_state is AuthorizationState.VOID_PENDING:
-            self.payment.authorization_state = AuthorizationState.VOIDED
+        if self.payment.end_void(AuthorizationState.VOIDED):
             self._touch(now)
 
     def record_external_refund(

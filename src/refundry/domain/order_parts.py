@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from refundry.domain.errors import InvalidAmount, OrderNotCapturable
 from refundry.domain.money import Money
 from refundry.domain.refund import Refund
 
@@ -107,6 +108,53 @@ class Payment:
     reference: str | None = None  # the provider's id of the payment, when the checkout gave one
     authorization_expires_at: datetime | None = None  # when an uncaptured hold lapses
     authorization_flagged_at: datetime | None = None  # when the watch saw it about to lapse
+
+    def hold(self, amount: Money, now: datetime, validity: timedelta | None) -> None:
+        self.authorized = amount
+        self.authorization_state = AuthorizationState.ACTIVE
+        self.authorization_expires_at = None if validity is None else now + validity
+
+    def take(self, amount: Money | None, now: datetime) -> None:
+        """Capture the hold, or part of it; the rest is released."""
+        lapses = self.authorization_expires_at
+        if lapses is not None and now >= lapses:
+            raise OrderNotCapturable(
+                f"the authorization lapsed at {lapses.isoformat()} and can no longer be captured; "
+                "cancel the order (nothing was taken from the customer)",
+                authorization_expires_at=lapses.isoformat(),
+            )
+        amount = self.authorized if amount is None else amount
+        if not 0 < amount.minor <= self.authorized.minor:
+            # A wrong amount is bad input (422), not a state conflict.
+            raise InvalidAmount(
+                "capture must be positive and at most the authorized amount",
+                authorized=self.authorized.minor,
+            )
+        self.captured = amount
+        self.authorization_state = AuthorizationState.CAPTURED
+
+    def lapses_within(self, horizon: timedelta, now: datetime) -> bool:
+        lapses = self.authorization_expires_at
+        return (
+            self.authorization_state is AuthorizationState.ACTIVE
+            and lapses is not None
+            and lapses <= now + horizon
+        )
+
+    def flag_lapsing(self, now: datetime) -> bool:
+        """``True`` when this is news (the hold had not been flagged yet)."""
+        if self.authorization_flagged_at is not None:
+            return False
+        self.authorization_flagged_at = now
+        return True
+
+    def end_void(self, outcome: AuthorizationState) -> bool:
+        """Record the provider's answer to a void (voided, or void_failed); ``True`` when
+        it changed anything (a second answer to the same void changes nothing)."""
+        if self.authorization_state is not AuthorizationState.VOID_PENDING:
+            return False
+        self.authorization_state = outcome
+        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ def _handle(
     uow: UnitOfWork,
 ) -> WatchedAuthorization | None:
     order = uow.orders.get(merchant_id, order_id)  # locked: re-check what the scan saw
-    if not order.authorization_lapses_within(horizon, now):
+    if not order.payment.lapses_within(horizon, now):
         return None
     merchant = uow.merchants.get(merchant_id)
     action = merchant.authorization_expiry_action if merchant else AuthorizationExpiryAction.FLAG
