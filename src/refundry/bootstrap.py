@@ -14,12 +14,14 @@ from refundry.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from refundry.adapters.payments.klarna_provider import KlarnaProvider
 from refundry.adapters.payments.stripe_events import StripeEventReader
 from refundry.adapters.payments.stripe_provider import StripeProvider
+from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.config import Settings
 from refundry.domain.order import PaymentMethod
 from refundry.domain.payments import PaymentProvider, ProviderEventReader
 from refundry.services.payment_providers import ProviderRegistry
 from refundry.services.provider_work import OutboxPolicy, ProviderWork
 from refundry.services.quotes import QuoteSigner
+from refundry.services.webhook_delivery import WebhookWork
 
 SANDBOX_API_KEY = "sk_test_refundry_sandbox"
 
@@ -31,6 +33,7 @@ class Container:
     uow_factory: SqlUnitOfWorkFactory
     quotes: QuoteSigner
     provider_work: ProviderWork
+    webhook_work: WebhookWork
     # Inbound event readers by provider name, as in POST /v1/providers/{name}/events.
     event_readers: Mapping[str, ProviderEventReader]
 
@@ -53,8 +56,21 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         payment_providers(settings),
         OutboxPolicy(lease=timedelta(seconds=settings.outbox_lease_seconds)),
     )
+    webhook_work = WebhookWork(
+        uow_factory,
+        HttpWebhookSender(timedelta(seconds=settings.webhook_timeout_seconds)),
+        settings.webhook_policy,
+        # A lease outlasts the request it covers, whatever the response's pace.
+        lease=timedelta(seconds=settings.webhook_timeout_seconds * 3),
+    )
     return Container(
-        settings, engine, uow_factory, signer, provider_work, provider_event_readers(settings)
+        settings,
+        engine,
+        uow_factory,
+        signer,
+        provider_work,
+        webhook_work,
+        provider_event_readers(settings),
     )
 
 

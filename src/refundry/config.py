@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from refundry.domain.order_parts import PaymentMethod
+from refundry.domain.webhooks import DeliveryPolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///refundry.db"
 DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
@@ -41,6 +42,13 @@ class Settings:
     authorization_days: Mapping[str, int] = field(default_factory=lambda: {"klarna": 28, "card": 7})
     # How far ahead the authorization watch looks for holds about to lapse.
     authorization_watch_horizon_hours: float = 48.0
+    # Webhook delivery: a request's timeout, the backoff between retries, when a delivery
+    # is given up (failed) and when an endpoint failing all along is disabled.
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_ceiling_seconds: float = 6 * 3600.0
+    webhook_give_up_after_hours: float = 72.0
+    webhook_disable_after_hours: float = 120.0
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -50,6 +58,16 @@ class Settings:
             )
         if self.outbox_lease_seconds <= self.provider_timeout_seconds:
             raise ValueError("the outbox lease must outlast a provider call's timeout")
+
+    @property
+    def webhook_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            timeout=timedelta(seconds=self.webhook_timeout_seconds),
+            retry_base=timedelta(seconds=self.webhook_retry_base_seconds),
+            retry_ceiling=timedelta(seconds=self.webhook_retry_ceiling_seconds),
+            give_up_after=timedelta(hours=self.webhook_give_up_after_hours),
+            disable_after=timedelta(hours=self.webhook_disable_after_hours),
+        )
 
     @property
     def authorization_validity(self) -> dict[PaymentMethod, timedelta]:
@@ -85,4 +103,11 @@ class Settings:
             authorization_watch_horizon_hours=float(
                 env("REFUNDRY_AUTHORIZATION_WATCH_HORIZON_HOURS", "48")
             ),
+            webhook_timeout_seconds=float(env("REFUNDRY_WEBHOOK_TIMEOUT_SECONDS", "10")),
+            webhook_retry_base_seconds=float(env("REFUNDRY_WEBHOOK_RETRY_BASE_SECONDS", "30")),
+            webhook_retry_ceiling_seconds=float(
+                env("REFUNDRY_WEBHOOK_RETRY_CEILING_SECONDS", str(6 * 3600))
+            ),
+            webhook_give_up_after_hours=float(env("REFUNDRY_WEBHOOK_GIVE_UP_AFTER_HOURS", "72")),
+            webhook_disable_after_hours=float(env("REFUNDRY_WEBHOOK_DISABLE_AFTER_HOURS", "120")),
         )

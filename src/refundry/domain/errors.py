@@ -15,7 +15,9 @@ The hierarchy, so callers can catch at any level::
     │   ├── RefundNotFound
     │   ├── ItemNotFound
     │   ├── LinkNotFound
-    │   └── InvoiceNotFound
+    │   ├── InvoiceNotFound
+    │   ├── WebhookEndpointNotFound
+    │   └── WebhookEventNotFound
     ├── Unauthenticated               missing or unknown API key
     ├── Conflict                      the request is valid but the order's state forbids it
     │   ├── IllegalTransition
@@ -140,6 +142,16 @@ class LinkNotFound(NotFound):
 class InvoiceNotFound(NotFound):
     code = "invoice-not-found"
     title = "Invoice not found"
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook-endpoint-not-found"
+    title = "Webhook endpoint not found"
+
+
+class WebhookEventNotFound(NotFound):
+    code = "event-not-found"
+    title = "Event not found"
 
 
 class Unauthenticated(RefundryError):

@@ -1,14 +1,22 @@
 """What happened to an order that the world outside must hear about.
 
 Events are tiny, past-tense facts the order records as it changes. The unit of work
-writes them to the outbox in the same transaction as the change, and the worker acts
-on them afterwards, so a crash between the commit and the call loses nothing.
+writes them out in the same transaction as the change, and the worker acts on them
+afterwards, so a crash between the commit and the call loses nothing.
+
+Two audiences:
+
+- the payment provider (``ProviderWorkEvent``): money to send back, a hold to release;
+- the merchant's webhook endpoints (``NotifiableEvent``): what was cancelled or
+  refunded, and how each refund's status moved.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+
+from refundry.domain.refund import RefundStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,4 +34,44 @@ class AuthorizationVoidRequested:
     order_id: uuid.UUID
 
 
-DomainEvent = RefundRequested | AuthorizationVoidRequested
+@dataclass(frozen=True, slots=True)
+class CancelledUnits:
+    order_line_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled:
+    """The order, or one item of it (``item_id``), was stopped for good.
+
+    ``refund_id`` names the cancellation refund when captured money had to go back.
+    """
+
+    order_id: uuid.UUID
+    item_id: uuid.UUID | None
+    units: tuple[CancelledUnits, ...]
+    refund_id: uuid.UUID | None
+    reason: str
+    actor: str
+    authorization_voided: bool = False  # the hold is released (nothing was captured)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRefunded:
+    """Money was given back after settlement (through Refundry or the provider's dashboard)."""
+
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class RefundStatusChanged:
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    previous: RefundStatus
+    status: RefundStatus
+
+
+ProviderWorkEvent = RefundRequested | AuthorizationVoidRequested
+NotifiableEvent = OrderCancelled | OrderRefunded | RefundStatusChanged
+DomainEvent = ProviderWorkEvent | NotifiableEvent

@@ -31,7 +31,15 @@ from refundry.domain.errors import (
     RefundNotFound,
     UnknownOrderLine,
 )
-from refundry.domain.events import AuthorizationVoidRequested, DomainEvent, RefundRequested
+from refundry.domain.events import (
+    AuthorizationVoidRequested,
+    CancelledUnits,
+    DomainEvent,
+    OrderCancelled,
+    OrderRefunded,
+    RefundRequested,
+    RefundStatusChanged,
+)
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
 from refundry.domain.order_parts import (
@@ -257,6 +265,11 @@ class Order:
         """
         self._check_cancellable(now)
         reason = reason or DEFAULT_CANCEL_REASON
+        stopped = tuple(
+            CancelledUnits(line.id, self.open_quantity(line))
+            for line in self.lines
+            if self.open_quantity(line) > 0
+        )
         refund: Refund | None = None
         restock: dict[str, int] = {}
         if self.payment.captured.minor > 0:
@@ -289,6 +302,17 @@ class Order:
         self.status_label = status_label or DEFAULT_CANCEL_LABEL
         self.cancelled_at = now
         self._move_to(OrderStatus.CANCELLED, now)
+        self.events.append(
+            OrderCancelled(
+                self.id,
+                None,
+                stopped,
+                None if refund is None else refund.id,
+                reason,
+                created_by,
+                authorization_voided=authorization_to_void,
+            )
+        )
         return Cancellation(refund, restock, authorization_to_void)
 
     def preview_refund(self, request: RefundRequest, as_of: datetime) -> RefundBreakdown:
@@ -316,6 +340,7 @@ class Order:
             created_by=created_by,
             now=now,
         )
+        self.events.append(OrderRefunded(self.id, refund.id))
         for refund_line in refund.breakdown.lines:
             line = self.line(refund_line.order_line_id)
             if line.kind is LineKind.GIFT_CARD_LINK:
@@ -362,6 +387,16 @@ class Order:
             )
         for link in links:
             link.cancel(reason, now)
+        self.events.append(
+            OrderCancelled(
+                self.id,
+                item_id,
+                (CancelledUnits(line.id, units),),
+                None if refund is None else refund.id,
+                reason,
+                created_by,
+            )
+        )
         return refund
 
     def open_link(self, link_id: uuid.UUID, now: datetime) -> GiftCardLink:
@@ -389,7 +424,9 @@ class Order:
         refund = self.refund_by_id(refund_id)
         if provider_reference is not None:
             refund.provider_reference = provider_reference
+        previous = refund.status
         refund.complete(now, detail)
+        self._refund_moved(refund, previous)
         self._touch(now)
         return refund
 
@@ -399,9 +436,11 @@ class Order:
         """The provider accepted the refund and will settle it later."""
         refund = self.refund_by_id(refund_id)
         known_reference = refund.provider_reference
-        if refund.mark_processing(now, provider_reference) or (
-            refund.provider_reference != known_reference
-        ):
+        previous = refund.status
+        moved = refund.mark_processing(now, provider_reference)
+        if moved:
+            self._refund_moved(refund, previous)
+        if moved or refund.provider_reference != known_reference:
             self._touch(now)
         return refund
 
@@ -412,7 +451,9 @@ class Order:
         restock too, so a second attempt with ``restock`` does not count the units twice.
         """
         refund = self.refund_by_id(refund_id)
+        previous = refund.status
         refund.fail(now, reason)
+        self._refund_moved(refund, previous)
         if self.status in TERMINAL_STATUSES:
             # The order stays stopped: its units stay cancelled and on the shelf, and
             # only the money is owed again (a full refund now gives it back whole).
@@ -466,6 +507,7 @@ class Order:
             provider_reference=provider_reference,
         )
         self.refunds.append(refund)
+        self.events.append(OrderRefunded(self.id, refund.id))
         if self.status in TERMINAL_STATUSES or self.payment.captured.minor == 0:
             self._touch(now)
         else:
@@ -563,6 +605,9 @@ class Order:
         else:
             self._touch(now)
         return refund
+
+    def _refund_moved(self, refund: Refund, previous: RefundStatus) -> None:
+        self.events.append(RefundStatusChanged(self.id, refund.id, previous, refund.status))
 
     def _status_from_ledger(self) -> OrderStatus:
         refunded = self.refunded

@@ -1,4 +1,5 @@
-"""The background worker: provider work from the outbox, and scheduled jobs.
+"""The background worker: provider work from the outbox, webhook deliveries, and
+scheduled jobs.
 
 Every job is idempotent and takes its own locks, and outbox messages are leased, so
 any number of workers may run against one PostgreSQL; on SQLite, run one.
@@ -16,7 +17,13 @@ from datetime import timedelta
 from types import FrameType
 
 from refundry.bootstrap import Container
-from refundry.services import authorization_watch, merchant_float, provider_work, transactions
+from refundry.services import (
+    authorization_watch,
+    merchant_float,
+    provider_work,
+    transactions,
+    webhook_delivery,
+)
 
 logger = logging.getLogger("refundry.worker")
 
@@ -26,6 +33,13 @@ def send_provider_work(container: Container) -> None:
     batch = container.provider_work.policy.batch_size
     for _ in range(50):
         if provider_work.process_outbox(container.provider_work) < batch:
+            return
+
+
+def deliver_webhooks(container: Container) -> None:
+    batch = container.webhook_work.batch_size
+    for _ in range(20):
+        if webhook_delivery.deliver_due_webhooks(container.webhook_work) < batch:
             return
 
 
@@ -68,6 +82,7 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job(send_provider_work, every_seconds=0),
+    Job(deliver_webhooks, every_seconds=0),
     Job(close_invoice_cycles, every_seconds=60),
     Job(watch_authorizations, every_seconds=300),
 )

@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from refundry.domain.events import AuthorizationVoidRequested, DomainEvent, RefundRequested
+from refundry.domain.events import AuthorizationVoidRequested, ProviderWorkEvent, RefundRequested
 
 
 class Topic(StrEnum):
@@ -50,7 +50,9 @@ class OutboxMessage:
     leased_until: datetime | None = None
 
     @classmethod
-    def for_event(cls, merchant_id: uuid.UUID, event: DomainEvent, now: datetime) -> OutboxMessage:
+    def for_event(
+        cls, merchant_id: uuid.UUID, event: ProviderWorkEvent, now: datetime
+    ) -> OutboxMessage:
         match event:
             case RefundRequested(order_id=order_id, refund_id=refund_id):
                 topic, payload = Topic.PROVIDER_REFUND, {"refund_id": str(refund_id)}

@@ -106,6 +106,7 @@ def _run_once(
                 raise IdempotencyKeyInUse("the first request with this key is still running")
             return Outcome(stored.status_code, stored.body, replayed=True)
         uow.idempotency.claim(key.merchant_id, key.key, key.fingerprint, utcnow())
+        uow.idempotency_key = key.key
         body = dump_json(present(use_case(uow)))
         uow.idempotency.complete(key.merchant_id, key.key, status_code, body)
         uow.commit()

@@ -32,6 +32,10 @@ from refundry.domain.reporting import (
     SummaryRow,
 )
 from refundry.services.outbox import OutboxMessage
+from refundry.services.webhook_repositories import (
+    WebhookEndpointRepository,
+    WebhookEventRepository,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,13 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def provider_events(self) -> ProviderEventRepository: ...
+    @property
+    def webhook_endpoints(self) -> WebhookEndpointRepository: ...
+    @property
+    def webhook_events(self) -> WebhookEventRepository: ...
+
+    # The Idempotency-Key of the request this work runs for, told to webhook receivers.
+    idempotency_key: str | None
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -191,11 +191,11 @@ class SqlOrderRepository:
                 order_id=str(existing),
             )
 
-    def drain_events(self) -> list[tuple[uuid.UUID, DomainEvent]]:
-        """The events recorded by the orders handed out, as (merchant id, event), once."""
-        drained: list[tuple[uuid.UUID, DomainEvent]] = []
+    def drain_events(self) -> list[tuple[Order, DomainEvent]]:
+        """The events recorded by the orders handed out, with their order, once."""
+        drained: list[tuple[Order, DomainEvent]] = []
         for order in self._seen.values():
-            drained.extend((order.merchant_id, event) for event in order.events)
+            drained.extend((order, event) for event in order.events)
             order.events.clear()
         return drained
 

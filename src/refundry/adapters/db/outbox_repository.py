@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from refundry.adapters.db import tables as t
+from refundry.adapters.db.leases import lease_due_rows, update_if_leased
 from refundry.adapters.db.order_rows import utc
 from refundry.services.outbox import MessageState, OutboxMessage, Topic
 
@@ -41,32 +42,14 @@ class SqlOutboxRepository:
         )
 
     def lease_due(self, now: datetime, *, limit: int, lease_until: datetime) -> list[OutboxMessage]:
-        """Take up to ``limit`` due messages for this worker until ``lease_until``.
-
-        On PostgreSQL ``SKIP LOCKED`` lets workers lease side by side without waiting for
-        or taking each other's messages; on SQLite the write transaction is already
-        exclusive. A lease that runs out (its worker died) makes the message due again.
-        """
-        query = (
-            sa.select(o)
-            .where(
-                o.c.state == MessageState.PENDING.value,
-                o.c.run_after <= now,
-                sa.or_(o.c.leased_until.is_(None), o.c.leased_until <= now),
-            )
-            .order_by(o.c.run_after)
-            .limit(limit)
-        )
-        if self._connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = self._connection.execute(query).mappings().all()
-        if not rows:
-            return []
-        ids = [row["id"] for row in rows]
-        self._connection.execute(
-            sa.update(o)
-            .where(o.c.id.in_(ids))
-            .values(leased_until=lease_until, attempts=o.c.attempts + 1)
+        """Take up to ``limit`` due messages for this worker until ``lease_until``."""
+        rows = lease_due_rows(
+            self._connection,
+            o,
+            pending=MessageState.PENDING.value,
+            now=now,
+            limit=limit,
+            lease_until=lease_until,
         )
         return [
             OutboxMessage(
@@ -98,14 +81,11 @@ class SqlOutboxRepository:
         self._set(message, run_after=run_after, leased_until=None, last_error=error)
 
     def _set(self, message: OutboxMessage, **values: object) -> None:
-        # Only a pending message still leased by this worker changes: a late worker
-        # cannot reopen a finished message or clear the lease of the one that took over.
-        self._connection.execute(
-            sa.update(o)
-            .where(
-                o.c.id == message.id,
-                o.c.state == MessageState.PENDING.value,
-                o.c.leased_until == message.leased_until,
-            )
-            .values(**values)
+        update_if_leased(
+            self._connection,
+            o,
+            row_id=message.id,
+            pending=MessageState.PENDING.value,
+            lease=message.leased_until,
+            **values,
         )

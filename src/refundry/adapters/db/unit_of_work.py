@@ -20,6 +20,10 @@ from refundry.adapters.db.repositories import (
     SqlSettingsRepository,
     SqlStockRepository,
 )
+from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
+from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
+from refundry.domain.events import AuthorizationVoidRequested, RefundRequested
+from refundry.services import webhooks
 from refundry.services.outbox import OutboxMessage
 from refundry.services.transactions import utcnow
 
@@ -37,12 +41,15 @@ class SqlUnitOfWork:
     reports: SqlReportQueries
     outbox: SqlOutboxRepository
     provider_events: SqlProviderEventRepository
+    webhook_endpoints: SqlWebhookEndpointRepository
+    webhook_events: SqlWebhookEventRepository
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
         self._write = write
         self._connection: sa.Connection | None = None
         self._transaction: sa.RootTransaction | None = None
+        self.idempotency_key: str | None = None
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()
@@ -59,6 +66,8 @@ class SqlUnitOfWork:
         self.reports = SqlReportQueries(connection)
         self.outbox = SqlOutboxRepository(connection)
         self.provider_events = SqlProviderEventRepository(connection)
+        self.webhook_endpoints = SqlWebhookEndpointRepository(connection)
+        self.webhook_events = SqlWebhookEventRepository(connection)
         return self
 
     def __exit__(
@@ -83,13 +92,16 @@ class SqlUnitOfWork:
         self.floats.persist()
         # The events of this change go out with it or not at all.
         now = utcnow()
+        drained = self.orders.drain_events()
         self.outbox.add(
             [
-                OutboxMessage.for_event(merchant_id, event, now)
-                for merchant_id, event in self.orders.drain_events()
+                OutboxMessage.for_event(order.merchant_id, event, now)
+                for order, event in drained
+                if isinstance(event, RefundRequested | AuthorizationVoidRequested)
             ],
             now,
         )
+        webhooks.publish(self, drained, now, self.idempotency_key)
         self._transaction.commit()
 
 

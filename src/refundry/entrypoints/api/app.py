@@ -15,6 +15,7 @@ from refundry.entrypoints.api import (
     routes_refunds,
     routes_reports,
     routes_stock,
+    routes_webhooks,
 )
 
 
@@ -38,6 +39,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_links.router,
         routes_reports.router,
         routes_providers.router,
+        routes_webhooks.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())

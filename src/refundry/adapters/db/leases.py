@@ -1,0 +1,68 @@
+"""Leasing due rows from a work queue table (the outbox, webhook deliveries).
+
+A queue table has ``state``, ``run_after``, ``leased_until`` and ``attempts`` columns.
+On PostgreSQL ``SKIP LOCKED`` lets workers lease side by side without waiting for or
+taking each other's rows; on SQLite the write transaction is already exclusive. A lease
+that runs out (its worker died) makes the row due again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+
+def lease_due_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    *,
+    pending: str,
+    now: datetime,
+    limit: int,
+    lease_until: datetime,
+) -> Sequence[sa.RowMapping]:
+    """Take up to ``limit`` due rows until ``lease_until``; rows come back as they were
+    before the lease (``attempts`` not yet counting this one)."""
+    c = table.c
+    query = (
+        sa.select(table)
+        .where(
+            c.state == pending,
+            c.run_after <= now,
+            sa.or_(c.leased_until.is_(None), c.leased_until <= now),
+        )
+        .order_by(c.run_after)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = connection.execute(query).mappings().all()
+    if rows:
+        connection.execute(
+            sa.update(table)
+            .where(c.id.in_([row["id"] for row in rows]))
+            .values(leased_until=lease_until, attempts=c.attempts + 1)
+        )
+    return rows
+
+
+def update_if_leased(
+    connection: sa.Connection,
+    table: sa.Table,
+    *,
+    row_id: object,
+    pending: str,
+    lease: datetime | None,
+    **values: object,
+) -> bool:
+    """Change a pending row only while this worker's lease still holds it, so a worker
+    whose lease ran out cannot reopen a finished row or clear its successor's lease."""
+    c = table.c
+    result = connection.execute(
+        sa.update(table)
+        .where(c.id == row_id, c.state == pending, c.leased_until == lease)
+        .values(**values)
+    )
+    return bool(result.rowcount)

@@ -1,0 +1,1 @@
+"""Webhook delivery to merchants' endpoints: signed to the Standard Webhooks spec."""

@@ -1,0 +1,163 @@
+"""Webhooks: what a merchant subscribes to, and when a failing delivery is tried again.
+
+Event types (seed 004 names the first three):
+
+- ``cancelled``: an order, or one item of it, was cancelled.
+- ``refunded``: money was given back after settlement.
+- ``auto_refunded``: Refundry reversed a redeem order whose transaction was missing
+  (a refund-class terminal state; emitted by the reconciliation job).
+- ``refund.updated``: a refund's status moved (``started -> processing -> completed``,
+  or ``failed``).
+
+A delivery is at-least-once: it is retried with exponential backoff and jitter until the
+endpoint answers 2xx or ``give_up_after`` has passed since it was scheduled; then it is
+``failed``. An endpoint that has answered nothing but failures for ``disable_after`` is
+disabled, and says why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from refundry.domain.errors import InvalidInput
+from refundry.domain.retry import backoff_delay
+
+
+class EventType(StrEnum):
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    AUTO_REFUNDED = "auto_refunded"
+    REFUND_UPDATED = "refund.updated"
+
+
+class EndpointStatus(StrEnum):
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+MAX_ROTATION_GRACE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    id: uuid.UUID
+    merchant_id: uuid.UUID
+    url: str
+    description: str | None
+    enabled_events: frozenset[EventType]
+    status: EndpointStatus
+    secret: str
+    created_at: datetime
+    updated_at: datetime
+    disabled_reason: str | None = None
+    previous_secret: str | None = None
+    previous_secret_expires_at: datetime | None = None
+    failing_since: datetime | None = None
+
+    def subscribes_to(self, event_type: EventType) -> bool:
+        return self.status is EndpointStatus.ENABLED and event_type in self.enabled_events
+
+    def signing_secrets(self, now: datetime) -> tuple[str, ...]:
+        """The secrets a delivery is signed with: both during a rotation's grace period,
+        so a receiver holding either one verifies it."""
+        if (
+            self.previous_secret is not None
+            and self.previous_secret_expires_at is not None
+            and now < self.previous_secret_expires_at
+        ):
+            return (self.secret, self.previous_secret)
+        return (self.secret,)
+
+
+def check_rotation_grace(grace: timedelta) -> None:
+    if grace < timedelta(0) or grace > MAX_ROTATION_GRACE:
+        raise InvalidInput(
+            "the grace period must be between 0 and 7 days",
+            grace_period_seconds=int(grace.total_seconds()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    timeout: timedelta = timedelta(seconds=10)
+    retry_base: timedelta = timedelta(seconds=30)
+    retry_ceiling: timedelta = timedelta(hours=6)
+    give_up_after: timedelta = timedelta(days=3)
+    disable_after: timedelta = timedelta(days=5)
+
+    def next_attempt(
+        self, attempts: int, scheduled_at: datetime, now: datetime, jitter: float
+    ) -> datetime | None:
+        """When to try a failed delivery again, or ``None`` when it is time to give up.
+
+        The last retry is placed at the deadline rather than dropped, so every delivery
+        gets tried once at (or after) ``give_up_after``.
+        """
+        deadline = scheduled_at + self.give_up_after
+        if now >= deadline:
+            return None
+        delay = backoff_delay(
+            attempts, base=self.retry_base, ceiling=self.retry_ceiling, jitter=jitter
+        )
+        return min(now + delay, deadline)
+
+    def should_disable(self, failing_since: datetime | None, now: datetime) -> bool:
+        return failing_since is not None and now - failing_since >= self.disable_after
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    id: uuid.UUID
+    merchant_id: uuid.UUID
+    order_id: uuid.UUID
+    type: EventType
+    sequence: int  # the order's events count 1, 2, 3...
+    body: str  # the JSON sent, byte for byte the same on every attempt
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    attempted_at: datetime
+    status_code: int | None  # None when no HTTP answer came (refused, timed out)
+    latency_ms: int
+    response_excerpt: str | None
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: uuid.UUID
+    event_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    endpoint_url: str
+    state: DeliveryState
+    attempts: int
+    run_after: datetime
+    scheduled_at: datetime
+    finished_at: datetime | None
+    last_error: str | None
+    log: tuple[DeliveryAttempt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """A leased delivery with what sending it needs; outcomes count only under its lease."""
+
+    delivery: Delivery
+    event: WebhookEvent
+    endpoint: WebhookEndpoint
+    leased_until: datetime

@@ -1,0 +1,167 @@
+"""The body of each webhook: the whole story of one change, as it stood when committed.
+
+Thin payloads are the best-known webhook failure (which lines? how much? who?), so every
+event carries the order's money figures, the refund exactly as ``GET /v1/refunds/{id}``
+shows it at that moment, the units affected, the actor and the Idempotency-Key of the
+request that caused it. The shape is documented in ``docs/webhooks.md``, whose examples
+are generated from this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from refundry.domain.events import (
+    CancelledUnits,
+    NotifiableEvent,
+    OrderCancelled,
+    OrderRefunded,
+    RefundStatusChanged,
+)
+from refundry.domain.order import Order
+from refundry.domain.refund import Refund
+from refundry.domain.webhooks import EventType
+
+Json = dict[str, Any]
+
+SYSTEM_ACTOR = "system"
+
+
+def event_type(event: NotifiableEvent) -> EventType:
+    match event:
+        case OrderCancelled():
+            return EventType.CANCELLED
+        case OrderRefunded():
+            return EventType.REFUNDED
+        case RefundStatusChanged():
+            return EventType.REFUND_UPDATED
+
+
+def webhook_body(
+    order: Order,
+    event: NotifiableEvent,
+    *,
+    event_id: uuid.UUID,
+    sequence: int,
+    now: datetime,
+    idempotency_key: str | None,
+) -> Json:
+    """``{id, type, timestamp, data}``, the envelope Standard Webhooks recommends."""
+    data: Json = {"sequence": sequence, "order": order_summary(order)}
+    match event:
+        case OrderCancelled():
+            refund = None if event.refund_id is None else order.refund_by_id(event.refund_id)
+            data["cancellation"] = {
+                "scope": "order" if event.item_id is None else "item",
+                "item_id": None if event.item_id is None else str(event.item_id),
+                "reason": event.reason,
+                "lines": [_units(order, units) for units in event.units],
+                "authorization_voided": event.authorization_voided,
+            }
+            data["refund"] = None if refund is None else refund_document(order, refund)
+            actor = event.actor
+        case OrderRefunded():
+            refund = order.refund_by_id(event.refund_id)
+            data["refund"] = refund_document(order, refund)
+            actor = refund.created_by
+        case RefundStatusChanged():
+            refund = order.refund_by_id(event.refund_id)
+            data["previous_status"] = event.previous.value
+            data["refund"] = refund_document(order, refund)
+            actor = SYSTEM_ACTOR
+            idempotency_key = None  # the worker moved it, not a request
+    data["actor"] = actor_document(actor)
+    data["idempotency_key"] = idempotency_key
+    # Points reversed by this change; loyalty points arrive with the points issue.
+    data["points_reversed"] = None
+    return {
+        "id": str(event_id),
+        "type": event_type(event).value,
+        "timestamp": json_time(now),
+        "data": data,
+    }
+
+
+def order_summary(order: Order) -> Json:
+    """The figures of ``GET /v1/orders/{id}`` a receiver needs to mirror the order."""
+    return {
+        "id": str(order.id),
+        "external_id": order.external_id,
+        "order_status": order.status.value,
+        "status_label": order.status_label,
+        "currency": order.currency.code,
+        "total": order.total.minor,
+        "captured": order.payment.captured.minor,
+        "refunded": order.refunded.minor,
+        "refundable": order.refundable.minor,
+        "payment_method": order.payment.method.value,
+    }
+
+
+def refund_document(order: Order, refund: Refund) -> Json:
+    """The refund exactly as the API's refund object shows it (a test holds them equal)."""
+    breakdown = refund.breakdown
+    return {
+        "currency": breakdown.currency.code,
+        "lines": [
+            {
+                "line_id": str(line.order_line_id),
+                "sku": order.line(line.order_line_id).sku,
+                "quantity": line.quantity,
+                "unfulfilled_quantity": line.unfulfilled_quantity,
+                "restocked_quantity": line.restocked_quantity,
+                "subtotal": line.subtotal.minor,
+                "discount": line.discount.minor,
+                "tax": line.tax.minor,
+                "amount": line.amount.minor,
+            }
+            for line in breakdown.lines
+        ],
+        "shipping": breakdown.shipping.minor,
+        "shipping_tax": breakdown.shipping_tax.minor,
+        "goodwill": breakdown.goodwill.minor,
+        "adjustment": breakdown.adjustment.minor,
+        "tax": breakdown.tax.minor,
+        "amount": breakdown.total.minor,
+        "id": str(refund.id),
+        "order_id": str(refund.order_id),
+        "kind": refund.kind.value,
+        "method": refund.method.value,
+        "status": refund.status.value,
+        "reason": refund.reason,
+        "failure_reason": refund.failure_reason,
+        "provider_reference": refund.provider_reference,
+        "created_by": refund.created_by,
+        "created_at": json_time(refund.created_at),
+        "completed_at": None if refund.completed_at is None else json_time(refund.completed_at),
+        "status_history": [
+            {"status": change.status.value, "at": json_time(change.at), "detail": change.detail}
+            for change in refund.history
+        ],
+    }
+
+
+def actor_document(actor: str) -> Json:
+    """``api_key:<id>`` and ``staff:<id>`` name who acted; anything else is Refundry itself
+    (``system``) or the payment provider (``provider``)."""
+    kind, _, identifier = actor.partition(":")
+    if kind in ("api_key", "staff") and identifier:
+        return {"type": kind, "id": identifier}
+    if kind == "provider":
+        return {"type": "provider", "id": identifier or None}
+    return {"type": "system", "id": None}
+
+
+def _units(order: Order, units: CancelledUnits) -> Json:
+    return {
+        "line_id": str(units.order_line_id),
+        "sku": order.line(units.order_line_id).sku,
+        "quantity": units.quantity,
+    }
+
+
+def json_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as the API writes times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,281 @@
+"""Webhook use cases: endpoints and their secrets, the event log, redelivery, publishing.
+
+``publish`` runs inside every commit: the events an order recorded become webhook events
+and deliveries in the same transaction as the change, so none is lost to a crash and none
+is sent for a change that rolled back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from refundry.domain.errors import InvalidInput, WebhookEndpointNotFound, WebhookEventNotFound
+from refundry.domain.events import DomainEvent, OrderCancelled, OrderRefunded, RefundStatusChanged
+from refundry.domain.order import Order
+from refundry.domain.webhooks import (
+    Delivery,
+    EndpointStatus,
+    EventType,
+    WebhookEndpoint,
+    WebhookEvent,
+    check_rotation_grace,
+)
+from refundry.services import webhook_payloads
+from refundry.services.transactions import utcnow
+from refundry.services.unit_of_work import UnitOfWork
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+MAX_URL_LENGTH = 2048
+MAX_PAGE = 100
+
+
+# ------------------------------------------------------------------ publishing
+def publish(
+    uow: UnitOfWork,
+    drained: Iterable[tuple[Order, DomainEvent]],
+    now: datetime,
+    idempotency_key: str | None,
+) -> None:
+    for order, event in drained:
+        if not isinstance(event, OrderCancelled | OrderRefunded | RefundStatusChanged):
+            continue  # provider work: the outbox's
+        event_id = uuid.uuid4()
+        event_type = webhook_payloads.event_type(event)
+        sequence = uow.webhook_events.next_sequence(order.id)
+        body = webhook_payloads.webhook_body(
+            order,
+            event,
+            event_id=event_id,
+            sequence=sequence,
+            now=now,
+            idempotency_key=idempotency_key,
+        )
+        webhook_event = WebhookEvent(
+            id=event_id,
+            merchant_id=order.merchant_id,
+            order_id=order.id,
+            type=event_type,
+            sequence=sequence,
+            body=json.dumps(body, separators=(",", ":")),
+            created_at=now,
+        )
+        endpoints = uow.webhook_endpoints.subscribed(order.merchant_id, event_type)
+        uow.webhook_events.add(webhook_event, [endpoint.id for endpoint in endpoints])
+
+
+# ------------------------------------------------------------------- endpoints
+@dataclass(frozen=True, slots=True)
+class EndpointChanges:
+    url: str | None = None
+    enabled_events: Sequence[EventType] | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+def new_secret() -> str:
+    """The Standard Webhooks form: ``whsec_`` and 24 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def create_endpoint(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    *,
+    url: str,
+    enabled_events: Sequence[EventType],
+    description: str | None,
+) -> WebhookEndpoint:
+    now = utcnow()
+    endpoint = WebhookEndpoint(
+        id=uuid.uuid4(),
+        merchant_id=merchant_id,
+        url=_checked_url(url),
+        description=description,
+        enabled_events=_checked_events(enabled_events),
+        status=EndpointStatus.ENABLED,
+        secret=new_secret(),
+        created_at=now,
+        updated_at=now,
+    )
+    uow.webhook_endpoints.add(endpoint)
+    return endpoint
+
+
+def get_endpoint(
+    uow: UnitOfWork, merchant_id: uuid.UUID, endpoint_id: uuid.UUID
+) -> WebhookEndpoint:
+    endpoint = uow.webhook_endpoints.get(merchant_id, endpoint_id)
+    if endpoint is None:
+        raise WebhookEndpointNotFound(f"no webhook endpoint {endpoint_id}")
+    return endpoint
+
+
+def list_endpoints(uow: UnitOfWork, merchant_id: uuid.UUID) -> list[WebhookEndpoint]:
+    return uow.webhook_endpoints.for_merchant(merchant_id)
+
+
+def update_endpoint(
+    uow: UnitOfWork, merchant_id: uuid.UUID, endpoint_id: uuid.UUID, changes: EndpointChanges
+) -> WebhookEndpoint:
+    endpoint = get_endpoint(uow, merchant_id, endpoint_id)
+    now = utcnow()
+    updated = replace(endpoint, updated_at=now)
+    if changes.url is not None:
+        updated = replace(updated, url=_checked_url(changes.url))
+    if changes.enabled_events is not None:
+        updated = replace(updated, enabled_events=_checked_events(changes.enabled_events))
+    if changes.description is not None:
+        updated = replace(updated, description=changes.description or None)
+    if changes.enabled is True:
+        # Re-enabling starts its health afresh; events missed meanwhile can be replayed.
+        updated = replace(
+            updated, status=EndpointStatus.ENABLED, disabled_reason=None, failing_since=None
+        )
+    elif changes.enabled is False and endpoint.status is EndpointStatus.ENABLED:
+        updated = replace(
+            updated, status=EndpointStatus.DISABLED, disabled_reason="disabled by the merchant"
+        )
+        uow.webhook_events.fail_pending(endpoint.id, "the endpoint was disabled", now)
+    uow.webhook_endpoints.save(updated)
+    return updated
+
+
+def delete_endpoint(uow: UnitOfWork, merchant_id: uuid.UUID, endpoint_id: uuid.UUID) -> None:
+    endpoint = get_endpoint(uow, merchant_id, endpoint_id)
+    now = utcnow()
+    uow.webhook_events.fail_pending(endpoint.id, "the endpoint was deleted", now)
+    uow.webhook_endpoints.delete(endpoint, now)
+
+
+def rotate_secret(
+    uow: UnitOfWork, merchant_id: uuid.UUID, endpoint_id: uuid.UUID, grace: timedelta
+) -> WebhookEndpoint:
+    """A new secret from now on; the old one also signs until the grace period ends."""
+    check_rotation_grace(grace)
+    endpoint = get_endpoint(uow, merchant_id, endpoint_id)
+    now = utcnow()
+    rotated = replace(
+        endpoint,
+        secret=new_secret(),
+        previous_secret=endpoint.secret if grace > timedelta(0) else None,
+        previous_secret_expires_at=now + grace if grace > timedelta(0) else None,
+        updated_at=now,
+    )
+    uow.webhook_endpoints.save(rotated)
+    return rotated
+
+
+def _checked_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("the endpoint URL must be an absolute http or https URL", url=url)
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidInput(f"the endpoint URL must be at most {MAX_URL_LENGTH} characters")
+    return url
+
+
+def _checked_events(enabled_events: Sequence[EventType]) -> frozenset[EventType]:
+    if not enabled_events:
+        raise InvalidInput("enabled_events must name at least one event type")
+    return frozenset(enabled_events)
+
+
+# ---------------------------------------------------------------------- events
+def list_events(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    *,
+    event_type: EventType | None = None,
+    order_id: uuid.UUID | None = None,
+    limit: int = 20,
+    starting_after: uuid.UUID | None = None,
+) -> tuple[list[WebhookEvent], bool]:
+    """A page of events, newest first, and whether more follow."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", limit=limit)
+    before = None if starting_after is None else get_event(uow, merchant_id, starting_after)
+    events = uow.webhook_events.page(
+        merchant_id,
+        event_type=event_type,
+        order_id=order_id,
+        since=None,
+        until=None,
+        limit=limit + 1,
+        before=before,
+    )
+    return events[:limit], len(events) > limit
+
+
+def get_event(uow: UnitOfWork, merchant_id: uuid.UUID, event_id: uuid.UUID) -> WebhookEvent:
+    event = uow.webhook_events.get(merchant_id, event_id)
+    if event is None:
+        raise WebhookEventNotFound(f"no event {event_id}")
+    return event
+
+
+def event_deliveries(
+    uow: UnitOfWork, merchant_id: uuid.UUID, event_id: uuid.UUID
+) -> list[Delivery]:
+    return uow.webhook_events.deliveries(get_event(uow, merchant_id, event_id).id)
+
+
+def redeliver(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    event_id: uuid.UUID,
+    endpoint_id: uuid.UUID | None = None,
+) -> list[Delivery]:
+    """Send an event again: to one endpoint, or to every enabled endpoint subscribed to
+    its type now (including ones created after it). Receivers recognise the repeat by
+    the unchanged event id."""
+    event = get_event(uow, merchant_id, event_id)
+    if endpoint_id is not None:
+        endpoint = get_endpoint(uow, merchant_id, endpoint_id)
+        if endpoint.status is not EndpointStatus.ENABLED:
+            raise InvalidInput(
+                "the endpoint is disabled; enable it first", endpoint_id=str(endpoint_id)
+            )
+        targets = [endpoint.id]
+    else:
+        targets = [e.id for e in uow.webhook_endpoints.subscribed(merchant_id, event.type)]
+    uow.webhook_events.redeliver(event, targets, utcnow())
+    return uow.webhook_events.deliveries(event.id)
+
+
+def replay_events(
+    uow: UnitOfWork,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    merchant_id: uuid.UUID | None = None,
+    event_type: EventType | None = None,
+) -> int:
+    """Redeliver every event in ``[since, until)`` to the endpoints now subscribed to it
+    (the operator's tool after an outage); returns how many events."""
+    replayed = 0
+    before: WebhookEvent | None = None
+    now = utcnow()
+    while True:
+        page = uow.webhook_events.page(
+            merchant_id,
+            event_type=event_type,
+            order_id=None,
+            since=since,
+            until=until,
+            limit=MAX_PAGE,
+            before=before,
+        )
+        for event in page:
+            targets = uow.webhook_endpoints.subscribed(event.merchant_id, event.type)
+            uow.webhook_events.redeliver(event, [endpoint.id for endpoint in targets], now)
+            replayed += 1
+        if len(page) < MAX_PAGE:
+            return replayed
+        before = page[-1]
