@@ -94,3 +94,34 @@ def _float_line(out: str, label: str) -> tuple[int, int]:
     line = next(line for line in out.splitlines() if line.startswith(label))
     balance, pending = line.removeprefix(label).strip(" ()").split(",")
     return int(balance), int(pending)
+
+
+def test_readme_webhook_tour_gets_a_signed_refunded_event(demo_server: str, tmp_path: Path) -> None:
+    # given the webhook tour from the README, the demo serving, and a free port to listen on
+    script = readme_block("tour-webhooks")
+    env = {
+        **os.environ,
+        "API": demo_server,
+        "REFUNDRY": venv_script("refundry"),
+        "HOOKS_PORT": str(free_port()),
+    }
+    # when it runs in bash, in a folder of its own (it writes webhooks.log)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # then the local receiver verified a refunded event and the refund's status changes
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "NOT VERIFIED" not in out
+    lines = [line for line in out.splitlines() if line.startswith("verified ")]
+    assert lines[0].startswith("verified refunded ")
+    assert "sequence=1 refund_status=started amount=500" in lines[0]
+    assert any("refund.updated" in line and "refund_status=completed" in line for line in lines)
+    assert "('Late delivery', 'tour-hooks-1')" in out
+    assert "('delivered', 200)" in out

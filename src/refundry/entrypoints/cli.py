@@ -16,6 +16,7 @@ from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.domain.errors import RefundryError
+from refundry.entrypoints.cli_webhooks import webhooks_app
 from refundry.services import merchant_float, transactions
 from refundry.services.merchants import create_merchant
 
@@ -26,6 +27,7 @@ invoices_app = typer.Typer(help="Merchant float invoice cycles.", no_args_is_hel
 app.add_typer(invoices_app, name="invoices")
 reports_app = typer.Typer(help="Reports as files.", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
+app.add_typer(webhooks_app, name="webhooks")
 
 DEMO_DATABASE = "refundry-demo.db"
 
@@ -114,7 +116,7 @@ def worker(
     interval: Annotated[float, typer.Option(help="seconds between rounds")] = 1.0,
 ) -> None:
     """Run the background jobs until stopped: provider refunds and voids from the outbox,
-    invoice-cycle closes."""
+    webhook deliveries, invoice-cycle closes, the authorization watch."""
     import logging
 
     from refundry.entrypoints.worker import Worker

@@ -1,0 +1,142 @@
+"""The payload examples of ``docs/webhooks.md``, made by the real payload builder.
+
+``python -m refundry.entrypoints.webhook_examples`` prints them; ``--write`` puts them
+into the document. A test fails when the document and this output differ, so the
+examples always show what Refundry really sends. Ids are renumbered in order of first
+appearance and times fixed, so the output is the same on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from refundry.domain.events import OrderCancelled, OrderRefunded, RefundStatusChanged
+from refundry.domain.money import Currency
+from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
+from refundry.domain.order_placement import NewLine, place_order
+from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.domain.webhooks import EventType
+from refundry.entrypoints.api.schemas_webhooks import WebhookPayload
+from refundry.services.webhook_payloads import webhook_body
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+ACTOR = "api_key:5f0c8d3c2b7e4a8e9a1d2c3b4a5f6e7d"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _order(external_id: str) -> Order:
+    return place_order(
+        merchant_id=uuid.uuid4(),
+        external_id=external_id,
+        customer=Customer("ana@example.com"),
+        currency=Currency.of("EUR"),
+        lines=[
+            NewLine("MUG-STONE", "Stoneware mug", LineKind.PHYSICAL, 2, 1290, 258, 464),
+            NewLine("POT-CAST", "Cast-iron teapot", LineKind.PHYSICAL, 1, 5490, 0, 1098),
+        ],
+        shipping_amount=490,
+        shipping_tax=98,
+        payment_method=PaymentMethod.CARD,
+        capture_mode=CaptureMode.AUTOMATIC,
+        authorized=None,
+        captured=None,
+        now=AT - timedelta(days=2),
+    )
+
+
+def _bodies(order: Order, idempotency_key: str | None, first: int) -> list[dict[str, Any]]:
+    """The webhooks of the order's pending events, as the commit would make them now."""
+    notifiable = [
+        event
+        for event in order.events
+        if isinstance(event, OrderCancelled | OrderRefunded | RefundStatusChanged)
+    ]
+    order.events.clear()
+    return [
+        webhook_body(
+            order,
+            event,
+            event_id=uuid.uuid4(),
+            sequence=sequence,
+            now=order.updated_at,
+            idempotency_key=idempotency_key,
+        )
+        for sequence, event in enumerate(notifiable, first)
+    ]
+
+
+def examples() -> dict[EventType, dict[str, Any]]:
+    """One example per event type Refundry emits today, each made at its own commit."""
+    refunded = _order("ORDER-1001")
+    made = refunded.refund(
+        RefundRequest(lines=(LineRefundRequest(refunded.lines[0].id, 1),)),
+        method=None,
+        reason="Arrived chipped",
+        created_by=ACTOR,
+        now=AT,
+    )
+    refund_events = _bodies(refunded, "refund-ORDER-1001-1", 1)
+    refunded.refund_processing(made.id, "re_3QxYz", AT + timedelta(seconds=2))
+    refund_events += _bodies(refunded, None, 2)
+    refunded.complete_refund(made.id, AT + timedelta(seconds=5))
+    refund_events += _bodies(refunded, None, 3)
+    cancelled = _order("ORDER-1002")
+    cancelled.cancel(
+        reason="Customer changed their mind", status_label=None, created_by=ACTOR, now=AT
+    )
+    cancel_events = _bodies(cancelled, "cancel-ORDER-1002", 1)
+    chosen = {
+        EventType.REFUNDED: refund_events[0],
+        EventType.REFUND_UPDATED: refund_events[-1],
+        EventType.CANCELLED: cancel_events[0],
+    }
+    for body in chosen.values():
+        WebhookPayload.model_validate(body)  # the documented schema, extra keys refused
+    return chosen
+
+
+def rendered() -> dict[EventType, str]:
+    numbering: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found not in numbering:
+            numbering[found] = f"00000000-0000-4000-8000-{len(numbering) + 1:012d}"
+        return numbering[found]
+
+    return {
+        event_type: UUID.sub(renumber, json.dumps(body, indent=2))
+        for event_type, body in examples().items()
+    }
+
+
+def block(event_type: EventType) -> tuple[str, str]:
+    return f"<!-- example:{event_type.value}:start -->", f"<!-- example:{event_type.value}:end -->"
+
+
+def with_examples(document: str) -> str:
+    for event_type, text in rendered().items():
+        start, end = block(event_type)
+        before, _, rest = document.partition(start)
+        _, _, after = rest.partition(end)
+        document = f"{before}{start}\n```json\n{text}\n```\n{end}{after}"
+    return document
+
+
+def main() -> None:
+    if "--write" in sys.argv:
+        DOC.write_text(with_examples(DOC.read_text()))
+    else:
+        for event_type, text in rendered().items():
+            sys.stdout.write(f"# {event_type.value}\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
