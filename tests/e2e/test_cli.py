@@ -208,3 +208,49 @@ def test_invoices_close_applies_the_float_credits_due_at_the_given_time(tmp_path
         "invoices", "close", "--at", f"{cycle_end:%Y-%m-%dT%H:%M:%S}", database=database
     )
     assert again.stdout.splitlines() == [f"closed every cycle due by {cycle_end.isoformat()}"]
+
+
+def test_webhooks_replay_requeues_the_events_of_a_time_range(tmp_path: Path) -> None:
+    # given two cancelled orders whose events an endpoint never got (nothing listened)
+    database = tmp_path / "cli.db"
+    created = refundry("merchants", "create", "Hooks Shop", "--json", database=database)
+    assert created.returncode == 0, created.stderr
+    merchant = json.loads(created.stdout)
+    with api_client(database, merchant["api_key"]) as client:
+        endpoint = client.post(
+            "/v1/webhook-endpoints",
+            json={"url": f"http://127.0.0.1:{free_port()}/hooks", "enabled_events": ["cancelled"]},
+        ).json()
+        for number in range(2):
+            line = {"sku": "S", "name": "S", "quantity": 1, "unit_price": 100}
+            body = {"external_id": f"R-{number}", "currency": "EUR",
+                    "customer": {"email": "a@b.example"}, "lines": [line]}  # fmt: skip
+            order = client.post("/v1/orders", json=body).json()
+            assert client.post(f"/v1/orders/{order['id']}/cancel").is_success
+        events = client.get("/v1/events").json()["data"]
+        for event in events:
+            client.post(f"/v1/events/{event['id']}/redeliver")  # still pending: a no-op
+    assert len(events) == 2
+    engine = bootstrap(Settings(database_url=f"sqlite:///{database}")).engine
+    with engine.begin() as connection:  # the deliveries gave up long ago
+        connection.exec_driver_sql(
+            "UPDATE webhook_deliveries SET state = 'failed', last_error = 'gave up'"
+        )
+    engine.dispose()
+    # when the operator replays everything since yesterday, of another type, then nothing
+    since = f"{datetime.now(UTC) - timedelta(days=1):%Y-%m-%d}"
+    other = refundry(
+        "webhooks", "replay", "--since", since, "--type", "refunded", database=database
+    )
+    assert other.stdout.strip() == "queued 0 event(s) for redelivery"
+    # when it replays the cancellations
+    replayed = refundry("webhooks", "replay", "--since", since, database=database)
+    # then both events are owed again to the endpoint, with their original ids
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.strip() == "queued 2 event(s) for redelivery"
+    with api_client(database, merchant["api_key"]) as client:
+        for event in events:
+            [delivery] = client.get(f"/v1/events/{event['id']}/deliveries").json()["data"]
+            assert delivery["endpoint_id"] == endpoint["id"]
+            assert delivery["state"] == "pending"
+            assert delivery["last_error"] is None

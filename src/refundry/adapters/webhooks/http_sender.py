@@ -40,6 +40,7 @@ class HttpWebhookSender:
     failure, as at Stripe: the merchant fixes the URL instead)."""
 
     def __init__(self, timeout: timedelta) -> None:
+        self._timeout = timeout.total_seconds()
         self._client = httpx.Client(
             timeout=timeout.total_seconds(),
             follow_redirects=False,
@@ -56,7 +57,7 @@ class HttpWebhookSender:
         started = time.perf_counter()
         try:
             with self._client.stream("POST", url, content=body.encode(), headers=headers) as answer:
-                excerpt = _first_bytes(answer)
+                excerpt = _first_bytes(answer, deadline=started + self._timeout)
                 status: int | None = answer.status_code
                 error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
         except httpx.TimeoutException:
@@ -70,12 +71,16 @@ class HttpWebhookSender:
         self._client.close()
 
 
-def _first_bytes(answer: httpx.Response) -> str | None:
-    """The start of the answer, for the delivery log; the rest is never read."""
+def _first_bytes(answer: httpx.Response, deadline: float) -> str | None:
+    """The start of the answer, for the delivery log; the rest is never read.
+
+    httpx's timeout bounds each read, not the whole answer, so a receiver trickling
+    bytes is cut off here once the request's own time is up (the status is known).
+    """
     collected = b""
     for chunk in answer.iter_raw():
         collected += chunk
-        if len(collected) >= EXCERPT_BYTES:
+        if len(collected) >= EXCERPT_BYTES or time.perf_counter() > deadline:
             break
     if not collected:
         return None
