@@ -36,10 +36,15 @@ def send_provider_work(container: Container) -> None:
             return
 
 
+# One round of webhook sending yields after this long, so receivers that hang cannot hold
+# back provider refunds for more than about one request's timeout.
+WEBHOOK_ROUND_SECONDS = 5.0
+
+
 def deliver_webhooks(container: Container) -> None:
-    batch = container.webhook_work.batch_size
-    for _ in range(20):
-        if webhook_delivery.deliver_due_webhooks(container.webhook_work) < batch:
+    started = time.monotonic()
+    while time.monotonic() - started < WEBHOOK_ROUND_SECONDS:
+        if not webhook_delivery.deliver_due_webhooks(container.webhook_work, limit=10):
             return
 
 

@@ -44,10 +44,10 @@ class WebhookWork:
     jitter: Callable[[], float] = field(default=random.random)
 
 
-def deliver_due_webhooks(work: WebhookWork) -> int:
-    """Send up to a batch of due deliveries, one at a time; returns how many were sent."""
+def deliver_due_webhooks(work: WebhookWork, limit: int | None = None) -> int:
+    """Send up to ``limit`` (a batch) due deliveries, one at a time; returns how many."""
     handled = 0
-    for _ in range(work.batch_size):
+    for _ in range(work.batch_size if limit is None else limit):
         due = _lease_one(work)
         if due is None:
             break

@@ -10,7 +10,7 @@ are generated from this module.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from refundry.domain.events import (
@@ -21,8 +21,8 @@ from refundry.domain.events import (
     RefundStatusChanged,
 )
 from refundry.domain.order import Order
-from refundry.domain.refund import Refund
 from refundry.domain.webhooks import EventType
+from refundry.services.documents import json_time, refund_document
 
 Json = dict[str, Any]
 
@@ -100,49 +100,6 @@ def order_summary(order: Order) -> Json:
     }
 
 
-def refund_document(order: Order, refund: Refund) -> Json:
-    """The refund exactly as the API's refund object shows it (a test holds them equal)."""
-    breakdown = refund.breakdown
-    return {
-        "currency": breakdown.currency.code,
-        "lines": [
-            {
-                "line_id": str(line.order_line_id),
-                "sku": order.line(line.order_line_id).sku,
-                "quantity": line.quantity,
-                "unfulfilled_quantity": line.unfulfilled_quantity,
-                "restocked_quantity": line.restocked_quantity,
-                "subtotal": line.subtotal.minor,
-                "discount": line.discount.minor,
-                "tax": line.tax.minor,
-                "amount": line.amount.minor,
-            }
-            for line in breakdown.lines
-        ],
-        "shipping": breakdown.shipping.minor,
-        "shipping_tax": breakdown.shipping_tax.minor,
-        "goodwill": breakdown.goodwill.minor,
-        "adjustment": breakdown.adjustment.minor,
-        "tax": breakdown.tax.minor,
-        "amount": breakdown.total.minor,
-        "id": str(refund.id),
-        "order_id": str(refund.order_id),
-        "kind": refund.kind.value,
-        "method": refund.method.value,
-        "status": refund.status.value,
-        "reason": refund.reason,
-        "failure_reason": refund.failure_reason,
-        "provider_reference": refund.provider_reference,
-        "created_by": refund.created_by,
-        "created_at": json_time(refund.created_at),
-        "completed_at": None if refund.completed_at is None else json_time(refund.completed_at),
-        "status_history": [
-            {"status": change.status.value, "at": json_time(change.at), "detail": change.detail}
-            for change in refund.history
-        ],
-    }
-
-
 def actor_document(actor: str) -> Json:
     """``api_key:<id>`` and ``staff:<id>`` name who acted; anything else is Refundry itself
     (``system``) or the payment provider (``provider``)."""
@@ -160,8 +117,3 @@ def _units(order: Order, units: CancelledUnits) -> Json:
         "sku": order.line(units.order_line_id).sku,
         "quantity": units.quantity,
     }
-
-
-def json_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as the API writes times."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

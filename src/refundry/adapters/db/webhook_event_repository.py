@@ -85,23 +85,7 @@ class SqlWebhookEventRepository:
                 created_at=event.created_at,
             )
         )
-        if endpoint_ids:
-            self._connection.execute(
-                sa.insert(d),
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "merchant_id": event.merchant_id,
-                        "event_id": event.id,
-                        "endpoint_id": endpoint_id,
-                        "state": PENDING,
-                        "attempts": 0,
-                        "run_after": event.created_at,
-                        "scheduled_at": event.created_at,
-                    }
-                    for endpoint_id in endpoint_ids
-                ],
-            )
+        self._owe(event, endpoint_ids, event.created_at)
 
     def get(self, merchant_id: uuid.UUID, event_id: uuid.UUID) -> WebhookEvent | None:
         row = (
@@ -196,24 +180,28 @@ class SqlWebhookEventRepository:
                     last_error=None,
                 )
             )
-        first_time = [endpoint_id for endpoint_id in endpoint_ids if endpoint_id not in existing]
-        if first_time:
-            self._connection.execute(
-                sa.insert(d),
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "merchant_id": event.merchant_id,
-                        "event_id": event.id,
-                        "endpoint_id": endpoint_id,
-                        "state": PENDING,
-                        "attempts": 0,
-                        "run_after": now,
-                        "scheduled_at": now,
-                    }
-                    for endpoint_id in first_time
-                ],
-            )
+        self._owe(event, [e for e in endpoint_ids if e not in existing], now)
+
+    def _owe(self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID], at: datetime) -> None:
+        """New pending deliveries of ``event``, due at ``at``."""
+        if not endpoint_ids:
+            return
+        self._connection.execute(
+            sa.insert(d),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "merchant_id": event.merchant_id,
+                    "event_id": event.id,
+                    "endpoint_id": endpoint_id,
+                    "state": PENDING,
+                    "attempts": 0,
+                    "run_after": at,
+                    "scheduled_at": at,
+                }
+                for endpoint_id in endpoint_ids
+            ],
+        )
 
     def lease_due(self, now: datetime, *, limit: int, lease_until: datetime) -> list[DueDelivery]:
         rows = lease_due_rows(

@@ -8,8 +8,9 @@ from typing import Any
 from refundry.domain.errors import RefundryError
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.order import Order
-from refundry.domain.refund import Refund, RefundBreakdown
+from refundry.domain.refund import Refund
 from refundry.entrypoints.api import schemas
+from refundry.services.documents import breakdown_document, refund_document
 from refundry.services.refund_order import RefundMade, RefundPreview
 from refundry.services.transactions import utcnow
 
@@ -116,73 +117,26 @@ def present_orders(orders: list[Order], *, limit: int, offset: int) -> JsonBody:
     ).model_dump(mode="json")
 
 
-def _breakdown_fields(order: Order, breakdown: RefundBreakdown) -> dict[str, Any]:
-    return {
-        "currency": breakdown.currency.code,
-        "lines": [
-            schemas.RefundLineOut(
-                line_id=line.order_line_id,
-                sku=order.line(line.order_line_id).sku,
-                quantity=line.quantity,
-                unfulfilled_quantity=line.unfulfilled_quantity,
-                restocked_quantity=line.restocked_quantity,
-                subtotal=line.subtotal.minor,
-                discount=line.discount.minor,
-                tax=line.tax.minor,
-                amount=line.amount.minor,
-            )
-            for line in breakdown.lines
-        ],
-        "shipping": breakdown.shipping.minor,
-        "shipping_tax": breakdown.shipping_tax.minor,
-        "goodwill": breakdown.goodwill.minor,
-        "adjustment": breakdown.adjustment.minor,
-        "tax": breakdown.tax.minor,
-        "amount": breakdown.total.minor,
-    }
-
-
-def _refund_fields(order: Order, refund: Refund) -> dict[str, Any]:
-    return {
-        **_breakdown_fields(order, refund.breakdown),
-        "id": refund.id,
-        "order_id": refund.order_id,
-        "kind": refund.kind,
-        "method": refund.method,
-        "status": refund.status,
-        "reason": refund.reason,
-        "failure_reason": refund.failure_reason,
-        "provider_reference": refund.provider_reference,
-        "created_by": refund.created_by,
-        "created_at": refund.created_at,
-        "completed_at": refund.completed_at,
-        "status_history": [
-            schemas.StatusChangeOut(status=change.status, at=change.at, detail=change.detail)
-            for change in refund.history
-        ],
-    }
-
-
 def present_refund(order: Order, refund: Refund) -> JsonBody:
-    return schemas.RefundOut(**_refund_fields(order, refund)).model_dump(mode="json")
+    return schemas.RefundOut(**refund_document(order, refund)).model_dump(mode="json")
 
 
 def present_refunds(order: Order) -> JsonBody:
     return schemas.RefundListOut(
-        data=[schemas.RefundOut(**_refund_fields(order, refund)) for refund in order.refunds]
+        data=[schemas.RefundOut(**refund_document(order, refund)) for refund in order.refunds]
     ).model_dump(mode="json")
 
 
 def present_refund_made(made: RefundMade) -> JsonBody:
     return schemas.RefundCreatedOut(
-        **_refund_fields(made.order, made.refund), order=order_model(made.order)
+        **refund_document(made.order, made.refund), order=order_model(made.order)
     ).model_dump(mode="json")
 
 
 def present_preview(preview: RefundPreview) -> JsonBody:
     refundable = preview.order.refundable
     return schemas.RefundPreviewOut(
-        **_breakdown_fields(preview.order, preview.breakdown),
+        **breakdown_document(preview.order, preview.breakdown),
         order_id=preview.order.id,
         method=preview.method,
         refundable_before=refundable.minor,
