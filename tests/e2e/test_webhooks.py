@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from refundry.services import transactions
 from refundry.services.merchants import create_merchant
 from refundry.services.webhook_delivery import WebhookWork, deliver_due_webhooks
 from tests.conftest import Api, order_body
+from tests.e2e.test_provider_events import EVENTS, refund_event, signed
 from tests.servers import free_port
 
 ALL_EVENTS = ["cancelled", "refunded", "refund.updated", "auto_refunded"]
@@ -403,3 +405,34 @@ def test_events_page_newest_first(api: Api) -> None:
     seen = [event["order_id"] for event in first["data"] + rest["data"]]
     assert seen == [order["id"] for order in reversed(orders)]
     assert api.client.get("/v1/events", params={"type": "refunded"}).json()["data"] == []
+
+
+def test_a_refund_made_in_the_providers_dashboard_is_announced_as_refunded_by_the_provider(
+    api: Api, receiver: tuple[str, ListenerState]
+) -> None:
+    # given an order whose payment the gateway knows, and a receiver
+    _, state = receiver
+    listening(api, receiver)
+    reference = f"pi_{uuid.uuid4().hex[:12]}"
+    order = ingest(api, payment={"method": "card", "reference": reference})
+    # when the gateway says it was refunded in its own dashboard (twice, as gateways do)
+    event = refund_event(
+        {"id": "re_dash_hook", "amount": 700, "status": "succeeded", "payment_intent": reference}
+    )
+    api.client.post(EVENTS, **signed(event))
+    api.client.post(EVENTS, **signed(event))
+    api.settle()
+    deliver(api)
+    # then the receiver hears of it once, as a completed external refund by the provider
+    [received] = state.delivered()
+    data = received.payload["data"]
+    assert received.payload["type"] == "refunded"
+    assert data["order"]["id"] == order["id"]
+    assert data["order"]["order_status"] == "partially_refunded"
+    assert (data["refund"]["kind"], data["refund"]["status"], data["refund"]["amount"]) == (
+        "external",
+        "completed",
+        700,
+    )
+    assert data["actor"] == {"type": "provider", "id": None}
+    assert data["idempotency_key"] is None
