@@ -14,7 +14,13 @@ def backoff_delay(attempt: int, *, base: timedelta, ceiling: timedelta, jitter: 
     """
     if not 0.0 <= jitter <= 1.0:
         raise ValueError("jitter is a fraction between 0 and 1")
-    exponent = min(max(attempt - 1, 0), 62)
-    step: timedelta = min(ceiling, base * (2**exponent))
+    # Doubled step by step and never past the ceiling: ``base * 2**n`` itself would
+    # overflow ``timedelta`` after some forty tries.
+    step = base
+    for _ in range(max(attempt - 1, 0)):
+        if step <= timedelta(0) or step >= ceiling:
+            break
+        step *= 2
+    step = min(step, ceiling)
     half = step / 2
     return half + half * jitter

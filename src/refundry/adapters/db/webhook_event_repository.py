@@ -173,6 +173,7 @@ class SqlWebhookEventRepository:
                 .where(d.c.event_id == event.id, d.c.endpoint_id.in_(again))
                 .values(
                     state=PENDING,
+                    attempts=0,  # a fresh round backs off from the start; the log keeps all
                     run_after=now,
                     scheduled_at=now,
                     leased_until=None,
