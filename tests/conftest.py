@@ -108,14 +108,26 @@ def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 @pytest.fixture(scope="session")
 def sqlite_container(sqlite_url: str, sandbox_psp_url: str) -> Iterator[Container]:
-    container = bootstrap(Settings(database_url=sqlite_url, sandbox_psp_url=sandbox_psp_url))
+    container = bootstrap(
+        Settings(
+            database_url=sqlite_url,
+            sandbox_psp_url=sandbox_psp_url,
+            webhook_allow_private_networks=True,  # receivers in tests are on loopback
+        )
+    )
     yield container
     container.engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_container(postgres_url: str, sandbox_psp_url: str) -> Iterator[Container]:
-    container = bootstrap(Settings(database_url=postgres_url, sandbox_psp_url=sandbox_psp_url))
+    container = bootstrap(
+        Settings(
+            database_url=postgres_url,
+            sandbox_psp_url=sandbox_psp_url,
+            webhook_allow_private_networks=True,
+        )
+    )
     yield container
     container.engine.dispose()
 

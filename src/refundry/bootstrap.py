@@ -58,7 +58,10 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
     )
     webhook_work = WebhookWork(
         uow_factory,
-        HttpWebhookSender(timedelta(seconds=settings.webhook_timeout_seconds)),
+        HttpWebhookSender(
+            timedelta(seconds=settings.webhook_timeout_seconds),
+            allow_private_networks=settings.webhook_allow_private_networks,
+        ),
         settings.webhook_policy,
         # A lease outlasts the request it covers, whatever the response's pace.
         lease=timedelta(seconds=settings.webhook_timeout_seconds * 3),

@@ -49,6 +49,9 @@ class Settings:
     webhook_retry_ceiling_seconds: float = 6 * 3600.0
     webhook_give_up_after_hours: float = 72.0
     webhook_disable_after_hours: float = 120.0
+    # Endpoints on loopback or private addresses are refused unless this is set: a
+    # merchant's URL must not reach the platform's own network. The demo and tests set it.
+    webhook_allow_private_networks: bool = False
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -110,4 +113,7 @@ class Settings:
             ),
             webhook_give_up_after_hours=float(env("REFUNDRY_WEBHOOK_GIVE_UP_AFTER_HOURS", "72")),
             webhook_disable_after_hours=float(env("REFUNDRY_WEBHOOK_DISABLE_AFTER_HOURS", "120")),
+            webhook_allow_private_networks=(
+                env("REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "").lower() in ("1", "true", "yes")
+            ),
         )

@@ -35,9 +35,8 @@ IMPATIENT = DeliveryPolicy(
 
 
 def deliver(api: Api, policy: DeliveryPolicy = IMPATIENT, rounds: int = 1) -> int:
-    work = WebhookWork(
-        api.container.uow_factory, HttpWebhookSender(policy.timeout), policy, jitter=lambda: 0.0
-    )
+    sender = HttpWebhookSender(policy.timeout, allow_private_networks=True)
+    work = WebhookWork(api.container.uow_factory, sender, policy, jitter=lambda: 0.0)
     return sum(deliver_due_webhooks(work) for _ in range(rounds))
 
 
@@ -341,6 +340,12 @@ def test_endpoints_are_listed_updated_and_deleted_and_secrets_are_shown_once(api
         {"url": "https://example.test/x", "enabled_events": ["shipped"]},
         {"url": "https://example.test/\x00", "enabled_events": ["refunded"]},
         {"url": "https://example.test/x", "enabled_events": ["refunded"], "secret": "mine"},
+        {"url": "http://example.com:abc/hook", "enabled_events": ["refunded"]},
+        {"url": "http://[::1/x", "enabled_events": ["refunded"]},
+        {"url": "https://xn--/", "enabled_events": ["refunded"]},
+        {"url": f"http://{'a' * 70}.example/", "enabled_events": ["refunded"]},
+        {"url": " https://example.test/x", "enabled_events": ["refunded"]},
+        {"url": "https://example.test/x\n", "enabled_events": ["refunded"]},
     ],
 )
 def test_a_bad_endpoint_is_refused_with_a_problem(api: Api, body: dict[str, Any]) -> None:
@@ -436,3 +441,33 @@ def test_a_refund_made_in_the_providers_dashboard_is_announced_as_refunded_by_th
     )
     assert data["actor"] == {"type": "provider", "id": None}
     assert data["idempotency_key"] is None
+
+
+def test_an_endpoint_made_after_an_event_gets_it_when_redelivered_however_often(
+    api: Api, receiver: tuple[str, ListenerState]
+) -> None:
+    # given an event from before any endpoint existed
+    order = ingest(api)
+    api.client.post(f"/v1/orders/{order['id']}/cancel", json={})
+    [event] = api.client.get("/v1/events").json()["data"]
+    _, state = receiver
+    listening(api, receiver)
+    # when it is redelivered twice before the worker runs
+    for _ in range(2):
+        again = api.client.post(f"/v1/events/{event['id']}/redeliver")
+        assert again.status_code == 202, again.text
+        assert [delivery["state"] for delivery in again.json()["data"]] == ["pending"]
+    deliver(api)
+    # then the new endpoint gets it once, with its original id
+    assert [received.webhook_id for received in state.delivered()] == [event["id"]]
+
+
+def test_a_sender_refuses_private_addresses_unless_allowed(
+    receiver: tuple[str, ListenerState],
+) -> None:
+    url, state = receiver
+    strict = HttpWebhookSender(timedelta(seconds=2))
+    attempt = strict.send(url, "evt-1", "{}", ["whsec_" + "A" * 32], datetime.now(UTC))
+    assert attempt.status_code is None
+    assert attempt.error == "refused: 127.0.0.1 is a private or loopback address"
+    assert state.delivered() == []

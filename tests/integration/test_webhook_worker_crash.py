@@ -39,6 +39,7 @@ def worker_process(database_url: str, psp_url: str) -> Iterator[subprocess.Popen
         "REFUNDRY_DATABASE_URL": database_url,
         "REFUNDRY_SANDBOX_PSP_URL": psp_url,
         "REFUNDRY_WEBHOOK_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
+        "REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",  # the receiver is on loopback
     }
     process = subprocess.Popen(
         [venv_script("refundry"), "worker", "--interval", "0.1"],

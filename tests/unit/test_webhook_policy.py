@@ -319,3 +319,13 @@ def test_a_new_secret_has_the_standard_webhooks_form() -> None:
     assert secret.startswith("whsec_")
     assert secret != new_secret()
     Webhook(secret)  # decodes as base64
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"), [("1", True), ("true", True), ("", False), ("0", False)]
+)
+def test_private_network_receivers_are_allowed_only_when_the_environment_says_so(
+    monkeypatch: pytest.MonkeyPatch, value: str, allowed: bool
+) -> None:
+    monkeypatch.setenv("REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", value)
+    assert Settings.from_env().webhook_allow_private_networks is allowed

@@ -217,6 +217,8 @@ def demo(
     os.environ["REFUNDRY_DATABASE_URL"] = url
     os.environ["REFUNDRY_CARD_PROVIDER"] = "sandbox"
     os.environ["REFUNDRY_SANDBOX_PSP_URL"] = f"http://127.0.0.1:{psp_port}"
+    # The demo's webhook receivers are local (`refundry webhooks listen`).
+    os.environ["REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "1"
     container = bootstrap(Settings.from_env())
     summary = seed_demo(container.uow_factory, container.quotes, api_secret=DEMO_API_KEY_SECRET)
     typer.echo(f"demo database: {database} ({summary.orders} orders)")

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from refundry.bootstrap import bootstrap
+from refundry.domain.errors import InvalidInput
 from refundry.domain.webhooks import EventType
 from refundry.services import transactions, webhooks
 
@@ -41,7 +42,10 @@ def replay(
     """Send every event of a time range again, with their original ids, to the endpoints
     subscribed to them now; the worker delivers them."""
     container = bootstrap()
-    merchant_id = uuid.UUID(merchant) if merchant else None
+    try:
+        merchant_id = uuid.UUID(merchant) if merchant else None
+    except ValueError:
+        raise InvalidInput(f"--merchant must be a merchant id, not {merchant!r}") from None
     count = transactions.run(
         container.uow_factory,
         lambda uow: webhooks.replay_events(

@@ -51,9 +51,19 @@ def deliver_due_webhooks(work: WebhookWork, limit: int | None = None) -> int:
         due = _lease_one(work)
         if due is None:
             break
-        deliver(work, due)
+        try:
+            deliver(work, due)
+        except Exception as error:
+            # A bug or an odd endpoint must not stall the queue; this delivery backs off
+            # like a failed attempt and says why.
+            logger.exception("webhook delivery %s failed unexpectedly", due.delivery.id)
+            _back_off(work, due, f"{type(error).__name__}: {error}"[:500])
         handled += 1
     return handled
+
+
+def _back_off(work: WebhookWork, due: DueDelivery, error: str) -> None:
+    run(work.uow_factory, lambda uow: _schedule_retry(uow, work, due, utcnow(), error))
 
 
 def _lease_one(work: WebhookWork) -> DueDelivery | None:
@@ -97,6 +107,12 @@ def _record(uow: UnitOfWork, work: WebhookWork, due: DueDelivery, attempt: Deliv
         uow.webhook_events.finish(due, DeliveryState.FAILED, now, error)
         uow.webhook_events.fail_pending(due.endpoint.id, reason, now)
         return
+    _schedule_retry(uow, work, due, now, error)
+
+
+def _schedule_retry(
+    uow: UnitOfWork, work: WebhookWork, due: DueDelivery, now: datetime, error: str
+) -> None:
     retry_at = work.policy.next_attempt(
         due.delivery.attempts, due.delivery.scheduled_at, now, work.jitter()
     )

@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+
+import httpx
 
 from refundry.domain.errors import InvalidInput, WebhookEndpointNotFound, WebhookEventNotFound
 from refundry.domain.events import DomainEvent, OrderCancelled, OrderRefunded, RefundStatusChanged
@@ -97,7 +98,7 @@ def create_endpoint(
         id=uuid.uuid4(),
         merchant_id=merchant_id,
         url=_checked_url(url),
-        description=description,
+        description=description or None,
         enabled_events=_checked_events(enabled_events),
         status=EndpointStatus.ENABLED,
         secret=new_secret(),
@@ -173,11 +174,20 @@ def rotate_secret(
 
 
 def _checked_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("the endpoint URL must be an absolute http or https URL", url=url)
+    """An absolute http(s) URL that an HTTP client can send to, as given (no spaces or
+    control characters, a valid host and port)."""
+    refused = InvalidInput("the endpoint URL must be an absolute http or https URL", url=url)
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"the endpoint URL must be at most {MAX_URL_LENGTH} characters")
+    if url != url.strip() or any(not character.isprintable() for character in url):
+        raise refused
+    try:
+        parsed = httpx.URL(url)
+        parsed.host.encode("idna")
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        raise refused from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise refused
     return url
 
 

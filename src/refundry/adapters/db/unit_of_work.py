@@ -66,7 +66,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportQueries(connection)
         self.outbox = SqlOutboxRepository(connection)
         self.provider_events = SqlProviderEventRepository(connection)
-        self.webhook_endpoints = SqlWebhookEndpointRepository(connection)
+        self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
         self.webhook_events = SqlWebhookEventRepository(connection)
         return self
 

@@ -51,8 +51,11 @@ def _values(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 
 class SqlWebhookEndpointRepository:
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, *, lock_rows: bool) -> None:
         self._connection = connection
+        # A change reads the endpoint FOR UPDATE and saves it whole: two changes (a PATCH
+        # and a secret rotation) take turns rather than undo each other.
+        self._lock_rows = lock_rows
 
     def add(self, endpoint: WebhookEndpoint) -> None:
         self._connection.execute(
@@ -65,15 +68,12 @@ class SqlWebhookEndpointRepository:
         )
 
     def get(self, merchant_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint | None:
-        row = (
-            self._connection.execute(
-                sa.select(e).where(
-                    e.c.merchant_id == merchant_id, e.c.id == endpoint_id, e.c.deleted_at.is_(None)
-                )
-            )
-            .mappings()
-            .one_or_none()
+        query = sa.select(e).where(
+            e.c.merchant_id == merchant_id, e.c.id == endpoint_id, e.c.deleted_at.is_(None)
         )
+        if self._lock_rows and self._connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._connection.execute(query).mappings().one_or_none()
         return None if row is None else endpoint_from_row(row)
 
     def for_merchant(self, merchant_id: uuid.UUID) -> list[WebhookEndpoint]:

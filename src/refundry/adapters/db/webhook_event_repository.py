@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from refundry.adapters.db import tables as t
 from refundry.adapters.db.leases import lease_due_rows, update_if_leased
@@ -160,35 +161,35 @@ class SqlWebhookEventRepository:
     def redeliver(
         self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID], now: datetime
     ) -> None:
-        """Owe the event again to these endpoints: a fresh round of retries, log kept."""
-        existing = set(
-            self._connection.execute(
-                sa.select(d.c.endpoint_id).where(d.c.event_id == event.id)
-            ).scalars()
-        )
-        again = [endpoint_id for endpoint_id in endpoint_ids if endpoint_id in existing]
-        if again:
-            self._connection.execute(
-                sa.update(d)
-                .where(d.c.event_id == event.id, d.c.endpoint_id.in_(again))
-                .values(
-                    state=PENDING,
-                    attempts=0,  # a fresh round backs off from the start; the log keeps all
-                    run_after=now,
-                    scheduled_at=now,
-                    leased_until=None,
-                    finished_at=None,
-                    last_error=None,
-                )
-            )
-        self._owe(event, [e for e in endpoint_ids if e not in existing], now)
+        """Owe the event again to these endpoints: a fresh round of retries, log kept.
 
-    def _owe(self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID], at: datetime) -> None:
-        """New pending deliveries of ``event``, due at ``at``."""
+        A delivery a worker holds right now keeps its lease, so two workers never send it
+        at once; concurrent redeliveries of one event meet in the unique constraint."""
         if not endpoint_ids:
             return
         self._connection.execute(
-            sa.insert(d),
+            sa.update(d)
+            .where(d.c.event_id == event.id, d.c.endpoint_id.in_(list(endpoint_ids)))
+            .values(
+                state=PENDING,
+                attempts=0,  # a fresh round backs off from the start; the log keeps all
+                run_after=now,
+                scheduled_at=now,
+                finished_at=None,
+                last_error=None,
+            )
+        )
+        self._owe(event, endpoint_ids, now)
+
+    def _owe(self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID], at: datetime) -> None:
+        """New pending deliveries of ``event``, due at ``at``; existing ones stay as they are."""
+        if not endpoint_ids:
+            return
+        insert = (
+            postgresql.insert if self._connection.dialect.name == "postgresql" else sqlite.insert
+        )
+        self._connection.execute(
+            insert(d).on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"]),
             [
                 {
                     "id": uuid.uuid4(),

@@ -4,10 +4,17 @@ The ``webhook-id`` header is the event id (the same on every attempt, so receive
 drop repeats), ``webhook-timestamp`` is the attempt's time, and ``webhook-signature``
 holds one ``v1,<base64 HMAC-SHA256>`` per signing secret, space-separated: during a
 secret rotation's grace period both secrets sign and a receiver holding either verifies.
+
+The timeout bounds the whole request (name lookup, connect, headers, the first bytes of
+the answer): httpx's own timeout bounds each read, and a receiver trickling its answer a
+byte at a time would otherwise hold a worker, and outlive the delivery's lease.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -35,16 +42,31 @@ def signature_headers(
     }
 
 
+def is_private_address(host: str) -> bool:
+    """Whether ``host`` names or resolves to loopback, private, link-local or reserved space
+    (a merchant's URL must not make the worker call the platform's own network)."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False  # unresolvable: the request itself fails and says so
+    for address in addresses:
+        ip = ipaddress.ip_address(str(address).split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            return True
+    return False
+
+
 class HttpWebhookSender:
     """One connection pool for all endpoints; redirects are not followed (a 3xx is a
     failure, as at Stripe: the merchant fixes the URL instead)."""
 
-    def __init__(self, timeout: timedelta) -> None:
+    def __init__(self, timeout: timedelta, *, allow_private_networks: bool = False) -> None:
         self._timeout = timeout.total_seconds()
+        self._allow_private_networks = allow_private_networks
         self._client = httpx.Client(
-            timeout=timeout.total_seconds(),
+            timeout=self._timeout,
             follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
+            headers={"user-agent": USER_AGENT, "accept-encoding": "identity"},
         )
 
     def send(
@@ -55,30 +77,48 @@ class HttpWebhookSender:
             **signature_headers(message_id, body, signing_secrets, now),
         }
         started = time.perf_counter()
+        answered: list[tuple[int | None, str | None, str | None]] = []
+        # The request runs in a thread of its own so that this one can stop waiting at the
+        # deadline; an abandoned request ends by itself at httpx's per-read timeout.
+        request = threading.Thread(
+            target=lambda: answered.append(self._post(url, body, headers, started)),
+            name="webhook-request",
+            daemon=True,
+        )
+        request.start()
+        request.join(self._timeout)
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        if not answered:
+            return DeliveryAttempt(
+                now, None, latency_ms, None, f"timed out after {self._timeout:g} s"
+            )
+        status, excerpt, error = answered[0]
+        return DeliveryAttempt(now, status, latency_ms, excerpt, error)
+
+    def _post(
+        self, url: str, body: str, headers: dict[str, str], started: float
+    ) -> tuple[int | None, str | None, str | None]:
         try:
+            host = httpx.URL(url).host
+            if not self._allow_private_networks and is_private_address(host):
+                return None, None, f"refused: {host} is a private or loopback address"
             with self._client.stream("POST", url, content=body.encode(), headers=headers) as answer:
                 excerpt = _first_bytes(answer, deadline=started + self._timeout)
-                status: int | None = answer.status_code
-                error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
+                ok = 200 <= answer.status_code < 300
+                return answer.status_code, excerpt, None if ok else f"HTTP {answer.status_code}"
         except httpx.TimeoutException:
-            status, excerpt, error = None, None, "timed out"
-        except httpx.HTTPError as failure:
-            status, excerpt, error = None, None, f"{type(failure).__name__}: {failure}"[:500]
-        latency_ms = round((time.perf_counter() - started) * 1000)
-        return DeliveryAttempt(now, status, latency_ms, excerpt, error)
+            return None, None, "timed out"
+        except Exception as failure:  # whatever went wrong is this attempt's outcome
+            return None, None, f"{type(failure).__name__}: {failure}"[:500]
 
     def close(self) -> None:
         self._client.close()
 
 
 def _first_bytes(answer: httpx.Response, deadline: float) -> str | None:
-    """The start of the answer, for the delivery log; the rest is never read.
-
-    httpx's timeout bounds each read, not the whole answer, so a receiver trickling
-    bytes is cut off here once the request's own time is up (the status is known).
-    """
+    """The start of the answer, for the delivery log; the rest is never read."""
     collected = b""
-    for chunk in answer.iter_raw():
+    for chunk in answer.iter_bytes():
         collected += chunk
         if len(collected) >= EXCERPT_BYTES or time.perf_counter() > deadline:
             break
