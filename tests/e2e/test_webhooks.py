@@ -324,7 +324,14 @@ def test_endpoints_are_listed_updated_and_deleted_and_secrets_are_shown_once(api
     assert patched.status_code == 200, patched.text
     assert patched.json()["url"] == "https://example.test/v2"
     assert patched.json()["enabled_events"] == ["refunded"]
-    assert api.client.delete(f"/v1/webhook-endpoints/{endpoint['id']}").status_code == 204
+    deleted = api.client.delete(
+        f"/v1/webhook-endpoints/{endpoint['id']}", headers={"Idempotency-Key": "delete-1"}
+    )
+    assert (deleted.status_code, deleted.headers.get("idempotent-replayed")) == (204, None)
+    again = api.client.delete(
+        f"/v1/webhook-endpoints/{endpoint['id']}", headers={"Idempotency-Key": "delete-1"}
+    )
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (204, "true")
     gone = api.client.get(f"/v1/webhook-endpoints/{endpoint['id']}")
     assert gone.status_code == 404
     assert gone.json()["type"].endswith("/webhook-endpoint-not-found")

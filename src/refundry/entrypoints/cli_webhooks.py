@@ -13,7 +13,7 @@ import typer
 from refundry.bootstrap import bootstrap
 from refundry.domain.errors import InvalidInput
 from refundry.domain.webhooks import EventType
-from refundry.services import transactions, webhooks
+from refundry.services import webhooks
 
 webhooks_app = typer.Typer(
     help="Webhook events: replay, and a local receiver.", no_args_is_help=True
@@ -46,15 +46,12 @@ def replay(
         merchant_id = uuid.UUID(merchant) if merchant else None
     except ValueError:
         raise InvalidInput(f"--merchant must be a merchant id, not {merchant!r}") from None
-    count = transactions.run(
+    count = webhooks.replay_events(
         container.uow_factory,
-        lambda uow: webhooks.replay_events(
-            uow,
-            since=_utc(since),
-            until=None if until is None else _utc(until),
-            merchant_id=merchant_id,
-            event_type=event_type,
-        ),
+        since=_utc(since),
+        until=None if until is None else _utc(until),
+        merchant_id=merchant_id,
+        event_type=event_type,
     )
     typer.echo(f"queued {count} event(s) for redelivery")
 

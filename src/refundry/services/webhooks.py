@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 
@@ -29,8 +30,8 @@ from refundry.domain.webhooks import (
     check_rotation_grace,
 )
 from refundry.services import webhook_payloads
-from refundry.services.transactions import utcnow
-from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.transactions import run, utcnow
+from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 MAX_URL_LENGTH = 2048
@@ -260,7 +261,7 @@ def redeliver(
 
 
 def replay_events(
-    uow: UnitOfWork,
+    uow_factory: UnitOfWorkFactory,
     *,
     since: datetime,
     until: datetime | None = None,
@@ -268,24 +269,48 @@ def replay_events(
     event_type: EventType | None = None,
 ) -> int:
     """Redeliver every event in ``[since, until)`` to the endpoints now subscribed to it
-    (the operator's tool after an outage); returns how many events."""
+    (the operator's tool after an outage); returns how many events. Each page of events
+    is its own transaction, so a long replay never holds the database for its whole run."""
     replayed = 0
     before: WebhookEvent | None = None
-    now = utcnow()
     while True:
-        page = uow.webhook_events.page(
-            merchant_id,
-            event_type=event_type,
-            order_id=None,
-            since=since,
-            until=until,
-            limit=MAX_PAGE,
-            before=before,
+        page = run(
+            uow_factory,
+            partial(
+                _replay_page,
+                since=since,
+                until=until,
+                merchant_id=merchant_id,
+                event_type=event_type,
+                before=before,
+            ),
         )
-        for event in page:
-            targets = uow.webhook_endpoints.subscribed(event.merchant_id, event.type)
-            uow.webhook_events.redeliver(event, [endpoint.id for endpoint in targets], now)
-            replayed += 1
+        replayed += len(page)
         if len(page) < MAX_PAGE:
             return replayed
         before = page[-1]
+
+
+def _replay_page(
+    uow: UnitOfWork,
+    *,
+    since: datetime,
+    until: datetime | None,
+    merchant_id: uuid.UUID | None,
+    event_type: EventType | None,
+    before: WebhookEvent | None,
+) -> list[WebhookEvent]:
+    page = uow.webhook_events.page(
+        merchant_id,
+        event_type=event_type,
+        order_id=None,
+        since=since,
+        until=until,
+        limit=MAX_PAGE,
+        before=before,
+    )
+    now = utcnow()
+    for event in page:
+        targets = uow.webhook_endpoints.subscribed(event.merchant_id, event.type)
+        uow.webhook_events.redeliver(event, [endpoint.id for endpoint in targets], now)
+    return page

@@ -171,7 +171,7 @@ def delete_endpoint(
     idempotency_key: IdempotencyKeyDep,
 ) -> Response:
     """Stop sending to it; what it was still owed is marked failed."""
-    mutate(
+    done = mutate(
         container=container,
         caller=caller,
         request=request,
@@ -180,7 +180,10 @@ def delete_endpoint(
         use_case=lambda uow: webhooks.delete_endpoint(uow, caller.merchant_id, endpoint_id),
         present=lambda _: {},
     )
-    return Response(status_code=204)
+    replayed = done.headers.get("idempotent-replayed")
+    return Response(
+        status_code=204, headers=None if replayed is None else {"Idempotent-Replayed": replayed}
+    )
 
 
 @router.post(
