@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,3 +82,41 @@ def api_server(database_url: str) -> Iterator[str]:
     command += ["--port", str(port), "--workers", workers, "--log-level", "warning"]
     with running_server(command, port=port, env={"REFUNDRY_DATABASE_URL": database_url}) as base:
         yield base
+
+
+@contextmanager
+def worker_process(
+    database_url: str, psp_url: str, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``refundry worker`` on this database, in its own process group (so a test
+    can kill it mid-call); stopped with SIGTERM after."""
+    process = subprocess.Popen(
+        [venv_script("refundry"), "worker", "--interval", "0.1"],
+        env={
+            **os.environ,
+            **(env or {}),
+            "REFUNDRY_DATABASE_URL": database_url,
+            "REFUNDRY_SANDBOX_PSP_URL": psp_url,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
+        time.sleep(0.05)

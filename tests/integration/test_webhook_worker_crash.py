@@ -11,8 +11,7 @@ import os
 import signal
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,8 +24,9 @@ from refundry.entrypoints.api.app import create_app
 from refundry.entrypoints.webhook_listener import ListenerState, Received, running_listener
 from refundry.services import transactions
 from refundry.services.merchants import create_merchant
+from tests import servers
 from tests.conftest import order_body
-from tests.servers import free_port, venv_script
+from tests.servers import free_port, wait_for
 
 TIMEOUT_SECONDS = 2  # the worker's request timeout; its delivery lease is three times this
 HANG_SECONDS = 5  # longer than the request timeout: only the kill ends the first request
@@ -35,37 +35,11 @@ HANG_SECONDS = 5  # longer than the request timeout: only the kill ends the firs
 @contextmanager
 def worker_process(database_url: str, psp_url: str) -> Iterator[subprocess.Popen[bytes]]:
     env = {
-        **os.environ,
-        "REFUNDRY_DATABASE_URL": database_url,
-        "REFUNDRY_SANDBOX_PSP_URL": psp_url,
         "REFUNDRY_WEBHOOK_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
         "REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",  # the receiver is on loopback
     }
-    process = subprocess.Popen(
-        [venv_script("refundry"), "worker", "--interval", "0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with servers.worker_process(database_url, psp_url, env) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.slow

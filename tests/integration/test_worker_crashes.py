@@ -8,9 +8,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,45 +23,17 @@ from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
 from refundry.services import transactions
 from refundry.services.merchants import create_merchant
+from tests import servers
 from tests.conftest import fresh_postgres_database, order_body, sandbox_psp_server
-from tests.servers import free_port, running_server, venv_script
+from tests.servers import free_port, running_server, venv_script, wait_for
 
 FAST = {"REFUNDRY_PROVIDER_TIMEOUT_SECONDS": "5", "REFUNDRY_OUTBOX_LEASE_SECONDS": "6"}
 
 
 @contextmanager
 def worker_process(database_url: str, psp_url: str) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        **FAST,
-        "REFUNDRY_DATABASE_URL": database_url,
-        "REFUNDRY_SANDBOX_PSP_URL": psp_url,
-    }
-    process = subprocess.Popen(
-        [venv_script("refundry"), "worker", "--interval", "0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with servers.worker_process(database_url, psp_url, FAST) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def make_refunds(container: Container, count: int) -> list[str]:
