@@ -17,7 +17,8 @@ The hierarchy, so callers can catch at any level::
     │   ├── LinkNotFound
     │   ├── InvoiceNotFound
     │   ├── WebhookEndpointNotFound
-    │   └── WebhookEventNotFound
+    │   ├── WebhookEventNotFound
+    │   └── PointsProgramNotFound
     ├── Unauthenticated               missing or unknown API key
     ├── Conflict                      the request is valid but the order's state forbids it
     │   ├── IllegalTransition
@@ -152,6 +153,11 @@ class WebhookEndpointNotFound(NotFound):
 class WebhookEventNotFound(NotFound):
     code = "event-not-found"
     title = "Event not found"
+
+
+class PointsProgramNotFound(NotFound):
+    code = "points-program-not-found"
+    title = "No points program"
 
 
 class Unauthenticated(RefundryError):

@@ -72,6 +72,25 @@ class RefundStatusChanged:
     status: RefundStatus
 
 
+@dataclass(frozen=True, slots=True)
+class PointsAwarded:
+    """An earning order's payment was captured: its customer earns these points."""
+
+    order_id: uuid.UUID
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointsReversed:
+    """A refund takes back points the order awarded (``points`` < 0: gives them back,
+    because a refund that had taken them failed)."""
+
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    points: int
+
+
 ProviderWorkEvent = RefundRequested | AuthorizationVoidRequested
+PointsEvent = PointsAwarded | PointsReversed
 NotifiableEvent = OrderCancelled | OrderRefunded | RefundStatusChanged
-DomainEvent = ProviderWorkEvent | NotifiableEvent
+DomainEvent = ProviderWorkEvent | NotifiableEvent | PointsEvent

@@ -37,6 +37,8 @@ from refundry.domain.events import (
     DomainEvent,
     OrderCancelled,
     OrderRefunded,
+    PointsAwarded,
+    PointsReversed,
     RefundRequested,
     RefundStatusChanged,
 )
@@ -53,6 +55,7 @@ from refundry.domain.order_parts import (
     PaymentMethod,
     Shipping,
 )
+from refundry.domain.points import OrderPoints
 from refundry.domain.refund import (
     Refund,
     RefundBreakdown,
@@ -92,6 +95,7 @@ class Order:
     cancelled_at: datetime | None = None
     refunds: list[Refund] = field(default_factory=list)
     links: list[GiftCardLink] = field(default_factory=list)
+    points: OrderPoints = field(default_factory=OrderPoints)
     version: int = 1
     # Recorded by commands, drained into the outbox by the unit of work; never loaded.
     events: list[DomainEvent] = field(default_factory=list)
@@ -226,6 +230,17 @@ class Order:
             )
         self.payment.take(amount, now)
         self._move_to(OrderStatus.PAID, now)
+
+    def award_points(self, points: int, now: datetime) -> None:
+        """The points an earning order's captured payment earns; awarded once."""
+        if points < 0:
+            raise InvalidInput("points awarded cannot be negative")
+        if self.points.earned or not points or self.payment.captured.minor == 0:
+            return
+        self.points.earned = points
+        self._rebalance_points(None)  # refunds made before the capture count too
+        self.events.append(PointsAwarded(self.id, points))
+        self._touch(now)
 
     def fulfil(self, quantities: Mapping[uuid.UUID, int] | None, now: datetime) -> None:
         """Ship units; ``None`` ships every open unit."""
@@ -453,6 +468,7 @@ class Order:
         refund = self.refund_by_id(refund_id)
         previous = refund.status
         refund.fail(now, reason)
+        self._rebalance_points(refund)  # the money stayed, so do the points
         self._refund_moved(refund, previous)
         if self.status in TERMINAL_STATUSES:
             # The order stays stopped: its units stay cancelled and on the shelf, and
@@ -507,6 +523,7 @@ class Order:
             provider_reference=provider_reference,
         )
         self.refunds.append(refund)
+        self._rebalance_points(refund)
         self.events.append(OrderRefunded(self.id, refund.id))
         if self.status in TERMINAL_STATUSES or self.payment.captured.minor == 0:
             self._touch(now)
@@ -594,6 +611,7 @@ class Order:
             now=now,
         )
         self.refunds.append(refund)
+        self._rebalance_points(refund)
         if refund.is_sent_to_provider and refund.is_pending:
             self.events.append(RefundRequested(self.id, refund.id))
         # A whole-order cancel sets its own terminal status; refunds and item
@@ -605,6 +623,14 @@ class Order:
         else:
             self._touch(now)
         return refund
+
+    def _rebalance_points(self, refund: Refund | None) -> None:
+        """Keep exactly the refunded share of the earned points reversed, charged to (or
+        given back through) ``refund``."""
+        change = self.points.rebalance(self.refunded, self.payment.captured)
+        if change and refund is not None:
+            refund.points_reversed += change
+            self.events.append(PointsReversed(self.id, refund.id, change))
 
     def _refund_moved(self, refund: Refund, previous: RefundStatus) -> None:
         self.events.append(RefundStatusChanged(self.id, refund.id, previous, refund.status))

@@ -122,3 +122,24 @@ def reverse(owed: int, current_balance: int, policy: ShortfallPolicy) -> Reversa
         return Reversal(owed, 0)
     taken = min(owed, max(current_balance, 0))
     return Reversal(taken, owed - taken)
+
+
+@dataclass(slots=True)
+class OrderPoints:
+    """The points an earning order awarded, and how many of them its refunds took back."""
+
+    earned: int = 0
+    reversed: int = 0
+
+    def rebalance(self, refunded: Money, captured: Money) -> int:
+        """Points to take back now (negative: to give back, after a refund failed) so that
+        exactly the refunded share of what was earned stands reversed."""
+        whole = captured.minor
+        target = cumulative_share(self.earned, min(refunded.minor, whole), whole) if whole else 0
+        change = target - self.reversed
+        self.reversed = target
+        return change
+
+    @property
+    def reversible(self) -> int:
+        return self.earned - self.reversed

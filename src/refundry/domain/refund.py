@@ -132,6 +132,9 @@ class Refund:
     completed_at: datetime | None = None
     failure_reason: str | None = None
     provider_reference: str | None = None  # the provider's id for this refund, once it has one
+    # Loyalty points this refund took back from its earning order (less any it gave back
+    # when it failed).
+    points_reversed: int = 0
 
     @property
     def amount(self) -> Money:

@@ -51,6 +51,7 @@ def refund_document(order: Order, refund: Refund) -> Json:
         "reason": refund.reason,
         "failure_reason": refund.failure_reason,
         "provider_reference": refund.provider_reference,
+        "points_reversed": refund.points_reversed,
         "created_by": refund.created_by,
         "created_at": json_time(refund.created_at),
         "completed_at": None if refund.completed_at is None else json_time(refund.completed_at),

@@ -15,7 +15,7 @@ from refundry.domain.order_parts import AUTHORIZATION_VALIDITY
 from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.refund import Refund
 from refundry.domain.status import OrderStatus
-from refundry.services import merchant_float
+from refundry.services import merchant_float, points
 from refundry.services.payment_providers import ProviderRegistry
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import StockLevel, UnitOfWork
@@ -62,6 +62,7 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
     )
     if order.payment.method is PaymentMethod.FLOAT:
         merchant_float.charge_order(uow, order)
+    points.award_points(uow, order, now)
     uow.orders.add(order)
     taken: dict[str, int] = {}
     for line in order.lines:
@@ -116,6 +117,7 @@ def capture_order(
             order.payment.captured,
             idempotency_key=f"capture-{order.id}",
         )
+    points.award_points(uow, order, now)
     return order
 
 

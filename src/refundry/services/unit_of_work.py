@@ -32,6 +32,7 @@ from refundry.domain.reporting import (
     SummaryRow,
 )
 from refundry.services.outbox import OutboxMessage
+from refundry.services.points_repository import PointsRepository
 from refundry.services.webhook_repositories import (
     WebhookEndpointRepository,
     WebhookEventRepository,
@@ -200,6 +201,8 @@ class UnitOfWork(Protocol):
     def webhook_endpoints(self) -> WebhookEndpointRepository: ...
     @property
     def webhook_events(self) -> WebhookEventRepository: ...
+    @property
+    def points(self) -> PointsRepository: ...
 
     # The Idempotency-Key of the request this work runs for, told to webhook receivers.
     idempotency_key: str | None

@@ -74,8 +74,9 @@ def webhook_body(
             idempotency_key = None  # the worker moved it, not a request
     data["actor"] = actor_document(actor)
     data["idempotency_key"] = idempotency_key
-    # Points reversed by this change; loyalty points arrive with the points issue.
-    data["points_reversed"] = None
+    # Loyalty points the refund took back (given back, if negative, when it failed).
+    refund_shown = data.get("refund")
+    data["points_reversed"] = None if refund_shown is None else refund_shown["points_reversed"]
     return {
         "id": str(event_id),
         "type": event_type(event).value,
@@ -96,6 +97,8 @@ def order_summary(order: Order) -> Json:
         "captured": order.payment.captured.minor,
         "refunded": order.refunded.minor,
         "refundable": order.refundable.minor,
+        "points_earned": order.points.earned,
+        "points_reversible": order.points.reversible,
         "payment_method": order.payment.method.value,
     }
 

@@ -262,6 +262,7 @@ class SqlOrderRepository:
                         settled_at=rows.settled_at(refund),
                         failure_reason=refund.failure_reason,
                         provider_reference=refund.provider_reference,
+                        points_reversed=refund.points_reversed,
                     )
                 )
                 self._insert_history(order, refund, start=stored)

@@ -21,6 +21,7 @@ from refundry.domain.order import (
     PaymentMethod,
     Shipping,
 )
+from refundry.domain.points import OrderPoints
 from refundry.domain.refund import (
     Refund,
     RefundBreakdown,
@@ -74,6 +75,8 @@ def order_row(order: Order) -> dict[str, Any]:
         "authorization_flagged_at": order.payment.authorization_flagged_at,
         "cancel_reason": order.cancel_reason,
         "cancelled_at": order.cancelled_at,
+        "points_earned": order.points.earned,
+        "points_reversed": order.points.reversed,
         "version": order.version,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
@@ -124,6 +127,7 @@ def refund_row(order: Order, refund: Refund) -> dict[str, Any]:
         "created_at": refund.created_at,
         "completed_at": refund.completed_at,
         "settled_at": settled_at(refund),
+        "points_reversed": refund.points_reversed,
     }
 
 
@@ -200,6 +204,7 @@ def order_from_rows(
         cancelled_at=aware(row["cancelled_at"]),
         refunds=refunds,
         links=[link_from_row(link, currency) for link in link_rows],
+        points=OrderPoints(row["points_earned"], row["points_reversed"]),
         version=row["version"],
         created_at=utc(row["created_at"]),
         updated_at=utc(row["updated_at"]),
@@ -250,6 +255,7 @@ def refund_from_rows(
         completed_at=aware(row["completed_at"]),
         failure_reason=row["failure_reason"],
         provider_reference=row["provider_reference"],
+        points_reversed=row["points_reversed"],
     )
 
 

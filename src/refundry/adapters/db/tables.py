@@ -75,6 +75,9 @@ orders = sa.Table(
     sa.Column("authorization_flagged_at", UTC_TIME),
     sa.Column("cancel_reason", sa.Text),
     sa.Column("cancelled_at", UTC_TIME),
+    # Loyalty points the order's capture earned, and how many its refunds took back.
+    sa.Column("points_earned", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("points_reversed", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", UTC_TIME, nullable=False),
     sa.Column("updated_at", UTC_TIME, nullable=False),
@@ -132,6 +135,7 @@ refunds = sa.Table(
     sa.Column("settled_at", UTC_TIME),
     # The provider's id of this refund; an external refund is recorded once per id.
     sa.Column("provider_reference", sa.String(255)),
+    sa.Column("points_reversed", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index(None, "merchant_id", "created_at"),
     sa.Index(None, "merchant_id", "settled_at"),
     sa.Index(None, "provider_reference"),
@@ -366,4 +370,45 @@ webhook_attempts = sa.Table(
     sa.Column("latency_ms", sa.Integer, nullable=False),
     sa.Column("response_excerpt", sa.Text),
     sa.Column("error", sa.Text),
+)
+
+# A merchant's loyalty points program: the earn rule and the shortfall policy.
+points_programs = sa.Table(
+    "points_programs",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("points_per_unit", sa.Integer, nullable=False),
+    sa.Column("rounding", sa.String(16), nullable=False),
+    sa.Column("shortfall_policy", sa.String(32), nullable=False),
+    sa.Column("updated_at", UTC_TIME, nullable=False),
+)
+
+# One row per customer with points: what a change locks before it reads the balance, so
+# two reversals of one customer's points take turns (the balance is the ledger's sum).
+points_accounts = sa.Table(
+    "points_accounts",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("customer", sa.String(320), primary_key=True),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+)
+
+# The points ledger: every balance is the sum of its entries.
+points_entries = sa.Table(
+    "points_entries",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("customer", sa.String(320), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),  # signed
+    sa.Column("shortfall", sa.BigInteger, nullable=False),
+    sa.Column("order_id", sa.Uuid),
+    sa.Column("refund_id", sa.Uuid),
+    sa.Column("note", sa.Text),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["merchant_id", "customer"], ["points_accounts.merchant_id", "points_accounts.customer"]
+    ),
+    sa.Index(None, "merchant_id", "customer", "created_at"),
 )

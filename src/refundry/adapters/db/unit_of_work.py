@@ -12,6 +12,7 @@ from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
+from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.provider_event_repository import SqlProviderEventRepository
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import (
@@ -23,7 +24,7 @@ from refundry.adapters.db.repositories import (
 from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
 from refundry.domain.events import AuthorizationVoidRequested, RefundRequested
-from refundry.services import webhooks
+from refundry.services import points, webhooks
 from refundry.services.outbox import OutboxMessage
 from refundry.services.transactions import utcnow
 
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     provider_events: SqlProviderEventRepository
     webhook_endpoints: SqlWebhookEndpointRepository
     webhook_events: SqlWebhookEventRepository
+    points: SqlPointsRepository
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
         self.provider_events = SqlProviderEventRepository(connection)
         self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
         self.webhook_events = SqlWebhookEventRepository(connection)
+        self.points = SqlPointsRepository(connection, lock_rows=self._write)
         return self
 
     def __exit__(
@@ -101,6 +104,7 @@ class SqlUnitOfWork:
             ],
             now,
         )
+        points.record_points(self, drained, now)
         webhooks.publish(self, drained, now, self.idempotency_key)
         self._transaction.commit()
 

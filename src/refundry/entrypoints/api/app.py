@@ -11,6 +11,7 @@ from refundry.entrypoints.api import (
     routes_float,
     routes_links,
     routes_orders,
+    routes_points,
     routes_providers,
     routes_refunds,
     routes_reports,
@@ -40,6 +41,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_reports.router,
         routes_providers.router,
         routes_webhooks.router,
+        routes_points.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())

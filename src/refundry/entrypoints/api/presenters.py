@@ -54,6 +54,8 @@ def order_model(order: Order) -> schemas.OrderOut:
         captured=order.payment.captured.minor,
         refunded=order.refunded.minor,
         refundable=order.refundable.minor,
+        points_earned=order.points.earned,
+        points_reversible=order.points.reversible,
         can_cancel=order_blocker is None,
         cancel_blocked_because=None if order_blocker is None else order_blocker.detail,
         lines=[

@@ -229,6 +229,8 @@ class OrderOut(BaseModel):
     captured: int
     refunded: int
     refundable: int
+    points_earned: int = Field(description="loyalty points the order's capture earned")
+    points_reversible: int = Field(description="of those, points refunds have not taken back")
     can_cancel: bool
     cancel_blocked_because: str | None
     lines: list[LineOut]
@@ -285,6 +287,7 @@ class RefundOut(BreakdownOut):
     reason: str | None
     failure_reason: str | None
     provider_reference: str | None
+    points_reversed: int = Field(description="loyalty points this refund took back")
     created_by: str
     created_at: datetime
     completed_at: datetime | None

@@ -130,6 +130,8 @@ class OrderSummaryPayload(PayloadModel):
     captured: int
     refunded: int
     refundable: int
+    points_earned: int
+    points_reversible: int
     payment_method: PaymentMethod
 
 

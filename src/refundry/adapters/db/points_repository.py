@@ -1,0 +1,127 @@
+"""The points program, customers' accounts (locks) and the points ledger."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from refundry.adapters.db import tables as t
+from refundry.adapters.db.order_rows import utc
+from refundry.domain.points import (
+    PointsEntry,
+    PointsEntryKind,
+    PointsProgram,
+    PointsRounding,
+    ShortfallPolicy,
+)
+
+p = t.points_programs
+acc = t.points_accounts
+en = t.points_entries
+
+
+class SqlPointsRepository:
+    def __init__(self, connection: sa.Connection, *, lock_rows: bool) -> None:
+        self._connection = connection
+        self._lock_rows = lock_rows
+
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        if self._connection.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def program(self, merchant_id: uuid.UUID) -> PointsProgram | None:
+        row = (
+            self._connection.execute(sa.select(p).where(p.c.merchant_id == merchant_id))
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
+            return None
+        return PointsProgram(
+            points_per_unit=row["points_per_unit"],
+            rounding=PointsRounding(row["rounding"]),
+            shortfall_policy=ShortfallPolicy(row["shortfall_policy"]),
+        )
+
+    def set_program(self, merchant_id: uuid.UUID, program: PointsProgram, now: datetime) -> None:
+        values = {
+            "points_per_unit": program.points_per_unit,
+            "rounding": program.rounding.value,
+            "shortfall_policy": program.shortfall_policy.value,
+            "updated_at": now,
+        }
+        insert = self._insert(p).values(merchant_id=merchant_id, **values)
+        self._connection.execute(
+            insert.on_conflict_do_update(index_elements=["merchant_id"], set_=values)
+        )
+
+    def lock_account(self, merchant_id: uuid.UUID, customer: str, now: datetime) -> None:
+        self._connection.execute(
+            self._insert(acc)
+            .values(merchant_id=merchant_id, customer=customer, created_at=now)
+            .on_conflict_do_nothing(index_elements=["merchant_id", "customer"])
+        )
+        if self._lock_rows and self._connection.dialect.name == "postgresql":
+            self._connection.execute(
+                sa.select(acc.c.customer)
+                .where(acc.c.merchant_id == merchant_id, acc.c.customer == customer)
+                .with_for_update()
+            )
+
+    def balance(self, merchant_id: uuid.UUID, customer: str) -> int:
+        total = self._connection.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(en.c.points), 0)).where(
+                en.c.merchant_id == merchant_id, en.c.customer == customer
+            )
+        ).scalar_one()
+        return int(total)
+
+    def taken_for_refund(self, merchant_id: uuid.UUID, refund_id: uuid.UUID) -> int:
+        """Points a refund's entries took off the balance, net of any given back."""
+        total = self._connection.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(en.c.points), 0)).where(
+                en.c.merchant_id == merchant_id, en.c.refund_id == refund_id
+            )
+        ).scalar_one()
+        return -int(total)
+
+    def add(self, merchant_id: uuid.UUID, customer: str, entry: PointsEntry) -> None:
+        self._connection.execute(
+            sa.insert(en).values(
+                id=entry.id,
+                merchant_id=merchant_id,
+                customer=customer,
+                kind=entry.kind.value,
+                points=entry.points,
+                shortfall=entry.shortfall,
+                order_id=entry.order_id,
+                refund_id=entry.refund_id,
+                note=entry.note,
+                created_at=entry.created_at,
+            )
+        )
+
+    def entries(self, merchant_id: uuid.UUID, customer: str, limit: int) -> list[PointsEntry]:
+        rows = self._connection.execute(
+            sa.select(en)
+            .where(en.c.merchant_id == merchant_id, en.c.customer == customer)
+            .order_by(en.c.created_at.desc(), en.c.id)
+            .limit(limit)
+        ).mappings()
+        return [
+            PointsEntry(
+                id=row["id"],
+                kind=PointsEntryKind(row["kind"]),
+                points=row["points"],
+                created_at=utc(row["created_at"]),
+                order_id=row["order_id"],
+                refund_id=row["refund_id"],
+                shortfall=row["shortfall"],
+                note=row["note"],
+            )
+            for row in rows
+        ]

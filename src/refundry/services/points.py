@@ -1,0 +1,128 @@
+"""Loyalty points use cases: the merchant's program, customers' ledgers, and the ledger
+entries an order's changes make, written in the same transaction as the change.
+
+The order works out *how many* points a refund takes back (see ``domain/points.py``);
+this module records them against the customer's balance under the account's row lock,
+applying the merchant's shortfall policy when the customer has already spent them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from refundry.domain.errors import PointsProgramNotFound
+from refundry.domain.events import DomainEvent, PointsAwarded, PointsReversed
+from refundry.domain.order import Order
+from refundry.domain.points import (
+    PointsEntry,
+    PointsEntryKind,
+    PointsProgram,
+    ShortfallPolicy,
+    reverse,
+)
+from refundry.services.points_repository import PointsRepository
+from refundry.services.transactions import utcnow
+
+
+class _PointsUnitOfWork(Protocol):
+    @property
+    def points(self) -> PointsRepository: ...
+
+
+def customer_key(order: Order) -> str:
+    """Whose points: the checkout's customer id, else the email (case folded)."""
+    return order.customer.external_id or order.customer.email.casefold()
+
+
+def award_points(uow: _PointsUnitOfWork, order: Order, now: datetime) -> None:
+    """An earning order's capture earns points by the merchant's program, if it has one."""
+    program = uow.points.program(order.merchant_id)
+    if program is not None:
+        order.award_points(program.points_earned(order.payment.captured), now)
+
+
+def record_points(
+    uow: _PointsUnitOfWork, drained: Iterable[tuple[Order, DomainEvent]], now: datetime
+) -> None:
+    """Write the ledger entries of this change's points events (called by every commit)."""
+    for order, event in drained:
+        if not isinstance(event, PointsAwarded | PointsReversed):
+            continue
+        customer = customer_key(order)
+        uow.points.lock_account(order.merchant_id, customer, now)
+        uow.points.add(order.merchant_id, customer, _entry(uow, order, customer, event, now))
+
+
+def _entry(
+    uow: _PointsUnitOfWork,
+    order: Order,
+    customer: str,
+    event: PointsAwarded | PointsReversed,
+    now: datetime,
+) -> PointsEntry:
+    match event:
+        case PointsAwarded(points=points):
+            return PointsEntry(uuid.uuid4(), PointsEntryKind.EARNED, points, now, order_id=order.id)
+        case PointsReversed(refund_id=refund_id, points=owed) if owed > 0:
+            program = uow.points.program(order.merchant_id)
+            policy = program.shortfall_policy if program else ShortfallPolicy.ALLOW_NEGATIVE
+            taken = reverse(owed, uow.points.balance(order.merchant_id, customer), policy)
+            return PointsEntry(
+                uuid.uuid4(),
+                PointsEntryKind.REVERSED,
+                -taken.taken,
+                now,
+                order_id=order.id,
+                refund_id=refund_id,
+                shortfall=taken.shortfall,
+            )
+        case PointsReversed(refund_id=refund_id, points=given_back):
+            # The refund failed: give back what its reversal really took, no more.
+            taken_before = uow.points.taken_for_refund(order.merchant_id, refund_id)
+            return PointsEntry(
+                uuid.uuid4(),
+                PointsEntryKind.ADJUSTED,
+                min(-given_back, taken_before),
+                now,
+                order_id=order.id,
+                refund_id=refund_id,
+                note="the refund failed: its points reversal is undone",
+            )
+
+
+def set_program(
+    uow: _PointsUnitOfWork, merchant_id: uuid.UUID, program: PointsProgram
+) -> PointsProgram:
+    uow.points.set_program(merchant_id, program, utcnow())
+    return program
+
+
+def get_program(uow: _PointsUnitOfWork, merchant_id: uuid.UUID) -> PointsProgram:
+    program = uow.points.program(merchant_id)
+    if program is None:
+        raise PointsProgramNotFound(
+            "this merchant has no points program yet: PUT /v1/points-program"
+        )
+    return program
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPoints:
+    customer: str
+    balance: int
+    entries: list[PointsEntry]
+
+
+def customer_points(
+    uow: _PointsUnitOfWork, merchant_id: uuid.UUID, customer: str, limit: int = 100
+) -> CustomerPoints:
+    """The balance (the ledger's sum) and the newest entries; a stranger has zero."""
+    return CustomerPoints(
+        customer,
+        uow.points.balance(merchant_id, customer),
+        uow.points.entries(merchant_id, customer, limit),
+    )
