@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 WRITE_OPTION = "refundry_write"
@@ -78,3 +79,12 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def conflict_insert(
+    connection: sa.Connection, table: sa.Table
+) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ``ON CONFLICT ...``, in this connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

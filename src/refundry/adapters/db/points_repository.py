@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from refundry.adapters.db import tables as t
+from refundry.adapters.db.engine import conflict_insert
 from refundry.adapters.db.order_rows import utc
 from refundry.domain.points import (
     PointsEntry,
@@ -27,11 +27,6 @@ class SqlPointsRepository:
     def __init__(self, connection: sa.Connection, *, lock_rows: bool) -> None:
         self._connection = connection
         self._lock_rows = lock_rows
-
-    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        if self._connection.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
 
     def program(self, merchant_id: uuid.UUID) -> PointsProgram | None:
         row = (
@@ -54,14 +49,14 @@ class SqlPointsRepository:
             "shortfall_policy": program.shortfall_policy.value,
             "updated_at": now,
         }
-        insert = self._insert(p).values(merchant_id=merchant_id, **values)
+        insert = conflict_insert(self._connection, p).values(merchant_id=merchant_id, **values)
         self._connection.execute(
             insert.on_conflict_do_update(index_elements=["merchant_id"], set_=values)
         )
 
     def lock_account(self, merchant_id: uuid.UUID, customer: str, now: datetime) -> None:
         self._connection.execute(
-            self._insert(acc)
+            conflict_insert(self._connection, acc)
             .values(merchant_id=merchant_id, customer=customer, created_at=now)
             .on_conflict_do_nothing(index_elements=["merchant_id", "customer"])
         )

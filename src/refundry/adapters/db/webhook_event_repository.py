@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from refundry.adapters.db import tables as t
+from refundry.adapters.db.engine import conflict_insert
 from refundry.adapters.db.leases import lease_due_rows, update_if_leased
 from refundry.adapters.db.order_rows import aware, utc
 from refundry.adapters.db.webhook_endpoint_repository import endpoint_from_row
@@ -185,11 +185,10 @@ class SqlWebhookEventRepository:
         """New pending deliveries of ``event``, due at ``at``; existing ones stay as they are."""
         if not endpoint_ids:
             return
-        insert = (
-            postgresql.insert if self._connection.dialect.name == "postgresql" else sqlite.insert
-        )
         self._connection.execute(
-            insert(d).on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"]),
+            conflict_insert(self._connection, d).on_conflict_do_nothing(
+                index_elements=["event_id", "endpoint_id"]
+            ),
             [
                 {
                     "id": uuid.uuid4(),
