@@ -129,3 +129,30 @@ def test_a_bad_program_is_refused(api: Api) -> None:
                  "rounding": "sideways"}):  # fmt: skip
         refused = api.client.put("/v1/points-program", json=body)
         assert refused.status_code == 422, refused.text
+
+
+def test_a_failed_refund_gives_back_what_rounding_charged_to_others_and_no_more(
+    own_api: Api,  # noqa: F811 -- the fixture
+    own_psp: tuple[str, Container],  # noqa: F811
+) -> None:
+    # given a EUR 10.00 order earning 10 points, refunded 0.01 (0 points) then 0.49 (1 point)
+    base, _ = own_psp
+    with_program(own_api)
+    line = {"sku": "TEN", "name": "Ten", "quantity": 1, "unit_price": 1000}
+    order = ingest(own_api, lines=[line], shipping=None)
+    own_api.settle()  # refunds other tests left in this database go first, unrefused
+    tiny = own_api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 1}).json()
+    small = own_api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 49}).json()
+    assert (tiny["points_reversed"], small["points_reversed"]) == (0, 1)
+    # when the first one is refused (the second goes through)
+    httpx.post(f"{base}/_sandbox/faults", json={"reject_refunds": 1})
+    own_api.settle()
+    assert own_api.client.get(f"/v1/refunds/{tiny['id']}").json()["status"] == "failed"
+    # then the order keeps 0.49 of 10.00 refunded: 0 points reversed, and so does the ledger
+    after = own_api.client.get(f"/v1/orders/{order['id']}").json()
+    assert after["points_reversible"] == 10
+    assert ledger(own_api)["balance"] == 10
+    # and a refund of the rest takes exactly the 10 back: never more than was earned
+    rest = own_api.client.post(f"/v1/orders/{order['id']}/refund", json={}).json()
+    assert rest["points_reversed"] == 10
+    assert ledger(own_api)["balance"] == 0

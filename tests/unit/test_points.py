@@ -10,7 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refundry.domain.errors import InvalidInput
+from refundry.domain.events import PointsReversed
 from refundry.domain.money import Currency, Money
+from refundry.domain.order import CaptureMode, Customer, LineKind, PaymentMethod
+from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.points import (
     PointsEntry,
     PointsEntryKind,
@@ -21,6 +24,7 @@ from refundry.domain.points import (
     points_to_take_back,
     reverse,
 )
+from refundry.domain.refund_calculation import RefundRequest
 
 EUR = Currency.of("EUR")
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -114,3 +118,34 @@ def test_a_balance_is_the_sum_of_its_ledger() -> None:
         PointsEntry(uuid.uuid4(), PointsEntryKind.ADJUSTED, 5, NOW, note="goodwill"),
     ]
     assert balance(entries) == 5
+
+
+def test_a_refund_recorded_before_the_capture_takes_its_share_when_points_are_awarded() -> None:
+    # given a held order refunded EUR 30 in the provider's dashboard before its capture
+    order = place_order(
+        merchant_id=uuid.uuid4(),
+        external_id=None,
+        customer=Customer("p@example.com"),
+        currency=EUR,
+        lines=[NewLine("S", "S", LineKind.PHYSICAL, 1, 13_000)],
+        shipping_amount=0,
+        shipping_tax=0,
+        payment_method=PaymentMethod.CARD,
+        capture_mode=CaptureMode.MANUAL,
+        authorized=None,
+        captured=None,
+        now=NOW,
+    )
+    external = order.record_external_refund(Money(3_000, EUR), "re_1", None, NOW)
+    order.capture(None, NOW)
+    # when the capture earns 130 points
+    order.award_points(130, NOW)
+    # then the earlier refund's share is taken at once, on the ledger's events too
+    assert (order.points.earned, order.points.reversed) == (130, 30)
+    assert external.points_reversed == 30
+    assert [e.points for e in order.events if isinstance(e, PointsReversed)] == [30]
+    # and a full refund takes exactly the rest
+    rest = order.refund(RefundRequest(amount=10_000), method=None, reason=None,
+                        created_by="x", now=NOW)  # fmt: skip
+    assert rest.points_reversed == 100
+    assert order.points.reversible == 0

@@ -238,8 +238,11 @@ class Order:
         if self.points.earned or not points or self.payment.captured.minor == 0:
             return
         self.points.earned = points
-        self._rebalance_points(None)  # refunds made before the capture count too
         self.events.append(PointsAwarded(self.id, points))
+        # Refunds recorded before the capture (one made in the provider's dashboard, say)
+        # take their share at once, charged to the latest of them.
+        counting = [refund for refund in self.refunds if refund.counts_against_cap]
+        self._rebalance_points(counting[-1] if counting else None)
         self._touch(now)
 
     def fulfil(self, quantities: Mapping[uuid.UUID, int] | None, now: datetime) -> None:

@@ -54,7 +54,9 @@ def record_points(
             continue
         customer = customer_key(order)
         uow.points.lock_account(order.merchant_id, customer, now)
-        uow.points.add(order.merchant_id, customer, _entry(uow, order, customer, event, now))
+        entry = _entry(uow, order, customer, event, now)
+        if entry.points or entry.shortfall:
+            uow.points.add(order.merchant_id, customer, entry)
 
 
 def _entry(
@@ -70,23 +72,25 @@ def _entry(
         case PointsReversed(refund_id=refund_id, points=owed) if owed > 0:
             program = uow.points.program(order.merchant_id)
             policy = program.shortfall_policy if program else ShortfallPolicy.ALLOW_NEGATIVE
-            taken = reverse(owed, uow.points.balance(order.merchant_id, customer), policy)
+            reversal = reverse(owed, uow.points.balance(order.merchant_id, customer), policy)
             return PointsEntry(
                 uuid.uuid4(),
                 PointsEntryKind.REVERSED,
-                -taken.taken,
+                -reversal.taken,
                 now,
                 order_id=order.id,
                 refund_id=refund_id,
-                shortfall=taken.shortfall,
+                shortfall=reversal.shortfall,
             )
         case PointsReversed(refund_id=refund_id, points=given_back):
-            # The refund failed: give back what its reversal really took, no more.
-            taken_before = uow.points.taken_for_refund(order.merchant_id, refund_id)
+            # A refund failed. Give back what the ledger took for this order beyond what
+            # the order still keeps reversed: never more (a shortfall was never taken).
+            taken = uow.points.taken_for_order(order.merchant_id, order.id)
+            back = max(0, min(-given_back, taken - order.points.reversed))
             return PointsEntry(
                 uuid.uuid4(),
                 PointsEntryKind.ADJUSTED,
-                min(-given_back, taken_before),
+                back,
                 now,
                 order_id=order.id,
                 refund_id=refund_id,

@@ -31,6 +31,7 @@ class _Loaded:
     version: int
     refund_history: dict[uuid.UUID, int]  # refund id -> status changes already stored
     refund_references: dict[uuid.UUID, str | None]
+    refund_points: dict[uuid.UUID, int]
     links: dict[uuid.UUID, tuple[object, ...]]
 
 
@@ -250,8 +251,10 @@ class SqlOrderRepository:
             stored = loaded.refund_history.get(refund.id)
             if stored is None:
                 continue
-            if stored < len(refund.history) or (
-                refund.provider_reference != loaded.refund_references.get(refund.id)
+            if (
+                stored < len(refund.history)
+                or refund.provider_reference != loaded.refund_references.get(refund.id)
+                or refund.points_reversed != loaded.refund_points.get(refund.id)
             ):
                 self._connection.execute(
                     sa.update(t.refunds)
@@ -295,6 +298,7 @@ class SqlOrderRepository:
             version=order.version,
             refund_history={refund.id: len(refund.history) for refund in order.refunds},
             refund_references={refund.id: refund.provider_reference for refund in order.refunds},
+            refund_points={refund.id: refund.points_reversed for refund in order.refunds},
             links={link.id: rows.link_state(link) for link in order.links},
         )
 

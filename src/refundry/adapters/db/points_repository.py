@@ -75,11 +75,13 @@ class SqlPointsRepository:
         ).scalar_one()
         return int(total)
 
-    def taken_for_refund(self, merchant_id: uuid.UUID, refund_id: uuid.UUID) -> int:
-        """Points a refund's entries took off the balance, net of any given back."""
+    def taken_for_order(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> int:
+        """Points the order's refunds took off the balance, net of any given back."""
         total = self._connection.execute(
             sa.select(sa.func.coalesce(sa.func.sum(en.c.points), 0)).where(
-                en.c.merchant_id == merchant_id, en.c.refund_id == refund_id
+                en.c.merchant_id == merchant_id,
+                en.c.order_id == order_id,
+                en.c.kind != PointsEntryKind.EARNED.value,
             )
         ).scalar_one()
         return -int(total)

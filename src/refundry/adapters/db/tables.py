@@ -389,7 +389,8 @@ points_accounts = sa.Table(
     "points_accounts",
     metadata,
     sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
-    sa.Column("customer", sa.String(320), primary_key=True),
+    # The checkout's customer id, or the case-folded email (which may outgrow 320).
+    sa.Column("customer", sa.Text, primary_key=True),
     sa.Column("created_at", UTC_TIME, nullable=False),
 )
 
@@ -399,7 +400,7 @@ points_entries = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("merchant_id", sa.Uuid, nullable=False),
-    sa.Column("customer", sa.String(320), nullable=False),
+    sa.Column("customer", sa.Text, nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("points", sa.BigInteger, nullable=False),  # signed
     sa.Column("shortfall", sa.BigInteger, nullable=False),
@@ -411,4 +412,5 @@ points_entries = sa.Table(
         ["merchant_id", "customer"], ["points_accounts.merchant_id", "points_accounts.customer"]
     ),
     sa.Index(None, "merchant_id", "customer", "created_at"),
+    sa.Index(None, "order_id"),
 )

@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "points_accounts",
         sa.Column("merchant_id", sa.Uuid(), nullable=False),
-        sa.Column("customer", sa.String(length=320), nullable=False),
+        sa.Column("customer", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"], ["merchants.id"], name=op.f("fk_points_accounts_merchant_id_merchants")
@@ -43,7 +43,7 @@ def upgrade() -> None:
         "points_entries",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("merchant_id", sa.Uuid(), nullable=False),
-        sa.Column("customer", sa.String(length=320), nullable=False),
+        sa.Column("customer", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("points", sa.BigInteger(), nullable=False),
         sa.Column("shortfall", sa.BigInteger(), nullable=False),
@@ -57,6 +57,9 @@ def upgrade() -> None:
             name=op.f("fk_points_entries_merchant_id_points_accounts"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_points_entries")),
+    )
+    op.create_index(
+        op.f("ix_points_entries_order_id"), "points_entries", ["order_id"], unique=False
     )
     op.create_index(
         op.f("ix_points_entries_merchant_id_customer_created_at"),
@@ -83,6 +86,7 @@ def downgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_column("points_reversed")
         batch_op.drop_column("points_earned")
+    op.drop_index(op.f("ix_points_entries_order_id"), table_name="points_entries")
     op.drop_index(
         op.f("ix_points_entries_merchant_id_customer_created_at"), table_name="points_entries"
     )
