@@ -8,7 +8,6 @@ is sent for a change that rolled back.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -30,7 +29,7 @@ from refundry.domain.webhooks import (
     check_rotation_grace,
 )
 from refundry.services import webhook_payloads
-from refundry.services.transactions import run, utcnow
+from refundry.services.transactions import dump_json, run, utcnow
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
@@ -45,9 +44,12 @@ def publish(
     now: datetime,
     idempotency_key: str | None,
 ) -> None:
+    # One read of a merchant's endpoints per commit, however many events it makes (an
+    # invoice close completes many refunds at once).
+    endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = {}
     for order, event in drained:
         if not isinstance(event, OrderCancelled | OrderRefunded | RefundStatusChanged):
-            continue  # provider work: the outbox's
+            continue  # provider work (the outbox's) or points (the ledger's)
         event_id = uuid.uuid4()
         event_type = webhook_payloads.event_type(event)
         sequence = uow.webhook_events.next_sequence(order.id)
@@ -65,11 +67,13 @@ def publish(
             order_id=order.id,
             type=event_type,
             sequence=sequence,
-            body=json.dumps(body, separators=(",", ":")),
+            body=dump_json(body),
             created_at=now,
         )
-        endpoints = uow.webhook_endpoints.subscribed(order.merchant_id, event_type)
-        uow.webhook_events.add(webhook_event, [endpoint.id for endpoint in endpoints])
+        if order.merchant_id not in endpoints:
+            endpoints[order.merchant_id] = uow.webhook_endpoints.for_merchant(order.merchant_id)
+        subscribed = [e.id for e in endpoints[order.merchant_id] if e.subscribes_to(event_type)]
+        uow.webhook_events.add(webhook_event, subscribed)
 
 
 # ------------------------------------------------------------------- endpoints
