@@ -284,9 +284,9 @@ class Order:
         self._check_cancellable(now)
         reason = reason or DEFAULT_CANCEL_REASON
         stopped = tuple(
-            CancelledUnits(line.id, self.open_quantity(line))
+            CancelledUnits(line.id, units)
             for line in self.lines
-            if self.open_quantity(line) > 0
+            if (units := self.open_quantity(line)) > 0
         )
         refund: Refund | None = None
         restock: dict[str, int] = {}

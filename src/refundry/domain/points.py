@@ -87,6 +87,8 @@ def points_to_take_back(
     if not refunded_before <= refunded_after:
         raise ValueError("a refund cannot lower the refunded total")
     whole = captured.minor
+    if whole == 0:
+        return 0  # nothing captured: nothing was earned on it
     after = min(refunded_after.minor, whole)
     before = min(refunded_before.minor, whole)
     return cumulative_share(points, after, whole) - cumulative_share(points, before, whole)
@@ -134,8 +136,7 @@ class OrderPoints:
     def rebalance(self, refunded: Money, captured: Money) -> int:
         """Points to take back now (negative: to give back, after a refund failed) so that
         exactly the refunded share of what was earned stands reversed."""
-        whole = captured.minor
-        target = cumulative_share(self.earned, min(refunded.minor, whole), whole) if whole else 0
+        target = points_to_take_back(self.earned, captured, Money.zero(captured.currency), refunded)
         change = target - self.reversed
         self.reversed = target
         return change
