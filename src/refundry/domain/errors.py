@@ -42,7 +42,9 @@ The hierarchy, so callers can catch at any level::
     │   │   └── LinkAlreadyCancelled
     │   ├── ItemNotCancellable
     │   ├── FloatInsufficient
-    │   └── FloatNotOpen
+    │   ├── FloatNotOpen
+    │   ├── InsufficientPoints
+    │   └── OrderNotAutoRefundable
     ├── QuoteError
     │   ├── QuoteExpired
     │   ├── QuoteInvalid
@@ -278,6 +280,16 @@ class FloatInsufficient(Conflict):
 class FloatNotOpen(Conflict):
     code = "float-not-open"
     title = "The merchant has no float account yet"
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient-points"
+    title = "The customer has too few points"
+
+
+class OrderNotAutoRefundable(Conflict):
+    code = "order-not-auto-refundable"
+    title = "Only a settled redeem order can be reversed automatically"
 
 
 class QuoteError(RefundryError):

@@ -90,7 +90,36 @@ class PointsReversed:
     points: int
 
 
+@dataclass(frozen=True, slots=True)
+class PointsRedeemed:
+    """A redeem order's checkout spent the customer's points to pay part of the total."""
+
+    order_id: uuid.UUID
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointsRestored:
+    """A refund of a redeem order gives redeemed points back (``points`` < 0: takes them
+    again, because a refund that had given them back failed)."""
+
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAutoRefunded:
+    """Reconciliation found the redeem order's transaction record missing, so Refundry
+    reversed the order itself: terminal, refund-class (seed 004)."""
+
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    reason: str
+    actor: str
+
+
 ProviderWorkEvent = RefundRequested | AuthorizationVoidRequested
-PointsEvent = PointsAwarded | PointsReversed
-NotifiableEvent = OrderCancelled | OrderRefunded | RefundStatusChanged
+PointsEvent = PointsAwarded | PointsReversed | PointsRedeemed | PointsRestored
+NotifiableEvent = OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
 DomainEvent = ProviderWorkEvent | NotifiableEvent | PointsEvent

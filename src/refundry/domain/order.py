@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from refundry.domain import refund_calculation
@@ -25,6 +25,7 @@ from refundry.domain.errors import (
     OrderAlreadyCancelled,
     OrderAlreadyRefunded,
     OrderFulfilled,
+    OrderNotAutoRefundable,
     OrderNotCancellable,
     OrderNotCapturable,
     OrderNotFulfillable,
@@ -35,15 +36,18 @@ from refundry.domain.events import (
     AuthorizationVoidRequested,
     CancelledUnits,
     DomainEvent,
+    OrderAutoRefunded,
     OrderCancelled,
     OrderRefunded,
     PointsAwarded,
+    PointsRedeemed,
+    PointsRestored,
     PointsReversed,
     RefundRequested,
     RefundStatusChanged,
 )
 from refundry.domain.gift_card import GiftCardLink
-from refundry.domain.money import Currency, Money
+from refundry.domain.money import Currency, Money, cumulative_share
 from refundry.domain.order_parts import (
     AuthorizationState,
     Cancellation,
@@ -55,7 +59,7 @@ from refundry.domain.order_parts import (
     PaymentMethod,
     Shipping,
 )
-from refundry.domain.points import OrderPoints
+from refundry.domain.points import OrderPoints, PointsMove
 from refundry.domain.refund import (
     Refund,
     RefundBreakdown,
@@ -75,6 +79,10 @@ from refundry.domain.status import (
 DEFAULT_CANCEL_REASON = "Order cancelled via API"
 DEFAULT_CANCEL_LABEL = "cancelled"
 DEFAULT_ITEM_CANCEL_REASON = "Order item cancelled via API"
+AUTO_REFUND_REASON = (
+    "Reversed automatically: the redeem order's transaction record was still missing "
+    "at reconciliation"
+)
 
 
 @dataclass(slots=True)
@@ -110,6 +118,18 @@ class Order:
     def refunded(self) -> Money:
         return sum_money(
             (refund.amount for refund in self.refunds if refund.counts_against_cap),
+            self.currency,
+        )
+
+    @property
+    def points_value_refunded(self) -> Money:
+        """Of ``refunded``, the part given back in points (redeem orders)."""
+        return sum_money(
+            (
+                refund.points_value
+                for refund in self.refunds
+                if refund.counts_against_cap and refund.points_value is not None
+            ),
             self.currency,
         )
 
@@ -245,6 +265,44 @@ class Order:
         self._rebalance_points(counting[-1] if counting else None)
         self._touch(now)
 
+    def redeem_points(self, now: datetime) -> None:
+        """A redeem order's checkout spends its points (recorded once, at placement)."""
+        redemption = self.payment.redemption
+        if redemption is None or self.points.redeemed:
+            return
+        self.points.redeemed = redemption.points
+        self.events.append(PointsRedeemed(self.id, redemption.points))
+        self._touch(now)
+
+    def auto_refund(self, *, reason: str | None, created_by: str, now: datetime) -> Refund:
+        """Reverse a settled redeem order whose transaction record never arrived: give
+        back every refundable unit, money and points, and end the order as
+        ``auto_refunded`` (terminal, refund-class; seed 004)."""
+        if self.payment.redemption is None:
+            raise OrderNotAutoRefundable(
+                f"order {self.id} paid no points; it is not a redeem order"
+            )
+        if self.status not in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED):
+            raise OrderNotAutoRefundable(
+                f"order {self.id} is {self.status}; only a paid or partially refunded redeem "
+                "order is reversed automatically",
+                status=self.status.value,
+            )
+        reason = reason or AUTO_REFUND_REASON
+        refund = self._record_refund(
+            RefundRequest.full(),
+            kind=RefundKind.AUTO_REFUND,
+            method=self.default_refund_method,
+            reason=reason,
+            created_by=created_by,
+            now=now,
+            derive_status=False,
+        )
+        self.cancel_reason = reason
+        self._move_to(OrderStatus.AUTO_REFUNDED, now)
+        self.events.append(OrderAutoRefunded(self.id, refund.id, reason, created_by))
+        return refund
+
     def fulfil(self, quantities: Mapping[uuid.UUID, int] | None, now: datetime) -> None:
         """Ship units; ``None`` ships every open unit."""
         if self.status in (OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
@@ -335,6 +393,19 @@ class Order:
 
     def preview_refund(self, request: RefundRequest, as_of: datetime) -> RefundBreakdown:
         return refund_calculation.calculate_refund(self, request, as_of)
+
+    def preview_points(self, amount: Money) -> tuple[Money | None, PointsMove]:
+        """What a refund of ``amount`` would give back in points' value, and the points
+        it would reverse and restore; nothing changes."""
+        value_share = self._points_value_share(amount)
+        trial = replace(self.points)
+        move = trial.rebalance(
+            self.refunded + amount,
+            self.payment.captured,
+            self.points_value_refunded + (value_share or Money.zero(self.currency)),
+            self.payment.points_value,
+        )
+        return value_share, move
 
     def refund(
         self,
@@ -554,7 +625,13 @@ class Order:
     def _check_cancellable(self, now: datetime) -> None:
         if self.status is OrderStatus.CANCELLED:
             raise OrderAlreadyCancelled(f"order {self.id} is already cancelled")
-        if self.status in (OrderStatus.FULLY_REFUNDED, OrderStatus.AUTO_REFUNDED):
+        if self.status is OrderStatus.AUTO_REFUNDED:
+            raise OrderAlreadyRefunded(
+                f"order {self.id} was reversed automatically by reconciliation "
+                "(auto_refunded, a terminal state); there is nothing left to cancel",
+                status=self.status.value,
+            )
+        if self.status is OrderStatus.FULLY_REFUNDED:
             raise OrderAlreadyRefunded(f"order {self.id} is already {self.status}")
         fulfilled = sum(line.fulfilled_quantity for line in self.lines)
         if fulfilled:
@@ -590,7 +667,7 @@ class Order:
             return RefundMethod.OTHER
         if self.payment.method is PaymentMethod.FLOAT:
             return RefundMethod.FLOAT
-        return RefundMethod.ORIGINAL
+        return RefundMethod.ORIGINAL  # for points: back to the customer's points account
 
     def _record_refund(
         self,
@@ -613,8 +690,12 @@ class Order:
             created_by=created_by,
             now=now,
         )
+        refund.points_value = self._points_value_share(refund.amount)
         self.refunds.append(refund)
         self._rebalance_points(refund)
+        if refund.points_value is not None and refund.money_amount.minor == 0 and refund.is_pending:
+            # All of it goes back as points, in this very transaction: nothing to send.
+            refund.complete(now, "given back in points")
         if refund.is_sent_to_provider and refund.is_pending:
             self.events.append(RefundRequested(self.id, refund.id))
         # A whole-order cancel sets its own terminal status; refunds and item
@@ -627,13 +708,39 @@ class Order:
             self._touch(now)
         return refund
 
+    def _points_value_share(self, amount: Money) -> Money | None:
+        """For a redeem order, the part of a new refund of ``amount`` given back in points:
+        what brings the points' refunded value to its cumulative share of the refunded
+        total, so that a full refund gives back exactly the points' value and exactly the
+        money paid, whatever refunds failed on the way."""
+        value = self.payment.points_value
+        if value.minor == 0:
+            return None
+        captured = self.payment.captured.minor
+        refunded_after = min(self.refunded.minor + amount.minor, captured)
+        already = self.points_value_refunded.minor
+        money_left = self.payment.money_captured.minor - (self.refunded.minor - already)
+        target = cumulative_share(value.minor, refunded_after, captured) - already
+        share = min(max(target, amount.minor - money_left, 0), amount.minor, value.minor - already)
+        return Money(max(share, 0), self.currency)
+
     def _rebalance_points(self, refund: Refund | None) -> None:
-        """Keep exactly the refunded share of the earned points reversed, charged to (or
-        given back through) ``refund``."""
-        change = self.points.rebalance(self.refunded, self.payment.captured)
-        if change and refund is not None:
-            refund.points_reversed += change
-            self.events.append(PointsReversed(self.id, refund.id, change))
+        """Keep exactly the refunded share of the earned points reversed and of the
+        redeemed points restored, charged to (or undone through) ``refund``."""
+        move = self.points.rebalance(
+            self.refunded,
+            self.payment.captured,
+            self.points_value_refunded,
+            self.payment.points_value,
+        )
+        if refund is None:
+            return
+        if move.reversed:
+            refund.points_reversed += move.reversed
+            self.events.append(PointsReversed(self.id, refund.id, move.reversed))
+        if move.restored:
+            refund.points_restored += move.restored
+            self.events.append(PointsRestored(self.id, refund.id, move.restored))
 
     def _refund_moved(self, refund: Refund, previous: RefundStatus) -> None:
         self.events.append(RefundStatusChanged(self.id, refund.id, previous, refund.status))

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from refundry.domain.errors import InvalidAmount, OrderNotCapturable
 from refundry.domain.money import Money
+from refundry.domain.points import PointsRedemption
 from refundry.domain.refund import Refund
 
 
@@ -108,6 +109,20 @@ class Payment:
     reference: str | None = None  # the provider's id of the payment, when the checkout gave one
     authorization_expires_at: datetime | None = None  # when an uncaptured hold lapses
     authorization_flagged_at: datetime | None = None  # when the watch saw it about to lapse
+    # A redeem order: points paid ``redemption.value`` of ``captured`` (the money part
+    # is the rest, and is what the provider holds).
+    redemption: PointsRedemption | None = None
+
+    @property
+    def points_value(self) -> Money:
+        if self.redemption is None:
+            return Money.zero(self.captured.currency)
+        return self.redemption.value
+
+    @property
+    def money_captured(self) -> Money:
+        """What the customer paid in money, not in points."""
+        return self.captured - self.points_value
 
     def hold(self, amount: Money, now: datetime, validity: timedelta | None) -> None:
         self.authorized = amount

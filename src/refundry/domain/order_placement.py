@@ -21,6 +21,7 @@ from refundry.domain.order_parts import (
     PaymentMethod,
     Shipping,
 )
+from refundry.domain.points import PointsRedemption
 from refundry.domain.refund import sum_money
 from refundry.domain.status import OrderStatus
 
@@ -58,11 +59,18 @@ def place_order(
     now: datetime,
     payment_reference: str | None = None,
     authorization_validity: timedelta | None = None,
+    points_redeemed: int | None = None,
+    points_value: int | None = None,
 ) -> Order:
     """Build an order as a checkout reports it; the payment amounts set its first status.
 
     ``authorized`` defaults to the order total; ``captured`` to the authorized amount
     when capture is automatic and to zero when it is manual.
+
+    A redeem order spends ``points_redeemed`` points worth ``points_value`` of the total
+    (all of it for payment method ``points``). Points are spent at checkout, so such an
+    order is settled there: ``authorized`` and ``captured`` are then the money part, and
+    the order's captured amount is the money and the points' value together.
     """
     if not lines:
         raise InvalidOrder("an order needs at least one line")
@@ -85,6 +93,11 @@ def place_order(
     total = total + shipping.amount + shipping.tax
     if total.minor > MAX_ORDER_TOTAL_MINOR:
         raise InvalidOrder(f"the order total exceeds {MAX_ORDER_TOTAL_MINOR} minor units")
+    redemption = _redemption(
+        payment_method, capture_mode, points_redeemed, points_value, total, authorized, captured
+    )
+    if redemption is not None:
+        authorized = captured = total.minor
     authorized_minor = total.minor if authorized is None else authorized
     if captured is None:
         captured = authorized_minor if capture_mode is CaptureMode.AUTOMATIC else 0
@@ -119,12 +132,58 @@ def place_order(
                 if authorization is AuthorizationState.ACTIVE and authorization_validity
                 else None
             ),
+            redemption=redemption,
         ),
         status=status,
         created_at=now,
         updated_at=now,
         links=links,
     )
+
+
+def _redemption(
+    method: PaymentMethod,
+    capture_mode: CaptureMode,
+    points: int | None,
+    value: int | None,
+    total: Money,
+    authorized: int | None,
+    captured: int | None,
+) -> PointsRedemption | None:
+    """The points a redeem order's checkout spent, checked against the order total."""
+    if points is None:
+        if method is PaymentMethod.POINTS or value is not None:
+            raise InvalidOrder("an order paid with points needs payment.points.redeemed")
+        return None
+    if method is PaymentMethod.POINTS:
+        value = total.minor if value is None else value
+        if value != total.minor:
+            raise InvalidOrder(
+                "payment method points pays the whole order; to pay part of it with points, "
+                "pay the rest with another method and send payment.points",
+                total=total.minor,
+            )
+    elif value is None:
+        raise InvalidOrder("payment.points.value (what the points paid) is required")
+    elif not 0 < value < total.minor:
+        raise InvalidOrder(
+            "payment.points.value must be positive and less than the order total",
+            total=total.minor,
+        )
+    money = total.minor - value
+    if capture_mode is CaptureMode.MANUAL or (authorized, captured) not in (
+        (None, None),
+        (money, money),
+        (None, money),
+        (money, None),
+    ):
+        raise InvalidOrder(
+            "points are spent at checkout, so an order paid with points is settled there: "
+            "capture must be automatic and cover the money part "
+            f"({money} minor units)",
+            money_part=money,
+        )
+    return PointsRedemption(points, Money(value, total.currency))
 
 
 def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:

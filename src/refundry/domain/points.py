@@ -128,19 +128,51 @@ def reverse(owed: int, current_balance: int, policy: ShortfallPolicy) -> Reversa
 
 @dataclass(slots=True)
 class OrderPoints:
-    """The points an earning order awarded, and how many of them its refunds took back."""
+    """An order's points: what its capture earned and what its checkout redeemed, and how
+    many of each its refunds moved back (earned points reversed, redeemed points restored)."""
 
     earned: int = 0
     reversed: int = 0
+    redeemed: int = 0
+    restored: int = 0
 
-    def rebalance(self, refunded: Money, captured: Money) -> int:
-        """Points to take back now (negative: to give back, after a refund failed) so that
-        exactly the refunded share of what was earned stands reversed."""
-        target = points_to_take_back(self.earned, captured, Money.zero(captured.currency), refunded)
-        change = target - self.reversed
-        self.reversed = target
-        return change
+    def rebalance(
+        self, refunded: Money, captured: Money, value_refunded: Money, value: Money
+    ) -> PointsMove:
+        """Points to move now so that exactly the refunded share of what was earned stands
+        reversed, and the share of the points' ``value`` refunded in points stands restored
+        (negative: to undo, after a refund failed)."""
+        none = Money.zero(captured.currency)
+        reversal = points_to_take_back(self.earned, captured, none, refunded) - self.reversed
+        restoral = points_to_take_back(self.redeemed, value, none, value_refunded) - self.restored
+        self.reversed += reversal
+        self.restored += restoral
+        return PointsMove(reversal, restoral)
 
     @property
     def reversible(self) -> int:
         return self.earned - self.reversed
+
+    @property
+    def restorable(self) -> int:
+        return self.redeemed - self.restored
+
+
+@dataclass(frozen=True, slots=True)
+class PointsMove:
+    reversed: int  # earned points taken back from the customer (negative: given back)
+    restored: int  # redeemed points given back to the customer (negative: taken again)
+
+
+@dataclass(frozen=True, slots=True)
+class PointsRedemption:
+    """Points a checkout spent to pay ``value`` of a redeem order's total."""
+
+    points: int
+    value: Money
+
+    def __post_init__(self) -> None:
+        if type(self.points) is not int or self.points <= 0:
+            raise InvalidInput("points redeemed must be a positive whole number")
+        if self.value.minor <= 0:
+            raise InvalidInput("the value paid with points must be positive")

@@ -46,6 +46,7 @@ class RefundStatus(StrEnum):
 class RefundKind(StrEnum):
     REFUND = "refund"
     CANCELLATION = "cancellation"  # the record a cancel creates so sales reports stay right
+    AUTO_REFUND = "auto_refund"  # reconciliation reversed a redeem order (seed 004)
     EXTERNAL = "external"  # made in the provider's own dashboard; learnt from its events
 
 
@@ -135,10 +136,20 @@ class Refund:
     # Loyalty points this refund took back from its earning order (less any it gave back
     # when it failed).
     points_reversed: int = 0
+    # Redeem orders: the redeemed points this refund gave back (less any it took again
+    # when it failed), and the part of ``amount`` they stand for; the provider returns
+    # only the rest.
+    points_restored: int = 0
+    points_value: Money | None = None
 
     @property
     def amount(self) -> Money:
         return self.breakdown.total
+
+    @property
+    def money_amount(self) -> Money:
+        """What goes back as money: the amount less the part given back in points."""
+        return self.amount if self.points_value is None else self.amount - self.points_value
 
     @property
     def counts_against_cap(self) -> bool:

@@ -24,7 +24,7 @@ from refundry.domain.errors import (
 )
 from refundry.domain.money import Currency, Money, cumulative_share
 from refundry.domain.refund import Refund, RefundBreakdown, RefundLine, sum_money
-from refundry.domain.status import OrderStatus
+from refundry.domain.status import TERMINAL_STATUSES, OrderStatus
 
 if TYPE_CHECKING:
     from refundry.domain.order import Order, OrderLine
@@ -99,8 +99,8 @@ def calculate_refund(order: Order, request: RefundRequest, as_of: datetime) -> R
     shipping_refunded, shipping_tax_refunded = order.shipping_refunded()
     shipping_left = order.shipping.amount - shipping_refunded
 
-    if request.everything and order.status is OrderStatus.CANCELLED:
-        # A cancelled order whose cancellation refund failed owes its money back whole;
+    if request.everything and order.status in TERMINAL_STATUSES:
+        # A cancelled (or auto-refunded) order whose refund failed owes its money back whole;
         # its goods are stopped, so there is nothing to break the money down by.
         return RefundBreakdown(
             currency=currency,
@@ -185,9 +185,16 @@ def calculate_refund(order: Order, request: RefundRequest, as_of: datetime) -> R
 def _check_refundable_status(order: Order) -> None:
     if order.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED):
         return
-    if order.status is OrderStatus.CANCELLED and order.refundable.minor > 0:
-        # The cancellation refund failed at the provider: the money is still owed.
+    if order.status in TERMINAL_STATUSES and order.refundable.minor > 0:
+        # The cancellation (or automatic) refund failed at the provider: the money is
+        # still owed.
         return
+    if order.status is OrderStatus.AUTO_REFUNDED:
+        raise OrderNotRefundable(
+            "the order was reversed automatically by reconciliation (auto_refunded, a "
+            "terminal state): its money and points are already given back",
+            status=order.status.value,
+        )
     if order.status is OrderStatus.FULLY_REFUNDED:
         raise RefundExceedsRefundable(
             "the order is fully refunded; nothing is left to refund", requested=None, refundable=0

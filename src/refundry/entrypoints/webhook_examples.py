@@ -16,7 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from refundry.domain.events import OrderCancelled, OrderRefunded, RefundStatusChanged
+from refundry.domain.events import (
+    OrderAutoRefunded,
+    OrderCancelled,
+    OrderRefunded,
+    RefundStatusChanged,
+)
 from refundry.domain.money import Currency
 from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
 from refundry.domain.order_placement import NewLine, place_order
@@ -31,7 +36,7 @@ ACTOR = "api_key:5f0c8d3c2b7e4a8e9a1d2c3b4a5f6e7d"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _order(external_id: str) -> Order:
+def _order(external_id: str, *, points: int | None = None, value: int | None = None) -> Order:
     return place_order(
         merchant_id=uuid.uuid4(),
         external_id=external_id,
@@ -48,6 +53,8 @@ def _order(external_id: str) -> Order:
         authorized=None,
         captured=None,
         now=AT - timedelta(days=2),
+        points_redeemed=points,
+        points_value=value,
     )
 
 
@@ -56,7 +63,9 @@ def _bodies(order: Order, idempotency_key: str | None, first: int) -> list[dict[
     notifiable = [
         event
         for event in order.events
-        if isinstance(event, OrderCancelled | OrderRefunded | RefundStatusChanged)
+        if isinstance(
+            event, OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
+        )
     ]
     order.events.clear()
     return [
@@ -92,10 +101,16 @@ def examples() -> dict[EventType, dict[str, Any]]:
         reason="Customer changed their mind", status_label=None, created_by=ACTOR, now=AT
     )
     cancel_events = _bodies(cancelled, "cancel-ORDER-1002", 1)
+    reversed_order = _order("ORDER-1003", points=2000, value=2000)
+    reversed_order.redeem_points(AT - timedelta(days=2))
+    reversed_order.events.clear()
+    reversed_order.auto_refund(reason=None, created_by="system:reconciliation", now=AT)
+    auto_events = _bodies(reversed_order, None, 1)
     chosen = {
         EventType.REFUNDED: refund_events[0],
         EventType.REFUND_UPDATED: refund_events[-1],
         EventType.CANCELLED: cancel_events[0],
+        EventType.AUTO_REFUNDED: auto_events[0],
     }
     for body in chosen.values():
         WebhookPayload.model_validate(body)  # the documented schema, extra keys refused

@@ -35,6 +35,8 @@ class PlaceOrder:
     authorized: int | None = None
     captured: int | None = None
     payment_reference: str | None = None  # the provider's payment id, from the checkout
+    points_redeemed: int | None = None  # a redeem order: points spent at checkout
+    points_value: int | None = None  # what they paid of the total (all of it for ``points``)
     # How long a hold lasts, by payment method (a deployment may change the defaults).
     authorization_validity: Mapping[PaymentMethod, timedelta] = field(
         default_factory=lambda: dict(AUTHORIZATION_VALIDITY)
@@ -53,15 +55,18 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         shipping_amount=command.shipping_amount,
         shipping_tax=command.shipping_tax,
         payment_method=command.payment_method,
-        capture_mode=command.capture_mode or _merchant_capture_mode(uow, command.merchant_id),
+        capture_mode=command.capture_mode or _default_capture_mode(uow, command),
         authorized=command.authorized,
         captured=command.captured,
         now=now,
         payment_reference=command.payment_reference,
         authorization_validity=command.authorization_validity.get(command.payment_method),
+        points_redeemed=command.points_redeemed,
+        points_value=command.points_value,
     )
     if order.payment.method is PaymentMethod.FLOAT:
         merchant_float.charge_order(uow, order)
+    points.redeem_points(uow, order, now)
     points.award_points(uow, order, now)
     uow.orders.add(order)
     taken: dict[str, int] = {}
@@ -137,8 +142,12 @@ def fulfil_order(
     return order
 
 
-def _merchant_capture_mode(uow: UnitOfWork, merchant_id: uuid.UUID) -> CaptureMode:
-    merchant = uow.merchants.get(merchant_id)
+def _default_capture_mode(uow: UnitOfWork, command: PlaceOrder) -> CaptureMode:
+    """The merchant's toggle; points are spent at checkout, so a redeem order is settled
+    there whatever the toggle says."""
+    if command.points_redeemed is not None or command.payment_method is PaymentMethod.POINTS:
+        return CaptureMode.AUTOMATIC
+    merchant = uow.merchants.get(command.merchant_id)
     automatic = merchant.automatic_capture if merchant is not None else True
     return CaptureMode.AUTOMATIC if automatic else CaptureMode.MANUAL
 

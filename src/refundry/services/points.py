@@ -14,13 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from refundry.domain.errors import PointsProgramNotFound
-from refundry.domain.events import DomainEvent, PointsAwarded, PointsReversed
+from refundry.domain.errors import InsufficientPoints, PointsProgramNotFound
+from refundry.domain.events import (
+    DomainEvent,
+    PointsAwarded,
+    PointsRedeemed,
+    PointsRestored,
+    PointsReversed,
+)
 from refundry.domain.order import Order
 from refundry.domain.points import (
     PointsEntry,
     PointsEntryKind,
     PointsProgram,
+    Reversal,
     ShortfallPolicy,
     reverse,
 )
@@ -39,10 +46,29 @@ def customer_key(order: Order) -> str:
 
 
 def award_points(uow: _PointsUnitOfWork, order: Order, now: datetime) -> None:
-    """An earning order's capture earns points by the merchant's program, if it has one."""
+    """An earning order's capture earns points by the merchant's program, if it has one:
+    on the money paid, never on the part paid with points."""
     program = uow.points.program(order.merchant_id)
     if program is not None:
-        order.award_points(program.points_earned(order.payment.captured), now)
+        order.award_points(program.points_earned(order.payment.money_captured), now)
+
+
+def redeem_points(uow: _PointsUnitOfWork, order: Order, now: datetime) -> None:
+    """A redeem order spends its customer's points; the account stays locked until the
+    commit writes the entry, so two checkouts cannot spend the same points."""
+    redemption = order.payment.redemption
+    if redemption is None:
+        return
+    customer = customer_key(order)
+    uow.points.lock_account(order.merchant_id, customer, now)
+    available = uow.points.balance(order.merchant_id, customer)
+    if available < redemption.points:
+        raise InsufficientPoints(
+            f"the customer has {available} points; the order redeems {redemption.points}",
+            balance=available,
+            redeemed=redemption.points,
+        )
+    order.redeem_points(now)
 
 
 def record_points(
@@ -50,7 +76,7 @@ def record_points(
 ) -> None:
     """Write the ledger entries of this change's points events (called by every commit)."""
     for order, event in drained:
-        if not isinstance(event, PointsAwarded | PointsReversed):
+        if not isinstance(event, PointsAwarded | PointsReversed | PointsRedeemed | PointsRestored):
             continue
         customer = customer_key(order)
         uow.points.lock_account(order.merchant_id, customer, now)
@@ -63,16 +89,41 @@ def _entry(
     uow: _PointsUnitOfWork,
     order: Order,
     customer: str,
-    event: PointsAwarded | PointsReversed,
+    event: PointsAwarded | PointsReversed | PointsRedeemed | PointsRestored,
     now: datetime,
 ) -> PointsEntry:
     match event:
         case PointsAwarded(points=points):
             return PointsEntry(uuid.uuid4(), PointsEntryKind.EARNED, points, now, order_id=order.id)
+        case PointsRedeemed(points=points):
+            return PointsEntry(
+                uuid.uuid4(), PointsEntryKind.REDEEMED, -points, now, order_id=order.id
+            )
+        case PointsRestored(refund_id=refund_id, points=points) if points > 0:
+            return PointsEntry(
+                uuid.uuid4(),
+                PointsEntryKind.RESTORED,
+                points,
+                now,
+                order_id=order.id,
+                refund_id=refund_id,
+            )
+        case PointsRestored(refund_id=refund_id, points=points):
+            reversal = _take_back(uow, order, customer, -points)
+            # A negative restoration, not an adjustment: ``taken_for_order`` counts the
+            # reversals of earned points only.
+            return PointsEntry(
+                uuid.uuid4(),
+                PointsEntryKind.RESTORED,
+                -reversal.taken,
+                now,
+                order_id=order.id,
+                refund_id=refund_id,
+                shortfall=reversal.shortfall,
+                note="the refund failed: the points it restored are taken again",
+            )
         case PointsReversed(refund_id=refund_id, points=owed) if owed > 0:
-            program = uow.points.program(order.merchant_id)
-            policy = program.shortfall_policy if program else ShortfallPolicy.ALLOW_NEGATIVE
-            reversal = reverse(owed, uow.points.balance(order.merchant_id, customer), policy)
+            reversal = _take_back(uow, order, customer, owed)
             return PointsEntry(
                 uuid.uuid4(),
                 PointsEntryKind.REVERSED,
@@ -96,6 +147,14 @@ def _entry(
                 refund_id=refund_id,
                 note="the refund failed: its points reversal is undone",
             )
+
+
+def _take_back(uow: _PointsUnitOfWork, order: Order, customer: str, owed: int) -> Reversal:
+    """Take ``owed`` points off the customer's balance, as the merchant's policy says when
+    they have already spent them."""
+    program = uow.points.program(order.merchant_id)
+    policy = program.shortfall_policy if program else ShortfallPolicy.ALLOW_NEGATIVE
+    return reverse(owed, uow.points.balance(order.merchant_id, customer), policy)
 
 
 def set_program(

@@ -91,7 +91,8 @@ def send_refund(work: ProviderWork, message: OutboxMessage) -> None:
         return
     try:
         provider = work.providers.for_order(order)
-        if provider is None:
+        if provider is None or refund.money_amount.minor == 0:
+            # Refundry settles it: all of it, or all it gives back, is points.
             outcome = ProviderRefund(None, ProviderRefundState.COMPLETED)
         elif refund.provider_reference is None:
             outcome = provider.refund(
@@ -99,7 +100,7 @@ def send_refund(work: ProviderWork, message: OutboxMessage) -> None:
                     refund_id=refund.id,
                     order_id=order.id,
                     payment_reference=order.payment.reference,
-                    amount=refund.amount,
+                    amount=refund.money_amount,  # points come back through the ledger
                     reason=refund.reason,
                 )
             )

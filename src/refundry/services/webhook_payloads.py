@@ -16,6 +16,7 @@ from typing import Any
 from refundry.domain.events import (
     CancelledUnits,
     NotifiableEvent,
+    OrderAutoRefunded,
     OrderCancelled,
     OrderRefunded,
     RefundStatusChanged,
@@ -37,6 +38,8 @@ def event_type(event: NotifiableEvent) -> EventType:
             return EventType.REFUNDED
         case RefundStatusChanged():
             return EventType.REFUND_UPDATED
+        case OrderAutoRefunded():
+            return EventType.AUTO_REFUNDED
 
 
 def webhook_body(
@@ -72,11 +75,16 @@ def webhook_body(
             data["refund"] = refund_document(order, refund)
             actor = SYSTEM_ACTOR
             idempotency_key = None  # the worker moved it, not a request
+        case OrderAutoRefunded():
+            data["refund"] = refund_document(order, order.refund_by_id(event.refund_id))
+            data["auto_refund"] = {"reason": event.reason}
+            actor = event.actor
     data["actor"] = actor_document(actor)
     data["idempotency_key"] = idempotency_key
     # Loyalty points the refund took back (given back, if negative, when it failed).
     refund_shown = data.get("refund")
     data["points_reversed"] = None if refund_shown is None else refund_shown["points_reversed"]
+    data["points_restored"] = None if refund_shown is None else refund_shown["points_restored"]
     return {
         "id": str(event_id),
         "type": event_type(event).value,
@@ -99,6 +107,8 @@ def order_summary(order: Order) -> Json:
         "refundable": order.refundable.minor,
         "points_earned": order.points.earned,
         "points_reversible": order.points.reversible,
+        "points_redeemed": order.points.redeemed,
+        "points_restorable": order.points.restorable,
         "payment_method": order.payment.method.value,
     }
 

@@ -18,7 +18,13 @@ from functools import partial
 import httpx
 
 from refundry.domain.errors import InvalidInput, WebhookEndpointNotFound, WebhookEventNotFound
-from refundry.domain.events import DomainEvent, OrderCancelled, OrderRefunded, RefundStatusChanged
+from refundry.domain.events import (
+    DomainEvent,
+    OrderAutoRefunded,
+    OrderCancelled,
+    OrderRefunded,
+    RefundStatusChanged,
+)
 from refundry.domain.order import Order
 from refundry.domain.webhooks import (
     Delivery,
@@ -48,7 +54,9 @@ def publish(
     # invoice close completes many refunds at once).
     endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = {}
     for order, event in drained:
-        if not isinstance(event, OrderCancelled | OrderRefunded | RefundStatusChanged):
+        if not isinstance(
+            event, OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
+        ):
             continue  # provider work (the outbox's) or points (the ledger's)
         event_id = uuid.uuid4()
         event_type = webhook_payloads.event_type(event)

@@ -31,7 +31,7 @@ class _Loaded:
     version: int
     refund_history: dict[uuid.UUID, int]  # refund id -> status changes already stored
     refund_references: dict[uuid.UUID, str | None]
-    refund_points: dict[uuid.UUID, int]
+    refund_points: dict[uuid.UUID, tuple[int, int]]
     links: dict[uuid.UUID, tuple[object, ...]]
 
 
@@ -254,7 +254,8 @@ class SqlOrderRepository:
             if (
                 stored < len(refund.history)
                 or refund.provider_reference != loaded.refund_references.get(refund.id)
-                or refund.points_reversed != loaded.refund_points.get(refund.id)
+                or (refund.points_reversed, refund.points_restored)
+                != loaded.refund_points.get(refund.id)
             ):
                 self._connection.execute(
                     sa.update(t.refunds)
@@ -266,6 +267,7 @@ class SqlOrderRepository:
                         failure_reason=refund.failure_reason,
                         provider_reference=refund.provider_reference,
                         points_reversed=refund.points_reversed,
+                        points_restored=refund.points_restored,
                     )
                 )
                 self._insert_history(order, refund, start=stored)
@@ -298,7 +300,10 @@ class SqlOrderRepository:
             version=order.version,
             refund_history={refund.id: len(refund.history) for refund in order.refunds},
             refund_references={refund.id: refund.provider_reference for refund in order.refunds},
-            refund_points={refund.id: refund.points_reversed for refund in order.refunds},
+            refund_points={
+                refund.id: (refund.points_reversed, refund.points_restored)
+                for refund in order.refunds
+            },
             links={link.id: rows.link_state(link) for link in order.links},
         )
 

@@ -21,7 +21,7 @@ from refundry.domain.order import (
     PaymentMethod,
     Shipping,
 )
-from refundry.domain.points import OrderPoints
+from refundry.domain.points import OrderPoints, PointsRedemption
 from refundry.domain.refund import (
     Refund,
     RefundBreakdown,
@@ -77,6 +77,9 @@ def order_row(order: Order) -> dict[str, Any]:
         "cancelled_at": order.cancelled_at,
         "points_earned": order.points.earned,
         "points_reversed": order.points.reversed,
+        "points_redeemed": order.points.redeemed,
+        "points_value": order.payment.points_value.minor,
+        "points_restored": order.points.restored,
         "version": order.version,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
@@ -128,6 +131,8 @@ def refund_row(order: Order, refund: Refund) -> dict[str, Any]:
         "completed_at": refund.completed_at,
         "settled_at": settled_at(refund),
         "points_reversed": refund.points_reversed,
+        "points_restored": refund.points_restored,
+        "points_value": None if refund.points_value is None else refund.points_value.minor,
     }
 
 
@@ -197,6 +202,11 @@ def order_from_rows(
             reference=row["payment_reference"],
             authorization_expires_at=aware(row["authorization_expires_at"]),
             authorization_flagged_at=aware(row["authorization_flagged_at"]),
+            redemption=(
+                PointsRedemption(row["points_redeemed"], money(row["points_value"]))
+                if row["points_redeemed"]
+                else None
+            ),
         ),
         status=OrderStatus(row["status"]),
         status_label=row["status_label"],
@@ -204,7 +214,12 @@ def order_from_rows(
         cancelled_at=aware(row["cancelled_at"]),
         refunds=refunds,
         links=[link_from_row(link, currency) for link in link_rows],
-        points=OrderPoints(row["points_earned"], row["points_reversed"]),
+        points=OrderPoints(
+            row["points_earned"],
+            row["points_reversed"],
+            row["points_redeemed"],
+            row["points_restored"],
+        ),
         version=row["version"],
         created_at=utc(row["created_at"]),
         updated_at=utc(row["updated_at"]),
@@ -256,6 +271,8 @@ def refund_from_rows(
         failure_reason=row["failure_reason"],
         provider_reference=row["provider_reference"],
         points_reversed=row["points_reversed"],
+        points_restored=row["points_restored"],
+        points_value=None if row["points_value"] is None else money(row["points_value"]),
     )
 
 

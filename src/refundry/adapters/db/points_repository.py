@@ -76,12 +76,12 @@ class SqlPointsRepository:
         return int(total)
 
     def taken_for_order(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> int:
-        """Points the order's refunds took off the balance, net of any given back."""
+        """Earned points the order's refunds took off the balance, net of any given back."""
         total = self._connection.execute(
             sa.select(sa.func.coalesce(sa.func.sum(en.c.points), 0)).where(
                 en.c.merchant_id == merchant_id,
                 en.c.order_id == order_id,
-                en.c.kind != PointsEntryKind.EARNED.value,
+                en.c.kind.in_([PointsEntryKind.REVERSED.value, PointsEntryKind.ADJUSTED.value]),
             )
         ).scalar_one()
         return -int(total)

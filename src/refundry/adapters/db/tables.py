@@ -78,6 +78,11 @@ orders = sa.Table(
     # Loyalty points the order's capture earned, and how many its refunds took back.
     sa.Column("points_earned", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("points_reversed", sa.BigInteger, nullable=False, server_default="0"),
+    # Redeem orders: points the checkout spent, the part of ``captured`` they paid, and
+    # how many refunds gave back.
+    sa.Column("points_redeemed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("points_value", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("points_restored", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", UTC_TIME, nullable=False),
     sa.Column("updated_at", UTC_TIME, nullable=False),
@@ -136,6 +141,8 @@ refunds = sa.Table(
     # The provider's id of this refund; an external refund is recorded once per id.
     sa.Column("provider_reference", sa.String(255)),
     sa.Column("points_reversed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("points_restored", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("points_value", sa.BigInteger),  # of ``amount``, given back in points
     sa.Index(None, "merchant_id", "created_at"),
     sa.Index(None, "merchant_id", "settled_at"),
     sa.Index(None, "provider_reference"),
@@ -413,4 +420,44 @@ points_entries = sa.Table(
     ),
     sa.Index(None, "merchant_id", "customer", "created_at"),
     sa.Index(None, "order_id"),
+)
+
+# Transactions the points or payment system says happened, imported for reconciliation.
+# ``order_reference`` is the order's external id (or Refundry id); a run resolves it
+# into ``order_id``, so records may arrive before their orders.
+reconciliation_records = sa.Table(
+    "reconciliation_records",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("transaction_id", sa.String(255), primary_key=True),
+    sa.Column("order_reference", sa.String(200), nullable=False),
+    sa.Column("order_id", sa.Uuid),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("points", sa.BigInteger),
+    sa.Column("occurred_at", UTC_TIME),
+    sa.Column("imported_at", UTC_TIME, nullable=False),
+    sa.Index(None, "merchant_id", "order_reference"),
+    sa.Index(None, "order_id"),
+)
+
+# What reconciliation found: one row per (kind, subject), so a rerun adds nothing.
+reconciliation_discrepancies = sa.Table(
+    "reconciliation_discrepancies",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    # The record's transaction id, or the order id for a missing record.
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column("transaction_id", sa.String(255)),
+    sa.Column("order_id", sa.Uuid),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("order_amount", sa.BigInteger),
+    sa.Column("record_amount", sa.BigInteger),
+    sa.Column("order_points", sa.BigInteger),
+    sa.Column("record_points", sa.BigInteger),
+    sa.Column("action", sa.String(32)),  # what Refundry did about it (auto_refunded)
+    sa.Column("found_at", UTC_TIME, nullable=False),
+    sa.Column("resolved_at", UTC_TIME),
+    sa.Index(None, "merchant_id", "found_at"),
 )

@@ -96,6 +96,16 @@ def order_model(order: Order) -> schemas.OrderOut:
             reference=order.payment.reference,
             authorization_expires_at=order.payment.authorization_expires_at,
             authorization_flagged_at=order.payment.authorization_flagged_at,
+            points=(
+                None
+                if order.payment.redemption is None
+                else schemas.PointsPaymentOut(
+                    redeemed=order.points.redeemed,
+                    value=order.payment.redemption.value.minor,
+                    restored=order.points.restored,
+                    restorable=order.points.restorable,
+                )
+            ),
         ),
         cancel_reason=order.cancel_reason,
         cancelled_at=order.cancelled_at,
@@ -137,12 +147,18 @@ def present_refund_made(made: RefundMade) -> JsonBody:
 
 def present_preview(preview: RefundPreview) -> JsonBody:
     refundable = preview.order.refundable
+    amount = preview.breakdown.total
+    points_value, points_move = preview.order.preview_points(amount)
     return schemas.RefundPreviewOut(
         **breakdown_document(preview.order, preview.breakdown),
         order_id=preview.order.id,
         method=preview.method,
         refundable_before=refundable.minor,
-        refundable_after=(refundable - preview.breakdown.total).minor,
+        refundable_after=(refundable - amount).minor,
+        money_amount=(amount if points_value is None else amount - points_value).minor,
+        points_value=None if points_value is None else points_value.minor,
+        points_to_restore=points_move.restored,
+        points_to_reverse=points_move.reversed,
         quote=preview.quote.token,
         quote_expires_at=preview.quote.expires_at,
     ).model_dump(mode="json")

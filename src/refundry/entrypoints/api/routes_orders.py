@@ -55,6 +55,8 @@ def create_order(
         captured=body.payment.captured,
         payment_reference=body.payment.reference,
         authorization_validity=container.settings.authorization_validity,
+        points_redeemed=None if body.payment.points is None else body.payment.points.redeemed,
+        points_value=None if body.payment.points is None else body.payment.points.value,
     )
     return mutate(
         container=container,

@@ -77,6 +77,17 @@ class ShippingIn(StrictModel):
 ProviderReference = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 
 
+class PointsPaymentIn(StrictModel):
+    redeemed: Annotated[int, Field(strict=True, gt=0, le=10**12)] = Field(
+        description="points the checkout spent from the customer's balance"
+    )
+    value: Minor | None = Field(
+        None,
+        description="the part of the order total the points paid, minor units; with "
+        "method points, the whole total (the default)",
+    )
+
+
 class PaymentIn(StrictModel):
     method: PaymentMethod = PaymentMethod.CARD
     capture: CaptureMode | None = Field(
@@ -92,6 +103,11 @@ class PaymentIn(StrictModel):
         None,
         description="the provider's id of this payment (a Stripe PaymentIntent), when the "
         "checkout made one; refunds to the card go against it",
+    )
+    points: PointsPaymentIn | None = Field(
+        None,
+        description="a redeem order: points paid the whole order (method points) or part "
+        "of it; authorized and captured are then the money part",
     )
 
 
@@ -215,6 +231,14 @@ class PaymentOut(BaseModel):
     reference: str | None
     authorization_expires_at: datetime | None  # an uncaptured hold cannot be captured after
     authorization_flagged_at: datetime | None  # the watch saw it about to lapse
+    points: PointsPaymentOut | None = Field(description="redeem orders: what points paid")
+
+
+class PointsPaymentOut(BaseModel):
+    redeemed: int = Field(description="points the checkout spent")
+    value: int = Field(description="the part of captured they paid, minor units")
+    restored: int = Field(description="of the points redeemed, those refunds gave back")
+    restorable: int
 
 
 class OrderOut(BaseModel):
@@ -288,6 +312,11 @@ class RefundOut(BreakdownOut):
     failure_reason: str | None
     provider_reference: str | None
     points_reversed: int = Field(description="loyalty points this refund took back")
+    points_restored: int = Field(description="redeemed points this refund gave back")
+    points_value: int | None = Field(
+        description="redeem orders: the part of amount given back in points"
+    )
+    money_amount: int = Field(description="the part of amount given back as money")
     created_by: str
     created_at: datetime
     completed_at: datetime | None
@@ -307,6 +336,10 @@ class RefundPreviewOut(BreakdownOut):
     method: RefundMethod
     refundable_before: int
     refundable_after: int
+    money_amount: int = Field(description="of amount, what goes back as money")
+    points_value: int | None = Field(description="of amount, what goes back as points")
+    points_to_restore: int = Field(description="redeemed points the refund will give back")
+    points_to_reverse: int = Field(description="earned points the refund will take back")
     quote: str
     quote_expires_at: datetime
 

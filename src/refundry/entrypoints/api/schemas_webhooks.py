@@ -132,6 +132,8 @@ class OrderSummaryPayload(PayloadModel):
     refundable: int
     points_earned: int
     points_reversible: int
+    points_redeemed: int
+    points_restorable: int
     payment_method: PaymentMethod
 
 
@@ -147,6 +149,10 @@ class CancellationPayload(PayloadModel):
     reason: str
     lines: list[CancelledLinePayload]
     authorization_voided: bool
+
+
+class AutoRefundPayload(PayloadModel):
+    reason: str = Field(description="why reconciliation reversed the order")
 
 
 class ActorPayload(PayloadModel):
@@ -165,7 +171,9 @@ class EventData(PayloadModel):
     actor: ActorPayload
     idempotency_key: str | None
     points_reversed: int | None
+    points_restored: int | None
     cancellation: CancellationPayload | None = None
+    auto_refund: AutoRefundPayload | None = None
     previous_status: RefundStatus | None = None
 
 
