@@ -52,6 +52,10 @@ class Settings:
     # Endpoints on loopback or private addresses are refused unless this is set: a
     # merchant's URL must not reach the platform's own network. The demo and tests set it.
     webhook_allow_private_networks: bool = False
+    # Reconciliation: how long a redeem order may wait for its transaction record before
+    # it is reversed (auto_refunded), and how often the worker runs it.
+    reconcile_grace_hours: float = 24.0
+    reconcile_every_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -116,4 +120,6 @@ class Settings:
             webhook_allow_private_networks=(
                 env("REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "").lower() in ("1", "true", "yes")
             ),
+            reconcile_grace_hours=float(env("REFUNDRY_RECONCILE_GRACE_HOURS", "24")),
+            reconcile_every_seconds=float(env("REFUNDRY_RECONCILE_EVERY_SECONDS", "3600")),
         )

@@ -286,7 +286,7 @@ class Order:
             raise OrderNotAutoRefundable(
                 f"order {self.id} is {self.status}; only a paid or partially refunded redeem "
                 "order is reversed automatically",
-                status=self.status.value,
+                order_status=self.status.value,
             )
         reason = reason or AUTO_REFUND_REASON
         refund = self._record_refund(
@@ -629,7 +629,7 @@ class Order:
             raise OrderAlreadyRefunded(
                 f"order {self.id} was reversed automatically by reconciliation "
                 "(auto_refunded, a terminal state); there is nothing left to cancel",
-                status=self.status.value,
+                order_status=self.status.value,
             )
         if self.status is OrderStatus.FULLY_REFUNDED:
             raise OrderAlreadyRefunded(f"order {self.id} is already {self.status}")

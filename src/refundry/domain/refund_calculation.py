@@ -193,7 +193,7 @@ def _check_refundable_status(order: Order) -> None:
         raise OrderNotRefundable(
             "the order was reversed automatically by reconciliation (auto_refunded, a "
             "terminal state): its money and points are already given back",
-            status=order.status.value,
+            order_status=order.status.value,
         )
     if order.status is OrderStatus.FULLY_REFUNDED:
         raise RefundExceedsRefundable(

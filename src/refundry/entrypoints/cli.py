@@ -16,6 +16,7 @@ from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.domain.errors import RefundryError
+from refundry.entrypoints.cli_reconcile import reconcile_app
 from refundry.entrypoints.cli_webhooks import webhooks_app
 from refundry.services import merchant_float, transactions
 from refundry.services.merchants import create_merchant
@@ -28,6 +29,7 @@ app.add_typer(invoices_app, name="invoices")
 reports_app = typer.Typer(help="Reports as files.", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(reconcile_app, name="reconcile")
 
 DEMO_DATABASE = "refundry-demo.db"
 

@@ -17,10 +17,12 @@ from datetime import timedelta
 from types import FrameType
 
 from refundry.bootstrap import Container
+from refundry.config import Settings
 from refundry.services import (
     authorization_watch,
     merchant_float,
     provider_work,
+    reconciliation,
     transactions,
     webhook_delivery,
 )
@@ -75,10 +77,27 @@ def watch_authorizations(container: Container) -> None:
         )
 
 
+def reconcile(container: Container) -> None:
+    """Reverse redeem orders whose transaction record is missing; report the rest."""
+    settings = container.settings
+    outcome = reconciliation.reconcile(
+        container.uow_factory, None, grace=timedelta(hours=settings.reconcile_grace_hours)
+    )
+    for order_id in outcome.orders_auto_refunded:
+        logger.warning("order %s auto_refunded: its transaction record is missing", order_id)
+    if outcome.discrepancies_found:
+        logger.warning("reconciliation found %d new discrepancies", outcome.discrepancies_found)
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     run: Callable[[Container], None]
-    every_seconds: float  # at most this often; 0 means every round
+    # At most this often (0: every round), or as the deployment's settings say.
+    every_seconds: float | Callable[[Settings], float]
+
+    def interval(self, settings: Settings) -> float:
+        every = self.every_seconds
+        return every(settings) if callable(every) else every
 
     @property
     def name(self) -> str:
@@ -90,6 +109,7 @@ JOBS: tuple[Job, ...] = (
     Job(deliver_webhooks, every_seconds=0),
     Job(close_invoice_cycles, every_seconds=60),
     Job(watch_authorizations, every_seconds=300),
+    Job(reconcile, every_seconds=lambda settings: settings.reconcile_every_seconds),
 )
 
 
@@ -104,7 +124,8 @@ class Worker:
         now = time.monotonic()
         for job in self.jobs:
             last = self._last_run.get(job.name)
-            if not force and last is not None and now - last < job.every_seconds:
+            every = job.interval(self.container.settings)
+            if not force and last is not None and now - last < every:
                 continue
             self._last_run[job.name] = now
             try:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from refundry.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
-from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from refundry.services.unit_of_work import StoredResponse, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 JsonBody = dict[str, Any]
@@ -87,6 +87,28 @@ def run_idempotently(
     raise IdempotencyKeyInUse("another request with this Idempotency-Key is in progress")
 
 
+def run_repeatable_once(
+    uow_factory: UnitOfWorkFactory,
+    key: IdempotencyKey | None,
+    work: Callable[[], T],
+    present: Callable[[T], JsonBody],
+    status_code: int,
+) -> Outcome:
+    """Like ``run_idempotently``, for work that commits several transactions of its own
+    and is safe to repeat (a reconciliation run): a key already answered replays its
+    response without running the work again. Two requests racing with one new key may
+    both run it; the second changes nothing, and both get the first's response."""
+    if key is not None:
+        with uow_factory(write=False) as uow:
+            stored = uow.idempotency.find(key.merchant_id, key.key)
+        if stored is not None:
+            _check_same_request(stored, key)
+            if stored.status_code is not None and stored.body is not None:
+                return Outcome(stored.status_code, stored.body, replayed=True)
+    result = work()
+    return run_idempotently(uow_factory, key, lambda _uow: result, present, status_code)
+
+
 def _run_once(
     uow_factory: UnitOfWorkFactory,
     key: IdempotencyKey,
@@ -97,11 +119,7 @@ def _run_once(
     with uow_factory() as uow:
         stored = uow.idempotency.find(key.merchant_id, key.key)
         if stored is not None:
-            if stored.fingerprint != key.fingerprint:
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was used with a different request; "
-                    "use a new key for a new request",
-                )
+            _check_same_request(stored, key)
             if stored.status_code is None or stored.body is None:
                 raise IdempotencyKeyInUse("the first request with this key is still running")
             return Outcome(stored.status_code, stored.body, replayed=True)
@@ -111,6 +129,14 @@ def _run_once(
         uow.idempotency.complete(key.merchant_id, key.key, status_code, body)
         uow.commit()
     return Outcome(status_code, body, replayed=False)
+
+
+def _check_same_request(stored: StoredResponse, key: IdempotencyKey) -> None:
+    if stored.fingerprint != key.fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request; "
+            "use a new key for a new request",
+        )
 
 
 def dump_json(body: JsonBody) -> str:

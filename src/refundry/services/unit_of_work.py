@@ -33,6 +33,7 @@ from refundry.domain.reporting import (
 )
 from refundry.services.outbox import OutboxMessage
 from refundry.services.points_repository import PointsRepository
+from refundry.services.reconciliation_repository import ReconciliationRepository
 from refundry.services.webhook_repositories import (
     WebhookEndpointRepository,
     WebhookEventRepository,
@@ -203,6 +204,8 @@ class UnitOfWork(Protocol):
     def webhook_events(self) -> WebhookEventRepository: ...
     @property
     def points(self) -> PointsRepository: ...
+    @property
+    def reconciliation(self) -> ReconciliationRepository: ...
 
     # The Idempotency-Key of the request this work runs for, told to webhook receivers.
     idempotency_key: str | None

@@ -14,6 +14,7 @@ from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
 from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.provider_event_repository import SqlProviderEventRepository
+from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import (
     SqlIdempotencyRepository,
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     webhook_endpoints: SqlWebhookEndpointRepository
     webhook_events: SqlWebhookEventRepository
     points: SqlPointsRepository
+    reconciliation: SqlReconciliationRepository
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
         self.webhook_events = SqlWebhookEventRepository(connection)
         self.points = SqlPointsRepository(connection, lock_rows=self._write)
+        self.reconciliation = SqlReconciliationRepository(connection)
         return self
 
     def __exit__(

@@ -7,6 +7,7 @@ The problem ``type`` is a stable URI per error; clients branch on it, not on tex
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -70,15 +71,21 @@ def status_for(error: errors.RefundryError) -> int:
 
 
 def problem(
-    status: int, type_: str, title: str, detail: str | None, instance: str, **extra: Any
+    status: int,
+    type_: str,
+    title: str,
+    detail: str | None,
+    instance: str,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
+    # The members RFC 9457 defines come last: an extension cannot overwrite them.
     body: dict[str, Any] = {
+        **(extensions or {}),
         "type": PROBLEM_BASE + type_,
         "title": title,
         "status": status,
         "detail": detail,
         "instance": instance,
-        **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -92,7 +99,7 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         error.title,
         error.detail,
         request.url.path,
-        **error.extensions,
+        error.extensions,
     )
 
 
@@ -112,7 +119,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
         "The request is not valid",
         "; ".join(f"{item['field']}: {item['message']}" for item in field_errors),
         request.url.path,
-        errors=field_errors,
+        {"errors": field_errors},
     )
 
 

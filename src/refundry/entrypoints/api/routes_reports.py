@@ -6,8 +6,6 @@ included. Only settled refunds reduce sales; docs/reports.md defines every figur
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Annotated, TypeVar
@@ -19,9 +17,11 @@ from pydantic import BaseModel, Field
 from refundry.domain.money import Currency, Money
 from refundry.domain.refund import RefundMethod, RefundStatus
 from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRow
+from refundry.entrypoints import csv_stream
 from refundry.entrypoints.api import schemas, schemas_reports
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.entrypoints.csv_stream import safe_text
 from refundry.services import merchants, reports, transactions
 from refundry.services.unit_of_work import Merchant
 
@@ -195,52 +195,33 @@ def refunds_report_csv(
 
 
 def csv_lines(rows: Iterator[RefundReportRow]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    yield "\ufeff" + _take(buffer)
-    currencies: dict[str, Currency] = {}
-    for row in rows:
-        currency = currencies.setdefault(row.currency, Currency.of(row.currency))
-
-        def major(minor: int, currency: Currency = currency) -> str:
-            return Money(minor, currency).to_decimal_string()
-
-        writer.writerow(
-            [
-                row.id,
-                row.order_id,
-                _text(row.external_id),
-                _text(row.customer_email),
-                _text(row.items),
-                major(row.amount),
-                major(row.tax),
-                major(row.shipping),
-                row.currency,
-                row.kind,
-                row.method,
-                row.status,
-                _text(row.reason),
-                _text(row.created_by),
-                row.created_at.isoformat(),
-                row.completed_at.isoformat() if row.completed_at else "",
-            ]
-        )
-        yield _take(buffer)
+    return csv_stream.csv_lines(CSV_COLUMNS, (_csv_row(row) for row in rows))
 
 
-def _take(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
+def _csv_row(row: RefundReportRow) -> list[str]:
+    currency = Currency.of(row.currency)
 
+    def major(minor: int) -> str:
+        return Money(minor, currency).to_decimal_string()
 
-def _text(value: str | None) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: keep it text.
-    if not value:
-        return ""
-    return "'" + value if value[0] in "=+-@\t\r" else value
+    return [
+        str(row.id),
+        str(row.order_id),
+        safe_text(row.external_id),
+        safe_text(row.customer_email),
+        safe_text(row.items),
+        major(row.amount),
+        major(row.tax),
+        major(row.shipping),
+        row.currency,
+        row.kind,
+        row.method,
+        row.status,
+        safe_text(row.reason),
+        safe_text(row.created_by),
+        row.created_at.isoformat(),
+        row.completed_at.isoformat() if row.completed_at else "",
+    ]
 
 
 @router.get("/reports/summary", response_model=schemas_reports.SummaryReportOut)
