@@ -254,3 +254,69 @@ def test_webhooks_replay_requeues_the_events_of_a_time_range(tmp_path: Path) -> 
             assert delivery["endpoint_id"] == endpoint["id"]
             assert delivery["state"] == "pending"
             assert delivery["last_error"] is None
+
+
+def test_reconcile_import_run_and_report(tmp_path: Path) -> None:
+    # given a merchant with two redeem orders paid wholly with points
+    database = tmp_path / "cli.db"
+    created = refundry("merchants", "create", "Points Shop", "--json", database=database)
+    assert created.returncode == 0, created.stderr
+    merchant = json.loads(created.stdout)
+    with api_client(database, merchant["api_key"]) as client:
+        client.put("/v1/points-program", json={"points_per_unit": 10})
+        line = {"sku": "S", "name": "S", "quantity": 1, "unit_price": 5000}
+        earning = {"external_id": "EARN", "currency": "EUR",
+                   "customer": {"email": "a@b.example"}, "lines": [line]}  # fmt: skip
+        assert client.post("/v1/orders", json=earning).status_code == 201
+        redeem_orders = []
+        for number in range(2):
+            small = {"sku": "T", "name": "T", "quantity": 1, "unit_price": 1000}
+            body = {"external_id": f"R-{number}", "currency": "EUR",
+                    "customer": {"email": "a@b.example"}, "lines": [small],
+                    "payment": {"method": "points", "points": {"redeemed": 100}}}  # fmt: skip
+            made = client.post("/v1/orders", json=body)
+            assert made.status_code == 201, made.text
+            redeem_orders.append(made.json())
+    # and a file that has R-0's record, a wrong line it must refuse, then a fixed file
+    bad = tmp_path / "bad.csv"
+    bad.write_text("transaction_id,order,amount,currency\ntx-1,R-0,1000,EUR\ntx-2,R-1,ten,EUR\n")
+    refused = refundry("reconcile", "import", str(bad), "--merchant", merchant["merchant_id"],
+                       database=database)  # fmt: skip
+    assert refused.returncode == 1
+    assert "line 3: amount must be whole minor units" in refused.stderr
+    good = tmp_path / "records.csv"
+    good.write_text(
+        "transaction_id,order,amount,currency,points,occurred_at\n"
+        "tx-1,R-0,1000,EUR,100,2026-11-20T10:00:00Z\n"
+        "tx-9,R-404,700,EUR,,\n"
+    )
+    imported = refundry("reconcile", "import", str(good), "--merchant", merchant["merchant_id"],
+                        database=database)  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "imported 2 record(s)"
+    assert "importing" in imported.stderr  # the progress bar
+    # when reconciliation runs with no grace period, twice
+    first = refundry("reconcile", "run", "--grace-hours", "0", database=database)
+    second = refundry("reconcile", "run", "--grace-hours", "0", database=database)
+    # then R-1, whose record never came, is reversed once, and the orphan record is reported
+    assert first.returncode == 0, first.stderr
+    assert f"auto_refunded {redeem_orders[1]['id']}" in first.stdout
+    assert "orders auto_refunded: 1; new discrepancies: 1" in first.stdout
+    assert "orders auto_refunded: 0; new discrepancies: 0" in second.stdout
+    report = tmp_path / "discrepancies.csv"
+    written = refundry("reconcile", "report", "--merchant", merchant["merchant_id"],
+                       "--output", str(report), database=database)  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((row["kind"], row["transaction_id"], row["action"]) for row in rows) == [
+        ("missing_record", "", "auto_refunded"),
+        ("record_without_order", "tx-9", ""),
+    ]
+    with api_client(database, merchant["api_key"]) as client:
+        reversed_order = client.get(f"/v1/orders/{redeem_orders[1]['id']}").json()
+        kept = client.get(f"/v1/orders/{redeem_orders[0]['id']}").json()
+        ledger = client.get("/v1/customers/a@b.example/points").json()
+    assert reversed_order["order_status"] == "auto_refunded"
+    assert kept["order_status"] == "paid"
+    assert ledger["balance"] == 500 - 200 + 100

@@ -12,8 +12,11 @@ from pathlib import Path
 from refundry.adapters.db import tables
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
+from refundry.domain.order import Customer, LineKind, PaymentMethod
+from refundry.domain.order_placement import NewLine
+from refundry.domain.points import PointsProgram
 from refundry.entrypoints.worker import Worker
-from refundry.services import merchant_float, transactions
+from refundry.services import merchant_float, orders, points, transactions
 from refundry.services.merchants import create_merchant
 from tests.servers import venv_script
 
@@ -46,6 +49,69 @@ def test_a_worker_round_closes_the_due_cycles_and_a_second_round_adds_nothing(
     # then the two past days were closed once
     assert len(first) == 2
     assert [invoice.id for invoice in second] == [invoice.id for invoice in first]
+    container.engine.dispose()
+
+
+def test_the_worker_reconciles_on_its_schedule_and_reverses_a_redeem_order_once(
+    tmp_path: Path,
+) -> None:
+    # given a redeem order, paid with points a day ago, whose transaction record never came
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'w.db'}",
+        reconcile_grace_hours=1.0,
+        reconcile_every_seconds=3600.0,
+    )
+    container = bootstrap(settings)
+    merchant = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, "W"))
+    merchant_id = merchant.merchant.id
+    customer = Customer("a@b.example", "cust-1")
+    line = NewLine("S", "S", LineKind.PHYSICAL, 1, 1000)
+    transactions.run(
+        container.uow_factory,
+        lambda uow: points.set_program(uow, merchant_id, PointsProgram(points_per_unit=1)),
+    )
+    transactions.run(
+        container.uow_factory,
+        lambda uow: orders.ingest_order(
+            uow, orders.PlaceOrder(merchant_id, "EARN", customer, "EUR", [line])
+        ),
+    )
+    redeem = transactions.run(
+        container.uow_factory,
+        lambda uow: orders.ingest_order(
+            uow,
+            orders.PlaceOrder(
+                merchant_id,
+                "R-1",
+                customer,
+                "EUR",
+                [line],
+                payment_method=PaymentMethod.POINTS,
+                points_redeemed=10,
+            ),
+        ),
+    )
+    a_day_ago = datetime.now(UTC) - timedelta(days=1)
+    with container.engine.begin() as connection:
+        connection.execute(tables.orders.update().values(created_at=a_day_ago))
+    # when the worker runs rounds (the job is due in the first, then not for an hour)
+    worker = Worker(container)
+    worker.run_round()
+    worker.run_round()
+    # then the order is auto_refunded and its points came back, once
+    reversed_order = transactions.read(
+        container.uow_factory, lambda uow: uow.orders.get(merchant_id, redeem.id)
+    )
+    assert reversed_order.status.value == "auto_refunded"
+    ledger = transactions.read(
+        container.uow_factory, lambda uow: points.customer_points(uow, merchant_id, "cust-1")
+    )
+    assert ledger.balance == 10
+    assert sorted(entry.kind.value for entry in ledger.entries) == [
+        "earned",
+        "redeemed",
+        "restored",
+    ]
     container.engine.dispose()
 
 
