@@ -125,3 +125,38 @@ def test_readme_webhook_tour_gets_a_signed_refunded_event(demo_server: str, tmp_
     assert any("refund.updated" in line and "refund_status=completed" in line for line in lines)
     assert "('Late delivery', 'tour-hooks-1')" in out
     assert "('delivered', 200)" in out
+
+
+def test_readme_points_tour_reverses_points_and_auto_refunds(
+    demo_server: str, tmp_path: Path
+) -> None:
+    # given the points tour from the README, the demo serving, and the CLI on its database
+    script = readme_block("tour-points")
+    env = {
+        **os.environ,
+        "API": demo_server,
+        "REFUNDRY": venv_script("refundry"),
+        "REFUNDRY_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+    }
+    # when it runs in bash, in a folder of its own (it writes a CSV file)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # then each step prints what the README promises
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "earning order: 100 points earned" in out
+    assert "(50, 50, 'partially_refunded')" in out
+    assert "balance after redeeming: 26" in out
+    assert "imported 1 record(s)" in out
+    assert "('auto_refunded', 40)" in out
+    assert "('auto_refund', 400, 1600)" in out
+    assert "balance after the reversal: 50" in out
+    assert "problems/order-not-refundable" in out
+    assert out.splitlines()[-2:] == ["missing_record,", "record_without_order,PTS-1"], out
