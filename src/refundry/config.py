@@ -65,6 +65,10 @@ class Settings:
             )
         if self.outbox_lease_seconds <= self.provider_timeout_seconds:
             raise ValueError("the outbox lease must outlast a provider call's timeout")
+        if not 0 <= self.reconcile_grace_hours <= 24 * 365:
+            raise ValueError("REFUNDRY_RECONCILE_GRACE_HOURS must be from 0 to 8760")
+        if not 0 < self.reconcile_every_seconds <= 7 * 24 * 3600:
+            raise ValueError("REFUNDRY_RECONCILE_EVERY_SECONDS must be from 1 to 604800")
 
     @property
     def webhook_policy(self) -> DeliveryPolicy:

@@ -5,12 +5,15 @@ does not match lands in the discrepancy report."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from refundry.domain.status import OrderStatus
+from refundry.services import transactions
 from tests.conftest import Api, order_body
 
 CUSTOMER = "cust-redeem"
@@ -276,3 +279,63 @@ def test_bad_records_are_refused_whole(api: Api) -> None:
     assert refused.json()["type"].endswith("/validation-error") or "amount" in refused.text
     listed = api.client.get("/v1/reconciliation/discrepancies").json()
     assert listed["data"] == []
+
+
+def test_points_given_back_by_a_refund_that_failed_are_never_given_back_twice(api: Api) -> None:
+    # given a customer who spent 100 points on a card order and got 50 back with a refund
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    with_program(api, shortfall_policy="record_shortfall", points_per_unit=2)
+    ingest(api, customer)  # earns 260
+    with_program(api, shortfall_policy="record_shortfall", points_per_unit=0)  # no more
+    order = redeem(api, customer, 100, 1000).json()
+    half = api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 6523}).json()
+    assert half["points_restored"] == 50
+    # and who then spent everything they had
+    left = balance(api, customer)
+    spent = api.client.post("/v1/orders", json=points_only(customer, left))
+    assert spent.status_code == 201, spent.text
+    assert balance(api, customer) == 0
+    # when the provider refuses that refund (the points cannot all be taken again)
+    transactions.run(
+        api.container.uow_factory,
+        lambda uow: uow.orders.get(api.merchant.merchant.id, uuid.UUID(order["id"])).fail_refund(
+            uuid.UUID(half["id"]), "declined", datetime.now(UTC)
+        ),
+    )
+    # and the whole order is refunded after all
+    api.client.post(f"/v1/orders/{order['id']}/refund", json={})
+    # then the ledger gave back the 100 points spent on it once, not 150
+    entries = api.client.get(f"/v1/customers/{customer}/points").json()["entries"]
+    restored = [e for e in entries if e["kind"] == "restored" and e["order_id"] == order["id"]]
+    assert sum(entry["points"] for entry in restored) == 100
+
+
+def test_a_merchant_that_sends_no_records_has_nothing_reversed(api: Api) -> None:
+    customer = customer_with_points(api)
+    order = redeem(api, customer, 10, 100, method="other").json()
+    outcome = api.client.post("/v1/reconciliation/runs", json={"grace_hours": 0}).json()
+    assert outcome["orders_auto_refunded"] == []
+    assert api.client.get(f"/v1/orders/{order['id']}").json()["order_status"] == "paid"
+
+
+def test_a_corrected_record_still_wrong_shows_its_new_figures(api: Api) -> None:
+    customer = customer_with_points(api)
+    order = redeem(api, customer, 10, 100, method="other").json()
+    tx = f"tx-{uuid.uuid4().hex[:8]}"
+    for amount in (1, 99999):
+        api.client.post(
+            "/v1/reconciliation/records", json=records_for((tx, order["external_id"], amount))
+        )
+        found = api.client.post("/v1/reconciliation/runs", json={"grace_hours": 0}).json()
+        assert found["discrepancies_found"] == 1
+    listed = api.client.get("/v1/reconciliation/discrepancies").json()["data"]
+    [shown] = [found for found in listed if found["transaction_id"] == tx]
+    assert shown["record_amount"] == 99999
+
+
+def test_a_forged_cursor_is_a_clear_error(api: Api) -> None:
+    forged = base64.urlsafe_b64encode(b'["2026-11-23T00:00:00+00:00", "nope", "x"]').decode()
+    for cursor in ("not-base64!", forged):
+        answer = api.client.get("/v1/reconciliation/discrepancies", params={"cursor": cursor})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["type"].endswith("/invalid-input")

@@ -12,11 +12,13 @@ from pathlib import Path
 from refundry.adapters.db import tables
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
+from refundry.domain.money import Currency, Money
 from refundry.domain.order import Customer, LineKind, PaymentMethod
 from refundry.domain.order_placement import NewLine
 from refundry.domain.points import PointsProgram
+from refundry.domain.reconciliation import ExpectedRecord
 from refundry.entrypoints.worker import Worker
-from refundry.services import merchant_float, orders, points, transactions
+from refundry.services import merchant_float, orders, points, reconciliation, transactions
 from refundry.services.merchants import create_merchant
 from tests.servers import venv_script
 
@@ -90,6 +92,14 @@ def test_the_worker_reconciles_on_its_schedule_and_reverses_a_redeem_order_once(
                 points_redeemed=10,
             ),
         ),
+    )
+    # and the merchant sends records (the earning order's), so it is reconciled
+    list(
+        reconciliation.import_records(
+            container.uow_factory,
+            merchant_id,
+            [ExpectedRecord("tx-earn", "EARN", Money(1000, Currency.of("EUR")))],
+        )
     )
     a_day_ago = datetime.now(UTC) - timedelta(days=1)
     with container.engine.begin() as connection:

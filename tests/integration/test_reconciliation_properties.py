@@ -78,7 +78,8 @@ def test_reconciling_twice_changes_nothing_the_second_time(
             uow, orders.PlaceOrder(merchant_id, "EARN", customer, "EUR", [line])
         ),
     )
-    records: list[ExpectedRecord] = []
+    # the earning order's true record: the merchant sends records, so it is reconciled
+    records = [ExpectedRecord("tx-earn", "EARN", Money(2000, EUR))]
     for index, fate in enumerate(fates):
         placed = orders.PlaceOrder(
             merchant_id,

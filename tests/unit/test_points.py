@@ -149,3 +149,21 @@ def test_a_refund_recorded_before_the_capture_takes_its_share_when_points_are_aw
                         created_by="x", now=NOW)  # fmt: skip
     assert rest.points_reversed == 100
     assert order.points.reversible == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amount", 10**15 + 1), ("amount", -1), ("points", 10**12 + 1), ("order", "a\x00b")],
+)
+def test_a_reconciliation_record_out_of_bounds_is_refused(field: str, value: object) -> None:
+    from refundry.domain.reconciliation import ExpectedRecord
+
+    values: dict[str, object] = {"amount": 100, "points": None, "order": "R-1"}
+    values[field] = value
+    with pytest.raises(InvalidInput):
+        ExpectedRecord(
+            "tx-1",
+            str(values["order"]),
+            Money(int(str(values["amount"])), EUR),
+            points=None if values["points"] is None else int(str(values["points"])),
+        )

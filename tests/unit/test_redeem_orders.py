@@ -195,3 +195,45 @@ def test_only_a_settled_redeem_order_is_reversed_automatically() -> None:
     )
     with pytest.raises(OrderNotAutoRefundable):
         earning.auto_refund(reason=None, created_by="s", now=NOW)
+
+
+def test_earned_points_follow_the_money_refunded_not_the_points_value() -> None:
+    # given EUR 100, EUR 80 of it paid with points: the EUR 20 paid by card earned 20 points
+    order = redeem_order(10000, 1, points=8000, value=8000)
+    order.award_points(20, NOW)
+    # when the card's EUR 20 is refunded in the provider's dashboard (money only)
+    order.record_external_refund(Money(2000, EUR), "re_dash", None, NOW)
+    # then every point that money earned is taken back, and no redeemed point comes back
+    assert (order.points.reversed, order.points.restored) == (20, 0)
+
+
+def test_an_order_paid_from_the_float_cannot_also_pay_with_points() -> None:
+    with pytest.raises(InvalidOrder, match="float"):
+        redeem_order(method=PaymentMethod.FLOAT)
+
+
+def test_auto_refund_gives_back_the_money_of_units_no_longer_refundable_by_line() -> None:
+    # given a gift-card link paid with points, opened by the consumer
+    order = place_order(
+        merchant_id=uuid.uuid4(),
+        external_id="G-1",
+        customer=Customer("ana@example.com"),
+        currency=EUR,
+        lines=[NewLine("GIFT", "Gift", LineKind.GIFT_CARD_LINK, 1, 2500)],
+        shipping_amount=0,
+        shipping_tax=0,
+        payment_method=PaymentMethod.POINTS,
+        capture_mode=CaptureMode.AUTOMATIC,
+        authorized=None,
+        captured=None,
+        now=NOW,
+        points_redeemed=250,
+    )
+    order.redeem_points(NOW)
+    order.open_link(order.links[0].id, NOW)
+    # when reconciliation reverses it
+    refund = order.auto_refund(reason=None, created_by="system:reconciliation", now=NOW)
+    # then all of it comes back, as an amount: the points, every one
+    assert refund.amount == Money(2500, EUR)
+    assert order.points.restored == 250
+    assert order.status is OrderStatus.AUTO_REFUNDED

@@ -29,6 +29,7 @@ from refundry.domain.errors import (
     OrderNotCancellable,
     OrderNotCapturable,
     OrderNotFulfillable,
+    RefundExceedsRefundable,
     RefundNotFound,
     UnknownOrderLine,
 )
@@ -289,8 +290,17 @@ class Order:
                 order_status=self.status.value,
             )
         reason = reason or AUTO_REFUND_REASON
+        request = RefundRequest.full()
+        try:
+            by_lines = self.preview_refund(request, now).total
+        except RefundExceedsRefundable:
+            by_lines = Money.zero(self.currency)
+        if by_lines < self.refundable:
+            # Units that can no longer be refunded by line (an opened gift-card link) were
+            # paid for too: the reversal gives back all the money, as an amount.
+            request = RefundRequest(amount=self.refundable.minor)
         refund = self._record_refund(
-            RefundRequest.full(),
+            request,
             kind=RefundKind.AUTO_REFUND,
             method=self.default_refund_method,
             reason=reason,

@@ -170,6 +170,8 @@ def _redemption(
             "payment.points.value must be positive and less than the order total",
             total=total.minor,
         )
+    if method is PaymentMethod.FLOAT:
+        raise InvalidOrder("an order paid from the merchant's float cannot also pay with points")
     money = total.minor - value
     if capture_mode is CaptureMode.MANUAL or (authorized, captured) not in (
         (None, None),

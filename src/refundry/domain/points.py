@@ -139,11 +139,15 @@ class OrderPoints:
     def rebalance(
         self, refunded: Money, captured: Money, value_refunded: Money, value: Money
     ) -> PointsMove:
-        """Points to move now so that exactly the refunded share of what was earned stands
-        reversed, and the share of the points' ``value`` refunded in points stands restored
-        (negative: to undo, after a refund failed)."""
+        """Points to move now so that exactly the share of the money paid that was refunded
+        as money stands reversed of what was earned (points are earned on money only), and
+        the share of the points' ``value`` refunded in points stands restored (negative: to
+        undo, after a refund failed)."""
         none = Money.zero(captured.currency)
-        reversal = points_to_take_back(self.earned, captured, none, refunded) - self.reversed
+        money_refunded = refunded - value_refunded
+        reversal = (
+            points_to_take_back(self.earned, captured - value, none, money_refunded) - self.reversed
+        )
         restoral = points_to_take_back(self.redeemed, value, none, value_refunded) - self.restored
         self.reversed += reversal
         self.restored += restoral

@@ -13,7 +13,9 @@ Discrepancy kinds:
 - ``amount_mismatch``: a record's amount, currency or points differ from its order's.
 - ``record_without_order``: a record names no order Refundry knows, after the grace period.
 - ``record_after_auto_refund``: a record arrived for an order already reversed: the
-  customer may have paid twice over; support must look.
+  customer may have been paid back for a payment that did happen; support must look.
+- ``auto_refund_failed``: a redeem order could not be reversed, or its reversal's money
+  did not go back (the provider refused it): money is still owed; refund it.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from enum import StrEnum
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Money
+from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR
 
 MAX_TRANSACTION_ID = 255
 MAX_ORDER_REFERENCE = 200
+MAX_POINTS = 10**12
 
 
 class DiscrepancyKind(StrEnum):
@@ -35,6 +39,7 @@ class DiscrepancyKind(StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"
     RECORD_WITHOUT_ORDER = "record_without_order"
     RECORD_AFTER_AUTO_REFUND = "record_after_auto_refund"
+    AUTO_REFUND_FAILED = "auto_refund_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +65,22 @@ class ExpectedRecord:
                 f"transaction_id must be 1 to {MAX_TRANSACTION_ID} printable characters",
                 transaction_id=self.transaction_id[:MAX_TRANSACTION_ID],
             )
-        if not 0 < len(self.order_reference) <= MAX_ORDER_REFERENCE:
+        if not 0 < len(self.order_reference) <= MAX_ORDER_REFERENCE or not _printable(
+            self.order_reference
+        ):
             raise InvalidInput(
-                f"order must be 1 to {MAX_ORDER_REFERENCE} characters",
+                f"order must be 1 to {MAX_ORDER_REFERENCE} printable characters",
                 transaction_id=self.transaction_id,
             )
-        if self.amount.minor < 0:
-            raise InvalidInput("amount must not be negative", transaction_id=self.transaction_id)
-        if self.points is not None and self.points < 0:
-            raise InvalidInput("points must not be negative", transaction_id=self.transaction_id)
+        if not 0 <= self.amount.minor <= MAX_ORDER_TOTAL_MINOR:
+            raise InvalidInput(
+                f"amount must be 0 to {MAX_ORDER_TOTAL_MINOR} minor units",
+                transaction_id=self.transaction_id,
+            )
+        if self.points is not None and not 0 <= self.points <= MAX_POINTS:
+            raise InvalidInput(
+                f"points must be 0 to {MAX_POINTS}", transaction_id=self.transaction_id
+            )
 
 
 def _printable(text: str) -> bool:
@@ -119,6 +131,12 @@ class Discrepancy:
                 return (
                     "the record arrived after Refundry had reversed the order for want of it: "
                     "the customer may have been given back a payment that did happen"
+                )
+            case DiscrepancyKind.AUTO_REFUND_FAILED:
+                return (
+                    "the redeem order's record is missing, but its reversal did not give the "
+                    "money back (it could not be made, or the provider refused it): refund "
+                    "what the order still owes"
                 )
 
 

@@ -113,7 +113,11 @@ def run(
     merchant: Annotated[str | None, typer.Option(help="only this merchant")] = None,
     grace_hours: Annotated[
         float | None,
-        typer.Option(help="how long a redeem order may wait for its record (default: setting)"),
+        typer.Option(
+            min=0,
+            max=24 * 365,
+            help="how long a redeem order may wait for its record (default: setting)",
+        ),
     ] = None,
 ) -> None:
     """Compare records with orders: reverse redeem orders whose record is missing after

@@ -100,10 +100,13 @@ def _entry(
                 uuid.uuid4(), PointsEntryKind.REDEEMED, -points, now, order_id=order.id
             )
         case PointsRestored(refund_id=refund_id, points=points) if points > 0:
+            # Never more than the order redeemed: a restoration taken again only in part
+            # (the customer had spent it; a shortfall) must not be given back whole twice.
+            restored = uow.points.restored_for_order(order.merchant_id, order.id)
             return PointsEntry(
                 uuid.uuid4(),
                 PointsEntryKind.RESTORED,
-                points,
+                max(0, min(points, order.points.redeemed - restored)),
                 now,
                 order_id=order.id,
                 refund_id=refund_id,

@@ -10,12 +10,14 @@ the second time: reversed orders are terminal, and a discrepancy is recorded onc
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import islice
 
+from refundry.domain.errors import InvalidInput, RefundryError
 from refundry.domain.reconciliation import (
     Discrepancy,
     DiscrepancyKind,
@@ -25,6 +27,8 @@ from refundry.domain.reconciliation import (
 from refundry.domain.status import OrderStatus
 from refundry.services.transactions import read, run, utcnow
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+logger = logging.getLogger("refundry.reconciliation")
 
 RECONCILIATION_ACTOR = "system:reconciliation"
 DEFAULT_GRACE = timedelta(hours=24)
@@ -73,6 +77,8 @@ def reconcile(
     now: datetime | None = None,
 ) -> ReconciliationOutcome:
     """Compare records with orders for one merchant (``None``: all of them)."""
+    if grace < timedelta(0):
+        raise InvalidInput("the grace period cannot be negative")
     now = now or utcnow()
     cutoff = now - grace
     linked = run(uow_factory, lambda uow: uow.reconciliation.link_records(merchant_id))
@@ -81,16 +87,23 @@ def reconcile(
     while True:
         page = read(uow_factory, partial(_orders_missing_records, merchant_id, cutoff, after))
         for order_merchant, order_id in page:
-            reversed_now = run(
-                uow_factory,
-                partial(
-                    auto_refund_order,
-                    merchant_id=order_merchant,
-                    order_id=order_id,
-                    created_before=cutoff,
-                    now=now,
-                ),
-            )
+            try:
+                reversed_now = run(
+                    uow_factory,
+                    partial(
+                        auto_refund_order,
+                        merchant_id=order_merchant,
+                        order_id=order_id,
+                        created_before=cutoff,
+                        now=now,
+                    ),
+                )
+            except RefundryError as error:
+                # One order that cannot be reversed must not stop the others: it is
+                # reported, and support gives the money back by hand.
+                logger.warning("order %s could not be reversed: %s", order_id, error.detail)
+                run(uow_factory, partial(_report_failed_reversal, order_merchant, order_id, now))
+                continue
             if reversed_now:
                 reversed_orders.append(order_id)
         if len(page) < REVERSAL_PAGE:
@@ -99,6 +112,7 @@ def reconcile(
     found = run(
         uow_factory, lambda uow: uow.reconciliation.note_discrepancies(merchant_id, cutoff, now)
     )
+    found += run(uow_factory, partial(_report_unsettled_reversals, merchant_id, now))
     resolved = run(
         uow_factory, lambda uow: uow.reconciliation.resolve_discrepancies(merchant_id, now)
     )
@@ -151,6 +165,45 @@ def auto_refund_order(
         )
     )
     return True
+
+
+def _report_failed_reversal(
+    merchant_id: uuid.UUID, order_id: uuid.UUID, now: datetime, uow: UnitOfWork
+) -> bool:
+    order = uow.orders.get(merchant_id, order_id)
+    return uow.reconciliation.add_discrepancy(
+        _failed_reversal(
+            merchant_id, order_id, order.currency.code, order.payment.captured.minor, now
+        )
+    )
+
+
+def _report_unsettled_reversals(
+    merchant_id: uuid.UUID | None, now: datetime, uow: UnitOfWork
+) -> int:
+    """Auto-refunded orders whose refund the provider refused: the money is still owed."""
+    return sum(
+        uow.reconciliation.add_discrepancy(
+            _failed_reversal(order_merchant, order_id, currency, captured, now)
+        )
+        for order_merchant, order_id, currency, captured in (
+            uow.reconciliation.unsettled_reversals(merchant_id)
+        )
+    )
+
+
+def _failed_reversal(
+    merchant_id: uuid.UUID, order_id: uuid.UUID, currency: str, captured: int, now: datetime
+) -> Discrepancy:
+    return Discrepancy(
+        merchant_id=merchant_id,
+        kind=DiscrepancyKind.AUTO_REFUND_FAILED,
+        subject=str(order_id),
+        found_at=now,
+        order_id=order_id,
+        currency=currency,
+        order_amount=captured,
+    )
 
 
 def discrepancies(

@@ -40,6 +40,11 @@ class ReconciliationRepository(Protocol):
     ) -> int:
         """Record mismatches, orphans and late records; how many are new."""
 
+    def unsettled_reversals(
+        self, merchant_id: uuid.UUID | None
+    ) -> list[tuple[uuid.UUID, uuid.UUID, str, int]]:
+        """Auto-refunded orders that still owe money: (merchant, order, currency, captured)."""
+
     def resolve_discrepancies(self, merchant_id: uuid.UUID | None, now: datetime) -> int:
         """Close mismatches and orphans that no longer hold; how many were closed."""
 

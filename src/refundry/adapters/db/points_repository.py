@@ -77,14 +77,25 @@ class SqlPointsRepository:
 
     def taken_for_order(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> int:
         """Earned points the order's refunds took off the balance, net of any given back."""
+        return -self._net_for_order(
+            merchant_id, order_id, (PointsEntryKind.REVERSED, PointsEntryKind.ADJUSTED)
+        )
+
+    def restored_for_order(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> int:
+        """Redeemed points the order's refunds gave back, net of any taken again."""
+        return self._net_for_order(merchant_id, order_id, (PointsEntryKind.RESTORED,))
+
+    def _net_for_order(
+        self, merchant_id: uuid.UUID, order_id: uuid.UUID, kinds: tuple[PointsEntryKind, ...]
+    ) -> int:
         total = self._connection.execute(
             sa.select(sa.func.coalesce(sa.func.sum(en.c.points), 0)).where(
                 en.c.merchant_id == merchant_id,
                 en.c.order_id == order_id,
-                en.c.kind.in_([PointsEntryKind.REVERSED.value, PointsEntryKind.ADJUSTED.value]),
+                en.c.kind.in_([kind.value for kind in kinds]),
             )
         ).scalar_one()
-        return -int(total)
+        return int(total)
 
     def add(self, merchant_id: uuid.UUID, customer: str, entry: PointsEntry) -> None:
         self._connection.execute(

@@ -43,6 +43,16 @@ def _mismatch() -> sa.ColumnElement[bool]:
     )
 
 
+def _money_owed() -> sa.ColumnElement[bool]:
+    """The order's refunds that count (all but failed ones) add up to less than captured."""
+    counted = (
+        sa.select(sa.func.coalesce(sa.func.sum(t.refunds.c.amount), 0))
+        .where(t.refunds.c.order_id == o.c.id, t.refunds.c.status != "failed")
+        .scalar_subquery()
+    )
+    return counted < o.c.captured
+
+
 def _for(column: sa.ColumnElement[Any], merchant_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
     return sa.true() if merchant_id is None else column == merchant_id
 
@@ -127,6 +137,8 @@ class SqlReconciliationRepository:
                 order_id = uuid.UUID(reference)
             except ValueError:
                 continue
+            if str(order_id) != reference:
+                continue  # only the id as the API writes it, as ``has_record`` looks for it
             linked += self._connection.execute(
                 sa.update(rec)
                 .where(
@@ -155,6 +167,9 @@ class SqlReconciliationRepository:
                 o.c.created_at < created_before,
                 sa.true() if after is None else o.c.id > after,
                 ~sa.exists().where(rec.c.order_id == o.c.id),
+                # Only a merchant who sends records is reconciled: one who never imported
+                # any has no record missing, and its orders must not be reversed.
+                sa.exists().where(rec.c.merchant_id == o.c.merchant_id),
             )
             .order_by(o.c.id)
             .limit(limit)
@@ -249,20 +264,46 @@ class SqlReconciliationRepository:
 
     def _insert_found(self, kind: DiscrepancyKind, found: sa.Select[Any], now: datetime) -> int:
         """Insert what ``found`` selects (merchant, transaction, order, currency, order
-        amount, record amount, order points, record points) as discrepancies of ``kind``;
-        one that was resolved and holds again is reopened."""
+        amount, record amount, order points, record points) as discrepancies of ``kind``."""
         # The subject is the transaction id for every kind these statements find.
         columns = found.add_columns(
             sa.literal(kind.value), sa.literal(now, t.UTC_TIME), rec.c.transaction_id
         )
         insert = conflict_insert(self._connection, dis).from_select(_FOUND_COLUMNS, columns)
+        # One that was resolved and holds again is reopened; one whose figures changed (a
+        # record corrected, still wrong) shows the new figures. Either counts as found.
+        figures = ("order_amount", "record_amount", "order_points", "record_points")
         statement = insert.on_conflict_do_update(
             index_elements=["merchant_id", "kind", "subject"],
-            set_={"resolved_at": sa.null(), "found_at": insert.excluded.found_at},
-            where=dis.c.resolved_at.is_not(None),
+            set_={
+                "resolved_at": sa.null(),
+                "found_at": sa.case(
+                    (dis.c.resolved_at.is_not(None), insert.excluded.found_at),
+                    else_=dis.c.found_at,
+                ),
+                **{name: insert.excluded[name] for name in figures},
+            },
+            where=sa.or_(
+                dis.c.resolved_at.is_not(None),
+                *(dis.c[name].is_distinct_from(insert.excluded[name]) for name in figures),
+            ),
         )
         # Counted from RETURNING: psycopg reports no rowcount for INSERT ... SELECT.
         return sum(1 for _ in self._connection.execute(statement.returning(dis.c.subject)))
+
+    def unsettled_reversals(
+        self, merchant_id: uuid.UUID | None
+    ) -> list[tuple[uuid.UUID, uuid.UUID, str, int]]:
+        """Auto-refunded orders whose automatic refund failed at the provider, so money is
+        still owed: (merchant, order, currency, captured)."""
+        rows = self._connection.execute(
+            sa.select(o.c.merchant_id, o.c.id, o.c.currency, o.c.captured).where(
+                _for(o.c.merchant_id, merchant_id),
+                o.c.status == OrderStatus.AUTO_REFUNDED.value,
+                _money_owed(),
+            )
+        ).all()
+        return [(row.merchant_id, row.id, row.currency, row.captured) for row in rows]
 
     def resolve_discrepancies(self, merchant_id: uuid.UUID | None, now: datetime) -> int:
         still_mismatched = (
@@ -285,10 +326,27 @@ class SqlReconciliationRepository:
             )
             .exists()
         )
+        # A reversal that could not be made, or whose money did not go back: it holds while
+        # the order still waits to be reversed, or still owes money after it.
+        still_unreversed = (
+            sa.select(sa.literal(1))
+            .where(
+                o.c.id == dis.c.order_id,
+                sa.or_(
+                    sa.and_(
+                        o.c.status.in_(REVERSIBLE),
+                        ~sa.exists().where(rec.c.order_id == o.c.id),
+                    ),
+                    sa.and_(o.c.status == OrderStatus.AUTO_REFUNDED.value, _money_owed()),
+                ),
+            )
+            .exists()
+        )
         resolved = 0
         for kind, holds in (
             (DiscrepancyKind.AMOUNT_MISMATCH, still_mismatched),
             (DiscrepancyKind.RECORD_WITHOUT_ORDER, still_orphaned),
+            (DiscrepancyKind.AUTO_REFUND_FAILED, still_unreversed),
         ):
             resolved += self._connection.execute(
                 sa.update(dis)

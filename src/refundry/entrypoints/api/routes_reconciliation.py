@@ -14,6 +14,7 @@ from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Currency, Money
 from refundry.domain.reconciliation import (
     Discrepancy,
+    DiscrepancyKind,
     ExpectedRecord,
     ReconciliationOutcome,
 )
@@ -182,6 +183,9 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, str, str] | None:
         return None
     try:
         found_at, kind, subject = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(found_at), str(kind), str(subject)
+        after = datetime.fromisoformat(found_at), DiscrepancyKind(kind).value, str(subject)
     except (ValueError, TypeError):
         raise InvalidInput("cursor is not one this API gave out") from None
+    if after[0].tzinfo is None or not after[2].isprintable() or len(after[2]) > 255:
+        raise InvalidInput("cursor is not one this API gave out")
+    return after
