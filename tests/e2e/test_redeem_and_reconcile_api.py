@@ -152,9 +152,16 @@ def test_a_reversal_of_spent_points_follows_the_shortfall_policy(api: Api) -> No
 
 
 def records_for(*rows: tuple[str, str, int]) -> dict[str, Any]:
+    """Records of transactions made this year: they cover the orders placed since."""
     return {
         "records": [
-            {"transaction_id": tx, "order": order, "amount": amount, "currency": "EUR"}
+            {
+                "transaction_id": tx,
+                "order": order,
+                "amount": amount,
+                "currency": "EUR",
+                "occurred_at": "2026-01-01T00:00:00Z",
+            }
             for tx, order, amount in rows
         ]
     }
@@ -339,3 +346,27 @@ def test_a_forged_cursor_is_a_clear_error(api: Api) -> None:
         answer = api.client.get("/v1/reconciliation/discrepancies", params={"cursor": cursor})
         assert answer.status_code == 422, answer.text
         assert answer.json()["type"].endswith("/invalid-input")
+
+
+def test_orders_placed_before_the_records_begin_are_not_reversed(api: Api) -> None:
+    # given a redeem order, then the merchant's first records, which begin after it
+    customer = customer_with_points(api)
+    order = redeem(api, customer, 10, 100, method="other").json()
+    api.client.post(
+        "/v1/reconciliation/records",
+        json={
+            "records": [
+                {
+                    "transaction_id": f"tx-{uuid.uuid4().hex[:8]}",
+                    "order": "other",
+                    "amount": 100,
+                    "currency": "EUR",
+                }
+            ]
+        },
+    )
+    # when reconciliation runs
+    outcome = api.client.post("/v1/reconciliation/runs", json={"grace_hours": 0}).json()
+    # then the order, older than any record, is left alone
+    assert order["id"] not in outcome["orders_auto_refunded"]
+    assert api.client.get(f"/v1/orders/{order['id']}").json()["order_status"] == "paid"

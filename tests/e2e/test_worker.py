@@ -98,7 +98,14 @@ def test_the_worker_reconciles_on_its_schedule_and_reverses_a_redeem_order_once(
         reconciliation.import_records(
             container.uow_factory,
             merchant_id,
-            [ExpectedRecord("tx-earn", "EARN", Money(1000, Currency.of("EUR")))],
+            [
+                ExpectedRecord(
+                    "tx-earn",
+                    "EARN",
+                    Money(1000, Currency.of("EUR")),
+                    occurred_at=datetime.now(UTC) - timedelta(days=2),
+                )
+            ],
         )
     )
     a_day_ago = datetime.now(UTC) - timedelta(days=1)

@@ -79,7 +79,11 @@ def test_reconciling_twice_changes_nothing_the_second_time(
         ),
     )
     # the earning order's true record: the merchant sends records, so it is reconciled
-    records = [ExpectedRecord("tx-earn", "EARN", Money(2000, EUR))]
+    records = [
+        ExpectedRecord(
+            "tx-earn", "EARN", Money(2000, EUR), occurred_at=datetime(2026, 1, 1, tzinfo=UTC)
+        )
+    ]
     for index, fate in enumerate(fates):
         placed = orders.PlaceOrder(
             merchant_id,

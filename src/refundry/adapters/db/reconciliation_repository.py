@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,16 +66,22 @@ class SqlReconciliationRepository:
     ) -> None:
         if not records:
             return
+        # Matched at import (one indexed lookup a batch), so a run only links the records
+        # whose orders arrived later: updating a million rows at run time costs half a minute.
+        order_ids = self._order_ids(merchant_id, {record.order_reference for record in records})
         rows = [
             {
                 "merchant_id": merchant_id,
                 "transaction_id": record.transaction_id,
                 "order_reference": record.order_reference,
-                "order_id": None,
+                "order_id": order_ids.get(record.order_reference),
                 "currency": record.amount.currency.code,
                 "amount": record.amount.minor,
                 "points": record.points,
-                "occurred_at": record.occurred_at,
+                # UTC, so times compare alike on SQLite (which stores no offset).
+                "occurred_at": (
+                    None if record.occurred_at is None else record.occurred_at.astimezone(UTC)
+                ),
                 "imported_at": now,
             }
             for record in records
@@ -94,10 +100,7 @@ class SqlReconciliationRepository:
                 index_elements=["merchant_id", "transaction_id"],
                 set_={
                     "order_reference": insert.excluded.order_reference,
-                    "order_id": sa.case(
-                        (rec.c.order_reference == insert.excluded.order_reference, rec.c.order_id),
-                        else_=sa.null(),
-                    ),
+                    "order_id": insert.excluded.order_id,
                     "currency": insert.excluded.currency,
                     "amount": insert.excluded.amount,
                     "points": insert.excluded.points,
@@ -107,6 +110,32 @@ class SqlReconciliationRepository:
             ),
             rows,
         )
+
+    def _order_ids(self, merchant_id: uuid.UUID, references: set[str]) -> dict[str, uuid.UUID]:
+        """The orders these references name: by external id, or by Refundry id as the API
+        writes it (a UUID's text differs between databases, so ids are parsed here)."""
+        found: dict[str, uuid.UUID] = {
+            row.external_id: row.id
+            for row in self._connection.execute(
+                sa.select(o.c.external_id, o.c.id).where(
+                    o.c.merchant_id == merchant_id, o.c.external_id.in_(references)
+                )
+            )
+        }
+        by_id: dict[uuid.UUID, str] = {}
+        for reference in references - found.keys():
+            try:
+                order_id = uuid.UUID(reference)
+            except ValueError:
+                continue
+            if str(order_id) == reference:
+                by_id[order_id] = reference
+        if by_id:
+            for (order_id,) in self._connection.execute(
+                sa.select(o.c.id).where(o.c.merchant_id == merchant_id, o.c.id.in_(by_id))
+            ):
+                found[by_id[order_id]] = order_id
+        return found
 
     def link_records(self, merchant_id: uuid.UUID | None) -> int:
         by_external_id = self._connection.execute(
@@ -122,8 +151,7 @@ class SqlReconciliationRepository:
         return by_external_id + self._link_by_order_id(merchant_id)
 
     def _link_by_order_id(self, merchant_id: uuid.UUID | None) -> int:
-        """Records that name an order by its Refundry id (orders without an external id):
-        a UUID's text differs between databases, so the ids are parsed here."""
+        """Records naming an order by its Refundry id, imported before the order arrived."""
         candidates = self._connection.execute(
             sa.select(rec.c.merchant_id, rec.c.transaction_id, rec.c.order_reference).where(
                 rec.c.order_id.is_(None),
@@ -131,23 +159,22 @@ class SqlReconciliationRepository:
                 sa.func.length(rec.c.order_reference) == UUID_TEXT_LENGTH,
             )
         ).all()
-        linked = 0
+        by_merchant: dict[uuid.UUID, list[tuple[str, str]]] = {}
         for record_merchant, transaction_id, reference in candidates:
-            try:
-                order_id = uuid.UUID(reference)
-            except ValueError:
-                continue
-            if str(order_id) != reference:
-                continue  # only the id as the API writes it, as ``has_record`` looks for it
-            linked += self._connection.execute(
-                sa.update(rec)
-                .where(
-                    rec.c.merchant_id == record_merchant,
-                    rec.c.transaction_id == transaction_id,
-                    sa.exists().where(o.c.id == order_id, o.c.merchant_id == record_merchant),
-                )
-                .values(order_id=order_id)
-            ).rowcount
+            by_merchant.setdefault(record_merchant, []).append((transaction_id, reference))
+        linked = 0
+        for record_merchant, waiting in by_merchant.items():
+            order_ids = self._order_ids(record_merchant, {reference for _, reference in waiting})
+            for transaction_id, reference in waiting:
+                if reference in order_ids:
+                    linked += self._connection.execute(
+                        sa.update(rec)
+                        .where(
+                            rec.c.merchant_id == record_merchant,
+                            rec.c.transaction_id == transaction_id,
+                        )
+                        .values(order_id=order_ids[reference])
+                    ).rowcount
         return linked
 
     def orders_missing_records(
@@ -158,21 +185,37 @@ class SqlReconciliationRepository:
         after: uuid.UUID | None,
         limit: int,
     ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        rows = self._connection.execute(
+        # Records cover a merchant's orders from the earliest one's time on: a merchant
+        # who never sent any has none missing, and orders placed before the records
+        # begin are not reconciled (a first import must not reverse years of orders).
+        coverage = (
+            sa.select(
+                rec.c.merchant_id,
+                sa.func.min(sa.func.coalesce(rec.c.occurred_at, rec.c.imported_at)).label("since"),
+            )
+            .where(_for(rec.c.merchant_id, merchant_id))
+            .group_by(rec.c.merchant_id)
+            .subquery("coverage")
+        )
+        # Materialized: a hash anti join over all orders, then a sort of the few left.
+        # Asked for in id order with a LIMIT, the planner walks the primary key instead
+        # and reads most of both indexes for every page (17 s against 1.7 s at 1M).
+        missing = (
             sa.select(o.c.merchant_id, o.c.id)
+            .join(coverage, coverage.c.merchant_id == o.c.merchant_id)
             .where(
-                _for(o.c.merchant_id, merchant_id),
                 o.c.points_redeemed > 0,
                 o.c.status.in_(REVERSIBLE),
                 o.c.created_at < created_before,
+                o.c.created_at >= coverage.c.since,
                 sa.true() if after is None else o.c.id > after,
                 ~sa.exists().where(rec.c.order_id == o.c.id),
-                # Only a merchant who sends records is reconciled: one who never imported
-                # any has no record missing, and its orders must not be reversed.
-                sa.exists().where(rec.c.merchant_id == o.c.merchant_id),
             )
-            .order_by(o.c.id)
-            .limit(limit)
+            .cte("missing")
+            .prefix_with("MATERIALIZED")
+        )
+        rows = self._connection.execute(
+            sa.select(missing.c.merchant_id, missing.c.id).order_by(missing.c.id).limit(limit)
         ).all()
         return [(row.merchant_id, row.id) for row in rows]
 

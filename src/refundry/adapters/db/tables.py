@@ -439,6 +439,14 @@ reconciliation_records = sa.Table(
     sa.Column("imported_at", UTC_TIME, nullable=False),
     sa.Index(None, "merchant_id", "order_reference"),
     sa.Index(None, "order_id"),
+    # The few records still waiting for their order: what a run links, or reports.
+    sa.Index(
+        "ix_reconciliation_records_unlinked",
+        "merchant_id",
+        "order_reference",
+        postgresql_where=sa.text("order_id IS NULL"),
+        sqlite_where=sa.text("order_id IS NULL"),
+    ),
 )
 
 # What reconciliation found: one row per (kind, subject), so a rerun adds nothing.

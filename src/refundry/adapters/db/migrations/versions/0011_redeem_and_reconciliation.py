@@ -59,6 +59,14 @@ def upgrade() -> None:
         ["order_id"],
         unique=False,
     )
+    op.create_index(
+        "ix_reconciliation_records_unlinked",
+        "reconciliation_records",
+        ["merchant_id", "order_reference"],
+        unique=False,
+        postgresql_where=sa.text("order_id IS NULL"),
+        sqlite_where=sa.text("order_id IS NULL"),
+    )
     op.create_table(
         "reconciliation_discrepancies",
         sa.Column("merchant_id", sa.Uuid(), nullable=False),
@@ -97,6 +105,7 @@ def downgrade() -> None:
         table_name="reconciliation_discrepancies",
     )
     op.drop_table("reconciliation_discrepancies")
+    op.drop_index("ix_reconciliation_records_unlinked", table_name="reconciliation_records")
     op.drop_index(op.f("ix_reconciliation_records_order_id"), table_name="reconciliation_records")
     op.drop_index(
         op.f("ix_reconciliation_records_merchant_id_order_reference"),
