@@ -20,6 +20,8 @@ The hierarchy, so callers can catch at any level::
     │   ├── WebhookEventNotFound
     │   └── PointsProgramNotFound
     ├── Unauthenticated               missing or unknown API key
+    │   └── InvalidCredentials        a dashboard login that does not match
+    ├── Forbidden                     a dashboard user without the permission
     ├── Conflict                      the request is valid but the order's state forbids it
     │   ├── IllegalTransition
     │   ├── OrderNotCancellable
@@ -165,6 +167,16 @@ class PointsProgramNotFound(NotFound):
 class Unauthenticated(RefundryError):
     code = "unauthenticated"
     title = "Missing or invalid API key"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid-credentials"
+    title = "Wrong email or password"
+
+
+class Forbidden(RefundryError):
+    code = "forbidden"
+    title = "Not allowed"
 
 
 class Conflict(RefundryError):

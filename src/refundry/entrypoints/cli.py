@@ -16,6 +16,7 @@ from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.domain.errors import RefundryError
+from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.cli_reconcile import reconcile_app
 from refundry.entrypoints.cli_webhooks import webhooks_app
 from refundry.services import merchant_float, transactions
@@ -30,6 +31,8 @@ reports_app = typer.Typer(help="Reports as files.", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(reconcile_app, name="reconcile")
+users_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 DEMO_DATABASE = "refundry-demo.db"
 
@@ -199,6 +202,35 @@ def reports_refunds(
     typer.echo(f"wrote {total} refunds to {out}")
 
 
+@users_app.command("create")
+def users_create(
+    merchant: Annotated[str, typer.Option(help="the merchant's id")],
+    email: Annotated[str, typer.Option(help="the login")],
+    role: Annotated[Role, typer.Option(help="admin: everything; staff: what is granted")] = (
+        Role.ADMIN
+    ),
+    permission: Annotated[
+        list[Permission] | None, typer.Option(help="for staff; repeat for more")
+    ] = None,
+) -> None:
+    """Create a dashboard user (the first admin, say) and print a generated password,
+    shown this once."""
+    import secrets
+    import uuid
+
+    from refundry.services import staff
+
+    container = bootstrap()
+    password = secrets.token_urlsafe(15)
+    member = transactions.run(
+        container.uow_factory,
+        lambda uow: staff.create_user(
+            uow, uuid.UUID(merchant), email, password, role=role, permissions=permission or ()
+        ),
+    )
+    typer.echo(f"created {member.role.value} {member.email}; password: {password}")
+
+
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
@@ -210,7 +242,12 @@ def demo(
 ) -> None:
     """Create a fresh SQLite demo database with sample orders, print its key, then serve
     the API with the worker and the sandbox card gateway in-process."""
-    from refundry.entrypoints.demo_data import DEMO_API_KEY_SECRET, seed_demo
+    from refundry.entrypoints.demo_data import (
+        DEMO_ADMIN_EMAIL,
+        DEMO_ADMIN_PASSWORD,
+        DEMO_API_KEY_SECRET,
+        seed_demo,
+    )
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -227,6 +264,8 @@ def demo(
     typer.echo(f"merchant:      {summary.merchant_id}")
     typer.echo(f"API key:       {summary.api_key}")
     typer.echo(f"API:           http://127.0.0.1:{port}/v1   docs: http://127.0.0.1:{port}/docs")
+    typer.echo(f"dashboard:     http://127.0.0.1:{port}/dashboard")
+    typer.echo(f"  sign in as   {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
     if serve_api:
         serve(host="127.0.0.1", port=port, workers=1, with_worker=True)
 

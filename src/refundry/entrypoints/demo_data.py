@@ -17,7 +17,8 @@ from refundry.domain.order import CaptureMode, Customer, LineKind, PaymentMethod
 from refundry.domain.order_placement import NewLine
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
-from refundry.services import merchant_float, orders, transactions
+from refundry.domain.staff import Role
+from refundry.services import merchant_float, orders, staff, transactions
 from refundry.services.cancel_order import cancel_order
 from refundry.services.merchants import create_merchant
 from refundry.services.quotes import QuoteSigner
@@ -59,6 +60,11 @@ REASONS = [
 ]
 VAT_PERCENT = 20
 SHIPPING = 490
+
+
+# The demo's dashboard login, printed by `refundry demo`; it exists only in the demo database.
+DEMO_ADMIN_EMAIL = "admin@demo.example"
+DEMO_ADMIN_PASSWORD = "demo-password-do-not-reuse"  # noqa: S105 -- published on purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,12 @@ def seed_demo(
     for number, scenario in enumerate(SCENARIOS, start=1001):
         _play(uow_factory, quotes, merchant_id, number, scenario, rng)
     gift_orders = _seed_gift_cards(uow_factory, merchant_id)
+    transactions.run(
+        uow_factory,
+        lambda uow: staff.create_user(
+            uow, merchant_id, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, role=Role.ADMIN
+        ),
+    )
     return DemoSummary(merchant_id, created.api_key, len(SCENARIOS) + gift_orders)
 
 

@@ -34,6 +34,7 @@ from refundry.domain.reporting import (
 from refundry.services.outbox import OutboxMessage
 from refundry.services.points_repository import PointsRepository
 from refundry.services.reconciliation_repository import ReconciliationRepository
+from refundry.services.staff_repository import StaffRepository
 from refundry.services.webhook_repositories import (
     WebhookEndpointRepository,
     WebhookEventRepository,
@@ -206,6 +207,8 @@ class UnitOfWork(Protocol):
     def points(self) -> PointsRepository: ...
     @property
     def reconciliation(self) -> ReconciliationRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
 
     # The Idempotency-Key of the request this work runs for, told to webhook receivers.
     idempotency_key: str | None

@@ -469,3 +469,30 @@ reconciliation_discrepancies = sa.Table(
     sa.Column("resolved_at", UTC_TIME),
     sa.Index(None, "merchant_id", "found_at"),
 )
+
+# The merchant's people in the dashboard. The email is the login, unique everywhere.
+staff_users = sa.Table(
+    "staff_users",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), nullable=False, index=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),  # case folded
+    sa.Column("password_hash", sa.String(200), nullable=False),  # argon2id, with its salt
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("permissions", sa.String(200), nullable=False),  # space-separated
+    sa.Column("refund_limit", sa.BigInteger),  # minor units of refund_limit_currency
+    sa.Column("refund_limit_currency", sa.String(3)),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+)
+
+# Signed-in browsers: the cookie holds a random token, the table its SHA-256, so a copy
+# of the database opens no session. Each session has its own CSRF token.
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Uuid, sa.ForeignKey("staff_users.id"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("expires_at", UTC_TIME, nullable=False),
+)

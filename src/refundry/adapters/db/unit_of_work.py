@@ -22,6 +22,7 @@ from refundry.adapters.db.repositories import (
     SqlSettingsRepository,
     SqlStockRepository,
 )
+from refundry.adapters.db.staff_repository import SqlStaffRepository
 from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
 from refundry.domain.events import AuthorizationVoidRequested, RefundRequested
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
     webhook_events: SqlWebhookEventRepository
     points: SqlPointsRepository
     reconciliation: SqlReconciliationRepository
+    staff: SqlStaffRepository
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
         self.webhook_events = SqlWebhookEventRepository(connection)
         self.points = SqlPointsRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
+        self.staff = SqlStaffRepository(connection)
         return self
 
     def __exit__(

@@ -25,6 +25,7 @@ logger = logging.getLogger("refundry.api")
 # Most specific first: the first matching class decides.
 STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
     (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
     (errors.NotFound, 404),
     (errors.QuoteStale, 409),
     (errors.QuoteExpired, 409),

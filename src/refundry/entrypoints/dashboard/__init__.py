@@ -1,0 +1,1 @@
+"""The support dashboard: server-rendered pages under ``/dashboard``."""

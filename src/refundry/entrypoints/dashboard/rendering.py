@@ -1,0 +1,54 @@
+"""Templates, and amounts formatted for their currency and the reader's locale."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from refundry.domain.money import Money
+
+DEFAULT_LOCALE = "en_GB"
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def reader_locale(request: Request) -> str:
+    """The first locale of Accept-Language that Babel knows, else British English."""
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().replace("-", "_")
+        if not tag or tag == "*":
+            continue
+        try:
+            return str(Locale.parse(tag))
+        except (UnknownLocaleError, ValueError):
+            continue
+    return DEFAULT_LOCALE
+
+
+def money_formatter(locale: str) -> Any:
+    def money(amount: Money) -> str:
+        return format_currency(
+            Decimal(amount.to_decimal_string()), amount.currency.code, locale=locale
+        )
+
+    return money
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    locale = reader_locale(request)
+    html = templates.get_template(template).render(
+        money=money_formatter(locale), locale=locale, **context
+    )
+    return HTMLResponse(html, status_code=status_code)

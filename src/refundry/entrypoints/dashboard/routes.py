@@ -1,0 +1,229 @@
+"""Dashboard pages: sign in and out, Customer Service (orders and search), an order, and
+its cancel actions. Thin: every rule is the services' and the domain's, and every action
+checks the permission and the CSRF token on the server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from refundry.domain.errors import NotFound, RefundryError, Unauthenticated
+from refundry.domain.staff import Permission
+from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.rendering import render
+from refundry.services import orders, staff, transactions
+from refundry.services.cancel_order import cancel_order
+from refundry.services.staff import Session
+from refundry.services.unit_of_work import UnitOfWork
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+COOKIE = "refundry_session"
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"htmx.min.js": "text/javascript"}
+
+FormText = Annotated[str, Form(max_length=1000)]
+CsrfToken = Annotated[str | None, Form(max_length=200)]
+
+
+def _session(request: Request, container: ContainerDep) -> Session | None:
+    try:
+        return transactions.read(
+            container.uow_factory,
+            lambda uow: staff.session(uow, request.cookies.get(COOKIE)),
+        )
+    except Unauthenticated:
+        return None
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/dashboard/login", status_code=303)
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    if name not in STATIC_FILES:
+        return Response(status_code=404)
+    return FileResponse(STATIC / name, media_type=STATIC_FILES[name])
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return render(request, "login.html", error=None, email="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    container: ContainerDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    try:
+        signed_in = transactions.run(
+            container.uow_factory, lambda uow: staff.sign_in(uow, email, password)
+        )
+    except RefundryError as error:
+        return render(request, "login.html", status_code=401, error=error.detail, email=email)
+    response = RedirectResponse("/dashboard/orders", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        signed_in.session_token,
+        max_age=int(staff.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/dashboard",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, container: ContainerDep, csrf: CsrfToken = None) -> Response:
+    current = _session(request, container)
+    if current is not None:
+        current.check_csrf(csrf)
+        token = request.cookies.get(COOKIE)
+        transactions.run(container.uow_factory, lambda uow: staff.sign_out(uow, token))
+    response = _to_login()
+    response.delete_cookie(COOKIE, path="/dashboard")
+    return response
+
+
+@router.get("")
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/dashboard/orders", status_code=303)
+
+
+@router.get("/orders")
+def orders_page(request: Request, container: ContainerDep, query: str | None = None) -> Response:
+    """Customer Service: the newest orders, or those an order id, external id or customer
+    e-mail finds."""
+    current = _session(request, container)
+    if current is None:
+        return _to_login()
+    text = (query or "").strip()[:320] or None
+    found = transactions.read(
+        container.uow_factory,
+        lambda uow: uow.orders.search(current.member.merchant_id, text, limit=50, offset=0),
+    )
+    return render(request, "orders.html", session=current, orders=found, query=text or "")
+
+
+@router.get("/orders/{order_id}")
+def order_page(
+    request: Request, container: ContainerDep, order_id: str, done: str | None = None
+) -> Response:
+    current = _session(request, container)
+    if current is None:
+        return _to_login()
+    try:
+        order = transactions.read(
+            container.uow_factory,
+            lambda uow: uow.orders.get(current.member.merchant_id, uuid.UUID(order_id)),
+        )
+    except (NotFound, ValueError):
+        return render(request, "error.html", 404, session=current, message="No such order.")
+    now = transactions.utcnow()
+    return render(
+        request,
+        "order.html",
+        session=current,
+        order=order,
+        now=now,
+        done=done,
+        can_cancel=current.member.can(Permission.CANCEL),
+    )
+
+
+@router.post("/orders/{order_id}/cancel")
+def cancel(
+    request: Request,
+    container: ContainerDep,
+    order_id: uuid.UUID,
+    csrf: CsrfToken = None,
+    reason: FormText = "",
+) -> Response:
+    """Cancel the whole order: irreversible; the reason is kept with who did it."""
+    return _act(
+        request,
+        container,
+        order_id,
+        csrf,
+        Permission.CANCEL,
+        lambda current: (
+            lambda uow: cancel_order(
+                uow,
+                current.member.merchant_id,
+                order_id,
+                reason=reason.strip() or None,
+                status_label=None,
+                actor=current.member.actor,
+            )
+        ),
+        done="order-cancelled",
+    )
+
+
+@router.post("/orders/{order_id}/items/{item_id}/cancel")
+def cancel_item(
+    request: Request,
+    container: ContainerDep,
+    order_id: uuid.UUID,
+    item_id: uuid.UUID,
+    csrf: CsrfToken = None,
+    reason: FormText = "",
+) -> Response:
+    """Cancel one order item (a gift-card link): irreversible; its cost comes back to
+    the float when the invoice cycle closes."""
+    return _act(
+        request,
+        container,
+        order_id,
+        csrf,
+        Permission.CANCEL,
+        lambda current: (
+            lambda uow: orders.cancel_item(
+                uow,
+                current.member.merchant_id,
+                order_id,
+                item_id,
+                reason=reason.strip() or None,
+                actor=current.member.actor,
+            )
+        ),
+        done="item-cancelled",
+    )
+
+
+def _act(
+    request: Request,
+    container: ContainerDep,
+    order_id: uuid.UUID,
+    csrf: str | None,
+    permission: Permission,
+    use_case_for: Callable[[Session], Callable[[UnitOfWork], object]],
+    *,
+    done: str,
+) -> Response:
+    """Run one action for the signed-in member: session, CSRF token and permission are
+    checked first; a refusal is shown on a page that says why, and writes nothing."""
+    current = _session(request, container)
+    if current is None:
+        return _to_login()
+    try:
+        current.check_csrf(csrf)
+        current.member.require(permission)
+        transactions.run(container.uow_factory, use_case_for(current))
+    except RefundryError as error:
+        return render(
+            request, "error.html", status_for(error), session=current, message=error.detail
+        )
+    return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)

@@ -1,0 +1,111 @@
+"""Dashboard users: creating them, signing in and out, and who a session belongs to.
+
+Passwords are hashed with argon2id (the ``argon2-cffi`` defaults, which follow RFC 9106's
+recommendation). A session is a random token in an HttpOnly cookie; the database keeps
+only its SHA-256, and each session has its own CSRF token that every form sends back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from refundry.domain.errors import InvalidCredentials, InvalidInput, Unauthenticated
+from refundry.domain.money import Money
+from refundry.domain.staff import Permission, Role, StaffMember
+from refundry.services.transactions import utcnow
+from refundry.services.unit_of_work import UnitOfWork
+
+MIN_PASSWORD = 12
+SESSION_LIFETIME = timedelta(hours=12)
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs as long as a wrong
+# password and the answer time does not tell which accounts exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    member: StaffMember
+    session_token: str  # the cookie's value, the only time it exists in clear
+    csrf_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    member: StaffMember
+    csrf_token: str
+
+    def check_csrf(self, sent: str | None) -> None:
+        if not sent or not hmac.compare_digest(sent, self.csrf_token):
+            raise InvalidInput("the form is out of date or was not sent by this site; reload it")
+
+
+def create_user(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    email: str,
+    password: str,
+    *,
+    role: Role = Role.STAFF,
+    permissions: Iterable[Permission] = (),
+    refund_limit: Money | None = None,
+) -> StaffMember:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    if uow.merchants.get(merchant_id) is None:
+        raise InvalidInput(f"no merchant {merchant_id}")
+    email = email.strip().casefold()
+    if uow.staff.by_email(email) is not None:
+        raise InvalidInput(f"{email} already has a dashboard account")
+    member = StaffMember(
+        id=uuid.uuid4(),
+        merchant_id=merchant_id,
+        email=email,
+        role=role,
+        permissions=frozenset(permissions),
+        created_at=utcnow(),
+        refund_limit=refund_limit,
+    )
+    uow.staff.add(member, _hasher.hash(password))
+    return member
+
+
+def sign_in(uow: UnitOfWork, email: str, password: str) -> SignedIn:
+    found = uow.staff.by_email(email.strip().casefold())
+    try:
+        _hasher.verify(_DUMMY_HASH if found is None else found[1], password)
+    except (VerificationError, InvalidHashError):
+        raise InvalidCredentials("the email or the password is wrong") from None
+    if found is None:
+        raise InvalidCredentials("the email or the password is wrong")
+    member = found[0]
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    uow.staff.add_session(_token_hash(token), member.id, csrf, now, now + SESSION_LIFETIME)
+    return SignedIn(member, token, csrf)
+
+
+def session(uow: UnitOfWork, token: str | None) -> Session:
+    found = None if not token else uow.staff.session(_token_hash(token), utcnow())
+    if found is None:
+        raise Unauthenticated("sign in to use the dashboard")
+    return Session(*found)
+
+
+def sign_out(uow: UnitOfWork, token: str | None) -> None:
+    if token:
+        uow.staff.end_session(_token_hash(token))
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 256-bit random: a fast hash is enough, as for API keys.
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,28 @@
+"""The port dashboard users and sessions are read and written through."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Protocol
+
+from refundry.domain.staff import StaffMember
+
+
+class StaffRepository(Protocol):
+    def add(self, member: StaffMember, password_hash: str) -> None: ...
+    def by_email(self, email: str) -> tuple[StaffMember, str] | None:
+        """The member and their password hash."""
+
+    def add_session(
+        self,
+        token_hash: str,
+        user_id: uuid.UUID,
+        csrf_token: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+    def session(self, token_hash: str, now: datetime) -> tuple[StaffMember, str] | None:
+        """The signed-in member and the session's CSRF token, unless it expired."""
+
+    def end_session(self, token_hash: str) -> None: ...

@@ -1,0 +1,77 @@
+"""Browser tests: Playwright driving Debian's Chromium against `refundry serve`.
+
+Playwright's own browser download is never used (no internet): Chromium comes from apt
+(`.ci/run` installs it). Without it the tests skip with a reason, except in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from refundry.bootstrap import bootstrap
+from refundry.config import Settings
+from tests.servers import free_port, running_server, venv_script
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError(f"CI needs Chromium at {CHROMIUM} for the browser tests")
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}, "locale": "en-GB"}
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    """A migrated SQLite file the test seeds in-process and the server then serves."""
+    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
+    bootstrap(Settings(database_url=url)).engine.dispose()
+    return url
+
+
+@pytest.fixture
+def server(database: str, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    command = [venv_script("refundry"), "serve", "--port", str(port)]
+    env = {"REFUNDRY_DATABASE_URL": database}
+    with running_server(command, port=port, env=env, cwd=tmp_path) as base:
+        yield base
+
+
+def screenshot_path(name: str) -> str:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return str(ARTIFACTS / f"{name}.png")

@@ -1,0 +1,120 @@
+"""Seed 000, steps 1-5, in Chromium: find a gift-card order in Customer Service, read its
+links' states, and cancel one untouched link with More options > Cancel order item."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from refundry.bootstrap import bootstrap
+from refundry.config import Settings
+from refundry.domain.merchant_float import InvoiceCycle
+from refundry.domain.order import Customer, LineKind, Order, PaymentMethod
+from refundry.domain.order_placement import NewLine
+from refundry.domain.staff import Role
+from refundry.services import merchant_float, orders, staff, transactions
+from refundry.services.merchants import create_merchant
+from tests.browser.conftest import screenshot_path
+
+EMAIL = "support@acme-connect.example"
+PASSWORD = "correct horse battery"
+
+
+def seed(database: str) -> Order:
+    """A merchant with a float, its support user, and three EUR 25 gift-card links."""
+    container = bootstrap(Settings(database_url=database))
+    uow_factory = container.uow_factory
+    merchant_id = transactions.run(
+        uow_factory, lambda uow: create_merchant(uow, "Acme Connect")
+    ).merchant.id
+    transactions.run(
+        uow_factory,
+        lambda uow: staff.create_user(uow, merchant_id, EMAIL, PASSWORD, role=Role.ADMIN),
+    )
+    transactions.run(
+        uow_factory,
+        lambda uow: merchant_float.open_float(uow, merchant_id, "EUR", InvoiceCycle.MONTHLY),
+    )
+    transactions.run(
+        uow_factory,
+        lambda uow: merchant_float.top_up_float(uow, merchant_id, 100_000),
+    )
+    order = transactions.run(
+        uow_factory,
+        lambda uow: orders.ingest_order(
+            uow,
+            orders.PlaceOrder(
+                merchant_id,
+                f"CONNECT-{uuid.uuid4().hex[:6]}",
+                Customer("rewards@acme-corp.example"),
+                "EUR",
+                [NewLine("GIFT-25", "Gift card link EUR 25", LineKind.GIFT_CARD_LINK, 3, 2500)],
+                payment_method=PaymentMethod.FLOAT,
+            ),
+        ),
+    )
+    container.engine.dispose()
+    return order
+
+
+def test_seed_000_cancel_an_untouched_gift_card_link(
+    page: Page, database: str, server: str
+) -> None:
+    order = seed(database)
+    # a consumer has opened the first link
+    assert httpx.get(f"{server}/l/{order.links[0].token}").status_code == 200
+
+    page.goto(f"{server}/dashboard")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    # 1. "Customer Service": enter the order ID, click Search, click the order
+    page.get_by_role("link", name="Customer Service").click()
+    page.get_by_label("Order ID, external ID or customer e-mail").fill(str(order.id))
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=order.external_id or str(order.id)).click()
+
+    # 2. the order's details
+    expect(page.get_by_role("heading", name=f"Order {order.external_id}")).to_be_visible()
+    expect(page.get_by_text("rewards@acme-corp.example")).to_be_visible()
+
+    # 3. the gift-card links: accessed? expired?
+    first, second = page.locator("tr[data-link='1']"), page.locator("tr[data-link='2']")
+    expect(first).to_contain_text("accessed")
+    expect(first).to_contain_text("Yes, ")
+    expect(second).to_contain_text("issued")
+    first.get_by_text("More options").click()
+    expect(first).to_contain_text("Cannot be cancelled")
+    page.get_by_role("heading", name="Gift card links").click()  # closes the menu
+
+    # 4. More options > Cancel order item, on the untouched link
+    second.get_by_text("More options").click()
+    second.get_by_role("button", name="Cancel order item").click()
+
+    # 5. the confirmation says it cannot be undone; confirm
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_contain_text("cannot be undone")
+    expect(dialog).to_contain_text("refunded to your float at the end of the invoice cycle")
+    dialog.get_by_label("Reason").fill("Employee left the company")
+    dialog.get_by_role("button", name="Confirm order item cancellation").click()
+
+    expect(page.get_by_role("status")).to_contain_text(
+        "refunded to your float at the end of the invoice cycle"
+    )
+    expect(page.locator("tr[data-link='2']")).to_contain_text("Cancelled")
+    expect(page.locator("tr[data-link='1']")).to_contain_text("accessed")
+    page.screenshot(path=screenshot_path("seed-000-cancel-order-item"), full_page=True)
+
+    container = bootstrap(Settings(database_url=database))
+    stored = transactions.read(
+        container.uow_factory, lambda uow: uow.orders.get(order.merchant_id, order.id)
+    )
+    container.engine.dispose()
+    assert [link.cancelled_at is not None for link in stored.links] == [False, True, False]
+    assert stored.links[1].cancel_reason == "Employee left the company"
+    assert stored.links[1].cancelled_at is not None
+    assert stored.links[1].cancelled_at <= datetime.now(UTC)

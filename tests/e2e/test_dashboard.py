@@ -1,0 +1,184 @@
+"""The dashboard on the server's side: sign-in, sessions, CSRF, permissions, escaping and
+merchant boundaries. Every check is the server's; the browser tests walk the seeds."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from refundry.bootstrap import Container
+from refundry.domain.staff import Permission, Role
+from refundry.entrypoints.api.app import create_app
+from refundry.services import staff, transactions
+from refundry.services.merchants import NewMerchant, create_merchant
+from tests.conftest import Api
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(
+    container: Container, merchant_id: uuid.UUID, role: Role, *permissions: Permission
+) -> str:
+    email = f"{role.value}-{uuid.uuid4().hex[:8]}@shop.example"
+    transactions.run(
+        container.uow_factory,
+        lambda uow: staff.create_user(
+            uow, merchant_id, email, PASSWORD, role=role, permissions=permissions
+        ),
+    )
+    return email
+
+
+@pytest.fixture
+def browser_client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container), raise_server_exceptions=False) as client:
+        yield client
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> Any:
+    return client.post(
+        "/dashboard/login", data={"email": email, "password": password}, follow_redirects=False
+    )
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the page has a form with a CSRF token"
+    return found.group(1)
+
+
+def gift_order(api: Api, links: int = 2) -> dict[str, Any]:
+    body = {
+        "external_id": f"GIFT-{uuid.uuid4().hex[:8]}",
+        "currency": "EUR",
+        "customer": {"email": "rewards@acme.example"},
+        "lines": [
+            {
+                "sku": "GIFT-25",
+                "name": "Gift card link EUR 25",
+                "quantity": links,
+                "unit_price": 2500,
+                "kind": "gift_card_link",
+            }
+        ],
+    }
+    made = api.client.post("/v1/orders", json=body)
+    assert made.status_code == 201, made.text
+    order: dict[str, Any] = made.json()
+    return order
+
+
+def test_signing_in_opens_customer_service_and_a_wrong_password_does_not(
+    api: Api, browser_client: TestClient
+) -> None:
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    refused = sign_in(browser_client, email, "not the password")
+    assert refused.status_code == 401
+    assert "The email or the password is wrong" in refused.text.replace("the email", "The email")
+    assert "refundry_session" not in browser_client.cookies
+    signed_in = sign_in(browser_client, email.upper())  # emails are case-insensitive
+    assert signed_in.status_code == 303
+    cookie = signed_in.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    page = browser_client.get("/dashboard/orders")
+    assert page.status_code == 200
+    assert "Customer Service" in page.text
+
+
+def test_pages_need_a_session(browser_client: TestClient) -> None:
+    answer = browser_client.get("/dashboard/orders", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard/login"
+
+
+def test_search_finds_an_order_by_id_and_another_merchants_order_is_not_found(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = gift_order(api)
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    found = browser_client.get("/dashboard/orders", params={"query": order["id"]})
+    assert order["external_id"] in found.text
+    other: NewMerchant = transactions.run(
+        api.container.uow_factory, lambda uow: create_merchant(uow, "Other")
+    )
+    stranger = make_user(api.container, other.merchant.id, Role.ADMIN)
+    with TestClient(create_app(api.container)) as other_client:
+        sign_in(other_client, stranger)
+        assert other_client.get(f"/dashboard/orders/{order['id']}").status_code == 404
+        listed = other_client.get("/dashboard/orders", params={"query": order["id"]})
+        assert order["external_id"] not in listed.text
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = gift_order(api)
+    link_id = order["lines"][0]["links"][0]["id"]
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    for token in (None, "forged"):
+        data = {"reason": "x"} if token is None else {"reason": "x", "csrf": token}
+        refused = browser_client.post(
+            f"/dashboard/orders/{order['id']}/items/{link_id}/cancel", data=data
+        )
+        assert refused.status_code == 422
+        assert "reload it" in refused.text
+    link = api.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"][0]
+    assert link["cancelled_at"] is None
+
+
+def test_staff_without_the_cancel_permission_get_403_and_change_nothing(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = gift_order(api)
+    link_id = order["lines"][0]["links"][0]["id"]
+    email = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.REPORTS)
+    sign_in(browser_client, email)
+    page = browser_client.get(f"/dashboard/orders/{order['id']}")
+    assert "You need the cancel permission" in page.text  # the menu says so...
+    refused = browser_client.post(  # ...and the server refuses, whatever the page showed
+        f"/dashboard/orders/{order['id']}/items/{link_id}/cancel",
+        data={"csrf": csrf_of(page.text), "reason": "x"},
+    )
+    assert refused.status_code == 403
+    assert "cancel permission" in refused.text
+    link = api.client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["links"][0]
+    assert link["cancelled_at"] is None
+
+
+def test_a_cancel_with_the_permission_works_and_a_script_in_the_reason_is_shown_as_text(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = gift_order(api)
+    email = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.CANCEL)
+    sign_in(browser_client, email)
+    page = browser_client.get(f"/dashboard/orders/{order['id']}")
+    done = browser_client.post(
+        f"/dashboard/orders/{order['id']}/cancel",
+        data={"csrf": csrf_of(page.text), "reason": "<script>alert(1)</script>"},
+    )
+    assert done.status_code == 200
+    assert "The order is cancelled." in done.text
+    assert "<script>alert(1)</script>" not in done.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in done.text
+    refunds = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
+    assert [refund["created_by"].split(":")[0] for refund in refunds] == ["staff"]
+
+
+def test_signing_out_ends_the_session(api: Api, browser_client: TestClient) -> None:
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    page = browser_client.get("/dashboard/orders")
+    token = browser_client.cookies["refundry_session"]
+    browser_client.post("/dashboard/logout", data={"csrf": csrf_of(page.text)})
+    with TestClient(create_app(api.container)) as replay:
+        replay.cookies.set("refundry_session", token, path="/dashboard")
+        answer = replay.get("/dashboard/orders", follow_redirects=False)
+    assert answer.status_code == 303
