@@ -72,8 +72,9 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
-    # 1. "Customer Service": enter the order ID, click Search, click the order
-    page.get_by_role("link", name="Customer Service").click()
+    # 1. "Your Orders" > "Customer Service": enter the order ID, Search, click the order
+    page.get_by_role("link", name="Orders").click()
+    expect(page.get_by_role("heading", name="Customer Service")).to_be_visible()
     page.get_by_label("Order ID, external ID or customer e-mail").fill(str(order.id))
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name=order.external_id or str(order.id)).click()

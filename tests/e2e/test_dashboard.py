@@ -12,11 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from refundry.bootstrap import Container
+from refundry.domain.money import Currency, Money
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.api.app import create_app
 from refundry.services import staff, transactions
 from refundry.services.merchants import NewMerchant, create_merchant
-from tests.conftest import Api
+from tests.conftest import Api, order_body
 
 PASSWORD = "correct horse battery"
 
@@ -182,3 +183,83 @@ def test_signing_out_ends_the_session(api: Api, browser_client: TestClient) -> N
         replay.cookies.set("refundry_session", token, path="/dashboard")
         answer = replay.get("/dashboard/orders", follow_redirects=False)
     assert answer.status_code == 303
+
+
+def card_order(api: Api) -> dict[str, Any]:
+    made = api.client.post("/v1/orders", json=order_body())
+    assert made.status_code == 201, made.text
+    order: dict[str, Any] = made.json()
+    return order
+
+
+def test_a_staff_refund_above_the_limit_never_reaches_the_provider(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = card_order(api)
+    email = f"limited-{uuid.uuid4().hex[:8]}@shop.example"
+    transactions.run(
+        api.container.uow_factory,
+        lambda uow: staff.create_user(
+            uow,
+            api.merchant.merchant.id,
+            email,
+            PASSWORD,
+            role=Role.STAFF,
+            permissions=(Permission.REFUND,),
+            refund_limit=Money(5000, Currency.of("EUR")),
+        ),
+    )
+    sign_in(browser_client, email)
+    page = browser_client.get(f"/dashboard/orders/{order['id']}/refund")
+    review = browser_client.post(
+        f"/dashboard/orders/{order['id']}/refund/review",
+        data={"csrf": csrf_of(page.text), "mode": "full"},
+    )
+    assert "above your refund limit" in review.text
+    quote = re.search(r'name="quote" value="([^"]+)"', review.text)
+    assert quote
+    # the Refund button is disabled; the server refuses the POST anyway
+    refused = browser_client.post(
+        f"/dashboard/orders/{order['id']}/refund",
+        data={"csrf": csrf_of(page.text), "mode": "full", "quote": quote.group(1)},
+    )
+    assert refused.status_code == 403
+    assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+    # within the limit, the same member refunds
+    small = browser_client.post(
+        f"/dashboard/orders/{order['id']}/refund/review",
+        data={"csrf": csrf_of(page.text), "mode": "edit", "amount": "10.00", "reason": "late"},
+    )
+    quote = re.search(r'name="quote" value="([^"]+)"', small.text)
+    assert quote
+    made = browser_client.post(
+        f"/dashboard/orders/{order['id']}/refund",
+        data={
+            "csrf": csrf_of(page.text),
+            "mode": "edit",
+            "amount": "10.00",
+            "reason": "late",
+            "quote": quote.group(1),
+        },
+    )
+    assert made.status_code == 200
+    assert "processing until the provider completes it" in made.text
+    [refund] = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
+    assert (refund["amount"], refund["reason"]) == (1000, "late")
+
+
+def test_staff_without_the_refund_permission_get_403_on_the_refund_post(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = card_order(api)
+    email = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.CANCEL)
+    sign_in(browser_client, email)
+    page = browser_client.get(f"/dashboard/orders/{order['id']}")
+    assert f'/dashboard/orders/{order["id"]}/refund"' not in page.text  # no Refund entry
+    for path in ("refund/review", "refund"):
+        refused = browser_client.post(
+            f"/dashboard/orders/{order['id']}/{path}",
+            data={"csrf": csrf_of(page.text), "mode": "full", "quote": "x"},
+        )
+        assert refused.status_code == 403
+    assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []

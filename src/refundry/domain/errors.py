@@ -22,6 +22,7 @@ The hierarchy, so callers can catch at any level::
     ├── Unauthenticated               missing or unknown API key
     │   └── InvalidCredentials        a dashboard login that does not match
     ├── Forbidden                     a dashboard user without the permission
+    │   └── RefundNeedsApproval       a staff refund above the member's limit
     ├── Conflict                      the request is valid but the order's state forbids it
     │   ├── IllegalTransition
     │   ├── OrderNotCancellable
@@ -177,6 +178,11 @@ class InvalidCredentials(Unauthenticated):
 class Forbidden(RefundryError):
     code = "forbidden"
     title = "Not allowed"
+
+
+class RefundNeedsApproval(Forbidden):
+    code = "refund-needs-approval"
+    title = "Above the refund limit"
 
 
 class Conflict(RefundryError):

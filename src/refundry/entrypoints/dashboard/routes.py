@@ -32,7 +32,7 @@ FormText = Annotated[str, Form(max_length=1000)]
 CsrfToken = Annotated[str | None, Form(max_length=200)]
 
 
-def _session(request: Request, container: ContainerDep) -> Session | None:
+def current_session(request: Request, container: ContainerDep) -> Session | None:
     try:
         return transactions.read(
             container.uow_factory,
@@ -42,7 +42,7 @@ def _session(request: Request, container: ContainerDep) -> Session | None:
         return None
 
 
-def _to_login() -> RedirectResponse:
+def to_login() -> RedirectResponse:
     return RedirectResponse("/dashboard/login", status_code=303)
 
 
@@ -86,12 +86,12 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, container: ContainerDep, csrf: CsrfToken = None) -> Response:
-    current = _session(request, container)
+    current = current_session(request, container)
     if current is not None:
         current.check_csrf(csrf)
         token = request.cookies.get(COOKIE)
         transactions.run(container.uow_factory, lambda uow: staff.sign_out(uow, token))
-    response = _to_login()
+    response = to_login()
     response.delete_cookie(COOKIE, path="/dashboard")
     return response
 
@@ -106,9 +106,9 @@ def home() -> Response:
 def orders_page(request: Request, container: ContainerDep, query: str | None = None) -> Response:
     """Customer Service: the newest orders, or those an order id, external id or customer
     e-mail finds."""
-    current = _session(request, container)
+    current = current_session(request, container)
     if current is None:
-        return _to_login()
+        return to_login()
     text = (query or "").strip()[:320] or None
     found = transactions.read(
         container.uow_factory,
@@ -121,9 +121,9 @@ def orders_page(request: Request, container: ContainerDep, query: str | None = N
 def order_page(
     request: Request, container: ContainerDep, order_id: str, done: str | None = None
 ) -> Response:
-    current = _session(request, container)
+    current = current_session(request, container)
     if current is None:
-        return _to_login()
+        return to_login()
     try:
         order = transactions.read(
             container.uow_factory,
@@ -140,6 +140,7 @@ def order_page(
         now=now,
         done=done,
         can_cancel=current.member.can(Permission.CANCEL),
+        can_refund=current.member.can(Permission.REFUND),
     )
 
 
@@ -215,9 +216,9 @@ def _act(
 ) -> Response:
     """Run one action for the signed-in member: session, CSRF token and permission are
     checked first; a refusal is shown on a page that says why, and writes nothing."""
-    current = _session(request, container)
+    current = current_session(request, container)
     if current is None:
-        return _to_login()
+        return to_login()
     try:
         current.check_csrf(csrf)
         current.member.require(permission)

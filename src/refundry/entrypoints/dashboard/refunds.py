@@ -1,0 +1,220 @@
+"""Seed 003's refund, in the dashboard: Refund (the purchased articles, a one-click full
+refund, or Edit refund) -> Review refund (the exact amounts of the preview, bound by its
+quote) -> Refund, with Edit refund to go back. The order then shows the refund's status
+until the provider completes it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from refundry.domain.errors import InvalidInput, NotFound, RefundryError
+from refundry.domain.money import Money
+from refundry.domain.order import Order
+from refundry.domain.refund import RefundMethod
+from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.domain.staff import Permission
+from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.rendering import render
+from refundry.entrypoints.dashboard.routes import current_session, to_login
+from refundry.services import transactions
+from refundry.services.refund_order import preview_refund, refund_order
+from refundry.services.staff import Session
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+MAX_FIELD = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RefundForm:
+    """What the refund forms send: ``full``, or lines, shipping and an amount (major units,
+    as typed), with the description and the method."""
+
+    full: bool
+    quantities: dict[uuid.UUID, int] = field(default_factory=dict)
+    shipping: str = ""
+    amount: str = ""
+    reason: str = ""
+    method: RefundMethod = RefundMethod.ORIGINAL
+    quote: str | None = None
+    csrf: str | None = None
+
+    def request(self, order: Order) -> RefundRequest:
+        if self.full:
+            return RefundRequest.full()
+        lines = tuple(
+            LineRefundRequest(order.line(line_id).id, quantity)
+            for line_id, quantity in self.quantities.items()
+            if quantity > 0
+        )
+        shipping = Money.parse(self.shipping, order.currency).minor if self.shipping else None
+        amount = Money.parse(self.amount, order.currency).minor if self.amount else None
+        if not lines and shipping is None and amount is None:
+            raise InvalidInput("choose at least one article, shipping or an amount to refund")
+        return RefundRequest(lines=lines, shipping=shipping, amount=amount)
+
+
+async def refund_form(request: Request) -> RefundForm:
+    form = await request.form()
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+
+    quantities: dict[uuid.UUID, int] = {}
+    for name, value in form.multi_items():
+        if name.startswith("line-") and isinstance(value, str) and value.strip():
+            try:
+                quantities[uuid.UUID(name.removeprefix("line-"))] = int(value)
+            except ValueError:
+                raise InvalidInput(f"{value!r} is not a number of articles") from None
+    try:
+        method = RefundMethod(text("method") or RefundMethod.ORIGINAL.value)
+    except ValueError:
+        raise InvalidInput("choose the original card or other means") from None
+    return RefundForm(
+        full=text("mode") == "full",
+        quantities=quantities,
+        shipping=text("shipping"),
+        amount=text("amount"),
+        reason=text("reason"),
+        method=method,
+        quote=text("quote") or None,
+        csrf=text("csrf") or None,
+    )
+
+
+FormDep = Annotated[RefundForm, Depends(refund_form)]
+
+
+def _load(container: ContainerDep, current: Session, order_id: uuid.UUID) -> Order:
+    return transactions.read(
+        container.uow_factory, lambda uow: uow.orders.get(current.member.merchant_id, order_id)
+    )
+
+
+def _refused(request: Request, current: Session, error: RefundryError) -> Response:
+    return render(request, "error.html", status_for(error), session=current, message=error.detail)
+
+
+@router.get("/orders/{order_id}/refund")
+def refund_window(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
+    """The purchased articles and their prices, a full refund in one click, or Edit refund."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    try:
+        current.member.require(Permission.REFUND)
+        order = _load(container, current, order_id)
+    except RefundryError as error:
+        return _refused(request, current, error)
+    return render(request, "refund.html", session=current, order=order, step="choose",
+                  form=RefundForm(full=False), now=transactions.utcnow())  # fmt: skip
+
+
+@router.get("/orders/{order_id}/refund/edit")
+def edit_refund(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    try:
+        current.member.require(Permission.REFUND)
+        order = _load(container, current, order_id)
+    except RefundryError as error:
+        return _refused(request, current, error)
+    return render(request, "refund.html", session=current, order=order, step="edit",
+                  form=RefundForm(full=False), now=transactions.utcnow())  # fmt: skip
+
+
+@router.post("/orders/{order_id}/refund/edit")
+def back_to_edit(
+    request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
+) -> Response:
+    """Edit refund, from the review: the form again, as it was filled in."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    try:
+        current.check_csrf(form.csrf)
+        current.member.require(Permission.REFUND)
+        order = _load(container, current, order_id)
+    except RefundryError as error:
+        return _refused(request, current, error)
+    return render(request, "refund.html", session=current, order=order, step="edit", form=form,
+                  now=transactions.utcnow())  # fmt: skip
+
+
+@router.post("/orders/{order_id}/refund/review")
+def review_refund(
+    request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
+) -> Response:
+    """The exact amounts the refund will give back, computed by the same calculator that
+    makes it, and a quote that binds them."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    try:
+        current.check_csrf(form.csrf)
+        current.member.require(Permission.REFUND)
+        order = _load(container, current, order_id)
+        preview = transactions.read(
+            container.uow_factory,
+            lambda uow: preview_refund(
+                uow,
+                container.quotes,
+                current.member.merchant_id,
+                order_id,
+                form.request(order),
+                form.method,
+            ),
+        )
+    except RefundryError as error:
+        return _refused(request, current, error)
+    needs_approval = current.member.needs_approval(preview.breakdown.total)
+    return render(request, "refund.html", session=current, order=preview.order, step="review",
+                  form=form, preview=preview, needs_approval=needs_approval,
+                  now=transactions.utcnow())  # fmt: skip
+
+
+@router.post("/orders/{order_id}/refund")
+def make_refund(
+    request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
+) -> Response:
+    """Refund exactly what was reviewed: the quote is checked under the order's lock."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    try:
+        current.check_csrf(form.csrf)
+        current.member.require(Permission.REFUND)
+        if form.quote is None:
+            raise InvalidInput("review the refund first")
+        order = _load(container, current, order_id)
+        made = transactions.run(
+            container.uow_factory,
+            lambda uow: refund_order(
+                uow,
+                container.quotes,
+                current.member.merchant_id,
+                order_id,
+                form.request(order),
+                method=form.method,
+                reason=form.reason or None,
+                quote=form.quote,
+                actor=current.member.actor,
+                staff_member=current.member,
+            ),
+        )
+    except NotFound:
+        return render(request, "error.html", 404, session=current, message="No such order.")
+    except RefundryError as error:
+        return _refused(request, current, error)
+    return RedirectResponse(
+        f"/dashboard/orders/{order_id}?done=refund-{made.refund.status.value}", status_code=303
+    )

@@ -1,0 +1,114 @@
+"""Seed 003, steps 1-8, in Chromium: find a customer's order by e-mail, Action > Refund,
+Edit refund (articles and a description), Review refund, back with Edit refund to fix the
+quantity, review again, Refund; the order then shows the refund processing."""
+
+from __future__ import annotations
+
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from refundry.bootstrap import bootstrap
+from refundry.config import Settings
+from refundry.domain.order import Customer, LineKind, Order
+from refundry.domain.order_placement import NewLine
+from refundry.domain.staff import Permission, Role
+from refundry.services import orders, staff, transactions
+from refundry.services.merchants import create_merchant
+from tests.browser.conftest import screenshot_path
+
+ADMIN = "owner@tea-house.example"
+AGENT = "agent@tea-house.example"
+PASSWORD = "correct horse battery"
+
+
+def seed(database: str) -> Order:
+    """A shop whose admin granted an agent the refund permission, and a card order."""
+    container = bootstrap(Settings(database_url=database))
+    uow_factory = container.uow_factory
+    merchant_id = transactions.run(
+        uow_factory, lambda uow: create_merchant(uow, "Tea House")
+    ).merchant.id
+    transactions.run(
+        uow_factory,
+        lambda uow: staff.create_user(uow, merchant_id, ADMIN, PASSWORD, role=Role.ADMIN),
+    )
+    transactions.run(
+        uow_factory,
+        lambda uow: staff.create_user(
+            uow, merchant_id, AGENT, PASSWORD, permissions=(Permission.REFUND,)
+        ),
+    )
+    order = transactions.run(
+        uow_factory,
+        lambda uow: orders.ingest_order(
+            uow,
+            orders.PlaceOrder(
+                merchant_id,
+                f"TEA-{uuid.uuid4().hex[:6]}",
+                Customer("mia@example.com"),
+                "EUR",
+                [
+                    NewLine("MUG", "Stoneware mug", LineKind.PHYSICAL, 2, 1290, 258, 464),
+                    NewLine("POT", "Cast-iron teapot", LineKind.PHYSICAL, 1, 5490, 0, 1098),
+                ],
+                shipping_amount=490,
+                shipping_tax=98,
+            ),
+        ),
+    )
+    container.engine.dispose()
+    return order
+
+
+def test_seed_003_partial_refund_with_review_and_edit(
+    page: Page, database: str, server: str
+) -> None:
+    order = seed(database)
+    # 1. log in
+    page.goto(f"{server}/dashboard/login")
+    page.get_by_label("Email").fill(AGENT)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # 2-4. Orders; search the customer by e-mail; open the order
+    page.get_by_role("link", name="Orders").click()
+    page.get_by_label("Order ID, external ID or customer e-mail").fill("mia@example.com")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=order.external_id or str(order.id)).click()
+    # 5. Action > Refund: the articles and their prices, full refund or Edit refund
+    page.get_by_text("More options").first.click()
+    page.get_by_role("link", name="Refund").click()
+    window = page.get_by_role("dialog", name="Refund")
+    expect(window).to_contain_text("Stoneware mug")
+    expect(window).to_contain_text("€12.90")
+    expect(window).to_contain_text("Cast-iron teapot")
+    expect(page.get_by_role("button", name="Full refund")).to_be_visible()
+    page.get_by_role("link", name="Edit refund").click()
+    # 6. choose the articles, a description, Review refund
+    page.get_by_label("Stoneware mug").fill("2")
+    page.get_by_label("Description").fill("Arrived chipped")
+    page.get_by_role("button", name="Review refund").click()
+    # 7. the exact amounts; one mug was wrong: Edit refund, fix, review again
+    expect(page.locator("#refund-total")).to_have_text("€27.86")
+    page.get_by_role("button", name="Edit refund").click()
+    expect(page.get_by_label("Description")).to_have_value("Arrived chipped")
+    page.get_by_label("Stoneware mug").fill("1")
+    page.get_by_role("button", name="Review refund").click()
+    expect(page.locator("#refund-total")).to_have_text("€13.93")
+    page.get_by_role("button", name="Refund", exact=True).click()
+    # 8. done: the order shows the refund processing
+    expect(page.get_by_role("status")).to_contain_text("processing")
+    expect(page.get_by_role("heading", name=f"Order {order.external_id}")).to_contain_text(
+        "refund processing"
+    )
+    expect(page.get_by_text("Arrived chipped")).to_be_visible()
+    page.screenshot(path=screenshot_path("seed-003-refund-processing"), full_page=True)
+
+    container = bootstrap(Settings(database_url=database))
+    stored = transactions.read(
+        container.uow_factory, lambda uow: uow.orders.get(order.merchant_id, order.id)
+    )
+    container.engine.dispose()
+    [refund] = stored.refunds
+    assert (refund.amount.minor, refund.reason) == (1393, "Arrived chipped")
+    assert refund.created_by.startswith("staff:")
