@@ -151,8 +151,10 @@ def cancel(
     order_id: uuid.UUID,
     csrf: CsrfToken = None,
     reason: FormText = "",
+    status: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Cancel the whole order: irreversible; the reason is kept with who did it."""
+    """Cancel the whole order: irreversible; the status shown after it (seed 001: by
+    default "cancelled") and the reason are kept with who did it."""
     return _act(
         request,
         container,
@@ -165,7 +167,7 @@ def cancel(
                 current.member.merchant_id,
                 order_id,
                 reason=reason.strip() or None,
-                status_label=None,
+                status_label=status.strip() or None,
                 actor=current.member.actor,
             )
         ),
