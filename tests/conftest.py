@@ -113,6 +113,7 @@ def sqlite_container(sqlite_url: str, sandbox_psp_url: str) -> Iterator[Containe
             database_url=sqlite_url,
             sandbox_psp_url=sandbox_psp_url,
             webhook_allow_private_networks=True,  # receivers in tests are on loopback
+            dashboard_secure_cookies=False,  # TestClient speaks plain HTTP
         )
     )
     yield container
@@ -126,6 +127,7 @@ def postgres_container(postgres_url: str, sandbox_psp_url: str) -> Iterator[Cont
             database_url=postgres_url,
             sandbox_psp_url=sandbox_psp_url,
             webhook_allow_private_networks=True,
+            dashboard_secure_cookies=False,
         )
     )
     yield container

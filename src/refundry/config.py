@@ -56,6 +56,9 @@ class Settings:
     # it is reversed (auto_refunded), and how often the worker runs it.
     reconcile_grace_hours: float = 24.0
     reconcile_every_seconds: float = 3600.0
+    # Dashboard cookies are sent over HTTPS only; the demo and tests, on plain loopback
+    # HTTP, turn it off.
+    dashboard_secure_cookies: bool = True
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -126,4 +129,7 @@ class Settings:
             ),
             reconcile_grace_hours=float(env("REFUNDRY_RECONCILE_GRACE_HOURS", "24")),
             reconcile_every_seconds=float(env("REFUNDRY_RECONCILE_EVERY_SECONDS", "3600")),
+            dashboard_secure_cookies=(
+                env("REFUNDRY_DASHBOARD_SECURE_COOKIES", "1").lower() not in ("0", "false", "no")
+            ),
         )

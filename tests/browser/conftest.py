@@ -67,7 +67,7 @@ def database(tmp_path: Path) -> str:
 def server(database: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     command = [venv_script("refundry"), "serve", "--port", str(port)]
-    env = {"REFUNDRY_DATABASE_URL": database}
+    env = {"REFUNDRY_DATABASE_URL": database, "REFUNDRY_DASHBOARD_SECURE_COOKIES": "0"}
     with running_server(command, port=port, env=env, cwd=tmp_path) as base:
         yield base
 

@@ -263,3 +263,60 @@ def test_staff_without_the_refund_permission_get_403_on_the_refund_post(
         )
         assert refused.status_code == 403
     assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+
+
+def test_bad_input_is_a_clear_html_page_never_a_500(api: Api, browser_client: TestClient) -> None:
+    order = gift_order(api)
+    link_id = order["lines"][0]["links"][0]["id"]
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    page = browser_client.get(f"/dashboard/orders/{order['id']}")
+    attempts = [
+        browser_client.post(  # a CSRF token no ASCII comparison can take
+            f"/dashboard/orders/{order['id']}/items/{link_id}/cancel", data={"csrf": "é"}
+        ),
+        browser_client.get("/dashboard/orders", params={"query": "a\x00b"}),
+        browser_client.post(
+            f"/dashboard/orders/{order['id']}/cancel",
+            data={"csrf": csrf_of(page.text), "reason": "a\x00b"},
+        ),
+        browser_client.post("/dashboard/orders/not-an-id/cancel", data={"csrf": "x"}),
+        browser_client.get("/dashboard/no-such-page"),
+    ]
+    for answer in attempts:
+        assert 400 <= answer.status_code < 500, answer.text
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "That was not done" in answer.text
+    assert api.client.get(f"/v1/orders/{order['id']}").json()["order_status"] == "paid"
+
+
+def test_a_form_posted_from_another_site_is_refused_even_the_sign_in(
+    api: Api, browser_client: TestClient
+) -> None:
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    forged = browser_client.post(
+        "/dashboard/login",
+        data={"email": email, "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    assert "refundry_session" not in forged.headers.get("set-cookie", "")
+    same_site = browser_client.post(
+        "/dashboard/login",
+        data={"email": email, "password": PASSWORD},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert same_site.status_code == 303
+
+
+def test_dashboard_pages_are_never_cached_or_framed(api: Api, browser_client: TestClient) -> None:
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    for path in ("/dashboard/login", "/dashboard/orders"):
+        headers = browser_client.get(path).headers
+        assert headers["cache-control"] == "no-store"
+        assert headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"

@@ -144,3 +144,13 @@ class RefundReportRow:
     created_by: str
     created_at: datetime
     completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    """A customer as the merchant's orders know them (the dashboard's Users list)."""
+
+    email: str
+    external_id: str | None
+    orders: int
+    last_order_at: datetime

@@ -15,7 +15,7 @@ from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
-from refundry.domain.errors import RefundryError
+from refundry.domain.errors import InvalidInput, RefundryError
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.cli_reconcile import reconcile_app
 from refundry.entrypoints.cli_webhooks import webhooks_app
@@ -220,12 +220,16 @@ def users_create(
 
     from refundry.services import staff
 
+    try:
+        merchant_id = uuid.UUID(merchant)
+    except ValueError:
+        raise InvalidInput(f"--merchant must be a merchant id, not {merchant!r}") from None
     container = bootstrap()
     password = secrets.token_urlsafe(15)
     member = transactions.run(
         container.uow_factory,
         lambda uow: staff.create_user(
-            uow, uuid.UUID(merchant), email, password, role=role, permissions=permission or ()
+            uow, merchant_id, email, password, role=role, permissions=permission or ()
         ),
     )
     typer.echo(f"created {member.role.value} {member.email}; password: {password}")
@@ -258,6 +262,7 @@ def demo(
     os.environ["REFUNDRY_SANDBOX_PSP_URL"] = f"http://127.0.0.1:{psp_port}"
     # The demo's webhook receivers are local (`refundry webhooks listen`).
     os.environ["REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "1"
+    os.environ["REFUNDRY_DASHBOARD_SECURE_COOKIES"] = "0"  # plain HTTP on loopback
     container = bootstrap(Settings.from_env())
     summary = seed_demo(container.uow_factory, container.quotes, api_secret=DEMO_API_KEY_SECRET)
     typer.echo(f"demo database: {database} ({summary.orders} orders)")

@@ -45,7 +45,7 @@ class Session:
     csrf_token: str
 
     def check_csrf(self, sent: str | None) -> None:
-        if not sent or not hmac.compare_digest(sent, self.csrf_token):
+        if not sent or not hmac.compare_digest(sent.encode(), self.csrf_token.encode()):
             raise InvalidInput("the form is out of date or was not sent by this site; reload it")
 
 
@@ -79,7 +79,9 @@ def create_user(
     return member
 
 
-def sign_in(uow: UnitOfWork, email: str, password: str) -> SignedIn:
+def sign_in(
+    uow: UnitOfWork, email: str, password: str, previous_token: str | None = None
+) -> SignedIn:
     found = uow.staff.by_email(email.strip().casefold())
     try:
         _hasher.verify(_DUMMY_HASH if found is None else found[1], password)
@@ -90,6 +92,9 @@ def sign_in(uow: UnitOfWork, email: str, password: str) -> SignedIn:
     member = found[0]
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
+    if previous_token:
+        uow.staff.end_session(_token_hash(previous_token))  # one browser, one session
+    uow.staff.end_expired_sessions(member.id, now)
     uow.staff.add_session(_token_hash(token), member.id, csrf, now, now + SESSION_LIFETIME)
     return SignedIn(member, token, csrf)
 

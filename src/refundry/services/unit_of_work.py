@@ -23,6 +23,7 @@ from refundry.domain.order import Order
 from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.refund import Refund
 from refundry.domain.reporting import (
+    CustomerRow,
     Granularity,
     ItemRow,
     ReasonRow,
@@ -178,6 +179,9 @@ class ReportQueries(Protocol):
     def refunds_stream(
         self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters, *, sort: str
     ) -> Iterator[RefundReportRow]: ...
+    def customers(
+        self, merchant_id: uuid.UUID, query: str | None, *, limit: int
+    ) -> list[CustomerRow]: ...
 
 
 class UnitOfWork(Protocol):

@@ -16,10 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from refundry.adapters.db import tables as t
-from refundry.adapters.db.order_rows import aware
+from refundry.adapters.db.order_rows import aware, utc
 from refundry.domain.refund import RefundKind, RefundStatus
 from refundry.domain.reporting import (
     NO_REASON,
+    CustomerRow,
     Granularity,
     ItemRow,
     ReasonRow,
@@ -319,6 +320,36 @@ class SqlReportQueries:
         )
         for row in result:
             yield _report_row(row)
+
+    def customers(
+        self, merchant_id: uuid.UUID, query: str | None, *, limit: int
+    ) -> list[CustomerRow]:
+        """Customers by their latest order; ``query`` is part of an e-mail or an external id."""
+        o = t.orders
+        statement = (
+            sa.select(
+                o.c.customer_email,
+                sa.func.max(o.c.customer_external_id).label("external_id"),
+                sa.func.count().label("orders"),
+                sa.func.max(o.c.created_at).label("last_order_at"),
+            )
+            .where(o.c.merchant_id == merchant_id)
+            .group_by(o.c.customer_email)
+            .order_by(sa.func.max(o.c.created_at).desc())
+            .limit(limit)
+        )
+        if query:
+            text = query.strip().lower()
+            statement = statement.where(
+                sa.or_(
+                    sa.func.lower(o.c.customer_email).contains(text, autoescape=True),
+                    o.c.customer_external_id == query.strip(),
+                )
+            )
+        return [
+            CustomerRow(row.customer_email, row.external_id, row.orders, utc(row.last_order_at))
+            for row in self._connection.execute(statement)
+        ]
 
 
 def _day(period: datetime | str) -> date:

@@ -69,6 +69,11 @@ class SqlStaffRepository:
     def end_session(self, token_hash: str) -> None:
         self._connection.execute(sa.delete(sessions).where(sessions.c.token_hash == token_hash))
 
+    def end_expired_sessions(self, user_id: uuid.UUID, now: datetime) -> None:
+        self._connection.execute(
+            sa.delete(sessions).where(sessions.c.user_id == user_id, sessions.c.expires_at <= now)
+        )
+
 
 def _member(row: sa.RowMapping) -> StaffMember:
     limit = row["refund_limit"]

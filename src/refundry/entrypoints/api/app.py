@@ -19,8 +19,7 @@ from refundry.entrypoints.api import (
     routes_stock,
     routes_webhooks,
 )
-from refundry.entrypoints.dashboard import refunds as dashboard_refunds
-from refundry.entrypoints.dashboard import routes as dashboard_routes
+from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -49,8 +48,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())
-    app.include_router(dashboard_routes.router)
-    app.include_router(dashboard_refunds.router)
+    app.mount("/dashboard", create_dashboard_app(app.state.container))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -26,7 +26,7 @@ from refundry.services import transactions
 from refundry.services.refund_order import preview_refund, refund_order
 from refundry.services.staff import Session
 
-router = APIRouter(prefix="/dashboard", include_in_schema=False)
+router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
 MAX_FIELD = 1000
 
@@ -65,7 +65,11 @@ async def refund_form(request: Request) -> RefundForm:
 
     def text(name: str) -> str:
         value = form.get(name)
-        return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+        if not isinstance(value, str):
+            return ""
+        if "\x00" in value:
+            raise InvalidInput(f"{name} must not contain a NUL character")
+        return value.strip()[:MAX_FIELD]
 
     quantities: dict[uuid.UUID, int] = {}
     for name, value in form.multi_items():

@@ -26,7 +26,7 @@ templates = Environment(
 
 def reader_locale(request: Request) -> str:
     """The first locale of Accept-Language that Babel knows, else British English."""
-    for part in request.headers.get("accept-language", "").split(","):
+    for part in request.headers.get("accept-language", "")[:200].split(",")[:5]:
         tag = part.split(";")[0].strip().replace("-", "_")
         if not tag or tag == "*":
             continue

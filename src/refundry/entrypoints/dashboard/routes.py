@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import AfterValidator
 
 from refundry.domain.errors import NotFound, RefundryError, Unauthenticated
 from refundry.domain.staff import Permission
@@ -22,14 +23,23 @@ from refundry.services.cancel_order import cancel_order
 from refundry.services.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/dashboard", include_in_schema=False)
+router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
 COOKIE = "refundry_session"
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"htmx.min.js": "text/javascript"}
 
-FormText = Annotated[str, Form(max_length=1000)]
+
+def refuse_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; say so instead of failing at the database.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+FormText = Annotated[str, Form(max_length=1000), AfterValidator(refuse_nul)]
 CsrfToken = Annotated[str | None, Form(max_length=200)]
+QueryText = Annotated[str | None, Query(max_length=320), AfterValidator(refuse_nul)]
 
 
 def current_session(request: Request, container: ContainerDep) -> Session | None:
@@ -62,12 +72,13 @@ def login_page(request: Request) -> Response:
 def login(
     request: Request,
     container: ContainerDep,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
+    email: Annotated[str, Form(max_length=320), AfterValidator(refuse_nul)],
+    password: Annotated[str, Form(max_length=1000), AfterValidator(refuse_nul)],
 ) -> Response:
     try:
+        previous = request.cookies.get(COOKIE)
         signed_in = transactions.run(
-            container.uow_factory, lambda uow: staff.sign_in(uow, email, password)
+            container.uow_factory, lambda uow: staff.sign_in(uow, email, password, previous)
         )
     except RefundryError as error:
         return render(request, "login.html", status_code=401, error=error.detail, email=email)
@@ -78,7 +89,7 @@ def login(
         max_age=int(staff.SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=container.settings.dashboard_secure_cookies,
         path="/dashboard",
     )
     return response
@@ -96,14 +107,13 @@ def logout(request: Request, container: ContainerDep, csrf: CsrfToken = None) ->
     return response
 
 
-@router.get("")
 @router.get("/")
 def home() -> Response:
     return RedirectResponse("/dashboard/orders", status_code=303)
 
 
 @router.get("/orders")
-def orders_page(request: Request, container: ContainerDep, query: str | None = None) -> Response:
+def orders_page(request: Request, container: ContainerDep, query: QueryText = None) -> Response:
     """Customer Service: the newest orders, or those an order id, external id or customer
     e-mail finds."""
     current = current_session(request, container)
@@ -151,7 +161,7 @@ def cancel(
     order_id: uuid.UUID,
     csrf: CsrfToken = None,
     reason: FormText = "",
-    status: Annotated[str, Form(max_length=64)] = "",
+    status: Annotated[str, Form(max_length=64), AfterValidator(refuse_nul)] = "",
 ) -> Response:
     """Cancel the whole order: irreversible; the status shown after it (seed 001: by
     default "cancelled") and the reason are kept with who did it."""

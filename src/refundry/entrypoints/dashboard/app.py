@@ -1,0 +1,101 @@
+"""The dashboard as its own application, mounted at ``/dashboard``: its errors are HTML
+pages (the API's are problem+json), and every answer carries the headers a signed-in
+page needs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from refundry.bootstrap import Container
+from refundry.domain.errors import RefundryError, Unauthenticated
+from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard import refunds, routes
+from refundry.entrypoints.dashboard.rendering import render
+
+logger = logging.getLogger("refundry.dashboard")
+
+SECURITY_HEADERS = {
+    # Pages show customers' data: never cached, never framed, no guessing of types.
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+def create_dashboard_app(container: Container) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.container = container
+    app.include_router(routes.router)
+    app.include_router(refunds.router)
+    app.add_exception_handler(RefundryError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.middleware("http")(_guard)
+    return app
+
+
+async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """A form posted from another site is refused before it runs (login CSRF too: the
+    sign-in form has no session to hold a token yet); every answer gets the headers."""
+    if request.method == "POST" and not _same_origin(request):
+        response: Response = render(
+            request, "error.html", 403, session=None,
+            message="This form was sent from another site, so it was not run.",
+        )  # fmt: skip
+    else:
+        response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        # No Origin (an old browser, a script): the per-session CSRF token still guards
+        # every form but sign-in; browsers that fetch cross-site say so here.
+        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+async def _domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RefundryError)
+    if isinstance(error, Unauthenticated):
+        return RedirectResponse("/dashboard/login", status_code=303)
+    return render(request, "error.html", status_for(error), session=None, message=error.detail)
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    fields = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc'][1:])}: {item['msg']}"
+        for item in error.errors()
+    )
+    return render(request, "error.html", 422, session=None, message=f"Not valid: {fields}")
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    message = "No such page." if error.status_code == 404 else str(error.detail)
+    return render(request, "error.html", error.status_code, session=None, message=message)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    logger.exception("dashboard request failed: %s %s", request.method, request.url.path)
+    return render(
+        request, "error.html", 500, session=None,
+        message="Something went wrong on our side. Reload the order to see where it stands.",
+    )  # fmt: skip
