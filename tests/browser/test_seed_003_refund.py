@@ -77,7 +77,7 @@ def test_seed_003_partial_refund_with_review_and_edit(
     page.get_by_role("link", name=order.external_id or str(order.id)).click()
     # 5. Action > Refund: the articles and their prices, full refund or Edit refund
     page.get_by_text("More options").first.click()
-    page.get_by_role("link", name="Refund").click()
+    page.get_by_role("link", name="Refund", exact=True).click()
     window = page.get_by_role("dialog", name="Refund")
     expect(window).to_contain_text("Stoneware mug")
     expect(window).to_contain_text("€12.90")

@@ -320,3 +320,35 @@ def test_dashboard_pages_are_never_cached_or_framed(api: Api, browser_client: Te
         assert headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_reports_need_the_reports_permission(api: Api, browser_client: TestClient) -> None:
+    email = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.CANCEL)
+    sign_in(browser_client, email)
+    assert "Reporting" not in browser_client.get("/dashboard/orders").text
+    for path in (
+        "/dashboard/reports/refunds",
+        "/dashboard/reports/refunds.csv?from=2026-11-01&to=2026-11-30",
+    ):
+        refused = browser_client.get(path)
+        assert refused.status_code == 403
+        assert "reports permission" in refused.text
+
+
+def test_account_history_shows_only_this_merchants_customer(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = card_order(api)
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    history = browser_client.get(f"/dashboard/customers/{order['customer']['email']}")
+    assert order["external_id"] in history.text
+    other: NewMerchant = transactions.run(
+        api.container.uow_factory, lambda uow: create_merchant(uow, "Other")
+    )
+    stranger = make_user(api.container, other.merchant.id, Role.ADMIN)
+    with TestClient(create_app(api.container)) as other_client:
+        sign_in(other_client, stranger)
+        answer = other_client.get(f"/dashboard/customers/{order['customer']['email']}")
+        assert answer.status_code == 404
+        assert order["external_id"] not in answer.text

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from refundry.domain.money import Money
+from refundry.domain.money import Currency, Money
 
 DEFAULT_LOCALE = "en_GB"
 
@@ -38,7 +38,11 @@ def reader_locale(request: Request) -> str:
 
 
 def money_formatter(locale: str) -> Any:
-    def money(amount: Money) -> str:
+    def money(amount: Money | int, currency_code: str | None = None) -> str:
+        """A Money, or minor units with their currency's code (report rows)."""
+        if not isinstance(amount, Money):
+            assert currency_code is not None
+            amount = Money(amount, Currency.of(currency_code))
         return format_currency(
             Decimal(amount.to_decimal_string()), amount.currency.code, locale=locale
         )

@@ -1,0 +1,120 @@
+"""Seed 002's way in: Users (the merchant's customers) and a customer's Account History,
+with refunded purchases in red and the points balance; and Reporting > Refunds, a date
+range and its CSV download."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import AfterValidator
+
+from refundry.domain.order import Order
+from refundry.domain.reporting import RefundFilters
+from refundry.domain.staff import Permission
+from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.api.routes_reports import csv_lines
+from refundry.entrypoints.dashboard.rendering import render
+from refundry.entrypoints.dashboard.routes import QueryText, current_session, refuse_nul, to_login
+from refundry.services import points, reports, transactions
+from refundry.services.unit_of_work import UnitOfWork
+
+router = APIRouter(include_in_schema=False)  # mounted at /dashboard
+
+Email = Annotated[str, Path(max_length=320), AfterValidator(refuse_nul)]
+REPORT_DAYS = 30
+
+
+@router.get("/customers")
+def customers(request: Request, container: ContainerDep, query: QueryText = None) -> Response:
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    found = transactions.read(
+        container.uow_factory,
+        lambda uow: uow.reports.customers(current.member.merchant_id, query, limit=100),
+    )
+    return render(request, "customers.html", session=current, customers=found, query=query or "")
+
+
+@router.get("/customers/{email}")
+def account_history(request: Request, container: ContainerDep, email: Email) -> Response:
+    """A customer's purchases, newest first; refunded ones in red, with each refund's status."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    merchant_id = current.member.merchant_id
+
+    def history(uow: UnitOfWork) -> tuple[list[Order], int | None]:
+        purchases = uow.orders.search(merchant_id, email, limit=200, offset=0)
+        if not purchases:
+            return [], None
+        key = points.customer_key(purchases[0])
+        return list(purchases), points.customer_points(uow, merchant_id, key, limit=1).balance
+
+    purchases, balance = transactions.read(container.uow_factory, history)
+    if not purchases:
+        return render(request, "error.html", 404, session=current, message="No such customer.")
+    return render(
+        request,
+        "history.html",
+        session=current,
+        email=email,
+        purchases=purchases,
+        points_balance=balance,
+        can_refund=current.member.can(Permission.REFUND),
+    )
+
+
+@router.get("/reports/refunds")
+def refunds_report(
+    request: Request,
+    container: ContainerDep,
+    first_day: Annotated[date | None, Query(alias="from")] = None,
+    last_day: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    current.member.require(Permission.REPORTS)
+    last = last_day or transactions.utcnow().date()
+    first = first_day or last - timedelta(days=REPORT_DAYS - 1)
+    page = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.refunds_report(
+            uow, current.member.merchant_id, first, last, RefundFilters(), limit=200
+        ),
+    )
+    return render(
+        request, "report_refunds.html", session=current, page=page, first=first, last=last
+    )
+
+
+@router.get("/reports/refunds.csv")
+def refunds_report_csv(
+    request: Request,
+    container: ContainerDep,
+    first_day: Annotated[date, Query(alias="from")],
+    last_day: Annotated[date, Query(alias="to")],
+) -> Response:
+    """The same CSV as the API's, streamed."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    current.member.require(Permission.REPORTS)
+    merchant_id = current.member.merchant_id
+    transactions.read(  # a bad range is an error page, not a cut file
+        container.uow_factory,
+        lambda uow: reports.merchant_range(uow, merchant_id, first_day, last_day),
+    )
+    rows = reports.stream_refunds_report(
+        container.uow_factory, merchant_id, first_day, last_day, RefundFilters()
+    )
+    filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
+    return StreamingResponse(
+        csv_lines(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
