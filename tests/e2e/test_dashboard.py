@@ -192,12 +192,12 @@ def card_order(api: Api) -> dict[str, Any]:
     return order
 
 
-def test_a_staff_refund_above_the_limit_never_reaches_the_provider(
+def test_a_staff_refund_above_the_limit_waits_for_an_admin_before_money_moves(
     api: Api, browser_client: TestClient
 ) -> None:
     order = card_order(api)
     email = f"limited-{uuid.uuid4().hex[:8]}@shop.example"
-    transactions.run(
+    limited = transactions.run(
         api.container.uow_factory,
         lambda uow: staff.create_user(
             uow,
@@ -216,36 +216,47 @@ def test_a_staff_refund_above_the_limit_never_reaches_the_provider(
         data={"csrf": csrf_of(page.text), "mode": "full"},
     )
     assert "above your refund limit" in review.text
+    assert "Ask an admin to approve" in review.text
     quote = re.search(r'name="quote" value="([^"]+)"', review.text)
     assert quote
-    # the Refund button is disabled; the server refuses the POST anyway
-    refused = browser_client.post(
-        f"/dashboard/orders/{order['id']}/refund",
-        data={"csrf": csrf_of(page.text), "mode": "full", "quote": quote.group(1)},
-    )
-    assert refused.status_code == 403
-    assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
-    # within the limit, the same member refunds
-    small = browser_client.post(
-        f"/dashboard/orders/{order['id']}/refund/review",
-        data={"csrf": csrf_of(page.text), "mode": "edit", "amount": "10.00", "reason": "late"},
-    )
-    quote = re.search(r'name="quote" value="([^"]+)"', small.text)
-    assert quote
-    made = browser_client.post(
+    asked = browser_client.post(
         f"/dashboard/orders/{order['id']}/refund",
         data={
             "csrf": csrf_of(page.text),
-            "mode": "edit",
-            "amount": "10.00",
-            "reason": "late",
+            "mode": "full",
             "quote": quote.group(1),
+            "reason": "Broken on arrival",
         },
     )
-    assert made.status_code == 200
-    assert "processing until the provider completes it" in made.text
+    # then nothing is refunded, nothing is sent: it waits for an admin
+    assert "waits for an admin's approval" in asked.text
+    assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+    api.settle()
+    assert api.client.get(f"/v1/orders/{order['id']}").json()["refunded"] == 0
+    # the staff member cannot decide it themselves
+    assert browser_client.get("/dashboard/approvals").status_code == 403
+    # when an admin approves it
+    admin = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    with TestClient(create_app(api.container)) as admin_client:
+        sign_in(admin_client, admin)
+        queue = admin_client.get("/dashboard/approvals")
+        assert "Broken on arrival" in queue.text
+        approval_id = re.search(r"/dashboard/approvals/([0-9a-f-]+)/approve", queue.text)
+        assert approval_id
+        approved = admin_client.post(
+            f"/dashboard/approvals/{approval_id.group(1)}/approve",
+            data={"csrf": csrf_of(queue.text)},
+        )
+        assert approved.status_code == 200
+        again = admin_client.post(
+            f"/dashboard/approvals/{approval_id.group(1)}/approve",
+            data={"csrf": csrf_of(queue.text)},
+        )
+        assert again.status_code == 422  # decided once
+    # then the refund is made as asked, in the requester's name
     [refund] = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
-    assert (refund["amount"], refund["reason"]) == (1000, "late")
+    assert refund["amount"] == order["total"]
+    assert (refund["reason"], refund["created_by"]) == ("Broken on arrival", limited.actor)
 
 
 def test_staff_without_the_refund_permission_get_403_on_the_refund_post(

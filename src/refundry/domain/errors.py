@@ -15,6 +15,7 @@ The hierarchy, so callers can catch at any level::
     │   ├── RefundNotFound
     │   ├── ItemNotFound
     │   ├── LinkNotFound
+    │   ├── ApprovalNotFound
     │   ├── InvoiceNotFound
     │   ├── WebhookEndpointNotFound
     │   ├── WebhookEventNotFound
@@ -143,6 +144,11 @@ class ItemNotFound(NotFound):
 class LinkNotFound(NotFound):
     code = "link-not-found"
     title = "Gift-card link not found"
+
+
+class ApprovalNotFound(NotFound):
+    code = "approval-not-found"
+    title = "No such refund waiting for approval"
 
 
 class InvoiceNotFound(NotFound):

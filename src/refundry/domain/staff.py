@@ -67,3 +67,52 @@ class StaffMember:
         if amount.currency != self.refund_limit.currency:
             return True  # a limit in another currency cannot vouch for this amount
         return amount > self.refund_limit
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(slots=True)
+class RefundApproval:
+    """A staff member's refund above their limit, waiting for an admin (four eyes). No
+    money moves until an admin approves it; the refund is then made as it was asked."""
+
+    id: uuid.UUID
+    merchant_id: uuid.UUID
+    order_id: uuid.UUID
+    requested_by: uuid.UUID
+    requested_by_email: str
+    request: dict[str, object]  # the refund asked for, as the dashboard's form said it
+    amount: Money  # what the review showed; approval refuses if the order changed it
+    reason: str | None
+    created_at: datetime
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    decided_by_email: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    refund_id: uuid.UUID | None = None
+
+    def decide(
+        self,
+        admin: StaffMember,
+        outcome: ApprovalStatus,
+        now: datetime,
+        note: str | None = None,
+        refund_id: uuid.UUID | None = None,
+    ) -> None:
+        if admin.role is not Role.ADMIN:
+            raise Forbidden("only an admin approves or rejects a refund above a limit")
+        if admin.merchant_id != self.merchant_id:
+            raise Forbidden("this refund is not your merchant's")
+        if self.status is not ApprovalStatus.PENDING:
+            raise InvalidInput(f"this refund was already {self.status.value}")
+        if admin.id == self.requested_by:
+            raise Forbidden("four eyes: another admin has to approve your own refund")
+        self.status = outcome
+        self.decided_by_email = admin.email
+        self.decided_at = now
+        self.decision_note = note
+        self.refund_id = refund_id

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from refundry.domain.staff import StaffMember
+from refundry.domain.staff import ApprovalStatus, RefundApproval, StaffMember
 
 
 class StaffRepository(Protocol):
@@ -27,3 +27,15 @@ class StaffRepository(Protocol):
 
     def end_session(self, token_hash: str) -> None: ...
     def end_expired_sessions(self, user_id: uuid.UUID, now: datetime) -> None: ...
+    def add_approval(self, approval: RefundApproval) -> None: ...
+    def approval(self, merchant_id: uuid.UUID, approval_id: uuid.UUID) -> RefundApproval | None: ...
+    def approvals(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        status: ApprovalStatus | None = None,
+        order_id: uuid.UUID | None = None,
+        limit: int = 100,
+    ) -> list[RefundApproval]: ...
+    def decide(self, approval: RefundApproval) -> bool:
+        """Record a decision made on a pending approval; ``False`` if another was faster."""

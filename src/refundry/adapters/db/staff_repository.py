@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from refundry.adapters.db import tables as t
-from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.order_rows import aware, utc
 from refundry.domain.money import Currency, Money
-from refundry.domain.staff import Permission, Role, StaffMember
+from refundry.domain.staff import (
+    ApprovalStatus,
+    Permission,
+    RefundApproval,
+    Role,
+    StaffMember,
+)
 
 users = t.staff_users
+approvals = t.refund_approvals
 sessions = t.staff_sessions
 
 
@@ -73,6 +82,98 @@ class SqlStaffRepository:
         self._connection.execute(
             sa.delete(sessions).where(sessions.c.user_id == user_id, sessions.c.expires_at <= now)
         )
+
+    def add_approval(self, approval: RefundApproval) -> None:
+        self._connection.execute(sa.insert(approvals).values(_approval_row(approval)))
+
+    def approval(self, merchant_id: uuid.UUID, approval_id: uuid.UUID) -> RefundApproval | None:
+        row = (
+            self._connection.execute(
+                sa.select(approvals).where(
+                    approvals.c.id == approval_id, approvals.c.merchant_id == merchant_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _approval(row)
+
+    def approvals(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        status: ApprovalStatus | None = None,
+        order_id: uuid.UUID | None = None,
+        limit: int = 100,
+    ) -> list[RefundApproval]:
+        query = sa.select(approvals).where(approvals.c.merchant_id == merchant_id)
+        if status is not None:
+            query = query.where(approvals.c.status == status.value)
+        if order_id is not None:
+            query = query.where(approvals.c.order_id == order_id)
+        rows = self._connection.execute(
+            query.order_by(approvals.c.created_at).limit(limit)
+        ).mappings()
+        return [_approval(row) for row in rows]
+
+    def decide(self, approval: RefundApproval) -> bool:
+        """Record a decision made on a pending approval; ``False`` if another was faster."""
+        row = _approval_row(approval)
+        result = self._connection.execute(
+            sa.update(approvals)
+            .where(
+                approvals.c.id == approval.id,
+                approvals.c.status == ApprovalStatus.PENDING.value,
+            )
+            .values(
+                {
+                    key: row[key]
+                    for key in (
+                        "status", "decided_by_email", "decided_at", "decision_note", "refund_id"
+                    )
+                }
+            )
+        )  # fmt: skip
+        return result.rowcount == 1
+
+
+def _approval_row(approval: RefundApproval) -> dict[str, Any]:
+    return {
+        "id": approval.id,
+        "merchant_id": approval.merchant_id,
+        "order_id": approval.order_id,
+        "requested_by": approval.requested_by,
+        "requested_by_email": approval.requested_by_email,
+        "request": json.dumps(approval.request, sort_keys=True),
+        "amount": approval.amount.minor,
+        "currency": approval.amount.currency.code,
+        "reason": approval.reason,
+        "status": approval.status.value,
+        "created_at": approval.created_at,
+        "decided_by_email": approval.decided_by_email,
+        "decided_at": approval.decided_at,
+        "decision_note": approval.decision_note,
+        "refund_id": approval.refund_id,
+    }
+
+
+def _approval(row: sa.RowMapping) -> RefundApproval:
+    return RefundApproval(
+        id=row["id"],
+        merchant_id=row["merchant_id"],
+        order_id=row["order_id"],
+        requested_by=row["requested_by"],
+        requested_by_email=row["requested_by_email"],
+        request=json.loads(row["request"]),
+        amount=Money(row["amount"], Currency.of(row["currency"])),
+        reason=row["reason"],
+        created_at=utc(row["created_at"]),
+        status=ApprovalStatus(row["status"]),
+        decided_by_email=row["decided_by_email"],
+        decided_at=aware(row["decided_at"]),
+        decision_note=row["decision_note"],
+        refund_id=row["refund_id"],
+    )
 
 
 def _member(row: sa.RowMapping) -> StaffMember:

@@ -496,3 +496,25 @@ staff_sessions = sa.Table(
     sa.Column("created_at", UTC_TIME, nullable=False),
     sa.Column("expires_at", UTC_TIME, nullable=False),
 )
+
+# Four eyes: staff refunds above the member's limit, waiting for an admin.
+refund_approvals = sa.Table(
+    "refund_approvals",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("order_id", sa.Uuid, sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("requested_by", sa.Uuid, sa.ForeignKey("staff_users.id"), nullable=False),
+    sa.Column("requested_by_email", sa.String(320), nullable=False),
+    sa.Column("request", sa.Text, nullable=False),  # JSON
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("decided_by_email", sa.String(320)),
+    sa.Column("decided_at", UTC_TIME),
+    sa.Column("decision_note", sa.Text),
+    sa.Column("refund_id", sa.Uuid),
+    sa.Index(None, "merchant_id", "status", "created_at"),
+)

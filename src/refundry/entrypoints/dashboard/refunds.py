@@ -17,13 +17,14 @@ from refundry.domain.money import Money
 from refundry.domain.order import Order
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
-from refundry.domain.staff import Permission
+from refundry.domain.staff import Permission, RefundApproval
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import transactions
-from refundry.services.refund_order import preview_refund, refund_order
+from refundry.services.refund_approvals import refund_as_staff
+from refundry.services.refund_order import preview_refund
 from refundry.services.staff import Session
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
@@ -202,23 +203,24 @@ def make_refund(
         order = _load(container, current, order_id)
         made = transactions.run(
             container.uow_factory,
-            lambda uow: refund_order(
+            lambda uow: refund_as_staff(
                 uow,
                 container.quotes,
-                current.member.merchant_id,
+                current.member,
                 order_id,
                 form.request(order),
                 method=form.method,
                 reason=form.reason or None,
                 quote=form.quote,
-                actor=current.member.actor,
-                staff_member=current.member,
             ),
         )
     except NotFound:
         return render(request, "error.html", 404, session=current, message="No such order.")
     except RefundryError as error:
         return _refused(request, current, error)
-    return RedirectResponse(
-        f"/dashboard/orders/{order_id}?done=refund-{made.refund.status.value}", status_code=303
+    done = (
+        "refund-awaiting-approval"
+        if isinstance(made, RefundApproval)
+        else f"refund-{made.refund.status.value}"
     )
+    return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)

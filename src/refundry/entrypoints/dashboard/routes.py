@@ -14,7 +14,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 
 from refundry.domain.errors import NotFound, RefundryError, Unauthenticated
-from refundry.domain.staff import Permission
+from refundry.domain.order import Order
+from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import render
@@ -134,11 +135,16 @@ def order_page(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        order = transactions.read(
-            container.uow_factory,
-            lambda uow: uow.orders.get(current.member.merchant_id, uuid.UUID(order_id)),
+
+    def load(uow: UnitOfWork) -> tuple[Order, list[RefundApproval]]:
+        found = uow.orders.get(current.member.merchant_id, uuid.UUID(order_id))
+        waiting = uow.staff.approvals(
+            current.member.merchant_id, status=ApprovalStatus.PENDING, order_id=found.id
         )
+        return found, waiting
+
+    try:
+        order, waiting = transactions.read(container.uow_factory, load)
     except (NotFound, ValueError):
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = transactions.utcnow()
@@ -149,6 +155,7 @@ def order_page(
         order=order,
         now=now,
         done=done,
+        waiting=waiting,
         can_cancel=current.member.can(Permission.CANCEL),
         can_refund=current.member.can(Permission.REFUND),
     )
