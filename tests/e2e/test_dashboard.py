@@ -363,3 +363,43 @@ def test_account_history_shows_only_this_merchants_customer(
         answer = other_client.get(f"/dashboard/customers/{order['customer']['email']}")
         assert answer.status_code == 404
         assert order["external_id"] not in answer.text
+
+
+def test_an_admin_adds_staff_and_grants_permissions_and_staff_cannot(
+    api: Api, browser_client: TestClient
+) -> None:
+    admin = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, admin)
+    page = browser_client.get("/dashboard/team")
+    email = f"new-{uuid.uuid4().hex[:6]}@shop.example"
+    added = browser_client.post(
+        "/dashboard/team",
+        data={"csrf": csrf_of(page.text), "email": email, "permission": ["cancel"]},
+    )
+    password = re.search(r"the password <code>([^<]+)</code>", added.text)
+    assert password, added.text
+    member_id = re.search(rf'{email}</td>.*?/dashboard/team/([0-9a-f-]+)"', added.text, re.S)
+    assert member_id
+    granted = browser_client.post(
+        f"/dashboard/team/{member_id.group(1)}",
+        data={
+            "csrf": csrf_of(page.text),
+            "permission": ["cancel", "refund"],
+            "refund_limit": "50.00",
+            "currency": "EUR",
+        },
+    )
+    assert granted.status_code == 200
+    with TestClient(create_app(api.container)) as staff_client:
+        assert sign_in(staff_client, email, password.group(1)).status_code == 303
+        staff_page = staff_client.get("/dashboard/orders")
+        refused = staff_client.post(
+            f"/dashboard/team/{member_id.group(1)}",
+            data={"csrf": csrf_of(staff_page.text), "permission": ["reports", "webhooks"]},
+        )
+        assert refused.status_code == 403
+    found = transactions.read(api.container.uow_factory, lambda uow: uow.staff.by_email(email))
+    assert found is not None
+    member = found[0]
+    assert member.permissions == {Permission.CANCEL, Permission.REFUND}
+    assert member.refund_limit == Money(5000, Currency.of("EUR"))

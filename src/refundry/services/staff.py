@@ -12,13 +12,13 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from refundry.domain.errors import InvalidCredentials, InvalidInput, Unauthenticated
+from refundry.domain.errors import Forbidden, InvalidCredentials, InvalidInput, Unauthenticated
 from refundry.domain.money import Money
 from refundry.domain.staff import Permission, Role, StaffMember
 from refundry.services.transactions import utcnow
@@ -77,6 +77,29 @@ def create_user(
     )
     uow.staff.add(member, _hasher.hash(password))
     return member
+
+
+def grant(
+    uow: UnitOfWork,
+    admin: StaffMember,
+    member_id: uuid.UUID,
+    permissions: Iterable[Permission],
+    refund_limit: Money | None,
+) -> StaffMember:
+    """An admin sets a staff member's permissions and refund limit (None: no limit)."""
+    if admin.role is not Role.ADMIN:
+        raise Forbidden("only an admin grants permissions")
+    found = {member.id: member for member in uow.staff.members(admin.merchant_id)}
+    member = found.get(member_id)
+    if member is None:
+        raise InvalidInput("no such member of your team")
+    if member.role is Role.ADMIN:
+        raise InvalidInput("an admin may already do everything")
+    if refund_limit is not None and refund_limit.minor < 0:
+        raise InvalidInput("a refund limit cannot be negative")
+    changed = replace(member, permissions=frozenset(permissions), refund_limit=refund_limit)
+    uow.staff.set_access(changed)
+    return changed
 
 
 def sign_in(

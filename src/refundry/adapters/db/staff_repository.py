@@ -83,6 +83,24 @@ class SqlStaffRepository:
             sa.delete(sessions).where(sessions.c.user_id == user_id, sessions.c.expires_at <= now)
         )
 
+    def members(self, merchant_id: uuid.UUID) -> list[StaffMember]:
+        rows = self._connection.execute(
+            sa.select(users).where(users.c.merchant_id == merchant_id).order_by(users.c.email)
+        ).mappings()
+        return [_member(row) for row in rows]
+
+    def set_access(self, member: StaffMember) -> None:
+        limit = member.refund_limit
+        self._connection.execute(
+            sa.update(users)
+            .where(users.c.id == member.id, users.c.merchant_id == member.merchant_id)
+            .values(
+                permissions=" ".join(sorted(p.value for p in member.permissions)),
+                refund_limit=None if limit is None else limit.minor,
+                refund_limit_currency=None if limit is None else limit.currency.code,
+            )
+        )
+
     def add_approval(self, approval: RefundApproval) -> None:
         self._connection.execute(sa.insert(approvals).values(_approval_row(approval)))
 
