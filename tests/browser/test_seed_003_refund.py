@@ -101,7 +101,11 @@ def test_seed_003_partial_refund_with_review_and_edit(
     expect(page.get_by_role("heading", name=f"Order {order.external_id}")).to_contain_text(
         "refund processing"
     )
-    expect(page.get_by_text("Arrived chipped")).to_be_visible()
+    expect(page.get_by_text("Arrived chipped").first).to_be_visible()
+    # the timeline says who refunded and why
+    timeline = page.locator("section", has=page.get_by_role("heading", name="Timeline"))
+    expect(timeline).to_contain_text(AGENT)
+    expect(timeline).to_contain_text("Refund of €13.93")
     page.screenshot(path=screenshot_path("seed-003-refund-processing"), full_page=True)
 
     container = bootstrap(Settings(database_url=database))

@@ -15,10 +15,11 @@ from pydantic import AfterValidator
 
 from refundry.domain.errors import NotFound, RefundryError, Unauthenticated
 from refundry.domain.order import Order
-from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval
+from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
-from refundry.entrypoints.dashboard.rendering import render
+from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
+from refundry.entrypoints.dashboard.timeline import timeline
 from refundry.services import orders, staff, transactions
 from refundry.services.cancel_order import cancel_order
 from refundry.services.staff import Session
@@ -136,15 +137,14 @@ def order_page(
     if current is None:
         return to_login()
 
-    def load(uow: UnitOfWork) -> tuple[Order, list[RefundApproval]]:
-        found = uow.orders.get(current.member.merchant_id, uuid.UUID(order_id))
-        waiting = uow.staff.approvals(
-            current.member.merchant_id, status=ApprovalStatus.PENDING, order_id=found.id
-        )
-        return found, waiting
+    def load(uow: UnitOfWork) -> tuple[Order, list[RefundApproval], list[StaffMember]]:
+        merchant_id = current.member.merchant_id
+        found = uow.orders.get(merchant_id, uuid.UUID(order_id))
+        asked = uow.staff.approvals(merchant_id, order_id=found.id)
+        return found, asked, uow.staff.members(merchant_id)
 
     try:
-        order, waiting = transactions.read(container.uow_factory, load)
+        order, asked, members = transactions.read(container.uow_factory, load)
     except (NotFound, ValueError):
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = transactions.utcnow()
@@ -155,7 +155,8 @@ def order_page(
         order=order,
         now=now,
         done=done,
-        waiting=waiting,
+        waiting=[approval for approval in asked if approval.status is ApprovalStatus.PENDING],
+        timeline=timeline(order, members, asked, money_formatter(reader_locale(request))),
         can_cancel=current.member.can(Permission.CANCEL),
         can_refund=current.member.can(Permission.REFUND),
     )
