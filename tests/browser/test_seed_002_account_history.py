@@ -89,6 +89,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     expect(purchase).to_contain_text("Not requested by administrator")
     # Reporting > Refunds: the date range, and the CSV
     page.get_by_role("link", name="Reporting").click()
+    page.get_by_role("navigation", name="Reports").get_by_role("link", name="Refunds").click()
     today = datetime.now(UTC).date().isoformat()
     page.get_by_label("From").fill(today)
     page.get_by_label("To").fill(today)
@@ -104,3 +105,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     assert [(row["external_id"], row["amount"], row["status"]) for row in rows] == [
         (order.external_id, "54.00", "not_requested")
     ]
+    # the Dashboard: KPIs net of the refund, and the chart of sales against refunds
+    page.get_by_role("navigation", name="Reports").get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("img", name="Daily gross sales and refunds in EUR")).to_be_visible()
+    page.screenshot(path=screenshot_path("seed-002-reporting-dashboard"), full_page=True)

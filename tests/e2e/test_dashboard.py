@@ -403,3 +403,26 @@ def test_an_admin_adds_staff_and_grants_permissions_and_staff_cannot(
     member = found[0]
     assert member.permissions == {Permission.CANCEL, Permission.REFUND}
     assert member.refund_limit == Money(5000, Currency.of("EUR"))
+
+
+def test_reports_pages_show_sales_net_of_refunds_with_a_chart(
+    api: Api, browser_client: TestClient
+) -> None:
+    order = card_order(api)
+    api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 1000, "method": "other"})
+    email = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.REPORTS)
+    sign_in(browser_client, email)
+    board = browser_client.get("/dashboard/reports")
+    assert board.status_code == 200
+    assert "<svg" in board.text
+    assert "Sales and refunds per day, EUR" in board.text
+    for path, expected in (
+        ("/dashboard/reports/summary?period=week", "Net sales"),
+        ("/dashboard/reports/items", "MUG"),
+        ("/dashboard/reports/reasons", "Refunds"),
+    ):
+        page = browser_client.get(path)
+        assert page.status_code == 200, page.text
+        assert expected in page.text
+    refused = browser_client.get("/dashboard/reports/summary?period=year")
+    assert refused.status_code == 422

@@ -16,7 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from refundry.bootstrap import Container
 from refundry.domain.errors import RefundryError, Unauthenticated
 from refundry.entrypoints.api.errors import status_for
-from refundry.entrypoints.dashboard import approvals, customers, refunds, routes, team
+from refundry.entrypoints.dashboard import (
+    approvals,
+    customers,
+    refunds,
+    report_pages,
+    routes,
+    team,
+)
 from refundry.entrypoints.dashboard.rendering import render
 
 logger = logging.getLogger("refundry.dashboard")
@@ -43,6 +50,7 @@ def create_dashboard_app(container: Container) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(approvals.router)
     app.include_router(team.router)
+    app.include_router(report_pages.router)
     app.add_exception_handler(RefundryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)

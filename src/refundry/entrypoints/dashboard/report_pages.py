@@ -1,0 +1,143 @@
+"""Reporting: a dashboard of KPIs with a chart of sales against refunds (SVG drawn on the
+server), and the Summary, Items and Reasons reports for a date range. The refunds report
+and its CSV live in ``customers.py`` beside seed 002's Account History."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from refundry.domain.reporting import Granularity, SummaryRow
+from refundry.domain.staff import Permission
+from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.dashboard.rendering import render
+from refundry.entrypoints.dashboard.routes import current_session, to_login
+from refundry.services import reports, transactions
+from refundry.services.staff import Session
+
+router = APIRouter(include_in_schema=False)  # mounted at /dashboard
+
+From = Annotated[date | None, Query(alias="from")]
+To = Annotated[date | None, Query(alias="to")]
+CHART_WIDTH, CHART_HEIGHT = 720, 200
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: int
+    width: int
+    sales_height: int
+    refunds_height: int
+    day: date
+    sales: int
+    refunds: int
+
+
+def chart_bars(series: list[SummaryRow], currency: str, first: date, days: int) -> list[Bar]:
+    """One pair of bars per day: gross sales, and settled refunds and cancellations."""
+    by_day = {row.period: row for row in series if row.currency == currency}
+    values = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_day.get(day)
+        sales = row.gross_sales if row else 0
+        refunded = (row.refunds + row.cancellations) if row else 0
+        values.append((day, sales, refunded))
+    top = max([sales for _, sales, _ in values] + [refunded for *_, refunded in values] + [1])
+    width = CHART_WIDTH // days
+    return [
+        Bar(
+            x=index * width,
+            width=max(width - 2, 1),
+            sales_height=sales * CHART_HEIGHT // top,
+            refunds_height=refunded * CHART_HEIGHT // top,
+            day=day,
+            sales=sales,
+            refunds=refunded,
+        )
+        for index, (day, sales, refunded) in enumerate(values)
+    ]
+
+
+def _range(first_day: date | None, last_day: date | None) -> tuple[date, date]:
+    last = last_day or transactions.utcnow().date()
+    return first_day or last - timedelta(days=29), last
+
+
+def _reader(request: Request, container: ContainerDep) -> Session | None:
+    current = current_session(request, container)
+    if current is not None:
+        current.member.require(Permission.REPORTS)
+    return current
+
+
+@router.get("/reports")
+def dashboard(request: Request, container: ContainerDep) -> Response:
+    current = _reader(request, container)
+    if current is None:
+        return to_login()
+    found = transactions.read(
+        container.uow_factory, lambda uow: reports.dashboard(uow, current.member.merchant_id)
+    )
+    currencies = sorted({row.currency for row in found.series})
+    first = found.today - timedelta(days=29)
+    charts = {code: chart_bars(found.series, code, first, 30) for code in currencies}
+    return render(request, "report_dashboard.html", session=current, dashboard=found,
+                  charts=charts, chart_width=CHART_WIDTH, chart_height=CHART_HEIGHT)  # fmt: skip
+
+
+@router.get("/reports/summary")
+def summary(
+    request: Request,
+    container: ContainerDep,
+    first_day: From = None,
+    last_day: To = None,
+    period: Granularity = Granularity.DAY,
+) -> Response:
+    current = _reader(request, container)
+    if current is None:
+        return to_login()
+    first, last = _range(first_day, last_day)
+    span, rows = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.summary_report(uow, current.member.merchant_id, first, last, period),
+    )
+    return render(request, "report_summary.html", session=current, rows=rows,
+                  totals=reports.totals(rows), first=first, last=last, period=period,
+                  span=span)  # fmt: skip
+
+
+@router.get("/reports/items")
+def items(
+    request: Request, container: ContainerDep, first_day: From = None, last_day: To = None
+) -> Response:
+    current = _reader(request, container)
+    if current is None:
+        return to_login()
+    first, last = _range(first_day, last_day)
+    span, rows = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.items_report(uow, current.member.merchant_id, first, last),
+    )
+    return render(request, "report_items.html", session=current, rows=rows, first=first,
+                  last=last, span=span)  # fmt: skip
+
+
+@router.get("/reports/reasons")
+def reasons(
+    request: Request, container: ContainerDep, first_day: From = None, last_day: To = None
+) -> Response:
+    current = _reader(request, container)
+    if current is None:
+        return to_login()
+    first, last = _range(first_day, last_day)
+    span, rows = transactions.read(
+        container.uow_factory,
+        lambda uow: reports.reasons_report(uow, current.member.merchant_id, first, last),
+    )
+    return render(request, "report_reasons.html", session=current, rows=rows, first=first,
+                  last=last, span=span)  # fmt: skip
