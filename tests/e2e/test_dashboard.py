@@ -426,3 +426,37 @@ def test_reports_pages_show_sales_net_of_refunds_with_a_chart(
         assert expected in page.text
     refused = browser_client.get("/dashboard/reports/summary?period=year")
     assert refused.status_code == 422
+
+
+def test_operations_webhooks_float_and_points_ledger(api: Api, browser_client: TestClient) -> None:
+    api.client.post(
+        "/v1/webhook-endpoints",
+        json={"url": "http://127.0.0.1:9/hooks", "enabled_events": ["cancelled"]},
+    )
+    api.client.put("/v1/points-program", json={"points_per_unit": 1})
+    customer = {"email": f"{uuid.uuid4().hex[:6]}@example.com"}
+    order = api.client.post("/v1/orders", json=order_body(customer=customer)).json()
+    api.client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "test"})
+    clerk = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.REPORTS)
+    sign_in(browser_client, clerk)
+    assert browser_client.get("/dashboard/webhooks").status_code == 403
+    assert "no prepaid float" in browser_client.get("/dashboard/float").text
+    ledger = browser_client.get(f"/dashboard/customers/{customer['email']}/points")
+    assert ledger.status_code == 200
+    assert "earned" in ledger.text
+    assert "reversed" in ledger.text
+    admin = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    with TestClient(create_app(api.container)) as admin_client:
+        sign_in(admin_client, admin)
+        page = admin_client.get("/dashboard/webhooks")
+        assert page.status_code == 200
+        assert "http://127.0.0.1:9/hooks" in page.text
+        event_id = re.search(r"/dashboard/webhooks/events/([0-9a-f-]+)/redeliver", page.text)
+        assert event_id
+        again = admin_client.post(
+            f"/dashboard/webhooks/events/{event_id.group(1)}/redeliver",
+            data={"csrf": csrf_of(page.text)},
+        )
+        assert again.status_code == 200
+    deliveries = api.client.get(f"/v1/events/{event_id.group(1)}/deliveries").json()["data"]
+    assert deliveries

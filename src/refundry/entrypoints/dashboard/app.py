@@ -19,6 +19,7 @@ from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard import (
     approvals,
     customers,
+    operations,
     refunds,
     report_pages,
     routes,
@@ -51,6 +52,7 @@ def create_dashboard_app(container: Container) -> FastAPI:
     app.include_router(approvals.router)
     app.include_router(team.router)
     app.include_router(report_pages.router)
+    app.include_router(operations.router)
     app.add_exception_handler(RefundryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
