@@ -71,11 +71,24 @@ def test_demo_seeds_orders_in_every_state(tmp_path: Path) -> None:
     # then its orders, read back through the API on a server, cover every state
     port = free_port()
     command = [venv_script("refundry"), "serve", "--port", str(port)]
-    env = {"REFUNDRY_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}"}
+    env = {
+        "REFUNDRY_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
+        "REFUNDRY_DASHBOARD_SECURE_COOKIES": "0",
+    }
+    login = next(line for line in result.stdout.splitlines() if "sign in as" in line).split()
     with running_server(command, port=port, env=env) as base:
         orders = httpx.get(
             f"{base}/v1/orders?limit=200", headers={"Authorization": f"Bearer {key}"}
         ).json()["data"]
+        # and the printed dashboard login opens the dashboard on the sample data
+        with httpx.Client(base_url=base) as browser:
+            signed_in = browser.post(
+                "/dashboard/login", data={"email": login[3], "password": login[5]}
+            )
+            assert signed_in.status_code == 303, signed_in.text
+            listed = browser.get("/dashboard/orders")
+    assert listed.status_code == 200
+    assert "SHOP-10" in listed.text
     assert 45 <= len(orders) <= 60
     statuses = {order["order_status"] for order in orders}
     assert {"pending", "authorized", "paid", "partially_refunded", "fully_refunded"} <= statuses

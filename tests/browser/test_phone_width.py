@@ -1,0 +1,30 @@
+"""The dashboard on a phone's width: no page scrolls sideways, and an order can still be
+found and refunded."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import screenshot_path
+from tests.browser.test_seed_003_refund import AGENT, PASSWORD, seed
+
+
+def test_the_dashboard_works_at_a_phone_width(browser: Browser, database: str, server: str) -> None:
+    order = seed(database)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{server}/dashboard/login")
+    page.get_by_label("Email").fill(AGENT)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    for path in ("/dashboard/orders", f"/dashboard/orders/{order.id}"):
+        page.goto(f"{server}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+    # amounts follow the reader's locale (German here)
+    expect(page.get_by_text("99,62 €").first).to_be_visible()
+    page.get_by_role("link", name="Refund order").click()
+    page.get_by_role("button", name="Full refund").click()
+    expect(page.locator("#refund-total")).to_have_text("99,62 €")
+    page.screenshot(path=screenshot_path("phone-refund-review"), full_page=True)
+    context.close()
