@@ -460,3 +460,16 @@ def test_operations_webhooks_float_and_points_ledger(api: Api, browser_client: T
         assert again.status_code == 200
     deliveries = api.client.get(f"/v1/events/{event_id.group(1)}/deliveries").json()["data"]
     assert deliveries
+
+
+def test_the_orders_list_filters_by_status(api: Api, browser_client: TestClient) -> None:
+    kept, cancelled = card_order(api), card_order(api)
+    api.client.post(f"/v1/orders/{cancelled['id']}/cancel", json={})
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    only_cancelled = browser_client.get("/dashboard/orders", params={"status": "cancelled"})
+    assert cancelled["external_id"] in only_cancelled.text
+    assert kept["external_id"] not in only_cancelled.text
+    anything = browser_client.get("/dashboard/orders", params={"status": "", "query": ""})
+    assert kept["external_id"] in anything.text
+    assert browser_client.get("/dashboard/orders", params={"status": "lost"}).status_code == 422

@@ -32,6 +32,7 @@ from refundry.domain.reporting import (
     ReportRange,
     SummaryRow,
 )
+from refundry.domain.status import OrderStatus
 from refundry.services.outbox import OutboxMessage
 from refundry.services.points_repository import PointsRepository
 from refundry.services.reconciliation_repository import ReconciliationRepository
@@ -68,7 +69,13 @@ class StoredResponse:
 class OrderRepository(Protocol):
     def get(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order: ...
     def search(
-        self, merchant_id: uuid.UUID, query: str | None, *, limit: int, offset: int
+        self,
+        merchant_id: uuid.UUID,
+        query: str | None,
+        *,
+        limit: int,
+        offset: int,
+        status: OrderStatus | None = None,
     ) -> list[Order]: ...
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID

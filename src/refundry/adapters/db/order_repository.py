@@ -24,6 +24,7 @@ from refundry.domain.events import DomainEvent
 from refundry.domain.money import Currency
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
+from refundry.domain.status import OrderStatus
 
 
 @dataclass
@@ -56,10 +57,18 @@ class SqlOrderRepository:
         return self._hydrate([row])[0]
 
     def search(
-        self, merchant_id: uuid.UUID, query: str | None, *, limit: int, offset: int
+        self,
+        merchant_id: uuid.UUID,
+        query: str | None,
+        *,
+        limit: int,
+        offset: int,
+        status: OrderStatus | None = None,
     ) -> list[Order]:
         """Newest first; ``query`` matches an order id, an external id or a customer e-mail."""
         statement = sa.select(t.orders).where(t.orders.c.merchant_id == merchant_id)
+        if status is not None:
+            statement = statement.where(t.orders.c.status == status.value)
         if query:
             text = query.strip()
             matches = [

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 
-from refundry.domain.errors import NotFound, RefundryError, Unauthenticated
+from refundry.domain.errors import InvalidInput, NotFound, RefundryError, Unauthenticated
 from refundry.domain.order import Order
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
+from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
@@ -115,18 +116,30 @@ def home() -> Response:
 
 
 @router.get("/orders")
-def orders_page(request: Request, container: ContainerDep, query: QueryText = None) -> Response:
+def orders_page(
+    request: Request,
+    container: ContainerDep,
+    query: QueryText = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
     """Customer Service: the newest orders, or those an order id, external id or customer
-    e-mail finds."""
+    e-mail finds, of one status if asked. Typing in the box refreshes the list (htmx)."""
     current = current_session(request, container)
     if current is None:
         return to_login()
     text = (query or "").strip()[:320] or None
+    try:
+        wanted = OrderStatus(status) if status else None  # "any" sends an empty value
+    except ValueError:
+        raise InvalidInput(f"{status!r} is not an order status") from None
     found = transactions.read(
         container.uow_factory,
-        lambda uow: uow.orders.search(current.member.merchant_id, text, limit=50, offset=0),
+        lambda uow: uow.orders.search(
+            current.member.merchant_id, text, limit=50, offset=0, status=wanted
+        ),
     )
-    return render(request, "orders.html", session=current, orders=found, query=text or "")
+    return render(request, "orders.html", session=current, orders=found, query=text or "",
+                  status=wanted, statuses=list(OrderStatus))  # fmt: skip
 
 
 @router.get("/orders/{order_id}")
