@@ -473,3 +473,31 @@ def test_the_orders_list_filters_by_status(api: Api, browser_client: TestClient)
     anything = browser_client.get("/dashboard/orders", params={"status": "", "query": ""})
     assert kept["external_id"] in anything.text
     assert browser_client.get("/dashboard/orders", params={"status": "lost"}).status_code == 422
+
+
+def test_a_refund_form_with_nonsense_is_refused_on_a_page(
+    api: Api, browser_client: TestClient
+) -> None:
+    order, other = card_order(api), card_order(api)
+    email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, email)
+    csrf = csrf_of(browser_client.get("/dashboard/orders").text)
+    review = f"/dashboard/orders/{order['id']}/refund/review"
+    for data in (
+        {"mode": "edit", f"line-{order['lines'][0]['id']}": "abc"},
+        {"mode": "edit", f"line-{other['lines'][0]['id']}": "1"},  # another order's line
+        {"mode": "edit", "amount": "1.234"},  # more decimals than EUR has
+        {"mode": "edit", "amount": "99999999"},  # more than is left
+        {"mode": "full", "method": "bitcoin"},
+        {"mode": "edit"},  # nothing chosen
+    ):
+        refused = browser_client.post(review, data={"csrf": csrf, **data})
+        assert 400 <= refused.status_code < 500, (data, refused.text)
+        assert "That was not done" in refused.text
+        assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+    forged = browser_client.post(
+        f"/dashboard/orders/{order['id']}/refund",
+        data={"csrf": csrf, "mode": "full", "quote": "forged"},
+    )
+    assert forged.status_code == 422
+    assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []

@@ -84,11 +84,15 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def _domain_error(request: Request, error: Exception) -> Response:
+def _domain_error(request: Request, error: Exception) -> Response:
+    """Why an action was refused, on a page with the signed-in member's menu; the action
+    wrote nothing, its transaction having rolled back. (Sync: Starlette runs it in a
+    thread, since it reads the session.)"""
     assert isinstance(error, RefundryError)
     if isinstance(error, Unauthenticated):
         return RedirectResponse("/dashboard/login", status_code=303)
-    return render(request, "error.html", status_for(error), session=None, message=error.detail)
+    current = routes.current_session(request, request.app.state.container)
+    return render(request, "error.html", status_for(error), session=current, message=error.detail)
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:

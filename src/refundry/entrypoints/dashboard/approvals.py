@@ -7,10 +7,9 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from refundry.domain.errors import Forbidden, RefundryError
+from refundry.domain.errors import Forbidden
 from refundry.domain.staff import ApprovalStatus, Role
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import (
     CsrfToken,
@@ -49,18 +48,12 @@ def approve(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(csrf)
-        _admin(current)
-        made = transactions.run(
-            container.uow_factory,
-            lambda uow: refund_approvals.approve(
-                uow, container.quotes, current.member, approval_id
-            ),
-        )
-    except RefundryError as error:
-        return render(request, "error.html", status_for(error), session=current,
-                      message=error.detail)  # fmt: skip
+    current.check_csrf(csrf)
+    _admin(current)
+    made = transactions.run(
+        container.uow_factory,
+        lambda uow: refund_approvals.approve(uow, container.quotes, current.member, approval_id),
+    )
     return RedirectResponse(
         f"/dashboard/orders/{made.order.id}?done=refund-{made.refund.status.value}",
         status_code=303,
@@ -78,16 +71,10 @@ def reject(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(csrf)
-        _admin(current)
-        transactions.run(
-            container.uow_factory,
-            lambda uow: refund_approvals.reject(
-                uow, current.member, approval_id, note.strip() or None
-            ),
-        )
-    except RefundryError as error:
-        return render(request, "error.html", status_for(error), session=current,
-                      message=error.detail)  # fmt: skip
+    current.check_csrf(csrf)
+    _admin(current)
+    transactions.run(
+        container.uow_factory,
+        lambda uow: refund_approvals.reject(uow, current.member, approval_id, note.strip() or None),
+    )
     return RedirectResponse("/dashboard/approvals", status_code=303)

@@ -9,12 +9,11 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from refundry.domain.errors import FloatNotOpen, RefundryError
+from refundry.domain.errors import FloatNotOpen
 from refundry.domain.merchant_float import Invoice
 from refundry.domain.staff import Permission
 from refundry.domain.webhooks import Delivery, WebhookEndpoint, WebhookEvent
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.customers import Email
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import CsrfToken, current_session, to_login
@@ -52,16 +51,12 @@ def redeliver(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(csrf)
-        current.member.require(Permission.WEBHOOKS)
-        transactions.run(
-            container.uow_factory,
-            lambda uow: webhooks.redeliver(uow, current.member.merchant_id, event_id),
-        )
-    except RefundryError as error:
-        return render(request, "error.html", status_for(error), session=current,
-                      message=error.detail)  # fmt: skip
+    current.check_csrf(csrf)
+    current.member.require(Permission.WEBHOOKS)
+    transactions.run(
+        container.uow_factory,
+        lambda uow: webhooks.redeliver(uow, current.member.merchant_id, event_id),
+    )
     return RedirectResponse("/dashboard/webhooks", status_code=303)
 
 

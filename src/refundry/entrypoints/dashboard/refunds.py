@@ -12,14 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from refundry.domain.errors import InvalidInput, NotFound, RefundryError
+from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Money
 from refundry.domain.order import Order
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import Permission, RefundApproval
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import transactions
@@ -78,7 +77,7 @@ async def refund_form(request: Request) -> RefundForm:
             try:
                 quantities[uuid.UUID(name.removeprefix("line-"))] = int(value)
             except ValueError:
-                raise InvalidInput(f"{value!r} is not a number of articles") from None
+                raise InvalidInput(f"{value[:20]!r} is not a number of articles") from None
     try:
         method = RefundMethod(text("method") or RefundMethod.ORIGINAL.value)
     except ValueError:
@@ -104,36 +103,26 @@ def _load(container: ContainerDep, current: Session, order_id: uuid.UUID) -> Ord
     )
 
 
-def _refused(request: Request, current: Session, error: RefundryError) -> Response:
-    return render(request, "error.html", status_for(error), session=current, message=error.detail)
-
-
 @router.get("/orders/{order_id}/refund")
 def refund_window(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
     """The purchased articles and their prices, a full refund in one click, or Edit refund."""
-    current = current_session(request, container)
-    if current is None:
-        return to_login()
-    try:
-        current.member.require(Permission.REFUND)
-        order = _load(container, current, order_id)
-    except RefundryError as error:
-        return _refused(request, current, error)
-    return render(request, "refund.html", session=current, order=order, step="choose",
-                  form=RefundForm(full=False), now=transactions.utcnow())  # fmt: skip
+    return _blank_form(request, container, order_id, "choose")
 
 
 @router.get("/orders/{order_id}/refund/edit")
 def edit_refund(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
+    return _blank_form(request, container, order_id, "edit")
+
+
+def _blank_form(
+    request: Request, container: ContainerDep, order_id: uuid.UUID, step: str
+) -> Response:
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.member.require(Permission.REFUND)
-        order = _load(container, current, order_id)
-    except RefundryError as error:
-        return _refused(request, current, error)
-    return render(request, "refund.html", session=current, order=order, step="edit",
+    current.member.require(Permission.REFUND)
+    order = _load(container, current, order_id)
+    return render(request, "refund.html", session=current, order=order, step=step,
                   form=RefundForm(full=False), now=transactions.utcnow())  # fmt: skip
 
 
@@ -145,12 +134,9 @@ def back_to_edit(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(form.csrf)
-        current.member.require(Permission.REFUND)
-        order = _load(container, current, order_id)
-    except RefundryError as error:
-        return _refused(request, current, error)
+    current.check_csrf(form.csrf)
+    current.member.require(Permission.REFUND)
+    order = _load(container, current, order_id)
     return render(request, "refund.html", session=current, order=order, step="edit", form=form,
                   now=transactions.utcnow())  # fmt: skip
 
@@ -164,23 +150,20 @@ def review_refund(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(form.csrf)
-        current.member.require(Permission.REFUND)
-        order = _load(container, current, order_id)
-        preview = transactions.read(
-            container.uow_factory,
-            lambda uow: preview_refund(
-                uow,
-                container.quotes,
-                current.member.merchant_id,
-                order_id,
-                form.request(order),
-                form.method,
-            ),
-        )
-    except RefundryError as error:
-        return _refused(request, current, error)
+    current.check_csrf(form.csrf)
+    current.member.require(Permission.REFUND)
+    order = _load(container, current, order_id)
+    preview = transactions.read(
+        container.uow_factory,
+        lambda uow: preview_refund(
+            uow,
+            container.quotes,
+            current.member.merchant_id,
+            order_id,
+            form.request(order),
+            form.method,
+        ),
+    )
     needs_approval = current.member.needs_approval(preview.breakdown.total)
     return render(request, "refund.html", session=current, order=preview.order, step="review",
                   form=form, preview=preview, needs_approval=needs_approval,
@@ -195,29 +178,24 @@ def make_refund(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(form.csrf)
-        current.member.require(Permission.REFUND)
-        if form.quote is None:
-            raise InvalidInput("review the refund first")
-        order = _load(container, current, order_id)
-        made = transactions.run(
-            container.uow_factory,
-            lambda uow: refund_as_staff(
-                uow,
-                container.quotes,
-                current.member,
-                order_id,
-                form.request(order),
-                method=form.method,
-                reason=form.reason or None,
-                quote=form.quote,
-            ),
-        )
-    except NotFound:
-        return render(request, "error.html", 404, session=current, message="No such order.")
-    except RefundryError as error:
-        return _refused(request, current, error)
+    current.check_csrf(form.csrf)
+    current.member.require(Permission.REFUND)
+    if form.quote is None:
+        raise InvalidInput("review the refund first")
+    order = _load(container, current, order_id)
+    made = transactions.run(
+        container.uow_factory,
+        lambda uow: refund_as_staff(
+            uow,
+            container.quotes,
+            current.member,
+            order_id,
+            form.request(order),
+            method=form.method,
+            reason=form.reason or None,
+            quote=form.quote,
+        ),
+    )
     done = (
         "refund-awaiting-approval"
         if isinstance(made, RefundApproval)

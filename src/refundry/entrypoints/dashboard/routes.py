@@ -18,7 +18,6 @@ from refundry.domain.order import Order
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
 from refundry.entrypoints.dashboard.timeline import timeline
 from refundry.services import orders, staff, transactions
@@ -248,16 +247,12 @@ def _act(
     done: str,
 ) -> Response:
     """Run one action for the signed-in member: session, CSRF token and permission are
-    checked first; a refusal is shown on a page that says why, and writes nothing."""
+    checked first; a refusal is shown on a page that says why (the app's error handler),
+    and writes nothing."""
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(csrf)
-        current.member.require(permission)
-        transactions.run(container.uow_factory, use_case_for(current))
-    except RefundryError as error:
-        return render(
-            request, "error.html", status_for(error), session=current, message=error.detail
-        )
+    current.check_csrf(csrf)
+    current.member.require(permission)
+    transactions.run(container.uow_factory, use_case_for(current))
     return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)

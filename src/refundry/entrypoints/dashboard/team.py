@@ -10,11 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from refundry.domain.errors import Forbidden, RefundryError
+from refundry.domain.errors import Forbidden
 from refundry.domain.money import Currency, Money
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import CsrfToken, FormText, current_session, to_login
 from refundry.services import staff, transactions
@@ -64,18 +63,14 @@ def add_member(
     if current is None:
         return to_login()
     password = secrets.token_urlsafe(15)
-    try:
-        current.check_csrf(csrf)
-        _admin(current)
-        added = transactions.run(
-            container.uow_factory,
-            lambda uow: staff.create_user(
-                uow, current.member.merchant_id, email, password, permissions=permission
-            ),
-        )
-    except RefundryError as error:
-        return render(request, "error.html", status_for(error), session=current,
-                      message=error.detail)  # fmt: skip
+    current.check_csrf(csrf)
+    _admin(current)
+    added = transactions.run(
+        container.uow_factory,
+        lambda uow: staff.create_user(
+            uow, current.member.merchant_id, email, password, permissions=permission
+        ),
+    )
     return _page(request, container, current, new_password=(added.email, password))
 
 
@@ -92,15 +87,11 @@ def set_access(
     current = current_session(request, container)
     if current is None:
         return to_login()
-    try:
-        current.check_csrf(csrf)
-        _admin(current)
-        limit = Money.parse(refund_limit, Currency.of(currency)) if refund_limit.strip() else None
-        transactions.run(
-            container.uow_factory,
-            lambda uow: staff.grant(uow, current.member, member_id, permission, limit),
-        )
-    except RefundryError as error:
-        return render(request, "error.html", status_for(error), session=current,
-                      message=error.detail)  # fmt: skip
+    current.check_csrf(csrf)
+    _admin(current)
+    limit = Money.parse(refund_limit, Currency.of(currency)) if refund_limit.strip() else None
+    transactions.run(
+        container.uow_factory,
+        lambda uow: staff.grant(uow, current.member, member_id, permission, limit),
+    )
     return RedirectResponse("/dashboard/team", status_code=303)
