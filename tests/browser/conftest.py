@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page
 
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
@@ -75,3 +76,11 @@ def server(database: str, tmp_path: Path) -> Iterator[str]:
 def screenshot_path(name: str) -> str:
     ARTIFACTS.mkdir(exist_ok=True)
     return str(ARTIFACTS / f"{name}.png")
+
+
+def sign_in(page: Page, base: str, email: str, password: str) -> None:
+    """The sign-in page, as a person fills it in."""
+    page.goto(f"{base}/dashboard/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

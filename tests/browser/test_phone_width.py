@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, sign_in
 from tests.browser.test_seed_003_refund import AGENT, PASSWORD, seed
 
 
@@ -13,10 +13,7 @@ def test_the_dashboard_works_at_a_phone_width(browser: Browser, database: str, s
     order = seed(database)
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE")
     page = context.new_page()
-    page.goto(f"{server}/dashboard/login")
-    page.get_by_label("Email").fill(AGENT)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, AGENT, PASSWORD)
     for path in ("/dashboard/orders", f"/dashboard/orders/{order.id}"):
         page.goto(f"{server}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

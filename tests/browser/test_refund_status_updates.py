@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import sign_in
 from tests.browser.test_seed_003_refund import AGENT, PASSWORD, seed
 from tests.servers import free_port, running_server, venv_script
 
@@ -31,10 +32,7 @@ def test_a_processing_refund_turns_completed_without_a_reload(
     page: Page, database: str, server_with_worker: str
 ) -> None:
     order = seed(database)
-    page.goto(f"{server_with_worker}/dashboard/login")
-    page.get_by_label("Email").fill(AGENT)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server_with_worker, AGENT, PASSWORD)
     page.goto(f"{server_with_worker}/dashboard/orders/{order.id}/refund")
     page.get_by_role("button", name="Full refund").click()
     page.get_by_role("button", name="Refund", exact=True).click()

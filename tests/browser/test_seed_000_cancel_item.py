@@ -17,7 +17,7 @@ from refundry.domain.order_placement import NewLine
 from refundry.domain.staff import Role
 from refundry.services import merchant_float, orders, staff, transactions
 from refundry.services.merchants import create_merchant
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, sign_in
 
 EMAIL = "support@acme-connect.example"
 PASSWORD = "correct horse battery"
@@ -67,10 +67,7 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     # a consumer has opened the first link
     assert httpx.get(f"{server}/l/{order.links[0].token}").status_code == 200
 
-    page.goto(f"{server}/dashboard")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, EMAIL, PASSWORD)
 
     # 1. "Your Orders" > "Customer Service": enter the order ID, Search, click the order
     page.get_by_role("link", name="Orders").click()

@@ -15,7 +15,7 @@ from refundry.domain.order_placement import NewLine
 from refundry.domain.staff import Permission, Role
 from refundry.services import orders, staff, transactions
 from refundry.services.merchants import create_merchant
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, sign_in
 
 EMAIL = "clerk@finqu-shop.example"
 PASSWORD = "correct horse battery"
@@ -56,10 +56,7 @@ def seed(database: str) -> Order:
 
 def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server: str) -> None:
     order = seed(database)
-    page.goto(f"{server}/dashboard/login")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, EMAIL, PASSWORD)
     # 1-2. Sales (Orders); open the order
     page.get_by_role("link", name="Orders").click()
     page.get_by_role("link", name=order.external_id or str(order.id)).click()

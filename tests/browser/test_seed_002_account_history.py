@@ -19,7 +19,7 @@ from refundry.domain.order_placement import NewLine
 from refundry.domain.staff import Permission, Role
 from refundry.services import orders, staff, transactions
 from refundry.services.merchants import create_merchant
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, sign_in
 
 EMAIL = "manager@platform.example"
 PASSWORD = "correct horse battery"
@@ -64,10 +64,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     page: Page, database: str, server: str
 ) -> None:
     order = seed(database)
-    page.goto(f"{server}/dashboard/login")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, EMAIL, PASSWORD)
     # Users > the customer's Account History
     page.get_by_role("link", name="Users").click()
     page.get_by_role("row", name=CUSTOMER).get_by_role("link", name="Account History").click()

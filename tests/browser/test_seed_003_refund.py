@@ -15,7 +15,7 @@ from refundry.domain.order_placement import NewLine
 from refundry.domain.staff import Permission, Role
 from refundry.services import orders, staff, transactions
 from refundry.services.merchants import create_merchant
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, sign_in
 
 ADMIN = "owner@tea-house.example"
 AGENT = "agent@tea-house.example"
@@ -66,10 +66,7 @@ def test_seed_003_partial_refund_with_review_and_edit(
 ) -> None:
     order = seed(database)
     # 1. log in
-    page.goto(f"{server}/dashboard/login")
-    page.get_by_label("Email").fill(AGENT)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, AGENT, PASSWORD)
     # 2-4. Orders; search the customer by e-mail; open the order
     page.get_by_role("link", name="Orders").click()
     page.get_by_label("Order ID, external ID or customer e-mail").fill("mia@example.com")

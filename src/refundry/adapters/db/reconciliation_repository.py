@@ -245,21 +245,20 @@ class SqlReconciliationRepository:
         self, merchant_id: uuid.UUID | None, imported_before: datetime, now: datetime
     ) -> int:
         found = 0
-        matched = rec.join(o, o.c.id == rec.c.order_id)
+        # Records matched to their orders, with both sides' figures.
+        matched = sa.select(
+            rec.c.merchant_id,
+            rec.c.transaction_id,
+            o.c.id,
+            rec.c.currency,
+            _settled_amount(),
+            rec.c.amount,
+            o.c.points_redeemed,
+            rec.c.points,
+        ).select_from(rec.join(o, o.c.id == rec.c.order_id))
         found += self._insert_found(
             DiscrepancyKind.AMOUNT_MISMATCH,
-            sa.select(
-                rec.c.merchant_id,
-                rec.c.transaction_id,
-                o.c.id,
-                rec.c.currency,
-                _settled_amount(),
-                rec.c.amount,
-                o.c.points_redeemed,
-                rec.c.points,
-            )
-            .select_from(matched)
-            .where(
+            matched.where(
                 _for(rec.c.merchant_id, merchant_id),
                 o.c.status != OrderStatus.AUTO_REFUNDED.value,
                 _mismatch(),
@@ -268,18 +267,7 @@ class SqlReconciliationRepository:
         )
         found += self._insert_found(
             DiscrepancyKind.RECORD_AFTER_AUTO_REFUND,
-            sa.select(
-                rec.c.merchant_id,
-                rec.c.transaction_id,
-                o.c.id,
-                rec.c.currency,
-                _settled_amount(),
-                rec.c.amount,
-                o.c.points_redeemed,
-                rec.c.points,
-            )
-            .select_from(matched)
-            .where(
+            matched.where(
                 _for(rec.c.merchant_id, merchant_id),
                 o.c.status == OrderStatus.AUTO_REFUNDED.value,
             ),

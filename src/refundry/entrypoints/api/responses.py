@@ -27,18 +27,29 @@ def mutate(
     present: Callable[[T], dict[str, Any]],
     status_code: int = 200,
 ) -> Response:
-    key = None
-    if idempotency_key is not None:
-        key = transactions.IdempotencyKey.for_request(
-            caller.merchant_id,
-            idempotency_key,
-            request.method,
-            request.url.path,
-            None if body is None else body.model_dump(mode="json"),
-        )
+    key = request_key(caller, request, idempotency_key, body)
     outcome = transactions.run_idempotently(
         container.uow_factory, key, use_case, present, status_code
     )
+    return outcome_response(outcome)
+
+
+def request_key(
+    caller: ApiCaller, request: Request, idempotency_key: str | None, body: BaseModel | None
+) -> transactions.IdempotencyKey | None:
+    """The request's Idempotency-Key, bound to what it asks (method, path, body)."""
+    if idempotency_key is None:
+        return None
+    return transactions.IdempotencyKey.for_request(
+        caller.merchant_id,
+        idempotency_key,
+        request.method,
+        request.url.path,
+        None if body is None else body.model_dump(mode="json"),
+    )
+
+
+def outcome_response(outcome: transactions.Outcome) -> Response:
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return Response(
         outcome.body,

@@ -20,7 +20,12 @@ from refundry.domain.reconciliation import (
 )
 from refundry.entrypoints.api import schemas_reconciliation as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
-from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.entrypoints.api.responses import (
+    json_response,
+    mutate,
+    outcome_response,
+    request_key,
+)
 from refundry.entrypoints.reconciliation_csv import discrepancy_csv
 from refundry.services import reconciliation, transactions
 from refundry.services.unit_of_work import UnitOfWork
@@ -82,26 +87,16 @@ def run(
     hours = container.settings.reconcile_grace_hours
     if body is not None and body.grace_hours is not None:
         hours = body.grace_hours
-    key = None
-    if idempotency_key is not None:
-        key = transactions.IdempotencyKey.for_request(
-            caller.merchant_id,
-            idempotency_key,
-            request.method,
-            request.url.path,
-            None if body is None else body.model_dump(mode="json"),
-        )
     outcome = transactions.run_repeatable_once(
         container.uow_factory,
-        key,
+        request_key(caller, request, idempotency_key, body),
         lambda: reconciliation.reconcile(
             container.uow_factory, caller.merchant_id, grace=timedelta(hours=hours)
         ),
         _present_run,
         200,
     )
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return Response(outcome.body, media_type="application/json", headers=headers)
+    return outcome_response(outcome)
 
 
 def _present_run(outcome: ReconciliationOutcome) -> dict[str, object]:

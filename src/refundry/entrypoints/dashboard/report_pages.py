@@ -4,6 +4,8 @@ and its CSV live in ``customers.py`` beside seed 002's Account History."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
@@ -11,13 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from refundry.domain.reporting import Granularity, SummaryRow
+from refundry.domain.reporting import Granularity, ReportRange, SummaryRow
 from refundry.domain.staff import Permission
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import reports, transactions
 from refundry.services.staff import Session
+from refundry.services.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
@@ -115,21 +118,27 @@ def summary(
 def items(
     request: Request, container: ContainerDep, first_day: From = None, last_day: To = None
 ) -> Response:
-    current = _reader(request, container)
-    if current is None:
-        return to_login()
-    first, last = _range(first_day, last_day)
-    span, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.items_report(uow, current.member.merchant_id, first, last),
+    return _range_report(
+        request, container, first_day, last_day, reports.items_report, "report_items.html"
     )
-    return render(request, "report_items.html", session=current, rows=rows, first=first,
-                  last=last, span=span)  # fmt: skip
 
 
 @router.get("/reports/reasons")
 def reasons(
     request: Request, container: ContainerDep, first_day: From = None, last_day: To = None
+) -> Response:
+    return _range_report(
+        request, container, first_day, last_day, reports.reasons_report, "report_reasons.html"
+    )
+
+
+def _range_report(
+    request: Request,
+    container: ContainerDep,
+    first_day: date | None,
+    last_day: date | None,
+    report: Callable[[UnitOfWork, uuid.UUID, date, date], tuple[ReportRange, Sequence[object]]],
+    template: str,
 ) -> Response:
     current = _reader(request, container)
     if current is None:
@@ -137,7 +146,7 @@ def reasons(
     first, last = _range(first_day, last_day)
     span, rows = transactions.read(
         container.uow_factory,
-        lambda uow: reports.reasons_report(uow, current.member.merchant_id, first, last),
+        lambda uow: report(uow, current.member.merchant_id, first, last),
     )
-    return render(request, "report_reasons.html", session=current, rows=rows, first=first,
-                  last=last, span=span)  # fmt: skip
+    return render(request, template, session=current, rows=rows, first=first, last=last,
+                  span=span)  # fmt: skip
