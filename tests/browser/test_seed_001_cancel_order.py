@@ -30,7 +30,12 @@ def seed(database: str) -> Order:
     transactions.run(
         uow_factory,
         lambda uow: staff.create_user(
-            uow, merchant_id, EMAIL, PASSWORD, role=Role.STAFF, permissions=(Permission.CANCEL,)
+            uow,
+            merchant_id,
+            EMAIL,
+            PASSWORD,
+            role=Role.STAFF,
+            permissions=(Permission.CANCEL, Permission.REFUND),
         ),
     )
     transactions.run(

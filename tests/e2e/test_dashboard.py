@@ -158,7 +158,9 @@ def test_a_cancel_with_the_permission_works_and_a_script_in_the_reason_is_shown_
     api: Api, browser_client: TestClient
 ) -> None:
     order = gift_order(api)
-    email = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.CANCEL)
+    email = make_user(
+        api.container, api.merchant.merchant.id, Role.STAFF, Permission.CANCEL, Permission.REFUND
+    )
     sign_in(browser_client, email)
     page = browser_client.get(f"/dashboard/orders/{order['id']}")
     done = browser_client.post(
@@ -501,3 +503,115 @@ def test_a_refund_form_with_nonsense_is_refused_on_a_page(
     )
     assert forged.status_code == 422
     assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+
+
+def test_a_cancel_that_gives_money_back_is_a_refund_and_keeps_to_the_limit(
+    api: Api, browser_client: TestClient
+) -> None:
+    paid = card_order(api)
+    canceller = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.CANCEL)
+    sign_in(browser_client, canceller)
+    page = browser_client.get(f"/dashboard/orders/{paid['id']}")
+    refused = browser_client.post(
+        f"/dashboard/orders/{paid['id']}/cancel", data={"csrf": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403
+    assert "refund permission" in refused.text
+    limited = f"limited-{uuid.uuid4().hex[:8]}@shop.example"
+    transactions.run(
+        api.container.uow_factory,
+        lambda uow: staff.create_user(
+            uow, api.merchant.merchant.id, limited, PASSWORD, role=Role.STAFF,
+            permissions=(Permission.CANCEL, Permission.REFUND),
+            refund_limit=Money(1000, Currency.of("EUR")),
+        ),
+    )  # fmt: skip
+    with TestClient(create_app(api.container)) as limited_client:
+        sign_in(limited_client, limited)
+        page = limited_client.get(f"/dashboard/orders/{paid['id']}")
+        over = limited_client.post(
+            f"/dashboard/orders/{paid['id']}/cancel", data={"csrf": csrf_of(page.text)}
+        )
+        assert over.status_code == 403
+        assert "refund limit" in over.text
+    # nothing was written: the order is still paid, with no refund
+    after = api.client.get(f"/v1/orders/{paid['id']}").json()
+    assert (after["order_status"], after["refunded"]) == ("paid", 0)
+
+
+def test_a_refund_cannot_be_split_past_the_limit(api: Api, browser_client: TestClient) -> None:
+    order = card_order(api)
+    email = f"split-{uuid.uuid4().hex[:8]}@shop.example"
+    transactions.run(
+        api.container.uow_factory,
+        lambda uow: staff.create_user(
+            uow, api.merchant.merchant.id, email, PASSWORD, role=Role.STAFF,
+            permissions=(Permission.REFUND,), refund_limit=Money(1000, Currency.of("EUR")),
+        ),
+    )  # fmt: skip
+    sign_in(browser_client, email)
+    csrf = csrf_of(browser_client.get("/dashboard/orders").text)
+    outcomes = []
+    for _ in range(3):
+        review = browser_client.post(
+            f"/dashboard/orders/{order['id']}/refund/review",
+            data={"csrf": csrf, "mode": "edit", "amount": "6.00"},
+        )
+        quote = re.search(r'name="quote" value="([^"]+)"', review.text)
+        assert quote
+        made = browser_client.post(
+            f"/dashboard/orders/{order['id']}/refund",
+            data={"csrf": csrf, "mode": "edit", "amount": "6.00", "quote": quote.group(1)},
+        )
+        outcomes.append(made)
+    # the first 6.00 is within 10.00; the second would make 12.00: it waits for an admin
+    assert "waits for an admin" in outcomes[1].text
+    assert outcomes[2].status_code == 409  # one is already waiting
+    refunds = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
+    assert [refund["amount"] for refund in refunds] == [600]
+    # a quote for another amount is refused, not turned into an approval
+    review = browser_client.post(
+        f"/dashboard/orders/{order['id']}/refund/review",
+        data={"csrf": csrf, "mode": "edit", "amount": "1.00"},
+    )
+    quote = re.search(r'name="quote" value="([^"]+)"', review.text)
+    assert quote
+    swapped = browser_client.post(
+        f"/dashboard/orders/{order['id']}/refund",
+        data={"csrf": csrf, "mode": "edit", "amount": "40.00", "quote": quote.group(1)},
+    )
+    assert swapped.status_code in (409, 422)
+
+
+def test_more_nonsense_is_refused_on_a_page(api: Api, browser_client: TestClient) -> None:
+    order = card_order(api)
+    admin = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
+    sign_in(browser_client, admin)
+    csrf = csrf_of(browser_client.get("/dashboard/orders").text)
+    staff_id = re.search(
+        r'/dashboard/team/([0-9a-f-]+)"',
+        browser_client.post(
+            "/dashboard/team", data={"csrf": csrf, "email": f"x-{uuid.uuid4().hex[:6]}@s.example"}
+        ).text,
+    )
+    assert staff_id
+    for answer in (
+        browser_client.post(
+            f"/dashboard/orders/{order['id']}/refund",
+            data={"csrf": csrf, "mode": "full", "quote": "é.é"},
+        ),
+        browser_client.post(
+            f"/dashboard/team/{staff_id.group(1)}",
+            data={"csrf": csrf, "refund_limit": "99999999999999999999", "currency": "EUR"},
+        ),
+        browser_client.get("/dashboard/reports/summary", params={"to": "0001-01-05"}),
+        browser_client.get("/dashboard/reports/refunds", params={"to": "9999-12-31"}),
+        browser_client.post(
+            f"/dashboard/orders/{order['id']}/refund/review",
+            data={"csrf": csrf, "mode": "full", f"line-{order['lines'][0]['id']}": "1"},
+        ),
+    ):
+        assert 400 <= answer.status_code < 500, answer.text
+        assert "That was not done" in answer.text
+    # Account History is a customer's, not whatever an order search finds
+    assert browser_client.get(f"/dashboard/customers/{order['id']}").status_code == 404

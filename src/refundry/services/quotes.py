@@ -74,7 +74,7 @@ class QuoteSigner:
         now: datetime,
     ) -> None:
         body, _, signature = token.partition(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             raise QuoteInvalid("the quote is not one Refundry issued")
         try:
             payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))

@@ -7,10 +7,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from refundry.domain.errors import ApprovalNotFound, Conflict, InvalidInput
-from refundry.domain.refund import RefundMethod
+from refundry.domain.errors import (
+    ApprovalNotFound,
+    Conflict,
+    InvalidInput,
+    RefundNeedsApproval,
+)
+from refundry.domain.money import Money
+from refundry.domain.order import Order
+from refundry.domain.refund import RefundMethod, sum_money
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
-from refundry.domain.staff import ApprovalStatus, RefundApproval, StaffMember
+from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
+from refundry.services import orders
+from refundry.services.cancel_order import cancel_order
 from refundry.services.quotes import QuoteSigner
 from refundry.services.refund_order import RefundMade, refund_order
 from refundry.services.transactions import utcnow
@@ -30,7 +39,7 @@ def ask_for_approval(
     order = uow.orders.get(member.merchant_id, order_id)
     now = utcnow()
     amount = order.preview_refund(request, now).total  # refuses what could not be refunded
-    if not member.needs_approval(amount):
+    if not over_limit(member, order, amount):
         raise InvalidInput("this refund is within your limit: make it yourself")
     approval = RefundApproval(
         id=uuid.uuid4(),
@@ -58,9 +67,20 @@ def refund_as_staff(
     reason: str | None,
     quote: str | None,
 ) -> RefundMade | RefundApproval:
-    """The dashboard's Refund: made at once within the member's limit, else asked for."""
+    """The dashboard's Refund of exactly what was reviewed (the quote is checked first):
+    made at once within the member's limit, else asked for. The limit counts what the
+    member already refunded on this order, so splitting a refund does not get past it."""
     order = uow.orders.get(member.merchant_id, order_id)
-    if member.needs_approval(order.preview_refund(request, utcnow()).total):
+    now = utcnow()
+    breakdown = order.preview_refund(request, now)
+    if quote is None:
+        raise InvalidInput("review the refund first")
+    signer.verify(quote, order, breakdown, order.refund_method(method), now)
+    if over_limit(member, order, breakdown.total):
+        if uow.staff.approvals(
+            member.merchant_id, status=ApprovalStatus.PENDING, order_id=order_id
+        ):
+            raise Conflict("a refund of this order already waits for an admin's approval")
         return ask_for_approval(uow, member, order_id, request, method=method, reason=reason)
     return refund_order(
         uow,
@@ -72,8 +92,21 @@ def refund_as_staff(
         reason=reason,
         quote=quote,
         actor=member.actor,
-        staff_member=member,
     )
+
+
+def over_limit(member: StaffMember, order: Order, amount: Money) -> bool:
+    """Would ``amount``, with what ``member`` already gave back on this order, pass the
+    member's refund limit?"""
+    already = sum_money(
+        (
+            refund.amount
+            for refund in order.refunds
+            if refund.counts_against_cap and refund.created_by == member.actor
+        ),
+        order.currency,
+    )
+    return member.needs_approval(already + amount)
 
 
 def approve(
@@ -147,3 +180,55 @@ def _restored(stored: dict[str, Any]) -> tuple[RefundRequest, RefundMethod]:
         everything=stored["everything"],
     )
     return request, RefundMethod(stored["method"])
+
+
+def cancel_as_staff(
+    uow: UnitOfWork,
+    member: StaffMember,
+    order_id: uuid.UUID,
+    *,
+    reason: str | None,
+    status_label: str | None,
+) -> Order:
+    """A cancel that gives captured money back is a refund too: it needs the refund
+    permission and stays within the member's limit, or nothing is written."""
+    before = _refund_ids(uow, member, order_id)
+    order = cancel_order(
+        uow, member.merchant_id, order_id, reason=reason, status_label=status_label,
+        actor=member.actor,
+    )  # fmt: skip
+    _check_money_given_back(member, order, before)
+    return order
+
+
+def cancel_item_as_staff(
+    uow: UnitOfWork,
+    member: StaffMember,
+    order_id: uuid.UUID,
+    item_id: uuid.UUID,
+    *,
+    reason: str | None,
+) -> Order:
+    before = _refund_ids(uow, member, order_id)
+    order = orders.cancel_item(
+        uow, member.merchant_id, order_id, item_id, reason=reason, actor=member.actor
+    )
+    _check_money_given_back(member, order, before)
+    return order
+
+
+def _refund_ids(uow: UnitOfWork, member: StaffMember, order_id: uuid.UUID) -> set[uuid.UUID]:
+    return {refund.id for refund in uow.orders.get(member.merchant_id, order_id).refunds}
+
+
+def _check_money_given_back(member: StaffMember, order: Order, before: set[uuid.UUID]) -> None:
+    """Raised here, the whole cancel rolls back with its transaction."""
+    new = [refund for refund in order.refunds if refund.id not in before]
+    if not any(refund.amount.minor for refund in new):
+        return  # nothing was captured: no money moves
+    member.require(Permission.REFUND)
+    if over_limit(member, order, Money.zero(order.currency)):
+        raise RefundNeedsApproval(
+            "cancelling this gives back more than your refund limit allows: an admin has to do it",
+            amount=sum(refund.amount.minor for refund in new),
+        )

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from refundry.domain.errors import Forbidden, InvalidCredentials, InvalidInput, Unauthenticated
 from refundry.domain.money import Money
+from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR
 from refundry.domain.staff import Permission, Role, StaffMember
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
@@ -65,7 +66,8 @@ def create_user(
         raise InvalidInput(f"no merchant {merchant_id}")
     email = email.strip().casefold()
     if uow.staff.by_email(email) is not None:
-        raise InvalidInput(f"{email} already has a dashboard account")
+        # Say no more: the account may be another merchant's.
+        raise InvalidInput(f"{email} cannot be given a dashboard account; use another email")
     member = StaffMember(
         id=uuid.uuid4(),
         merchant_id=merchant_id,
@@ -95,8 +97,8 @@ def grant(
         raise InvalidInput("no such member of your team")
     if member.role is Role.ADMIN:
         raise InvalidInput("an admin may already do everything")
-    if refund_limit is not None and refund_limit.minor < 0:
-        raise InvalidInput("a refund limit cannot be negative")
+    if refund_limit is not None and not 0 <= refund_limit.minor <= MAX_ORDER_TOTAL_MINOR:
+        raise InvalidInput(f"a refund limit is from 0 to {MAX_ORDER_TOTAL_MINOR} minor units")
     changed = replace(member, permissions=frozenset(permissions), refund_limit=refund_limit)
     uow.staff.set_access(changed)
     return changed

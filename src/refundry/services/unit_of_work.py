@@ -76,6 +76,7 @@ class OrderRepository(Protocol):
         limit: int,
         offset: int,
         status: OrderStatus | None = None,
+        customer_email: str | None = None,
     ) -> list[Order]: ...
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID

@@ -64,11 +64,17 @@ class SqlOrderRepository:
         limit: int,
         offset: int,
         status: OrderStatus | None = None,
+        customer_email: str | None = None,
     ) -> list[Order]:
-        """Newest first; ``query`` matches an order id, an external id or a customer e-mail."""
+        """Newest first; ``query`` matches an order id, an external id or a customer e-mail;
+        ``customer_email`` only that customer's orders (any case)."""
         statement = sa.select(t.orders).where(t.orders.c.merchant_id == merchant_id)
         if status is not None:
             statement = statement.where(t.orders.c.status == status.value)
+        if customer_email is not None:
+            statement = statement.where(
+                sa.func.lower(t.orders.c.customer_email) == customer_email.strip().lower()
+            )
         if query:
             text = query.strip()
             matches = [

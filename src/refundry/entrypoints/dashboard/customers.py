@@ -17,6 +17,7 @@ from refundry.domain.staff import Permission
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.routes_reports import csv_lines
 from refundry.entrypoints.dashboard.rendering import render
+from refundry.entrypoints.dashboard.report_pages import FIRST_DAY, LAST_DAY, From, To
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, refuse_nul, to_login
 from refundry.services import points, reports, transactions
 from refundry.services.unit_of_work import UnitOfWork
@@ -48,7 +49,7 @@ def account_history(request: Request, container: ContainerDep, email: Email) -> 
     merchant_id = current.member.merchant_id
 
     def history(uow: UnitOfWork) -> tuple[list[Order], int | None]:
-        purchases = uow.orders.search(merchant_id, email, limit=200, offset=0)
+        purchases = uow.orders.search(merchant_id, None, customer_email=email, limit=200, offset=0)
         if not purchases:
             return [], None
         key = points.customer_key(purchases[0])
@@ -72,8 +73,8 @@ def account_history(request: Request, container: ContainerDep, email: Email) -> 
 def refunds_report(
     request: Request,
     container: ContainerDep,
-    first_day: Annotated[date | None, Query(alias="from")] = None,
-    last_day: Annotated[date | None, Query(alias="to")] = None,
+    first_day: From = None,
+    last_day: To = None,
 ) -> Response:
     current = current_session(request, container)
     if current is None:
@@ -96,8 +97,8 @@ def refunds_report(
 def refunds_report_csv(
     request: Request,
     container: ContainerDep,
-    first_day: Annotated[date, Query(alias="from")],
-    last_day: Annotated[date, Query(alias="to")],
+    first_day: Annotated[date, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY)],
+    last_day: Annotated[date, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY)],
 ) -> Response:
     """The same CSV as the API's, streamed."""
     current = current_session(request, container)

@@ -87,7 +87,7 @@ def points_ledger(request: Request, container: ContainerDep, email: Email) -> Re
     merchant_id = current.member.merchant_id
 
     def load(uow: UnitOfWork) -> points.CustomerPoints | None:
-        purchases = uow.orders.search(merchant_id, email, limit=1, offset=0)
+        purchases = uow.orders.search(merchant_id, None, customer_email=email, limit=1, offset=0)
         if not purchases:
             return None
         return points.customer_points(uow, merchant_id, points.customer_key(purchases[0]))

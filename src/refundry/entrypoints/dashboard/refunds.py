@@ -47,6 +47,8 @@ class RefundForm:
 
     def request(self, order: Order) -> RefundRequest:
         if self.full:
+            if self.quantities or self.shipping or self.amount:
+                raise InvalidInput("a full refund takes no articles, shipping or amount")
             return RefundRequest.full()
         lines = tuple(
             LineRefundRequest(order.line(line_id).id, quantity)

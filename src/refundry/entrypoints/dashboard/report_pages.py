@@ -24,8 +24,10 @@ from refundry.services.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
-From = Annotated[date | None, Query(alias="from")]
-To = Annotated[date | None, Query(alias="to")]
+# Bounded: a report of year 1 or 9999 is a typo, and its arithmetic would overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+From = Annotated[date | None, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY)]
+To = Annotated[date | None, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY)]
 CHART_WIDTH, CHART_HEIGHT = 720, 200
 
 

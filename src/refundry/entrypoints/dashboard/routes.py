@@ -20,8 +20,7 @@ from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
 from refundry.entrypoints.dashboard.timeline import timeline
-from refundry.services import orders, staff, transactions
-from refundry.services.cancel_order import cancel_order
+from refundry.services import refund_approvals, staff, transactions
 from refundry.services.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
 
@@ -29,7 +28,7 @@ router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
 COOKIE = "refundry_session"
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"htmx.min.js": "text/javascript"}
+STATIC_FILES = {"htmx.min.js": "text/javascript", "dashboard.js": "text/javascript"}
 
 
 def refuse_nul(value: str) -> str:
@@ -192,13 +191,12 @@ def cancel(
         csrf,
         Permission.CANCEL,
         lambda current: (
-            lambda uow: cancel_order(
+            lambda uow: refund_approvals.cancel_as_staff(
                 uow,
-                current.member.merchant_id,
+                current.member,
                 order_id,
                 reason=reason.strip() or None,
                 status_label=status.strip() or None,
-                actor=current.member.actor,
             )
         ),
         done="order-cancelled",
@@ -223,13 +221,8 @@ def cancel_item(
         csrf,
         Permission.CANCEL,
         lambda current: (
-            lambda uow: orders.cancel_item(
-                uow,
-                current.member.merchant_id,
-                order_id,
-                item_id,
-                reason=reason.strip() or None,
-                actor=current.member.actor,
+            lambda uow: refund_approvals.cancel_item_as_staff(
+                uow, current.member, order_id, item_id, reason=reason.strip() or None
             )
         ),
         done="item-cancelled",

@@ -1,0 +1,17 @@
+// The dashboard's only script (the CSP allows no inline script): one "More options" menu
+// open at a time, and the confirmation dialogs' open and close buttons.
+document.addEventListener("click", (event) => {
+  for (const menu of document.querySelectorAll("details.menu[open]")) {
+    if (!menu.contains(event.target)) menu.removeAttribute("open");
+  }
+  const opener = event.target.closest("[data-open-dialog]");
+  if (opener) document.getElementById(opener.dataset.openDialog).showModal();
+  const closer = event.target.closest("[data-close-dialog]");
+  if (closer) closer.closest("dialog").close();
+});
+// A session that lapsed while htmx polls: go to the sign-in page, not a blank section.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.responseURL.endsWith("/dashboard/login")) {
+    window.location.assign("/dashboard/login");
+  }
+});
