@@ -22,7 +22,7 @@ from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import transactions
-from refundry.services.refund_approvals import refund_as_staff
+from refundry.services.refund_approvals import over_limit, refund_as_staff
 from refundry.services.refund_order import preview_refund
 from refundry.services.staff import Session
 
@@ -105,6 +105,18 @@ def _load(container: ContainerDep, current: Session, order_id: uuid.UUID) -> Ord
     )
 
 
+def _refunder(
+    request: Request, container: ContainerDep, order_id: uuid.UUID, form: RefundForm
+) -> tuple[Session, Order] | None:
+    """The signed-in member who may refund, having sent this session's form, and the order."""
+    current = current_session(request, container)
+    if current is None:
+        return None
+    current.check_csrf(form.csrf)
+    current.member.require(Permission.REFUND)
+    return current, _load(container, current, order_id)
+
+
 @router.get("/orders/{order_id}/refund")
 def refund_window(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
     """The purchased articles and their prices, a full refund in one click, or Edit refund."""
@@ -133,12 +145,10 @@ def back_to_edit(
     request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
 ) -> Response:
     """Edit refund, from the review: the form again, as it was filled in."""
-    current = current_session(request, container)
-    if current is None:
+    signed_in = _refunder(request, container, order_id, form)
+    if signed_in is None:
         return to_login()
-    current.check_csrf(form.csrf)
-    current.member.require(Permission.REFUND)
-    order = _load(container, current, order_id)
+    current, order = signed_in
     return render(request, "refund.html", session=current, order=order, step="edit", form=form,
                   now=transactions.utcnow())  # fmt: skip
 
@@ -149,12 +159,10 @@ def review_refund(
 ) -> Response:
     """The exact amounts the refund will give back, computed by the same calculator that
     makes it, and a quote that binds them."""
-    current = current_session(request, container)
-    if current is None:
+    signed_in = _refunder(request, container, order_id, form)
+    if signed_in is None:
         return to_login()
-    current.check_csrf(form.csrf)
-    current.member.require(Permission.REFUND)
-    order = _load(container, current, order_id)
+    current, order = signed_in
     preview = transactions.read(
         container.uow_factory,
         lambda uow: preview_refund(
@@ -166,7 +174,7 @@ def review_refund(
             form.method,
         ),
     )
-    needs_approval = current.member.needs_approval(preview.breakdown.total)
+    needs_approval = over_limit(current.member, order, preview.breakdown.total)
     return render(request, "refund.html", session=current, order=preview.order, step="review",
                   form=form, preview=preview, needs_approval=needs_approval,
                   now=transactions.utcnow())  # fmt: skip
@@ -177,14 +185,10 @@ def make_refund(
     request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
 ) -> Response:
     """Refund exactly what was reviewed: the quote is checked under the order's lock."""
-    current = current_session(request, container)
-    if current is None:
+    signed_in = _refunder(request, container, order_id, form)
+    if signed_in is None:
         return to_login()
-    current.check_csrf(form.csrf)
-    current.member.require(Permission.REFUND)
-    if form.quote is None:
-        raise InvalidInput("review the refund first")
-    order = _load(container, current, order_id)
+    current, order = signed_in
     made = transactions.run(
         container.uow_factory,
         lambda uow: refund_as_staff(
