@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
 from refundry.adapters.db.repositories import SqlSettingsRepository
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,10 +24,18 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision and create instance secrets once."""
-    with engine.begin() as connection:
-        config = alembic_config(engine)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        # Every API process on this database signs refund quotes with the same key.
-        SqlSettingsRepository(connection).put_if_absent(QUOTE_SIGNING_KEY, secrets.token_hex(32))
+    """Bring the schema to the newest revision and create instance secrets once.
+
+    On SQLite the transaction takes the write lock at its start (BEGIN IMMEDIATE): one
+    that read first could not become a writer if a running server wrote meanwhile, and
+    SQLite refuses that at once ("database is locked") instead of waiting its turn."""
+    with engine.connect() as plain:
+        connection = plain.execution_options(**{WRITE_OPTION: True}) if is_sqlite(engine) else plain
+        with connection.begin():
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            # Every API process on this database signs refund quotes with the same key.
+            SqlSettingsRepository(connection).put_if_absent(
+                QUOTE_SIGNING_KEY, secrets.token_hex(32)
+            )
