@@ -13,6 +13,7 @@ from refundry.domain.errors import (
     InvalidInput,
     RefundNeedsApproval,
 )
+from refundry.domain.events import OrderCancelled
 from refundry.domain.money import Money
 from refundry.domain.order import Order
 from refundry.domain.refund import RefundMethod, sum_money
@@ -26,25 +27,22 @@ from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 
-def ask_for_approval(
+def _ask_for_approval(
     uow: UnitOfWork,
     member: StaffMember,
-    order_id: uuid.UUID,
+    order: Order,
     request: RefundRequest,
+    amount: Money,
     *,
     method: RefundMethod | None,
     reason: str | None,
 ) -> RefundApproval:
     """Record the refund ``member`` asked for, above their limit, for an admin to decide."""
-    order = uow.orders.get(member.merchant_id, order_id)
     now = utcnow()
-    amount = order.preview_refund(request, now).total  # refuses what could not be refunded
-    if not over_limit(member, order, amount):
-        raise InvalidInput("this refund is within your limit: make it yourself")
     approval = RefundApproval(
         id=uuid.uuid4(),
         merchant_id=member.merchant_id,
-        order_id=order_id,
+        order_id=order.id,
         requested_by=member.id,
         requested_by_email=member.email,
         request=_stored(request, order.refund_method(method)),
@@ -81,7 +79,9 @@ def refund_as_staff(
             member.merchant_id, status=ApprovalStatus.PENDING, order_id=order_id
         ):
             raise Conflict("a refund of this order already waits for an admin's approval")
-        return ask_for_approval(uow, member, order_id, request, method=method, reason=reason)
+        return _ask_for_approval(
+            uow, member, order, request, breakdown.total, method=method, reason=reason
+        )
     return refund_order(
         uow,
         signer,
@@ -192,12 +192,11 @@ def cancel_as_staff(
 ) -> Order:
     """A cancel that gives captured money back is a refund too: it needs the refund
     permission and stays within the member's limit, or nothing is written."""
-    before = _refund_ids(uow, member, order_id)
     order = cancel_order(
         uow, member.merchant_id, order_id, reason=reason, status_label=status_label,
         actor=member.actor,
     )  # fmt: skip
-    _check_money_given_back(member, order, before)
+    _check_money_given_back(member, order)
     return order
 
 
@@ -209,21 +208,22 @@ def cancel_item_as_staff(
     *,
     reason: str | None,
 ) -> Order:
-    before = _refund_ids(uow, member, order_id)
     order = orders.cancel_item(
         uow, member.merchant_id, order_id, item_id, reason=reason, actor=member.actor
     )
-    _check_money_given_back(member, order, before)
+    _check_money_given_back(member, order)
     return order
 
 
-def _refund_ids(uow: UnitOfWork, member: StaffMember, order_id: uuid.UUID) -> set[uuid.UUID]:
-    return {refund.id for refund in uow.orders.get(member.merchant_id, order_id).refunds}
-
-
-def _check_money_given_back(member: StaffMember, order: Order, before: set[uuid.UUID]) -> None:
-    """Raised here, the whole cancel rolls back with its transaction."""
-    new = [refund for refund in order.refunds if refund.id not in before]
+def _check_money_given_back(member: StaffMember, order: Order) -> None:
+    """Raised here, the whole cancel rolls back with its transaction. The cancel's own
+    event names its refund (events wait on the order until the commit)."""
+    refund_ids = {
+        event.refund_id
+        for event in order.events
+        if isinstance(event, OrderCancelled) and event.refund_id is not None
+    }
+    new = [refund for refund in order.refunds if refund.id in refund_ids]
     if not any(refund.amount.minor for refund in new):
         return  # nothing was captured: no money moves
     member.require(Permission.REFUND)
