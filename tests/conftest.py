@@ -30,6 +30,7 @@ from refundry.entrypoints.api.app import create_app
 from refundry.services import provider_work, transactions
 from refundry.services.merchants import NewMerchant, create_merchant
 from refundry.services.provider_work import OutboxPolicy, ProviderWork
+from refundry.services.verify import verify
 from tests.servers import free_port, running_server, venv_script
 
 POSTGRES_ENV = "REFUNDRY_TEST_POSTGRES_URL"
@@ -114,6 +115,10 @@ def sqlite_container(sqlite_url: str, sandbox_psp_url: str) -> Iterator[Containe
             sandbox_psp_url=sandbox_psp_url,
             webhook_allow_private_networks=True,  # receivers in tests are on loopback
             dashboard_secure_cookies=False,  # TestClient speaks plain HTTP
+            # One key and one client address make every request of the session; the
+            # limits have their own tests (tests/e2e/test_abuse_limits.py).
+            rate_limit_per_second=0,
+            sign_in_attempts_per_minute=0,
         )
     )
     yield container
@@ -128,6 +133,8 @@ def postgres_container(postgres_url: str, sandbox_psp_url: str) -> Iterator[Cont
             sandbox_psp_url=sandbox_psp_url,
             webhook_allow_private_networks=True,
             dashboard_secure_cookies=False,
+            rate_limit_per_second=0,
+            sign_in_attempts_per_minute=0,
         )
     )
     yield container
@@ -194,6 +201,15 @@ def api(container: Container, merchant: NewMerchant) -> Iterator[Api]:
     with TestClient(create_app(container), raise_server_exceptions=False) as client:
         client.headers.update({"Authorization": f"Bearer {merchant.api_key}"})
         yield Api(client, merchant, container)
+    assert_no_drift(container, merchant.merchant.id)
+
+
+def assert_no_drift(container: Container, merchant_id: uuid.UUID | None = None) -> None:
+    """``refundry verify``'s checks, run after every API test on what it left behind."""
+    outcome = verify(container.uow_factory, merchant_id)
+    assert outcome.clean, "\n".join(
+        f"{d.check}: {d.subject}: expected {d.expected}, found {d.found}" for d in outcome.drifts
+    )
 
 
 def order_body(**overrides: object) -> dict[str, object]:

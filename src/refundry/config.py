@@ -59,6 +59,16 @@ class Settings:
     # Dashboard cookies are sent over HTTPS only; the demo and tests, on plain loopback
     # HTTP, turn it off.
     dashboard_secure_cookies: bool = True
+    # Abuse limits (issue 10). Requests a second per API key, per server process, and the
+    # burst allowed at once (0 turns the limit off); sign-in attempts a minute per client
+    # address; failed sign-ins in a row that lock an email out, and for how long; the
+    # largest request body accepted.
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
+    sign_in_attempts_per_minute: int = 20
+    sign_in_lockout_failures: int = 5
+    sign_in_lockout_minutes: float = 15.0
+    max_request_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -72,6 +82,10 @@ class Settings:
             raise ValueError("REFUNDRY_RECONCILE_GRACE_HOURS must be from 0 to 8760")
         if not 0 < self.reconcile_every_seconds <= 7 * 24 * 3600:
             raise ValueError("REFUNDRY_RECONCILE_EVERY_SECONDS must be from 1 to 604800")
+        if self.rate_limit_per_second < 0 or self.rate_limit_burst < 1:
+            raise ValueError("REFUNDRY_RATE_LIMIT_PER_SECOND must be >= 0 and the burst >= 1")
+        if self.sign_in_lockout_failures < 1 or self.max_request_bytes < 1024:
+            raise ValueError("the sign-in lockout needs >= 1 failure; bodies >= 1024 bytes")
 
     @property
     def webhook_policy(self) -> DeliveryPolicy:
@@ -132,4 +146,10 @@ class Settings:
             dashboard_secure_cookies=(
                 env("REFUNDRY_DASHBOARD_SECURE_COOKIES", "1").lower() not in ("0", "false", "no")
             ),
+            rate_limit_per_second=float(env("REFUNDRY_RATE_LIMIT_PER_SECOND", "100")),
+            rate_limit_burst=int(env("REFUNDRY_RATE_LIMIT_BURST", "200")),
+            sign_in_attempts_per_minute=int(env("REFUNDRY_SIGN_IN_ATTEMPTS_PER_MINUTE", "20")),
+            sign_in_lockout_failures=int(env("REFUNDRY_SIGN_IN_LOCKOUT_FAILURES", "5")),
+            sign_in_lockout_minutes=float(env("REFUNDRY_SIGN_IN_LOCKOUT_MINUTES", "15")),
+            max_request_bytes=int(env("REFUNDRY_MAX_REQUEST_BYTES", str(1024 * 1024))),
         )

@@ -16,10 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from refundry.bootstrap import Container, payment_providers
-from refundry.domain.refund import RefundStatus
+from refundry.domain.payments import ProviderRefund, ProviderRefundState
 from refundry.entrypoints.api.app import create_app
 from refundry.services import transactions
-from refundry.services.provider_work import ProviderWork
+from refundry.services.provider_work import ProviderWork, apply_refund_outcome
+from refundry.services.unit_of_work import UnitOfWork
 from tests.conftest import Api, order_body, sandbox_psp_server
 
 TODAY = datetime.now(UTC).date()
@@ -65,16 +66,21 @@ def test_a_settled_refund_reduces_net_sales_and_a_pending_or_failed_one_does_not
     assert after["refunded_sales"] == 1290 - 129
     assert after["net_sales"] == before["net_sales"] - (1290 - 129)
     assert after["refund_count"] == 1
-    # and when that refund fails at the provider, it no longer counts
-    with container.engine.begin() as connection:
-        from refundry.adapters.db import tables
+    # and a second refund that the provider refuses never counts
+    teapot = order["lines"][1]
+    refused = api.client.post(
+        f"/v1/orders/{order['id']}/refund",
+        json={"lines": [{"line_id": teapot["id"], "quantity": 1}]},
+    ).json()
 
-        connection.execute(
-            tables.refunds.update()
-            .where(tables.refunds.c.id == uuid.UUID(refund["id"]))
-            .values(status=RefundStatus.FAILED.value, settled_at=None)
-        )
-    assert totals(api)["net_sales"] == before["net_sales"]
+    def refuse(uow: UnitOfWork) -> None:
+        loaded = uow.orders.get(api.merchant.merchant.id, uuid.UUID(order["id"]))
+        outcome = ProviderRefund("re_refused", ProviderRefundState.FAILED, "declined")
+        apply_refund_outcome(uow, loaded, uuid.UUID(refused["id"]), outcome)
+
+    transactions.run(container.uow_factory, refuse)
+    assert api.client.get(f"/v1/refunds/{refused['id']}").json()["status"] == "failed"
+    assert totals(api) == after
 
 
 def test_a_refund_by_other_means_counts_as_the_help_page_promises(api: Api) -> None:

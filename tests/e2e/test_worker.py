@@ -140,7 +140,13 @@ def test_the_worker_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2)
+    # Started once it says so (imports and migrations take seconds on a loaded machine,
+    # and a signal before the worker runs ends the process the default way).
+    assert process.stderr is not None
+    for line in process.stderr:
+        if b"worker running" in line:
+            break
+    time.sleep(1)
     assert process.poll() is None, "the worker should keep running"
     process.send_signal(signal.SIGTERM)
     try:

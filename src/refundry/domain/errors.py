@@ -181,6 +181,14 @@ class InvalidCredentials(Unauthenticated):
     title = "Wrong email or password"
 
 
+class SignInLocked(RefundryError):
+    """Too many failed sign-ins in a row for this email: every attempt is refused, right
+    password or not, until ``retry_after`` seconds have passed."""
+
+    code = "sign-in-locked"
+    title = "Too many failed sign-ins"
+
+
 class Forbidden(RefundryError):
     code = "forbidden"
     title = "Not allowed"

@@ -563,7 +563,7 @@ class Order:
                 ).cancelled_quantity += refund_line.unfulfilled_quantity
             self._touch(now)
             return {}
-        self._move_to(self._status_from_ledger(), now)
+        self._move_to(self.status_from_ledger(), now)
         return {sku: -units for sku, units in self.restock_for(refund).items()}
 
     def authorization_void_refused(self, now: datetime) -> None:
@@ -612,7 +612,7 @@ class Order:
         if self.status in TERMINAL_STATUSES or self.payment.captured.minor == 0:
             self._touch(now)
         else:
-            self._move_to(self._status_from_ledger(), now)
+            self._move_to(self.status_from_ledger(), now)
         return refund
 
     # --------------------------------------------------------------- internals
@@ -713,7 +713,7 @@ class Order:
         # (a refund retried after a cancellation refund failed).
         derive = derive_status if derive_status is not None else kind is RefundKind.REFUND
         if derive and self.status not in TERMINAL_STATUSES:
-            self._move_to(self._status_from_ledger(), now)
+            self._move_to(self.status_from_ledger(), now)
         else:
             self._touch(now)
         return refund
@@ -755,7 +755,7 @@ class Order:
     def _refund_moved(self, refund: Refund, previous: RefundStatus) -> None:
         self.events.append(RefundStatusChanged(self.id, refund.id, previous, refund.status))
 
-    def _status_from_ledger(self) -> OrderStatus:
+    def status_from_ledger(self) -> OrderStatus:
         refunded = self.refunded
         if refunded.minor == 0:
             return OrderStatus.PAID

@@ -18,7 +18,9 @@ from refundry.config import Settings
 from refundry.domain.errors import InvalidInput, RefundryError
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.cli_reconcile import reconcile_app
+from refundry.entrypoints.cli_verify import verify
 from refundry.entrypoints.cli_webhooks import webhooks_app
+from refundry.entrypoints.log_redaction import redact_root_handlers, uvicorn_log_config
 from refundry.services import merchant_float, transactions
 from refundry.services.merchants import create_merchant
 
@@ -33,6 +35,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(reconcile_app, name="reconcile")
 users_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.command()(verify)
 
 DEMO_DATABASE = "refundry-demo.db"
 
@@ -52,12 +55,15 @@ def serve(
     go to the sandbox gateway and none answers, the sandbox starts here as well: one
     command gives the whole system.
     """
+    import logging
     import threading
 
     import uvicorn
 
     from refundry.entrypoints.worker import Worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    redact_root_handlers()
     container = bootstrap()  # migrate once here rather than racing in every worker
     if with_worker:
         if container.settings.card_provider == "sandbox":
@@ -69,6 +75,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=uvicorn_log_config(),
     )
 
 
@@ -127,6 +134,7 @@ def worker(
     from refundry.entrypoints.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    redact_root_handlers()
     Worker(bootstrap()).run(once=once, interval=interval)
 
 

@@ -33,7 +33,7 @@ RECORD_COLUMNS = ("transaction_id", "order", "amount", "currency", "points", "oc
 REQUIRED_COLUMNS = ("transaction_id", "order", "amount", "currency")
 
 
-def _merchant_id(merchant: str) -> uuid.UUID:
+def parse_merchant_id(merchant: str) -> uuid.UUID:
     try:
         return uuid.UUID(merchant)
     except ValueError:
@@ -91,7 +91,7 @@ def import_file(
     """Store the records of a CSV file (transaction_id, order, amount, currency, points,
     occurred_at); importing a file twice stores it once, and a corrected line replaces
     the old one."""
-    merchant_id = _merchant_id(merchant)
+    merchant_id = parse_merchant_id(merchant)
     container = bootstrap()
     with file.open(newline="", encoding="utf-8") as source:
         total = sum(1 for _ in read_records(source))
@@ -126,7 +126,7 @@ def run(
     hours = container.settings.reconcile_grace_hours if grace_hours is None else grace_hours
     outcome = reconciliation.reconcile(
         container.uow_factory,
-        None if merchant is None else _merchant_id(merchant),
+        None if merchant is None else parse_merchant_id(merchant),
         grace=timedelta(hours=hours),
     )
     typer.echo(
@@ -145,7 +145,7 @@ def report(
     include_resolved: Annotated[bool, typer.Option(help="resolved ones too")] = False,
 ) -> None:
     """Write the discrepancy report as CSV."""
-    merchant_id = _merchant_id(merchant)
+    merchant_id = parse_merchant_id(merchant)
     container = bootstrap()
     rows = reconciliation.all_discrepancies(
         container.uow_factory, merchant_id, include_resolved=include_resolved

@@ -138,6 +138,7 @@ class Worker:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
+        logger.info("worker running: %s", ", ".join(job.name for job in self.jobs))
         while not self.stopping.is_set():
             self.run_round(force=once)
             if once:

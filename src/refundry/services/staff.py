@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -18,7 +19,13 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from refundry.domain.errors import Forbidden, InvalidCredentials, InvalidInput, Unauthenticated
+from refundry.domain.errors import (
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    SignInLocked,
+    Unauthenticated,
+)
 from refundry.domain.money import Money
 from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR
 from refundry.domain.staff import Permission, Role, StaffMember
@@ -104,19 +111,44 @@ def grant(
     return changed
 
 
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """``failures`` wrong sign-ins in a row lock an email out for ``duration``."""
+
+    failures: int = 5
+    duration: timedelta = timedelta(minutes=15)
+
+
 def sign_in(
-    uow: UnitOfWork, email: str, password: str, previous_token: str | None = None
+    uow: UnitOfWork,
+    email: str,
+    password: str,
+    previous_token: str | None = None,
+    lockout: Lockout = Lockout(),
 ) -> SignedIn:
-    found = uow.staff.by_email(email.strip().casefold())
+    key = email.strip().casefold()
+    now = utcnow()
+    locked_until = uow.staff.sign_in_locked_until(key, now)
+    if locked_until is not None:
+        wait = math.ceil((locked_until - now).total_seconds())
+        raise SignInLocked(
+            f"too many failed sign-ins for this email: try again in {math.ceil(wait / 60)} min",
+            retry_after=wait,
+        )
+    found = uow.staff.by_email(key)
     try:
         _hasher.verify(_DUMMY_HASH if found is None else found[1], password)
-    except (VerificationError, InvalidHashError):
+        if found is None:
+            raise InvalidCredentials("the email or the password is wrong")
+    except (VerificationError, InvalidHashError, InvalidCredentials):
+        # Counted for unknown emails too, so a lockout does not tell which exist; kept
+        # although the sign-in fails, hence this commit.
+        uow.staff.note_failed_sign_in(key, now, lockout.failures, lockout.duration)
+        uow.commit()
         raise InvalidCredentials("the email or the password is wrong") from None
-    if found is None:
-        raise InvalidCredentials("the email or the password is wrong")
     member = found[0]
+    uow.staff.clear_failed_sign_ins(key)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    now = utcnow()
     if previous_token:
         uow.staff.end_session(_token_hash(previous_token))  # one browser, one session
     uow.staff.end_expired_sessions(member.id, now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from refundry.domain.staff import ApprovalStatus, RefundApproval, StaffMember
@@ -14,6 +14,13 @@ class StaffRepository(Protocol):
     def by_email(self, email: str) -> tuple[StaffMember, str] | None:
         """The member and their password hash."""
 
+    def sign_in_locked_until(self, email: str, now: datetime) -> datetime | None:
+        """When the email's lockout ends, if it is locked out now."""
+
+    def note_failed_sign_in(
+        self, email: str, now: datetime, lock_after: int, lock_for: timedelta
+    ) -> bool: ...
+    def clear_failed_sign_ins(self, email: str) -> None: ...
     def add_session(
         self,
         token_hash: str,

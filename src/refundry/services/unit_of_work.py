@@ -33,6 +33,7 @@ from refundry.domain.reporting import (
     SummaryRow,
 )
 from refundry.domain.status import OrderStatus
+from refundry.services.ledger_repository import LedgerQueries
 from refundry.services.outbox import OutboxMessage
 from refundry.services.points_repository import PointsRepository
 from refundry.services.reconciliation_repository import ReconciliationRepository
@@ -221,6 +222,8 @@ class UnitOfWork(Protocol):
     def reconciliation(self) -> ReconciliationRepository: ...
     @property
     def staff(self) -> StaffRepository: ...
+    @property
+    def ledger(self) -> LedgerQueries: ...
 
     # The Idempotency-Key of the request this work runs for, told to webhook receivers.
     idempotency_key: str | None

@@ -54,7 +54,7 @@ class SqlOrderRepository:
         row = self._connection.execute(query).mappings().first()
         if row is None:
             raise OrderNotFound(f"no order {order_id}", order_id=str(order_id))
-        return self._hydrate([row])[0]
+        return self.hydrate([row])[0]
 
     def search(
         self,
@@ -86,7 +86,7 @@ class SqlOrderRepository:
             statement = statement.where(sa.or_(*matches))
         statement = statement.order_by(t.orders.c.created_at.desc(), t.orders.c.id).limit(limit)
         rows = self._connection.execute(statement.offset(offset)).mappings().all()
-        return self._hydrate(rows)
+        return self.hydrate(rows)
 
     def find_link_order(
         self, link_id: uuid.UUID | None = None, *, token: str | None = None
@@ -323,7 +323,7 @@ class SqlOrderRepository:
         )
 
     # ------------------------------------------------------------- hydration
-    def _hydrate(self, order_rows: Sequence[sa.RowMapping]) -> list[Order]:
+    def hydrate(self, order_rows: Sequence[sa.RowMapping]) -> list[Order]:
         if not order_rows:
             return []
         order_ids = [row["id"] for row in order_rows]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from refundry.adapters.db import tables as t
+from refundry.adapters.db.engine import conflict_insert
 from refundry.adapters.db.order_rows import aware, utc
 from refundry.domain.money import Currency, Money
 from refundry.domain.staff import (
@@ -23,6 +24,7 @@ from refundry.domain.staff import (
 users = t.staff_users
 approvals = t.refund_approvals
 sessions = t.staff_sessions
+failures = t.sign_in_failures
 
 
 class SqlStaffRepository:
@@ -48,6 +50,42 @@ class SqlStaffRepository:
     def by_email(self, email: str) -> tuple[StaffMember, str] | None:
         row = self._connection.execute(sa.select(users).where(users.c.email == email)).first()
         return None if row is None else (_member(row._mapping), row.password_hash)
+
+    def sign_in_locked_until(self, email: str, now: datetime) -> datetime | None:
+        until = self._connection.execute(
+            sa.select(failures.c.locked_until).where(failures.c.email == email)
+        ).scalar_one_or_none()
+        return None if until is None or utc(until) <= now else utc(until)
+
+    def note_failed_sign_in(
+        self, email: str, now: datetime, lock_after: int, lock_for: timedelta
+    ) -> bool:
+        """Count a failure in one atomic statement (concurrent attempts each count);
+        lock the email when it makes ``lock_after`` in a row. ``True`` if it locked."""
+        insert = conflict_insert(self._connection, failures).values(
+            email=email, failures=1, last_failed_at=now, locked_until=None
+        )
+        stale = failures.c.last_failed_at < now - lock_for  # an old streak starts again
+        count = self._connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=["email"],
+                set_={
+                    "failures": sa.case((stale, 1), else_=failures.c.failures + 1),
+                    "last_failed_at": now,
+                },
+            ).returning(failures.c.failures)
+        ).scalar_one()
+        if count < lock_after:
+            return False
+        self._connection.execute(
+            failures.update()
+            .where(failures.c.email == email)
+            .values(failures=0, locked_until=now + lock_for)
+        )
+        return True
+
+    def clear_failed_sign_ins(self, email: str) -> None:
+        self._connection.execute(failures.delete().where(failures.c.email == email))
 
     def add_session(
         self,

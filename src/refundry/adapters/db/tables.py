@@ -498,6 +498,17 @@ staff_sessions = sa.Table(
 )
 
 # Four eyes: staff refunds above the member's limit, waiting for an admin.
+# Failed dashboard sign-ins by email, known or not (a lockout must not tell which
+# accounts exist); ``locked_until`` refuses every attempt until then.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("email", sa.String(320), primary_key=True),  # case folded
+    sa.Column("failures", sa.Integer, nullable=False),  # in a row, since the last lock
+    sa.Column("last_failed_at", UTC_TIME, nullable=False),
+    sa.Column("locked_until", UTC_TIME),
+)
+
 refund_approvals = sa.Table(
     "refund_approvals",
     metadata,

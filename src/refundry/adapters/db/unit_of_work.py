@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
 from refundry.adapters.db.float_repository import SqlFloatRepository
+from refundry.adapters.db.ledger_queries import SqlLedgerQueries
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
 from refundry.adapters.db.points_repository import SqlPointsRepository
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
     points: SqlPointsRepository
     reconciliation: SqlReconciliationRepository
     staff: SqlStaffRepository
+    ledger: SqlLedgerQueries
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
         self.points = SqlPointsRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
         self.staff = SqlStaffRepository(connection)
+        self.ledger = SqlLedgerQueries(connection)
         return self
 
     def __exit__(

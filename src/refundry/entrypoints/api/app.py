@@ -19,6 +19,7 @@ from refundry.entrypoints.api import (
     routes_stock,
     routes_webhooks,
 )
+from refundry.entrypoints.api.limits import RequestLimits
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 
@@ -33,6 +34,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         ),
     )
     app.state.container = container or bootstrap()
+    app.add_middleware(RequestLimits, settings=app.state.container.settings)
     errors.install(app)
     routers = (
         routes_orders.router,

@@ -26,6 +26,7 @@ logger = logging.getLogger("refundry.api")
 STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
+    (errors.SignInLocked, 429),
     (errors.NotFound, 404),
     (errors.QuoteStale, 409),
     (errors.QuoteExpired, 409),
@@ -52,6 +53,8 @@ def problem_responses() -> dict[int | str, dict[str, Any]]:
         404: "Not found (including another merchant's resource)",
         409: "The order's state forbids the request",
         422: "The request is not valid",
+        413: "The request body is larger than the server accepts",
+        429: "Too many requests: wait for the seconds in the Retry-After header",
     }
     schema = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
     schema.pop("$defs", None)

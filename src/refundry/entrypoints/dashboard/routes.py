@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 
-from refundry.domain.errors import InvalidInput, NotFound, RefundryError, Unauthenticated
+from refundry.domain.errors import (
+    InvalidInput,
+    NotFound,
+    RefundryError,
+    SignInLocked,
+    Unauthenticated,
+)
 from refundry.domain.order import Order
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
 from refundry.domain.status import OrderStatus
@@ -76,11 +83,20 @@ def login(
     email: Annotated[str, Form(max_length=320), AfterValidator(refuse_nul)],
     password: Annotated[str, Form(max_length=1000), AfterValidator(refuse_nul)],
 ) -> Response:
+    settings = container.settings
+    lockout = staff.Lockout(
+        settings.sign_in_lockout_failures, timedelta(minutes=settings.sign_in_lockout_minutes)
+    )
     try:
         previous = request.cookies.get(COOKIE)
         signed_in = transactions.run(
-            container.uow_factory, lambda uow: staff.sign_in(uow, email, password, previous)
+            container.uow_factory,
+            lambda uow: staff.sign_in(uow, email, password, previous, lockout),
         )
+    except SignInLocked as error:
+        page = render(request, "login.html", status_code=429, error=error.detail, email=email)
+        page.headers["Retry-After"] = str(error.extensions["retry_after"])
+        return page
     except RefundryError as error:
         return render(request, "login.html", status_code=401, error=error.detail, email=email)
     response = RedirectResponse("/dashboard/orders", status_code=303)
