@@ -26,9 +26,9 @@ class LedgerQueries(Protocol):
     def merchant_ids(self) -> list[uuid.UUID]: ...
 
     def order_batch(
-        self, merchant_id: uuid.UUID, after: uuid.UUID | None, limit: int
+        self, merchant_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[CheckedOrder]:
-        """The merchant's next ``limit`` orders by id, after ``after``."""
+        """The merchant's next ``limit`` orders by (created_at, id), after ``after``."""
 
     def float_ledger(self, merchant_id: uuid.UUID) -> FloatLedger | None:
         """``None`` when the merchant has no float."""

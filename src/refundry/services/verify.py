@@ -78,7 +78,7 @@ def _verify_merchant(
     progress: Callable[[int], None] | None,
 ) -> None:
     totals = ReportTotals()
-    after: uuid.UUID | None = None
+    after: tuple[datetime, uuid.UUID] | None = None
     while batch := uow.ledger.order_batch(merchant_id, after, batch_size):
         for checked in batch:
             order = checked.order
@@ -88,7 +88,7 @@ def _verify_merchant(
             totals.add(order)
             outcome.orders += 1
             outcome.refunds += len(order.refunds)
-        after = batch[-1].order.id
+        after = (batch[-1].order.created_at, batch[-1].order.id)
         if progress is not None:
             progress(len(batch))
     float_ledger = uow.ledger.float_ledger(merchant_id)
