@@ -308,6 +308,7 @@ class Order:
             now=now,
             derive_status=False,
         )
+        self._cancel_refunded_links(refund, reason, now)
         self.cancel_reason = reason
         self._move_to(OrderStatus.AUTO_REFUNDED, now)
         self.events.append(OrderAutoRefunded(self.id, refund.id, reason, created_by))
@@ -315,6 +316,13 @@ class Order:
 
     def fulfil(self, quantities: Mapping[uuid.UUID, int] | None, now: datetime) -> None:
         """Ship units; ``None`` ships every open unit."""
+        for line_id, quantity in self.check_fulfilment(quantities).items():
+            self.line(line_id).fulfilled_quantity += quantity
+        self._touch(now)
+
+    def check_fulfilment(self, quantities: Mapping[uuid.UUID, int] | None) -> dict[uuid.UUID, int]:
+        """The units ``fulfil`` would ship, or the error it would raise; changes nothing.
+        A held payment is captured for a fulfilment only once it is known to be possible."""
         if self.status in (OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
             raise OrderNotFulfillable(f"order is {self.status}; it cannot be fulfilled")
         if quantities is None:
@@ -331,9 +339,7 @@ class Order:
                     line_id=str(line_id),
                     open_quantity=open_units,
                 )
-        for line_id, quantity in quantities.items():
-            self.line(line_id).fulfilled_quantity += quantity
-        self._touch(now)
+        return dict(quantities)
 
     def cancel(
         self,
@@ -440,11 +446,7 @@ class Order:
             now=now,
         )
         self.events.append(OrderRefunded(self.id, refund.id))
-        for refund_line in refund.breakdown.lines:
-            line = self.line(refund_line.order_line_id)
-            if line.kind is LineKind.GIFT_CARD_LINK:
-                for link in self.refundable_links(line, now)[: refund_line.quantity]:
-                    link.cancel(reason or "Refunded", now)
+        self._cancel_refunded_links(refund, reason or "Refunded", now)
         return refund
 
     def cancel_item(
@@ -751,6 +753,15 @@ class Order:
         if move.restored:
             refund.points_restored += move.restored
             self.events.append(PointsRestored(self.id, refund.id, move.restored))
+
+    def _cancel_refunded_links(self, refund: Refund, reason: str, now: datetime) -> None:
+        """Refunded gift-card link units cancel that many links that could still be
+        cancelled, so a link whose value was given back can never be opened or spent."""
+        for refund_line in refund.breakdown.lines:
+            line = self.line(refund_line.order_line_id)
+            if line.kind is LineKind.GIFT_CARD_LINK:
+                for link in self.refundable_links(line, now)[: refund_line.quantity]:
+                    link.cancel(reason, now)
 
     def _refund_moved(self, refund: Refund, previous: RefundStatus) -> None:
         self.events.append(RefundStatusChanged(self.id, refund.id, previous, refund.status))

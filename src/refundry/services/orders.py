@@ -137,6 +137,8 @@ def fulfil_order(
     they are paid for, and a refused capture ships nothing."""
     order = uow.orders.get(merchant_id, order_id)
     if order.status is OrderStatus.AUTHORIZED and order.payment.capture_mode is CaptureMode.MANUAL:
+        # Checked before the capture: a rollback here cannot undo a capture at the provider.
+        order.check_fulfilment(quantities)
         capture_order(uow, merchant_id, order_id, None, providers)
     order.fulfil(quantities, utcnow())
     return order
@@ -164,10 +166,17 @@ def cancel_item(
     """Cancel one gift-card link or one line under the order's lock; irreversible."""
     order = uow.orders.get(merchant_id, order_id)
     now = utcnow()
+    stopped_before = {line.id: line.cancelled_quantity for line in order.lines}
     refund = order.cancel_item(item_id, reason=reason, created_by=actor, now=now)
-    if refund is not None:
-        for sku, units in sorted(order.restock_for(refund).items()):
-            uow.stock.adjust(merchant_id, sku, units, now)
+    restock = order.restock_for(refund) if refund is not None else {}
+    # With nothing captured no refund carries the units: those stopped without one go
+    # back on the shelf here, as a whole-order cancel puts them back.
+    for line in order.lines:
+        stopped = line.cancelled_quantity - stopped_before[line.id]
+        if stopped and line.is_stocked:
+            restock[line.sku] = restock.get(line.sku, 0) + stopped
+    for sku, units in sorted(restock.items()):
+        uow.stock.adjust(merchant_id, sku, units, now)
     return order
 
 
