@@ -131,6 +131,18 @@ def test_a_right_password_clears_the_failures_and_the_lock_ends(
         assert sign_in(client, email).status_code == 303
 
 
+def test_an_email_that_case_folding_lengthens_is_counted_not_a_500(
+    api: Api, limited: TestClient
+) -> None:
+    email = "ß" * 320  # 640 characters once case folded
+    assert [sign_in(limited, email, "wrong password!").status_code for _ in range(4)] == [
+        401,
+        401,
+        401,
+        429,
+    ]
+
+
 def test_sign_ins_from_one_address_are_rate_limited(api: Api, limited: TestClient) -> None:
     email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
     codes = [sign_in(limited, email).status_code for _ in range(5)]

@@ -33,6 +33,7 @@ from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 MIN_PASSWORD = 12
+MAX_EMAIL = 320  # the longest address RFC 5321 allows, and the columns' width
 SESSION_LIFETIME = timedelta(hours=12)
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong
@@ -127,8 +128,10 @@ def sign_in(
     lockout: Lockout = Lockout(),
 ) -> SignedIn:
     key = email.strip().casefold()
+    # Case folding may lengthen an email ("ß" is "ss"): the count keys on what fits.
+    counted = key[:MAX_EMAIL]
     now = utcnow()
-    locked_until = uow.staff.sign_in_locked_until(key, now)
+    locked_until = uow.staff.sign_in_locked_until(counted, now)
     if locked_until is not None:
         wait = math.ceil((locked_until - now).total_seconds())
         raise SignInLocked(
@@ -143,11 +146,11 @@ def sign_in(
     except (VerificationError, InvalidHashError, InvalidCredentials):
         # Counted for unknown emails too, so a lockout does not tell which exist; kept
         # although the sign-in fails, hence this commit.
-        uow.staff.note_failed_sign_in(key, now, lockout.failures, lockout.duration)
+        uow.staff.note_failed_sign_in(counted, now, lockout.failures, lockout.duration)
         uow.commit()
         raise InvalidCredentials("the email or the password is wrong") from None
     member = found[0]
-    uow.staff.clear_failed_sign_ins(key)
+    uow.staff.clear_failed_sign_ins(counted)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     if previous_token:
         uow.staff.end_session(_token_hash(previous_token))  # one browser, one session
