@@ -1193,12 +1193,6 @@ def test_a_reversal_cancels_the_gift_card_links_it_gives_the_money_back_for(
         )
 
 
-@pytest.mark.xfail(
-    reason="add_discrepancy (adapters/db) inserts ON CONFLICT DO NOTHING, so a resolved "
-    "auto_refund_failed is not reopened when the money is owed again",
-    raises=AssertionError,
-    strict=True,
-)
 def test_a_failed_reversal_owed_again_is_reported_again(
     container: Container, merchant: NewMerchant
 ) -> None:

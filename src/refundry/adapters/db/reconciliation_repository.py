@@ -234,12 +234,20 @@ class SqlReconciliationRepository:
         return found is not None
 
     def add_discrepancy(self, discrepancy: Discrepancy) -> bool:
-        inserted = self._connection.execute(
-            conflict_insert(self._connection, dis)
-            .values(_discrepancy_row(discrepancy))
-            .on_conflict_do_nothing(index_elements=["merchant_id", "kind", "subject"])
+        insert = conflict_insert(self._connection, dis).values(_discrepancy_row(discrepancy))
+        # An open one stays as first found; a resolved one that holds again (money owed
+        # again after a manual refund failed too) is reopened with today's figures.
+        figures = ("order_amount", "record_amount", "order_points", "record_points", "action")
+        statement = insert.on_conflict_do_update(
+            index_elements=["merchant_id", "kind", "subject"],
+            set_={
+                "resolved_at": sa.null(),
+                "found_at": insert.excluded.found_at,
+                **{name: insert.excluded[name] for name in figures},
+            },
+            where=dis.c.resolved_at.is_not(None),
         )
-        return inserted.rowcount == 1
+        return self._connection.execute(statement).rowcount == 1
 
     def note_discrepancies(
         self, merchant_id: uuid.UUID | None, imported_before: datetime, now: datetime
