@@ -59,6 +59,9 @@ class Settings:
     # Dashboard cookies are sent over HTTPS only; the demo and tests, on plain loopback
     # HTTP, turn it off.
     dashboard_secure_cookies: bool = True
+    # The HTTP benchmark's baseline endpoint (POST /v1/_bench/rows, one INSERT through the
+    # API's stack) and its table exist only when this is set; never in production.
+    bench_endpoints: bool = False
     # Abuse limits (issue 10). Requests a second per API key, per server process, and the
     # burst allowed at once (0 turns the limit off); sign-in attempts a minute per client
     # address; failed sign-ins in a row that lock an email out, and for how long; the
@@ -146,6 +149,7 @@ class Settings:
             dashboard_secure_cookies=(
                 env("REFUNDRY_DASHBOARD_SECURE_COOKIES", "1").lower() not in ("0", "false", "no")
             ),
+            bench_endpoints=env("REFUNDRY_BENCH_ENDPOINTS", "").lower() in ("1", "true", "yes"),
             rate_limit_per_second=float(env("REFUNDRY_RATE_LIMIT_PER_SECOND", "100")),
             rate_limit_burst=int(env("REFUNDRY_RATE_LIMIT_BURST", "200")),
             sign_in_attempts_per_minute=int(env("REFUNDRY_SIGN_IN_ATTEMPTS_PER_MINUTE", "20")),

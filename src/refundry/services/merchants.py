@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from refundry.domain.errors import InvalidInput, Unauthenticated
 from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.services import reports
-from refundry.services.transactions import utcnow
-from refundry.services.unit_of_work import Merchant, UnitOfWork
+from refundry.services.transactions import read, utcnow
+from refundry.services.unit_of_work import Merchant, UnitOfWork, UnitOfWorkFactory
 
 KEY_PREFIX = "rfk"
 
@@ -53,6 +55,14 @@ class ApiCaller:
 
 
 def authenticate(uow: UnitOfWork, api_key: str) -> ApiCaller:
+    key_id, secret = _parsed(api_key)
+    owner = uow.merchants.api_key_owner(key_id)
+    if owner is None or not hmac.compare_digest(owner[1], _hash(secret)):
+        raise Unauthenticated("the API key is unknown or revoked")
+    return ApiCaller(owner[0], key_id)
+
+
+def _parsed(api_key: str) -> tuple[uuid.UUID, str]:
     prefix, _, rest = api_key.partition("_")
     key_hex, _, secret = rest.partition("_")
     try:
@@ -61,10 +71,60 @@ def authenticate(uow: UnitOfWork, api_key: str) -> ApiCaller:
         key_id = None
     if prefix != KEY_PREFIX or key_id is None or not secret:
         raise Unauthenticated("the API key is malformed")
-    owner = uow.merchants.api_key_owner(key_id)
-    if owner is None or not hmac.compare_digest(owner[1], _hash(secret)):
+    return key_id, secret
+
+
+class ApiKeyCache:
+    """The owner and stored hash of recently used API keys, for a few seconds.
+
+    Every API request authenticates, and reading the key's row was a transaction of its
+    own (four round trips on PostgreSQL) in front of every request's real work. An entry
+    is trusted for ``ttl_seconds`` after it was read: a key revoked in the database
+    (``revoked_at`` set) stops working within that time in every server process. Each
+    request's secret is still checked against the stored hash, so a wrong secret never
+    passes; unknown and revoked keys are not remembered and are read again every time.
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float = 5.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[uuid.UUID, tuple[float, uuid.UUID, str]] = {}
+
+    def cached(self, api_key: str) -> ApiCaller | None:
+        """The caller, if its key was read lately; ``None`` if it must be read. Never
+        touches the database (the API calls it on its event loop)."""
+        key_id, secret = _parsed(api_key)
+        entry = self._entries.get(key_id)
+        if entry is None or self._clock() - entry[0] >= self._ttl:
+            return None
+        return _checked(key_id, secret, entry[1], entry[2])
+
+    def authenticate(self, uow_factory: UnitOfWorkFactory, api_key: str) -> ApiCaller:
+        caller = self.cached(api_key)
+        if caller is not None:
+            return caller
+        key_id, secret = _parsed(api_key)
+        now = self._clock()
+        owner = read(uow_factory, lambda uow: uow.merchants.api_key_owner(key_id))
+        if owner is None:
+            self._entries.pop(key_id, None)
+            raise Unauthenticated("the API key is unknown or revoked")
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()  # a crude bound: more keys than this in use is rare
+        self._entries[key_id] = (now, *owner)
+        return _checked(key_id, secret, *owner)
+
+
+def _checked(key_id: uuid.UUID, secret: str, merchant_id: uuid.UUID, stored: str) -> ApiCaller:
+    if not hmac.compare_digest(stored, _hash(secret)):
         raise Unauthenticated("the API key is unknown or revoked")
-    return ApiCaller(owner[0], key_id)
+    return ApiCaller(merchant_id, key_id)
 
 
 def _hash(secret: str) -> str:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
@@ -162,11 +160,11 @@ def refund_line_row(
 
 
 def order_from_rows(
-    row: sa.RowMapping,
+    row: Mapping[Any, Any],
     currency: Currency,
-    line_rows: Sequence[sa.RowMapping],
+    line_rows: Sequence[Mapping[Any, Any]],
     refunds: list[Refund],
-    link_rows: Sequence[sa.RowMapping],
+    link_rows: Sequence[Mapping[Any, Any]],
 ) -> Order:
     def money(value: int) -> Money:
         return Money(value, currency)
@@ -226,11 +224,33 @@ def order_from_rows(
     )
 
 
+def order_with_children(
+    row: Mapping[Any, Any],
+    line_rows: Sequence[Mapping[Any, Any]],
+    refund_rows: Sequence[Mapping[Any, Any]],
+    refund_line_rows: Mapping[Any, Sequence[Mapping[Any, Any]]],
+    history_rows: Mapping[Any, Sequence[Mapping[Any, Any]]],
+    link_rows: Sequence[Mapping[Any, Any]],
+) -> Order:
+    """The order from its row and its children's, refund lines and history by refund id."""
+    currency = Currency.of(row["currency"])
+    refunds = [
+        refund_from_rows(
+            refund_row,
+            currency,
+            refund_line_rows.get(refund_row["id"], []),
+            history_rows.get(refund_row["id"], []),
+        )
+        for refund_row in refund_rows
+    ]
+    return order_from_rows(row, currency, line_rows, refunds, link_rows)
+
+
 def refund_from_rows(
-    row: sa.RowMapping,
+    row: Mapping[Any, Any],
     currency: Currency,
-    line_rows: Sequence[sa.RowMapping],
-    history_rows: Sequence[sa.RowMapping],
+    line_rows: Sequence[Mapping[Any, Any]],
+    history_rows: Sequence[Mapping[Any, Any]],
 ) -> Refund:
     def money(value: int) -> Money:
         return Money(value, currency)
@@ -299,7 +319,7 @@ def link_state(link: GiftCardLink) -> tuple[object, ...]:
     return (link.accessed_at, link.spent_amount.minor, link.cancelled_at, link.cancel_reason)
 
 
-def link_from_row(row: sa.RowMapping, currency: Currency) -> GiftCardLink:
+def link_from_row(row: Mapping[Any, Any], currency: Currency) -> GiftCardLink:
     return GiftCardLink(
         id=row["id"],
         order_line_id=row["order_line_id"],

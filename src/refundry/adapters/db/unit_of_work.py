@@ -115,6 +115,7 @@ class SqlUnitOfWork:
         )
         points.record_points(self, drained, now)
         webhooks.publish(self, drained, now, self.idempotency_key)
+        self.stock.flush()  # last: a popular SKU's row is locked until the commit
         self._transaction.commit()
 
 

@@ -1,0 +1,67 @@
+"""The benchmark of issue 9 keeps working: `python -m benchmarks --smoke` runs every
+scenario with tiny counts, against SQLite and (when there is one) PostgreSQL.
+
+No timing is asserted here (the machines are small and shared): only that the run ends
+well, every request got the answer it should, and the racing refunds never refunded more
+than the capture.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POSTGRES_ENV, postgres_server_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def run_smoke(*arguments: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+    env.pop(POSTGRES_ENV, None)  # the databases are the ones named in ``arguments``
+    env.pop("REFUNDRY_BENCH_POSTGRES_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def check(result: subprocess.CompletedProcess[str], databases: list[str]) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    table = rows[1:]  # below the header
+    for database in databases:
+        mine = [line for line in table if f"| {database}" in line]
+        scenarios = {line.split("|")[1].strip().split(".")[0] for line in mine}
+        assert {"1", "2", "3", "4", "5", "6"} <= scenarios, mine
+    for line in table:
+        errors = line.split("|")[7].strip()
+        assert errors == "0", line
+    assert "0 over-refunds in the racing rounds" in result.stdout
+    assert "FAILED" not in result.stdout
+
+
+def test_the_smoke_benchmark_runs_clean_on_sqlite() -> None:
+    # when the whole benchmark runs in smoke mode, SQLite only
+    result = run_smoke()
+    # then it exits 0 with every scenario in the table, no error and no over-refund
+    check(result, ["SQLite"])
+
+
+@pytest.mark.postgres
+def test_the_smoke_benchmark_runs_clean_on_postgres() -> None:
+    # when the HTTP scenarios run against a fresh database on the PostgreSQL server
+    result = run_smoke("--postgres", postgres_server_url(), "--no-sqlite", "--only", "http")
+    # then every scenario ran there without an error or an over-refund
+    check(result, ["PostgreSQL"])
