@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,10 +106,13 @@ class SqlWebhookEndpointRepository:
             if endpoint.subscribes_to(event_type)
         ]
 
-    def record_success(self, endpoint_id: uuid.UUID) -> None:
+    def record_successes(self, endpoint_ids: Collection[uuid.UUID]) -> None:
+        """These endpoints answered 2xx: none of them is failing any more (one statement)."""
+        if not endpoint_ids:
+            return
         self._connection.execute(
             sa.update(e)
-            .where(e.c.id == endpoint_id, e.c.failing_since.is_not(None))
+            .where(e.c.id.in_(list(endpoint_ids)), e.c.failing_since.is_not(None))
             .values(failing_since=None)
         )
 

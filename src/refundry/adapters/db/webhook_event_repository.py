@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +11,12 @@ import sqlalchemy as sa
 
 from refundry.adapters.db import tables as t
 from refundry.adapters.db.engine import conflict_insert
-from refundry.adapters.db.leases import lease_due_rows, update_if_leased
-from refundry.adapters.db.order_rows import aware, utc
-from refundry.adapters.db.webhook_endpoint_repository import endpoint_from_row
+from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.webhook_leases import (
+    delivery_from_row,
+    event_from_row,
+    lease_due_deliveries,
+)
 from refundry.domain.webhooks import (
     Delivery,
     DeliveryAttempt,
@@ -27,34 +30,6 @@ ev = t.webhook_events
 d = t.webhook_deliveries
 a = t.webhook_attempts
 PENDING = DeliveryState.PENDING.value
-
-
-def _event(row: Mapping[Any, Any]) -> WebhookEvent:
-    return WebhookEvent(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        order_id=row["order_id"],
-        type=EventType(row["type"]),
-        sequence=row["sequence"],
-        body=row["payload"],
-        created_at=utc(row["created_at"]),
-    )
-
-
-def _delivery(row: Mapping[Any, Any], url: str, log: tuple[DeliveryAttempt, ...] = ()) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        event_id=row["event_id"],
-        endpoint_id=row["endpoint_id"],
-        endpoint_url=url,
-        state=DeliveryState(row["state"]),
-        attempts=row["attempts"],
-        run_after=utc(row["run_after"]),
-        scheduled_at=utc(row["scheduled_at"]),
-        finished_at=aware(row["finished_at"]),
-        last_error=row["last_error"],
-        log=log,
-    )
 
 
 class SqlWebhookEventRepository:
@@ -96,7 +71,7 @@ class SqlWebhookEventRepository:
             .mappings()
             .one_or_none()
         )
-        return None if row is None else _event(row)
+        return None if row is None else event_from_row(row)
 
     def page(
         self,
@@ -131,7 +106,7 @@ class SqlWebhookEventRepository:
         rows = self._connection.execute(
             query.order_by(ev.c.created_at.desc(), ev.c.id.desc()).limit(limit)
         ).mappings()
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def deliveries(self, event_id: uuid.UUID) -> list[Delivery]:
         rows = self._connection.execute(
@@ -156,7 +131,7 @@ class SqlWebhookEventRepository:
                         error=attempt["error"],
                     )
                 )
-        return [_delivery(row, row["url"], tuple(logs[row["id"]])) for row in deliveries]
+        return [delivery_from_row(row, row["url"], tuple(logs[row["id"]])) for row in deliveries]
 
     def redeliver(
         self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID], now: datetime
@@ -205,78 +180,87 @@ class SqlWebhookEventRepository:
         )
 
     def lease_due(self, now: datetime, *, limit: int, lease_until: datetime) -> list[DueDelivery]:
-        rows = lease_due_rows(
-            self._connection, d, pending=PENDING, now=now, limit=limit, lease_until=lease_until
-        )
-        if not rows:
-            return []
-        events = {
-            row["id"]: _event(row)
-            for row in self._connection.execute(
-                sa.select(ev).where(ev.c.id.in_({row["event_id"] for row in rows}))
-            ).mappings()
-        }
-        endpoints = {
-            row["id"]: endpoint_from_row(row)
-            for row in self._connection.execute(
-                sa.select(t.webhook_endpoints).where(
-                    t.webhook_endpoints.c.id.in_({row["endpoint_id"] for row in rows})
-                )
-            ).mappings()
-        }
-        return [
-            DueDelivery(
-                delivery=_delivery(
-                    {**row, "attempts": row["attempts"] + 1},
-                    endpoints[row["endpoint_id"]].url,
-                ),
-                event=events[row["event_id"]],
-                endpoint=endpoints[row["endpoint_id"]],
-                leased_until=lease_until,
-            )
-            for row in rows
-        ]
+        return lease_due_deliveries(self._connection, now, limit=limit, lease_until=lease_until)
 
-    def record_attempt(self, due: DueDelivery, attempt: DeliveryAttempt) -> None:
-        # Kept whatever became of the lease: the receiver did get this request.
+    def record_attempts(self, attempts: Sequence[tuple[DueDelivery, DeliveryAttempt]]) -> None:
+        """One row per request made, in one statement. Kept whatever became of the lease:
+        the receiver did get these requests."""
+        if not attempts:
+            return
         self._connection.execute(
-            sa.insert(a).values(
-                id=uuid.uuid4(),
-                delivery_id=due.delivery.id,
-                attempted_at=attempt.attempted_at,
-                status_code=attempt.status_code,
-                latency_ms=attempt.latency_ms,
-                response_excerpt=attempt.response_excerpt,
-                error=attempt.error,
-            )
+            sa.insert(a),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "delivery_id": due.delivery.id,
+                    "attempted_at": attempt.attempted_at,
+                    "status_code": attempt.status_code,
+                    "latency_ms": attempt.latency_ms,
+                    "response_excerpt": attempt.response_excerpt,
+                    "error": attempt.error,
+                }
+                for due, attempt in attempts
+            ],
         )
 
     def finish(
-        self, due: DueDelivery, state: DeliveryState, now: datetime, error: str | None
+        self, finished: Sequence[tuple[DueDelivery, DeliveryState, str | None]], now: datetime
     ) -> None:
-        update_if_leased(
-            self._connection,
-            d,
-            row_id=due.delivery.id,
-            pending=PENDING,
-            lease=due.leased_until,
-            state=state.value,
-            finished_at=now,
-            leased_until=None,
-            last_error=error,
+        """Close deliveries still held by their lease: one UPDATE per (state, error, lease),
+        so a batch delivered under one lease is one statement."""
+        groups: dict[tuple[str, str | None, datetime], list[uuid.UUID]] = {}
+        for due, state, error in finished:
+            groups.setdefault((state.value, error, due.leased_until), []).append(due.delivery.id)
+        for (value, error, lease), ids in groups.items():
+            self._update_leased(
+                ids, lease, state=value, finished_at=now, leased_until=None, last_error=error
+            )
+
+    def retry(self, retries: Sequence[tuple[DueDelivery, datetime, str | None]]) -> None:
+        """Put deliveries back in the queue at their own times (while their lease holds)."""
+        if not retries:
+            return
+        self._connection.execute(
+            sa.update(d)
+            .where(
+                d.c.id == sa.bindparam("b_id"),
+                d.c.state == PENDING,
+                d.c.leased_until == sa.bindparam("b_lease"),
+            )
+            .values(
+                run_after=sa.bindparam("b_run_after"),
+                leased_until=None,
+                last_error=sa.bindparam("b_error"),
+            ),
+            [
+                {
+                    "b_id": due.delivery.id,
+                    "b_lease": due.leased_until,
+                    "b_run_after": run_after,
+                    "b_error": error,
+                }
+                for due, run_after, error in retries
+            ],
         )
 
-    def retry(self, due: DueDelivery, run_after: datetime, error: str | None) -> None:
-        update_if_leased(
-            self._connection,
-            d,
-            row_id=due.delivery.id,
-            pending=PENDING,
-            lease=due.leased_until,
-            run_after=run_after,
-            leased_until=None,
-            last_error=error,
+    def release(self, unsent: Sequence[DueDelivery]) -> None:
+        """Hand back leased deliveries that were not sent: due again at once, and the
+        attempt the lease counted is uncounted."""
+        groups: dict[datetime, list[uuid.UUID]] = {}
+        for due in unsent:
+            groups.setdefault(due.leased_until, []).append(due.delivery.id)
+        for lease, ids in groups.items():
+            self._update_leased(ids, lease, leased_until=None, attempts=d.c.attempts - 1)
+
+    def _update_leased(self, ids: Sequence[uuid.UUID], lease: datetime, **values: Any) -> int:
+        """Change pending rows only while this lease still holds them, so a worker whose
+        lease ran out cannot reopen a finished row or clear its successor's lease."""
+        result = self._connection.execute(
+            sa.update(d)
+            .where(d.c.id.in_(list(ids)), d.c.state == PENDING, d.c.leased_until == lease)
+            .values(**values)
         )
+        return int(result.rowcount)
 
     def fail_pending(self, endpoint_id: uuid.UUID, reason: str, now: datetime) -> int:
         result = self._connection.execute(

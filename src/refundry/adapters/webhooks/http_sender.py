@@ -6,8 +6,9 @@ holds one ``v1,<base64 HMAC-SHA256>`` per signing secret, space-separated: durin
 secret rotation's grace period both secrets sign and a receiver holding either verifies.
 
 The timeout bounds the whole request (name lookup, connect, headers, the first bytes of
-the answer): httpx's own timeout bounds each read, and a receiver trickling its answer a
-byte at a time would otherwise hold a worker, and outlive the delivery's lease.
+the answer): the socket's timeout bounds each read, and a receiver trickling its answer a
+byte at a time would otherwise hold a worker, and outlive the delivery's lease. Requests
+may be sent from several threads at once.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from urllib.request import getproxies_environment
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from refundry.adapters.webhooks.connections import KeepAliveConnections, target
 from refundry.domain.webhooks import DeliveryAttempt
 
 EXCERPT_BYTES = 1024
 USER_AGENT = "Refundry-Webhooks/1"
+HEADERS = {"user-agent": USER_AGENT, "accept": "*/*", "accept-encoding": "identity"}
 
 
 def signature_headers(
@@ -57,17 +61,20 @@ def is_private_address(host: str) -> bool:
 
 
 class HttpWebhookSender:
-    """One connection pool for all endpoints; redirects are not followed (a 3xx is a
-    failure, as at Stripe: the merchant fixes the URL instead)."""
+    """Connections are kept alive and shared by all endpoints and sending threads;
+    redirects are not followed (a 3xx is a failure, as at Stripe: the merchant fixes the
+    URL instead). With a proxy named in the environment (``HTTPS_PROXY`` and the like)
+    requests go through httpx, which honours it, as they all did before."""
 
     def __init__(self, timeout: timedelta, *, allow_private_networks: bool = False) -> None:
         self._timeout = timeout.total_seconds()
         self._allow_private_networks = allow_private_networks
-        self._client = httpx.Client(
-            timeout=self._timeout,
-            follow_redirects=False,
-            headers={"user-agent": USER_AGENT, "accept-encoding": "identity"},
-        )
+        self._connections = KeepAliveConnections(self._timeout)
+        self._through_proxy: httpx.Client | None = None
+        if any(scheme in getproxies_environment() for scheme in ("http", "https", "all")):
+            self._through_proxy = httpx.Client(
+                timeout=self._timeout, follow_redirects=False, headers=HEADERS
+            )
 
     def send(
         self, url: str, message_id: str, body: str, signing_secrets: Sequence[str], now: datetime
@@ -79,7 +86,7 @@ class HttpWebhookSender:
         started = time.perf_counter()
         answered: list[tuple[int | None, str | None, str | None]] = []
         # The request runs in a thread of its own so that this one can stop waiting at the
-        # deadline; an abandoned request ends by itself at httpx's per-read timeout.
+        # deadline; an abandoned request ends by itself at the per-read timeout.
         request = threading.Thread(
             target=lambda: answered.append(self._post(url, body, headers, started)),
             name="webhook-request",
@@ -98,30 +105,44 @@ class HttpWebhookSender:
     def _post(
         self, url: str, body: str, headers: dict[str, str], started: float
     ) -> tuple[int | None, str | None, str | None]:
+        deadline = started + self._timeout
         try:
-            host = httpx.URL(url).host
+            host = target(url).host
             if not self._allow_private_networks and is_private_address(host):
                 return None, None, f"refused: {host} is a private or loopback address"
-            with self._client.stream("POST", url, content=body.encode(), headers=headers) as answer:
-                excerpt = _first_bytes(answer, deadline=started + self._timeout)
-                ok = 200 <= answer.status_code < 300
-                return answer.status_code, excerpt, None if ok else f"HTTP {answer.status_code}"
-        except httpx.TimeoutException:
+            if self._through_proxy is None:
+                status, excerpt = self._connections.post(
+                    url, body.encode(), {**HEADERS, **headers}, deadline, EXCERPT_BYTES
+                )
+            else:
+                status, excerpt = _post_with(self._through_proxy, url, body, headers, deadline)
+            ok = 200 <= status < 300
+            return status, _text(excerpt), None if ok else f"HTTP {status}"
+        except (TimeoutError, httpx.TimeoutException):
             return None, None, "timed out"
         except Exception as failure:  # whatever went wrong is this attempt's outcome
             return None, None, f"{type(failure).__name__}: {failure}"[:500]
 
     def close(self) -> None:
-        self._client.close()
+        self._connections.close()
+        if self._through_proxy is not None:
+            self._through_proxy.close()
 
 
-def _first_bytes(answer: httpx.Response, deadline: float) -> str | None:
-    """The start of the answer, for the delivery log; the rest is never read."""
-    collected = b""
-    for chunk in answer.iter_bytes():
-        collected += chunk
-        if len(collected) >= EXCERPT_BYTES or time.perf_counter() > deadline:
-            break
-    if not collected:
+def _post_with(
+    client: httpx.Client, url: str, body: str, headers: dict[str, str], deadline: float
+) -> tuple[int, bytes]:
+    with client.stream("POST", url, content=body.encode(), headers=headers) as answer:
+        collected = b""
+        for chunk in answer.iter_bytes():
+            collected += chunk
+            if len(collected) >= EXCERPT_BYTES or time.perf_counter() > deadline:
+                break
+        return answer.status_code, collected
+
+
+def _text(excerpt: bytes) -> str | None:
+    """The start of the answer, for the delivery log."""
+    if not excerpt:
         return None
-    return collected[:EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "")
+    return excerpt[:EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "")
