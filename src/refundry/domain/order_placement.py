@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from refundry.domain.errors import InvalidOrder
 from refundry.domain.gift_card import GiftCardLink
@@ -206,6 +206,8 @@ def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:
         raise InvalidOrder(f"{where}: at most {MAX_LINKS_PER_LINE} links per line")
     if new_line.link_expires_at is not None and new_line.kind is not LineKind.GIFT_CARD_LINK:
         raise InvalidOrder(f"{where}: only gift_card_link lines have a link expiry")
+    if new_line.link_expires_at is not None and not in_utc_range(new_line.link_expires_at):
+        raise InvalidOrder(f"{where}: link_expires_at must fall in the years 1 to 9999 in UTC")
     return OrderLine(
         id=uuid.uuid4(),
         sku=new_line.sku,
@@ -216,3 +218,13 @@ def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:
         discount=Money(new_line.discount, currency),
         tax=Money(new_line.tax, currency),
     )
+
+
+def in_utc_range(moment: datetime) -> bool:
+    """Whether an aware time is one UTC can hold: 0001-01-01T00:00+05:00 is in the year 0
+    there, which neither Python nor the database can read back."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True

@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Money
-from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR
+from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR, in_utc_range
 
 MAX_TRANSACTION_ID = 255
 MAX_ORDER_REFERENCE = 200
@@ -80,6 +80,11 @@ class ExpectedRecord:
         if self.points is not None and not 0 <= self.points <= MAX_POINTS:
             raise InvalidInput(
                 f"points must be 0 to {MAX_POINTS}", transaction_id=self.transaction_id
+            )
+        if self.occurred_at is not None and not in_utc_range(self.occurred_at):
+            raise InvalidInput(
+                "occurred_at must fall in the years 1 to 9999 in UTC",
+                transaction_id=self.transaction_id,
             )
 
 

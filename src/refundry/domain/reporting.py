@@ -58,8 +58,11 @@ class ReportRange:
         if (last_day - first_day).days >= MAX_REPORT_DAYS:
             raise InvalidInput(f"a report covers at most {MAX_REPORT_DAYS} days")
         zone = merchant_zone(timezone)
-        start = datetime.combine(first_day, time(), zone).astimezone(UTC)
-        end = datetime.combine(last_day + timedelta(days=1), time(), zone).astimezone(UTC)
+        try:
+            start = datetime.combine(first_day, time(), zone).astimezone(UTC)
+            end = datetime.combine(last_day + timedelta(days=1), time(), zone).astimezone(UTC)
+        except OverflowError:  # 9999-12-31 ends in the year 10000; 0001-01-01 can start in 0
+            raise InvalidInput("the range must lie within the years 1 to 9999 in UTC") from None
         return cls(first_day, last_day, timezone, start, end)
 
 

@@ -7,13 +7,15 @@ The problem ``type`` is a stable URI per error; clients branch on it, not on tex
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from refundry.domain import errors
 
@@ -46,7 +48,8 @@ def problem_responses() -> dict[int | str, dict[str, Any]]:
     from refundry.entrypoints.api.schemas import ProblemOut
 
     described = {
-        400: "A provider event failed its signature check",
+        400: "The body could not be read (not UTF-8), or a provider event failed its "
+        "signature check",
         402: "The payment provider refused the request",
         503: "The payment provider did not answer; retry later",
         401: "Missing or invalid API key",
@@ -81,6 +84,7 @@ def problem(
     detail: str | None,
     instance: str,
     extensions: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     # The members RFC 9457 defines come last: an extension cannot overwrite them.
     body: dict[str, Any] = {
@@ -91,8 +95,8 @@ def problem(
         "detail": detail,
         "instance": instance,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    all_headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
 
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
@@ -129,8 +133,29 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-    return problem(error.status_code, slug, str(error.detail), None, request.url.path)
+    slug = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}.get(
+        error.status_code, "http-error"
+    )
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem(
+        error.status_code, slug, str(error.detail), None, request.url.path, headers=headers
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path allows. Starlette's ``Allow`` names those of the first route
+    the path matches, and a path has a route per method (GET and POST /v1/orders)."""
+    routes: Iterable[Any] = request.app.router.routes
+    # FastAPI 0.16x keeps an included router as one route; this lists the routes in it.
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    methods: set[str] = set()
+    for route in flatten(routes) if flatten else routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ from refundry.domain.order import Customer
 from refundry.domain.order_placement import NewLine
 from refundry.entrypoints.api import presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.links import links, order_links
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import orders, transactions
 from refundry.services.cancel_order import cancel_order
@@ -19,7 +20,27 @@ from refundry.services.cancel_order import cancel_order
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
-@router.post("", status_code=201, response_model=schemas.OrderOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.OrderOut,
+    responses=links(
+        201,
+        **order_links(
+            "GetOrder",
+            "AuthorizeOrder",
+            "CaptureOrder",
+            "FulfilOrder",
+            "CancelOrder",
+            "CancelItem",
+            "CancelLink",
+            "SpendLink",
+            "PreviewRefund",
+            "RefundOrder",
+            "ListRefunds",
+        ),
+    ),
+)
 def create_order(
     body: schemas.OrderIn,
     request: Request,
@@ -99,7 +120,11 @@ def get_order(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -
     return json_response(presenters.present_order(order))
 
 
-@router.post("/{order_id}/authorize", response_model=schemas.OrderOut)
+@router.post(
+    "/{order_id}/authorize",
+    response_model=schemas.OrderOut,
+    responses=links(200, **order_links("GetOrder", "CaptureOrder", "FulfilOrder", "CancelOrder")),
+)
 def authorize_order(
     order_id: uuid.UUID,
     request: Request,
@@ -127,7 +152,16 @@ def authorize_order(
     )
 
 
-@router.post("/{order_id}/capture", response_model=schemas.OrderOut)
+@router.post(
+    "/{order_id}/capture",
+    response_model=schemas.OrderOut,
+    responses=links(
+        200,
+        **order_links(
+            "GetOrder", "FulfilOrder", "CancelOrder", "CancelItem", "PreviewRefund", "RefundOrder"
+        ),
+    ),
+)
 def capture_order(
     order_id: uuid.UUID,
     request: Request,
@@ -151,7 +185,13 @@ def capture_order(
     )
 
 
-@router.post("/{order_id}/fulfil", response_model=schemas.OrderOut)
+@router.post(
+    "/{order_id}/fulfil",
+    response_model=schemas.OrderOut,
+    responses=links(
+        200, **order_links("GetOrder", "FulfilOrder", "CancelOrder", "PreviewRefund", "RefundOrder")
+    ),
+)
 def fulfil_order(
     order_id: uuid.UUID,
     request: Request,
@@ -179,7 +219,11 @@ def fulfil_order(
     )
 
 
-@router.post("/{order_id}/cancel", response_model=schemas.OrderOut)
+@router.post(
+    "/{order_id}/cancel",
+    response_model=schemas.OrderOut,
+    responses=links(200, **order_links("GetOrder", "ListRefunds", "RefundOrder")),
+)
 def cancel(
     order_id: uuid.UUID,
     request: Request,
@@ -208,7 +252,13 @@ def cancel(
     )
 
 
-@router.post("/{order_id}/items/{item_id}/cancel", response_model=schemas.OrderOut)
+@router.post(
+    "/{order_id}/items/{item_id}/cancel",
+    response_model=schemas.OrderOut,
+    responses=links(
+        200, **order_links("GetOrder", "CancelOrder", "CancelItem", "RefundOrder", "ListRefunds")
+    ),
+)
 def cancel_item(
     order_id: uuid.UUID,
     item_id: uuid.UUID,

@@ -10,12 +10,12 @@ from refundry.domain.points import PointsProgram
 from refundry.entrypoints.api import schemas_points as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.entrypoints.api.schemas import Text
+from refundry.entrypoints.api.schemas import PathText
 from refundry.services import points, transactions
 
 router = APIRouter(prefix="/v1", tags=["points"])
 
-CustomerKey = Text[Annotated[str, Path(min_length=1, max_length=320)]]
+CustomerKey = PathText[Annotated[str, Path(min_length=1, max_length=320)]]
 
 
 def present_program(program: PointsProgram) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.entrypoints.api import presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.links import ORDER, link, links, order_links
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import orders, transactions
 from refundry.services.refund_order import preview_refund, refund_order
@@ -29,7 +30,21 @@ def _refund_request(body: schemas.RefundIn) -> RefundRequest:
     )
 
 
-@router.post("/orders/{order_id}/refund/preview", response_model=schemas.RefundPreviewOut)
+@router.post(
+    "/orders/{order_id}/refund/preview",
+    response_model=schemas.RefundPreviewOut,
+    responses=links(
+        200,
+        RefundAsPreviewed=link(
+            "POST",
+            f"{ORDER}/refund",
+            "Make the refund with the preview's quote (the same request commits it)",
+            order_id="$response.body#/order_id",
+            request_body={"quote": "$response.body#/quote"},
+        ),
+        **order_links("RefundOrder", "CancelOrder", order_id="$response.body#/order_id"),
+    ),
+)
 def preview(
     order_id: uuid.UUID,
     container: ContainerDep,
@@ -58,7 +73,25 @@ def preview(
     return json_response(presenters.present_preview(result))
 
 
-@router.post("/orders/{order_id}/refund", status_code=201, response_model=schemas.RefundCreatedOut)
+@router.post(
+    "/orders/{order_id}/refund",
+    status_code=201,
+    response_model=schemas.RefundCreatedOut,
+    responses=links(
+        201,
+        GetRefund=link(
+            "GET", "/v1/refunds/{refund_id}", "Read the refund", refund_id="$response.body#/id"
+        ),
+        **order_links(
+            "GetOrder",
+            "ListRefunds",
+            "PreviewRefund",
+            "RefundOrder",
+            "CancelOrder",
+            order_id="$response.body#/order_id",
+        ),
+    ),
+)
 def refund(
     order_id: uuid.UUID,
     request: Request,

@@ -15,7 +15,7 @@ from refundry.services.unit_of_work import StockLevel
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 
-Sku = Annotated[schemas.Text[Annotated[str, Field(min_length=1, max_length=100)]], Path()]
+Sku = Annotated[schemas.PathText[Annotated[str, Field(min_length=1, max_length=100)]], Path()]
 
 
 def _present(level: StockLevel) -> dict[str, object]:

@@ -18,6 +18,7 @@ from refundry.domain.webhooks import (
 )
 from refundry.entrypoints.api import schemas_webhooks as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.links import link, links
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import transactions, webhooks
 
@@ -86,8 +87,25 @@ def present_deliveries(event_id: uuid.UUID, deliveries: list[Delivery]) -> dict[
 
 
 # ------------------------------------------------------------------- endpoints
+ENDPOINT = "/v1/webhook-endpoints/{endpoint_id}"
+EVENT = "/v1/events/{event_id}"
+NEW_ENDPOINT_ID = "$response.body#/id"
+FIRST_EVENT_ID = "$response.body#/data/0/id"
+
+
 @router.post(
-    "/webhook-endpoints", status_code=201, response_model=schemas.WebhookEndpointWithSecretOut
+    "/webhook-endpoints",
+    status_code=201,
+    response_model=schemas.WebhookEndpointWithSecretOut,
+    responses=links(
+        201,
+        GetEndpoint=link("GET", ENDPOINT, "Read it", endpoint_id=NEW_ENDPOINT_ID),
+        UpdateEndpoint=link("PATCH", ENDPOINT, "Change it", endpoint_id=NEW_ENDPOINT_ID),
+        DeleteEndpoint=link("DELETE", ENDPOINT, "Delete it", endpoint_id=NEW_ENDPOINT_ID),
+        RotateSecret=link(
+            "POST", f"{ENDPOINT}/rotate-secret", "A new secret", endpoint_id=NEW_ENDPOINT_ID
+        ),
+    ),
 )
 def create_endpoint(
     body: schemas.WebhookEndpointIn,
@@ -213,7 +231,18 @@ def rotate_secret(
 
 
 # ---------------------------------------------------------------------- events
-@router.get("/events", response_model=schemas.EventListOut)
+@router.get(
+    "/events",
+    response_model=schemas.EventListOut,
+    responses=links(
+        200,
+        GetEvent=link("GET", EVENT, "The newest event", event_id=FIRST_EVENT_ID),
+        EventDeliveries=link(
+            "GET", f"{EVENT}/deliveries", "Its deliveries", event_id=FIRST_EVENT_ID
+        ),
+        RedeliverEvent=link("POST", f"{EVENT}/redeliver", "Send it again", event_id=FIRST_EVENT_ID),
+    ),
+)
 def list_events(
     container: ContainerDep,
     caller: CallerDep,

@@ -9,7 +9,13 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from refundry.domain.merchant_float import InvoiceCycle
-from refundry.entrypoints.api.schemas import MAX_MINOR, CurrencyCode, StrictModel, Text
+from refundry.entrypoints.api.schemas import (
+    MAX_MINOR,
+    CurrencyCode,
+    StrictModel,
+    Text,
+    WholeNumber,
+)
 
 
 class FloatIn(StrictModel):
@@ -18,12 +24,14 @@ class FloatIn(StrictModel):
 
 
 class TopUpIn(StrictModel):
-    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_MINOR)]
+    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_MINOR), WholeNumber]
 
 
 class AdjustmentIn(StrictModel):
     amount: Annotated[
-        int, Field(strict=True, ge=-MAX_MINOR, le=MAX_MINOR, description="signed; not zero")
+        int,
+        Field(strict=True, ge=-MAX_MINOR, le=MAX_MINOR, description="signed; not zero"),
+        WholeNumber,
     ]
     note: Text[Annotated[str, Field(min_length=1, max_length=500)]]
 

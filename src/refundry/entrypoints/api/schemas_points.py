@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from refundry.domain.points import PointsEntryKind, PointsRounding, ShortfallPolicy
-from refundry.entrypoints.api.schemas import StrictModel
+from refundry.entrypoints.api.schemas import StrictModel, WholeNumber
 
 
 class PointsProgramIn(StrictModel):
-    points_per_unit: int = Field(
+    points_per_unit: Annotated[int, WholeNumber] = Field(
         strict=True, ge=0, le=10_000, description="points per major currency unit paid"
     )
     rounding: PointsRounding = PointsRounding.DOWN

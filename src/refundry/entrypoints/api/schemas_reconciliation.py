@@ -6,12 +6,31 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from refundry.domain.reconciliation import DiscrepancyKind
-from refundry.entrypoints.api.schemas import CurrencyCode, Minor, StrictModel, Text, Text200
+from refundry.entrypoints.api.schemas import (
+    SPACE,
+    CurrencyCode,
+    Instant,
+    Minor,
+    StrictModel,
+    Text,
+    Text200,
+    WholeNumber,
+)
 
-TransactionId = Text[Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S(.*\S)?$")]]
+# Not blank at either end (the pattern spells out classes: see schemas.SPACE).
+TransactionId = Text[
+    Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=255,
+            pattern=rf"^[^\x00{SPACE}]([^\x00\n\r\u2028\u2029]*[^\x00{SPACE}])?$",
+        ),
+    ]
+]
 
 
 class RecordIn(StrictModel):
@@ -19,10 +38,10 @@ class RecordIn(StrictModel):
     order: Text200 = Field(description="the order's external_id (or its Refundry id)")
     amount: Minor = Field(description="what the order settled, money and points' value")
     currency: CurrencyCode
-    points: Annotated[int, Field(strict=True, ge=0, le=10**12)] | None = Field(
+    points: Annotated[int, Field(strict=True, ge=0, le=10**12), WholeNumber] | None = Field(
         None, description="points the order redeemed, when the system reports them"
     )
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
 
 
 class RecordsIn(StrictModel):
@@ -35,7 +54,7 @@ class RecordsImportedOut(BaseModel):
 
 
 class RunIn(StrictModel):
-    grace_hours: Annotated[float, Field(ge=0, le=24 * 365)] | None = Field(
+    grace_hours: Annotated[float, Field(strict=True, ge=0, le=24 * 365)] | None = Field(
         None,
         description="how long a redeem order may wait for its record before it is reversed "
         "(default: REFUNDRY_RECONCILE_GRACE_HOURS, 24)",

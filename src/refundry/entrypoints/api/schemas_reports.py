@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.reporting import Granularity
@@ -23,7 +23,7 @@ class MerchantIn(StrictModel):
         description="what the authorization watch does with an unfulfilled order whose hold "
         "is about to lapse: flag it, or void (cancel) it",
     )
-    automatic_capture: bool | None = Field(
+    automatic_capture: StrictBool | None = Field(
         None,
         description="capture payments at once (default), or hold them and capture on "
         "fulfilment; applies to orders that do not say",

@@ -11,13 +11,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from refundry.domain.order import PaymentMethod
 from refundry.domain.refund import RefundStatus
 from refundry.domain.status import OrderStatus
 from refundry.domain.webhooks import DeliveryState, EndpointStatus, EventType
-from refundry.entrypoints.api.schemas import RefundOut, StrictModel, Text
+from refundry.entrypoints.api.schemas import RefundOut, StrictModel, Text, WholeNumber
 
 EndpointUrl = Text[Annotated[str, Field(min_length=1, max_length=2048)]]
 Description = Text[Annotated[str, Field(max_length=500)]]
@@ -36,11 +36,11 @@ class WebhookEndpointPatch(StrictModel):
         default=None, min_length=1, max_length=len(EventType)
     )
     description: Description | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class RotateSecretIn(StrictModel):
-    grace_period_seconds: int = Field(
+    grace_period_seconds: Annotated[int, WholeNumber] = Field(
         default=24 * 3600,
         strict=True,
         ge=0,
