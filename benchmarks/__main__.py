@@ -29,12 +29,11 @@ import sys
 from dataclasses import dataclass
 
 from benchmarks import suite
+from benchmarks.databases import fresh_postgres, fresh_sqlite
 from benchmarks.http_scenarios import CATALOGUE, Outcome, Row, Settings, run_scenarios
 from benchmarks.http_server import (
     api_server,
     database_name,
-    fresh_postgres,
-    fresh_sqlite,
     log,
     machine_line,
     prepare,

@@ -11,10 +11,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +20,8 @@ from importlib import metadata
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
+
+from benchmarks.databases import libpq
 
 BIN = Path(sys.executable).parent
 
@@ -36,32 +35,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-# ------------------------------------------------------------------- databases
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_postgres(server: str) -> Iterator[str]:
-    """A database with a random name on ``server`` (never the one the URL names), dropped
-    at the end, whatever happened."""
-    name = f"refundry_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq(server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server).set(database=name, drivername="postgresql+psycopg")
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq(server), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def fresh_sqlite() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="refundry-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'bench.db'}"
 
 
 def database_name(url: str) -> str:

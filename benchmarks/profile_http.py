@@ -22,9 +22,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks.databases import fresh_postgres, fresh_sqlite
 from benchmarks.http_load import run_phase
 from benchmarks.http_scenarios import Client, PlacedOrder, Settings, placed_orders
-from benchmarks.http_server import api_server, fresh_postgres, fresh_sqlite, log, prepare
+from benchmarks.http_server import api_server, log, prepare
 
 # A stack is in a request when it is in a thread of the pool that runs endpoints (and
 # their dependencies), and not that thread waiting for work.

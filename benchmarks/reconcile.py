@@ -53,7 +53,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,8 +63,9 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
+from benchmarks.databases import fresh_postgres, fresh_sqlite, libpq
 from refundry.adapters.db import tables
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
@@ -92,34 +93,6 @@ def source_fingerprint() -> str:
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-# ------------------------------------------------------------------- databases
-def _libpq(server: str) -> str:
-    return make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_postgres(server: str, keep: bool) -> Iterator[str]:
-    """A database of its own on ``server`` (never the one the URL names), dropped after."""
-    name = f"refundry_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_libpq(server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server).set(database=name, drivername="postgresql+psycopg")
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        if keep:
-            log(f"kept the database {name}")
-        else:
-            with psycopg.connect(_libpq(server), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def fresh_sqlite() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="refundry-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'reconcile.db'}"
 
 
 # ---------------------------------------------------------------------- data
@@ -692,11 +665,11 @@ def main() -> None:
     if args.orders < 1 or args.import_rows < 0:
         parser.error("--orders must be at least 1 and --import-rows not negative")
     if args.sqlite:
-        with fresh_sqlite() as url:
+        with fresh_sqlite("reconcile.db") as url:
             failures = measure(url, args, "SQLite")
     else:
-        with fresh_postgres(args.postgres, args.keep) as url:
-            with psycopg.connect(_libpq(url)) as connection:
+        with fresh_postgres(args.postgres, keep=args.keep) as url:
+            with psycopg.connect(libpq(url)) as connection:
                 version = connection.info.server_version
             failures = measure(url, args, f"PostgreSQL {version // 10000}.{version % 10000}")
     if failures:

@@ -21,24 +21,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
-
+from benchmarks.databases import fresh_postgres, fresh_sqlite
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.domain.reporting import Granularity, RefundFilters
 from refundry.services import reports, transactions
 
 BIN = Path(sys.executable).parent
-
-
-def fresh_postgres(server: str) -> tuple[str, str]:
-    name = f"refundry_bench_{uuid.uuid4().hex[:8]}"
-    libpq = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server).set(database=name, drivername="postgresql+psycopg")
-    return url.render_as_string(hide_password=False), name
 
 
 def timed(function: object, runs: int = 5) -> float:
@@ -61,11 +50,11 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    if args.sqlite:
-        url, database = f"sqlite:///{Path.cwd() / 'bench-reports.db'}", "bench-reports.db"
-        Path("bench-reports.db").unlink(missing_ok=True)
-    else:
-        url, database = fresh_postgres(args.postgres)
+    with fresh_sqlite("reports.db") if args.sqlite else fresh_postgres(args.postgres) as url:
+        measure(url, args)
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
     env = {**os.environ, "REFUNDRY_DATABASE_URL": url}
     started = time.perf_counter()
     seeded = subprocess.run(
@@ -118,10 +107,6 @@ def main() -> None:
     print(f"| summary report, a year by day (median of 5) | {summary_seconds * 1000:.0f} ms |")
     print(f"| refunds report, first page (median of 5) | {page_seconds * 1000:.0f} ms |")
     print(f"| CSV export of the year | {export_seconds:.1f} s, peak RSS {peak_mb:.0f} MB |")
-    if not args.sqlite:
-        libpq = make_url(args.postgres).set(drivername="postgresql")
-        with psycopg.connect(libpq.render_as_string(hide_password=False), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

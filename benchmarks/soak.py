@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from benchmarks.databases import fresh_postgres, fresh_sqlite
 from benchmarks.http_load import Connection, request_bytes
 from benchmarks.http_scenarios import ORDER_TEMPLATE
 from benchmarks.http_server import (
@@ -42,8 +43,6 @@ from benchmarks.http_server import (
     children,
     database_name,
     free_port,
-    fresh_postgres,
-    fresh_sqlite,
     log,
     machine_line,
     prepare,

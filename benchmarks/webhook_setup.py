@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -22,9 +21,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-import psycopg
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from refundry.adapters.db import tables
 from refundry.adapters.webhooks.http_sender import USER_AGENT, HttpWebhookSender, signature_headers
@@ -44,31 +41,6 @@ LINES = [
     NewLine("POT-CAST", "Cast-iron teapot", LineKind.PHYSICAL, 1, 5490, tax=1098),
     NewLine("TEA-SENCHA", "Sencha green tea 100 g", LineKind.PHYSICAL, 3, 890, 100, 514),
 ]
-
-
-# ------------------------------------------------------------------- databases
-def libpq(server: str) -> str:
-    return make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_postgres(server: str) -> Iterator[str]:
-    """A database of its own on ``server`` (never the one the URL names), dropped after."""
-    name = f"refundry_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq(server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(server).set(database=name, drivername="postgresql+psycopg")
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq(server), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def fresh_sqlite() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="refundry-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'webhooks.db'}"
 
 
 # ------------------------------------------------------------ instrumentation

@@ -49,6 +49,7 @@ from typing import Any
 
 import psycopg
 
+from benchmarks.databases import fresh_postgres, fresh_sqlite, libpq
 from benchmarks.webhook_receivers import Receiver, running_receiver
 from benchmarks.webhook_setup import (
     Clock,
@@ -57,10 +58,7 @@ from benchmarks.webhook_setup import (
     TimedUowFactory,
     code_version,
     delivery_rows,
-    fresh_postgres,
-    fresh_sqlite,
     in_threads,
-    libpq,
     open_shop,
     pending_bodies,
     produce,
@@ -338,7 +336,7 @@ def main() -> None:
     options, sqlite, postgres = parse()
     results = []
     if sqlite:
-        with fresh_sqlite() as url:
+        with fresh_sqlite("webhooks.db") as url:
             results.append(run_database("SQLite", url, options))
     if postgres:
         with fresh_postgres(postgres) as url:
