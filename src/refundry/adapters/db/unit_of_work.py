@@ -63,8 +63,14 @@ class SqlUnitOfWork:
         connection = self._engine.connect()
         if self._write and is_sqlite(self._engine):
             connection = connection.execution_options(**{WRITE_OPTION: True})
+        try:
+            self._transaction = connection.begin()
+        except BaseException:
+            # A write lock not had in time (SQLite's busy wait, or this process's queue
+            # for it): the pool gets its connection back now, not when it is collected.
+            connection.close()
+            raise
         self._connection = connection
-        self._transaction = connection.begin()
         self.orders = SqlOrderRepository(connection, lock_rows=self._write)
         self.merchants = SqlMerchantRepository(connection)
         self.stock = SqlStockRepository(connection)
