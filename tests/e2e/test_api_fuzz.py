@@ -3,8 +3,10 @@
 No generated request, valid or not, may get a 5xx, an undocumented status, a body that
 does not match the schema, or an error that is not a typed problem. CI runs the short
 budget: at least 5,000 requests on SQLite, about 1,000 on PostgreSQL, in all well under
-three minutes; REFUNDRY_LONG_TESTS=1 runs ten times as many. ``fuzz_support`` says what
-is checked and how. A failure's report names REFUNDRY_FUZZ_SEED, which replays it.
+three minutes; REFUNDRY_LONG_TESTS=1 runs ten times as many. Each run ends with the
+worker's provider work and ``refundry verify``'s checks on what it left behind.
+``fuzz_support`` says what is checked and how. A failure's report names
+REFUNDRY_FUZZ_SEED, which replays it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from schemathesis.python import asgi
 
 from refundry.entrypoints.api.errors import PROBLEM_BASE
-from tests.conftest import Api, fresh_postgres_database, order_body
+from tests.conftest import Api, assert_no_drift, fresh_postgres_database, order_body, settle
 from tests.e2e.fuzz_support import LONG, Budget, Fuzzer, Tally, fuzz_target
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,10 @@ def fuzz(database_url: str, sandbox_psp_url: str, budget: Budget) -> None:
         fuzzer.stateful(budget.stateful_scenarios, budget.stateful_steps)
         stateful = fuzzer.tally
         elapsed = time.monotonic() - started
+        # What the fuzzing left behind must hold together: the provider work done (its
+        # card refunds settled) and then `refundry verify`'s checks on every merchant.
+        settle(target.container)
+        assert_no_drift(target.container)
     summary = f"stateless {stateless.summary()}, stateful {stateful.summary()}"
     # In the report of a failure; live with -o log_cli=true --log-cli-level=INFO.
     log.info("fuzzed %s in %.0f s: %s", database_url.split(":")[0], elapsed, summary)
