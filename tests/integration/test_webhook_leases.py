@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
 from refundry.bootstrap import Container
 from refundry.services.webhook_delivery import deliver_due_webhooks
+from tests.conftest import fresh_postgres_database
 from tests.integration.webhook_batch_helpers import (
     Clock,
     FakeSender,
@@ -91,11 +92,18 @@ def test_a_delivery_taken_over_after_its_lease_ran_out_keeps_the_attempt_but_not
     assert [(row["state"], row["log"]) for row in others] == [("delivered", [200])] * 2
 
 
-@pytest.mark.postgres  # synchronous_commit is PostgreSQL's
+@pytest.fixture
+def postgres_only() -> Iterator[Container]:
+    """A PostgreSQL database of this test's own (synchronous_commit is PostgreSQL's)."""
+    with fresh_postgres_database() as url, own_container(url) as made:
+        yield made
+
+
+@pytest.mark.postgres
 def test_on_postgresql_only_the_lease_transaction_skips_waiting_for_the_wal_flush(
-    postgres_container: Container,
+    postgres_only: Container,
 ) -> None:
-    container = postgres_container
+    container = postgres_only
     merchant_id, endpoint_ids = shop(container, ["https://a.example/h"])
     owe(container, merchant_id, endpoint_ids, orders=2)
     now = datetime.now(UTC)
