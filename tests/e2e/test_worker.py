@@ -1,4 +1,5 @@
-"""`refundry worker` closes due invoice cycles, once or in rounds, and stops on SIGTERM."""
+"""`refundry worker` closes due invoice cycles, once or in rounds, shares its rounds between
+its jobs, and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
 from refundry.adapters.db import tables
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
@@ -17,9 +22,12 @@ from refundry.domain.order import Customer, LineKind, PaymentMethod
 from refundry.domain.order_placement import NewLine
 from refundry.domain.points import PointsProgram
 from refundry.domain.reconciliation import ExpectedRecord
+from refundry.entrypoints import worker as worker_module
+from refundry.entrypoints.api.app import create_app
 from refundry.entrypoints.worker import Worker
 from refundry.services import merchant_float, orders, points, reconciliation, transactions
 from refundry.services.merchants import create_merchant
+from tests.conftest import order_body
 from tests.servers import venv_script
 
 
@@ -154,3 +162,47 @@ def test_the_worker_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         if process.stderr:
             process.stderr.close()
+
+
+def test_a_round_of_provider_work_ends_after_its_time_so_webhooks_get_their_turn(
+    tmp_path: Path, sandbox_psp_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given 50 card refunds waiting for the gateway (more than two batches of 20)
+    container = bootstrap(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'w.db'}",
+            sandbox_psp_url=sandbox_psp_url,
+            rate_limit_per_second=0,
+        )
+    )
+    merchant = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, "W"))
+    headers = {"Authorization": f"Bearer {merchant.api_key}"}
+    with TestClient(create_app(container)) as client:
+        for _ in range(50):
+            made = client.post("/v1/orders", json=order_body(), headers=headers)
+            assert made.status_code == 201, made.text
+            refunded = client.post(
+                f"/v1/orders/{made.json()['id']}/refund", json={}, headers=headers
+            )
+            assert refunded.status_code == 201, refunded.text
+
+    def unsent() -> int:
+        with container.engine.connect() as connection:
+            return int(
+                connection.scalar(
+                    sa.select(sa.func.count()).where(tables.outbox_messages.c.attempts == 0)
+                )
+                or 0
+            )
+
+    assert unsent() == 50
+    # when a round of provider work runs with its time already spent
+    monkeypatch.setattr(worker_module, "PROVIDER_ROUND_SECONDS", 0.0)
+    worker_module.send_provider_work(container)
+    # then it did one batch and let the other jobs have their turn
+    assert unsent() == 50 - container.provider_work.policy.batch_size
+    # and, with a round's time, the rest goes in later rounds
+    monkeypatch.setattr(worker_module, "PROVIDER_ROUND_SECONDS", 60.0)
+    worker_module.send_provider_work(container)
+    assert unsent() == 0
+    container.engine.dispose()

@@ -30,11 +30,19 @@ from refundry.services import (
 logger = logging.getLogger("refundry.worker")
 
 
+# One round of provider work takes no new batch after this long, so a returns wave's
+# refunds (one gateway call at a time) cannot hold back webhooks: with a count of batches
+# instead, a 10-minute soak's worker sent provider work for minutes between webhook rounds.
+PROVIDER_ROUND_SECONDS = 5.0
+
+
 def send_provider_work(container: Container) -> None:
-    # Drain what is due now; a full batch suggests more is waiting.
+    # Drain what is due now, for a round at most (one batch at least); a full batch
+    # suggests more is waiting.
+    started = time.monotonic()
     batch = container.provider_work.policy.batch_size
-    for _ in range(50):
-        if provider_work.process_outbox(container.provider_work) < batch:
+    while provider_work.process_outbox(container.provider_work) == batch:
+        if time.monotonic() - started >= PROVIDER_ROUND_SECONDS:
             return
 
 
