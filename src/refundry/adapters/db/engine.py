@@ -160,6 +160,11 @@ def conflict_insert(
     connection: sa.Connection, table: sa.Table
 ) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ``ON CONFLICT ...``, in this connection's dialect."""
-    if connection.dialect.name == "postgresql":
+    return dialect_insert(connection.dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """``conflict_insert`` by the dialect's name, for statements built once per dialect."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -8,23 +8,18 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from refundry.adapters.db import tables as t
+from refundry.adapters.db.engine import conflict_insert, dialect_insert
 from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.services.unit_of_work import Merchant, StockLevel, StoredResponse
-
-
-def _upsert(connection: sa.Connection, table: sa.Table) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 # Statements built once (per dialect): SQLAlchemy then finds their compiled SQL in its
 # cache at once, where a statement built with its values was hashed on every request.
 @functools.cache
 def _adjust_stock(dialect: str) -> Any:
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(t.stock_levels)
+    insert = dialect_insert(dialect, t.stock_levels)
     return insert.on_conflict_do_update(
         index_elements=["merchant_id", "sku"],
         set_={
@@ -36,7 +31,7 @@ def _adjust_stock(dialect: str) -> Any:
 
 @functools.cache
 def _claim_key(dialect: str) -> Any:
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(t.idempotency_keys)
+    insert = dialect_insert(dialect, t.idempotency_keys)
     # An INSERT's row count is read only when asked for.
     return insert.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
 
@@ -152,7 +147,7 @@ class SqlStockRepository:
 
     def set(self, merchant_id: uuid.UUID, sku: str, on_hand: int, now: datetime) -> None:
         self.flush()
-        statement = _upsert(self._connection, t.stock_levels).values(
+        statement = conflict_insert(self._connection, t.stock_levels).values(
             merchant_id=merchant_id, sku=sku, on_hand=on_hand, updated_at=now
         )
         statement = statement.on_conflict_do_update(
@@ -215,5 +210,7 @@ class SqlSettingsRepository:
         return value
 
     def put_if_absent(self, name: str, value: str) -> None:
-        statement = _upsert(self._connection, t.instance_settings).values(name=name, value=value)
+        statement = conflict_insert(self._connection, t.instance_settings).values(
+            name=name, value=value
+        )
         self._connection.execute(statement.on_conflict_do_nothing(index_elements=["name"]))

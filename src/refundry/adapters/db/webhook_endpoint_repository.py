@@ -16,6 +16,13 @@ from refundry.domain.webhooks import EndpointStatus, EventType, WebhookEndpoint
 
 e = t.webhook_endpoints
 
+# Read by every change to an order that owes webhooks: built once (SQLAlchemy's cache).
+_MERCHANT_ENDPOINTS = (
+    sa.select(e)
+    .where(e.c.merchant_id == sa.bindparam("merchant_id"), e.c.deleted_at.is_(None))
+    .order_by(e.c.created_at, e.c.id)
+)
+
 
 def endpoint_from_row(row: Mapping[Any, Any]) -> WebhookEndpoint:
     return WebhookEndpoint(
@@ -77,12 +84,8 @@ class SqlWebhookEndpointRepository:
         return None if row is None else endpoint_from_row(row)
 
     def for_merchant(self, merchant_id: uuid.UUID) -> list[WebhookEndpoint]:
-        rows = self._connection.execute(
-            sa.select(e)
-            .where(e.c.merchant_id == merchant_id, e.c.deleted_at.is_(None))
-            .order_by(e.c.created_at, e.c.id)
-        ).mappings()
-        return [endpoint_from_row(row) for row in rows]
+        rows = self._connection.execute(_MERCHANT_ENDPOINTS, {"merchant_id": merchant_id})
+        return [endpoint_from_row(row) for row in rows.mappings()]
 
     def save(self, endpoint: WebhookEndpoint) -> None:
         self._connection.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from refundry.adapters.db import tables as t
-from refundry.adapters.db.engine import conflict_insert
+from refundry.adapters.db.engine import dialect_insert
 from refundry.adapters.db.order_rows import utc
 from refundry.adapters.db.webhook_leases import (
     delivery_from_row,
@@ -31,6 +32,21 @@ d = t.webhook_deliveries
 a = t.webhook_attempts
 PENDING = DeliveryState.PENDING.value
 
+# Statements every change to an order with webhooks runs, built once: SQLAlchemy then finds
+# their compiled SQL at once, where building them per call was a third of the webhook
+# fan-out's CPU in a refund's profile.
+_LAST_SEQUENCE = sa.select(sa.func.coalesce(sa.func.max(ev.c.sequence), 0)).where(
+    ev.c.order_id == sa.bindparam("order_id")
+)
+_ADD_EVENT = sa.insert(ev)
+
+
+@functools.cache
+def _owe_statement(dialect: str) -> Any:
+    """New pending deliveries; one that exists already stays as it is."""
+    insert = dialect_insert(dialect, d)
+    return insert.on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
+
 
 class SqlWebhookEventRepository:
     def __init__(self, connection: sa.Connection) -> None:
@@ -42,24 +58,23 @@ class SqlWebhookEventRepository:
         # of this order can take the same number (the unique constraint would refuse it).
         if order_id not in self._sequences:
             self._sequences[order_id] = self._connection.execute(
-                sa.select(sa.func.coalesce(sa.func.max(ev.c.sequence), 0)).where(
-                    ev.c.order_id == order_id
-                )
+                _LAST_SEQUENCE, {"order_id": order_id}
             ).scalar_one()
         self._sequences[order_id] += 1
         return self._sequences[order_id]
 
     def add(self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID]) -> None:
         self._connection.execute(
-            sa.insert(ev).values(
-                id=event.id,
-                merchant_id=event.merchant_id,
-                order_id=event.order_id,
-                type=event.type.value,
-                sequence=event.sequence,
-                payload=event.body,
-                created_at=event.created_at,
-            )
+            _ADD_EVENT,
+            {
+                "id": event.id,
+                "merchant_id": event.merchant_id,
+                "order_id": event.order_id,
+                "type": event.type.value,
+                "sequence": event.sequence,
+                "payload": event.body,
+                "created_at": event.created_at,
+            },
         )
         self._owe(event, endpoint_ids, event.created_at)
 
@@ -161,9 +176,7 @@ class SqlWebhookEventRepository:
         if not endpoint_ids:
             return
         self._connection.execute(
-            conflict_insert(self._connection, d).on_conflict_do_nothing(
-                index_elements=["event_id", "endpoint_id"]
-            ),
+            _owe_statement(self._connection.dialect.name),
             [
                 {
                     "id": uuid.uuid4(),
