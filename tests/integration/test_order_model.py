@@ -294,6 +294,24 @@ class OrderModel(RuleBasedStateMachine):
         assert order_id is not None
         return order_id
 
+    def system_refund(
+        self, index: int, request: Request, method: str | None, reason: str, *, quote: str | None
+    ) -> Any:
+        """The refund use case, in a transaction of its own, as the API would call it."""
+        return self.run(
+            lambda uow: refund_order.refund_order(
+                uow,
+                self.container.quotes,
+                self.merchant_id,
+                self.order_id(index),
+                self.system_request(index, request),
+                method=None if method is None else RefundMethod(method),
+                reason=reason,
+                quote=quote,
+                actor="model",
+            )
+        )
+
     def draw_request(self, data: st.DataObject, index: int) -> Request:
         order = self.shop.orders[index]
         shape = data.draw(
@@ -392,19 +410,7 @@ class OrderModel(RuleBasedStateMachine):
         method = data.draw(st.sampled_from([*methods, None, "float"]), label="m")
         self.act(
             lambda shop: shop.refund(shop.orders[index], request, method),
-            lambda: self.run(
-                lambda uow: refund_order.refund_order(
-                    uow,
-                    self.container.quotes,
-                    self.merchant_id,
-                    self.order_id(index),
-                    self.system_request(index, request),
-                    method=None if method is None else RefundMethod(method),
-                    reason="Model refund",
-                    quote=None,
-                    actor="model",
-                )
-            ),
+            lambda: self.system_refund(index, request, method, "Model refund", quote=None),
         )
 
     @precondition(lambda self: self.quote is not None)
@@ -433,19 +439,7 @@ class OrderModel(RuleBasedStateMachine):
 
         self.act(
             model_step,
-            lambda: self.run(
-                lambda uow: refund_order.refund_order(
-                    uow,
-                    self.container.quotes,
-                    self.merchant_id,
-                    self.order_id(index),
-                    self.system_request(index, request),
-                    method=None if method is None else RefundMethod(method),
-                    reason="Reviewed refund",
-                    quote=token,
-                    actor="model",
-                )
-            ),
+            lambda: self.system_refund(index, request, method, "Reviewed refund", quote=token),
         )
 
     @precondition(lambda self: len(self.shop.orders) < MAX_ORDERS)
