@@ -19,7 +19,7 @@ from pydantic import Field
 
 from refundry.adapters.db.tables import UTC_TIME
 from refundry.adapters.db.unit_of_work import SqlUnitOfWork
-from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api import fields
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response
 from refundry.services.transactions import utcnow
@@ -38,8 +38,8 @@ bench_rows = sa.Table(
 router = APIRouter(prefix="/v1/_bench", include_in_schema=False)
 
 
-class BenchRowIn(schemas.StrictModel):
-    note: schemas.Text[Annotated[str, Field(max_length=200)]] | None = None
+class BenchRowIn(fields.StrictModel):
+    note: fields.Text[Annotated[str, Field(max_length=200)]] | None = None
 
 
 class _BenchUnitOfWork(SqlUnitOfWork):

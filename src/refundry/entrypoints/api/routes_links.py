@@ -15,7 +15,7 @@ from pydantic import Field
 from refundry.domain.errors import LinkAlreadyCancelled, LinkExpired, LinkNotFound
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.order import Order
-from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api import fields, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.presenters import link_model
 from refundry.entrypoints.api.responses import mutate
@@ -46,7 +46,7 @@ def _page(state: str, status_code: int, link: GiftCardLink | None = None) -> HTM
 
 @router.get("/l/{token}", response_class=HTMLResponse, include_in_schema=False)
 def open_link(
-    token: Annotated[schemas.Text[Annotated[str, Field(max_length=64)]], PathParam()],
+    token: Annotated[fields.Text[Annotated[str, Field(max_length=64)]], PathParam()],
     container: ContainerDep,
 ) -> HTMLResponse:
     """The consumer's link. The first open is recorded; a dead link says why it is dead."""

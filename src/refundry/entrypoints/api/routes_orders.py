@@ -10,7 +10,7 @@ from pydantic import Field
 
 from refundry.domain.order import Customer
 from refundry.domain.order_placement import NewLine
-from refundry.entrypoints.api import presenters, schemas
+from refundry.entrypoints.api import fields, presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.links import links, order_links
 from refundry.entrypoints.api.responses import json_response, mutate
@@ -96,7 +96,7 @@ def list_orders(
     container: ContainerDep,
     caller: CallerDep,
     query: Annotated[
-        schemas.Text[Annotated[str, Field(max_length=320)]] | None,
+        fields.Text[Annotated[str, Field(max_length=320)]] | None,
         Query(description="order id, external id or customer e-mail; blank lists every order"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

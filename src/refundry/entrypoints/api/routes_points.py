@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Request, Response
 from refundry.domain.points import PointsProgram
 from refundry.entrypoints.api import schemas_points as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.fields import PathText
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.entrypoints.api.schemas import PathText
 from refundry.services import points, transactions
 
 router = APIRouter(prefix="/v1", tags=["points"])

@@ -18,7 +18,7 @@ from refundry.domain.money import Currency, Money
 from refundry.domain.refund import RefundMethod, RefundStatus
 from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRow
 from refundry.entrypoints import csv_stream
-from refundry.entrypoints.api import schemas, schemas_reports
+from refundry.entrypoints.api import fields, schemas_reports
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.entrypoints.csv_stream import safe_text
@@ -33,11 +33,11 @@ To = Annotated[date, Query(alias="to", description="last day (included)")]
 Statuses = Annotated[list[RefundStatus] | None, Query(alias="status")]
 Methods = Annotated[list[RefundMethod] | None, Query(alias="method")]
 ReasonText = Annotated[
-    schemas.Text[Annotated[str, Field(max_length=200)]] | None,
+    fields.Text[Annotated[str, Field(max_length=200)]] | None,
     Query(description="part of the reason"),
 ]
 Staff = Annotated[
-    schemas.Text[Annotated[str, Field(max_length=100)]] | None,
+    fields.Text[Annotated[str, Field(max_length=100)]] | None,
     Query(description="who acted, as recorded"),
 ]
 Sort = Annotated[str, Query(pattern="^-?(created_at|amount)$")]

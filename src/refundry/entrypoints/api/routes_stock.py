@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import Field
 
-from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api import fields, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import orders, transactions
@@ -15,7 +15,7 @@ from refundry.services.unit_of_work import StockLevel
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 
-Sku = Annotated[schemas.PathText[Annotated[str, Field(min_length=1, max_length=100)]], Path()]
+Sku = Annotated[fields.PathText[Annotated[str, Field(min_length=1, max_length=100)]], Path()]
 
 
 def _present(level: StockLevel) -> dict[str, object]:

@@ -9,13 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from refundry.domain.merchant_float import InvoiceCycle
-from refundry.entrypoints.api.schemas import (
-    MAX_MINOR,
-    CurrencyCode,
-    StrictModel,
-    Text,
-    WholeNumber,
-)
+from refundry.entrypoints.api.fields import MAX_MINOR, CurrencyCode, StrictModel, Text, WholeNumber
 
 
 class FloatIn(StrictModel):

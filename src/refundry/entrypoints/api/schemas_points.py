@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from refundry.domain.points import PointsEntryKind, PointsRounding, ShortfallPolicy
-from refundry.entrypoints.api.schemas import StrictModel, WholeNumber
+from refundry.entrypoints.api.fields import StrictModel, WholeNumber
 
 
 class PointsProgramIn(StrictModel):

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from refundry.domain.reconciliation import DiscrepancyKind
-from refundry.entrypoints.api.schemas import (
+from refundry.entrypoints.api.fields import (
     SPACE,
     CurrencyCode,
     Instant,
@@ -20,7 +20,7 @@ from refundry.entrypoints.api.schemas import (
     WholeNumber,
 )
 
-# Not blank at either end (the pattern spells out classes: see schemas.SPACE).
+# Not blank at either end (the pattern spells out classes: see fields.SPACE).
 TransactionId = Text[
     Annotated[
         str,

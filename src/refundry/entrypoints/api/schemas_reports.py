@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.reporting import Granularity
-from refundry.entrypoints.api.schemas import StrictModel, Text
+from refundry.entrypoints.api.fields import StrictModel, Text
 
 
 class MerchantIn(StrictModel):

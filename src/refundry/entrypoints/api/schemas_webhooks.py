@@ -17,7 +17,8 @@ from refundry.domain.order import PaymentMethod
 from refundry.domain.refund import RefundStatus
 from refundry.domain.status import OrderStatus
 from refundry.domain.webhooks import DeliveryState, EndpointStatus, EventType
-from refundry.entrypoints.api.schemas import RefundOut, StrictModel, Text, WholeNumber
+from refundry.entrypoints.api.fields import StrictModel, Text, WholeNumber
+from refundry.entrypoints.api.schemas import RefundOut
 
 EndpointUrl = Text[Annotated[str, Field(min_length=1, max_length=2048)]]
 Description = Text[Annotated[str, Field(max_length=500)]]
