@@ -237,7 +237,9 @@ def _exercise(base: str, api_key: str, password: str) -> dict[str, str]:
     time.sleep(2)  # the worker tries the webhook (nobody listens) and logs why it failed
     secrets = {
         "API key": api_key,
-        "API key's secret part": api_key.rsplit("_", 1)[1],
+        # rfk_<key id>_<secret>, parsed as the server does: the secret is everything after
+        # the second "_" and may itself hold "_" (token_urlsafe), so never rsplit it.
+        "API key's secret part": api_key.split("_", 2)[2],
         "webhook secret": endpoint.json()["secret"],
         "gift-card link token": token,
         "password": password,
