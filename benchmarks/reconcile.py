@@ -71,8 +71,9 @@ from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.domain.reconciliation import DiscrepancyKind, ReconciliationOutcome
 from refundry.domain.status import OrderStatus
-from refundry.services import reconciliation, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import reconciliation
+from refundry.services.handlers.merchants import create_merchant
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 BIN = Path(sys.executable).parent

@@ -25,7 +25,8 @@ from benchmarks.databases import fresh_postgres, fresh_sqlite
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.domain.reporting import Granularity, RefundFilters
-from refundry.services import reports, transactions
+from refundry.services import transactions
+from refundry.services.views import reports
 
 BIN = Path(sys.executable).parent
 

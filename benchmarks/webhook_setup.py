@@ -30,10 +30,11 @@ from refundry.domain.order import Customer, LineKind, Order
 from refundry.domain.order_placement import NewLine
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.webhooks import DeliveryAttempt, DeliveryState, EventType
-from refundry.services import orders, transactions, webhooks
-from refundry.services.cancel_order import cancel_order
-from refundry.services.merchants import authenticate, create_merchant
-from refundry.services.refund_order import refund_order
+from refundry.services import transactions
+from refundry.services.handlers import orders, webhooks
+from refundry.services.handlers.cancellation import cancel_order
+from refundry.services.handlers.merchants import authenticate, create_merchant
+from refundry.services.handlers.refunds import refund_order
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 LINES = [

@@ -69,8 +69,8 @@ from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.domain.webhooks import DeliveryState
-from refundry.services import webhook_delivery
-from refundry.services.webhook_delivery import WebhookWork
+from refundry.services.handlers import webhook_delivery
+from refundry.services.handlers.webhook_delivery import WebhookWork
 
 
 def log(message: str) -> None:

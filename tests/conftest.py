@@ -27,10 +27,11 @@ from sqlalchemy.engine import make_url
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
-from refundry.services import provider_work, transactions
-from refundry.services.merchants import NewMerchant, create_merchant
-from refundry.services.provider_work import OutboxPolicy, ProviderWork
-from refundry.services.verify import verify
+from refundry.services import transactions
+from refundry.services.handlers import provider_work
+from refundry.services.handlers.merchants import NewMerchant, create_merchant
+from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
+from refundry.services.views.verify import verify
 from tests.servers import free_port, running_server, venv_script
 
 POSTGRES_ENV = "REFUNDRY_TEST_POSTGRES_URL"

@@ -18,10 +18,10 @@ from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.config import Settings
 from refundry.domain.order import PaymentMethod
 from refundry.domain.payments import PaymentProvider, ProviderEventReader
-from refundry.services.payment_providers import ProviderRegistry
-from refundry.services.provider_work import OutboxPolicy, ProviderWork
-from refundry.services.quotes import QuoteSigner
-from refundry.services.webhook_delivery import WebhookWork
+from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
+from refundry.services.handlers.quotes import QuoteSigner
+from refundry.services.handlers.webhook_delivery import WebhookWork
+from refundry.services.ports.payment_providers import ProviderRegistry
 
 SANDBOX_API_KEY = "sk_test_refundry_sandbox"
 

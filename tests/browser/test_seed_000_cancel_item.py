@@ -15,8 +15,9 @@ from refundry.domain.merchant_float import InvoiceCycle
 from refundry.domain.order import Customer, LineKind, Order, PaymentMethod
 from refundry.domain.order_placement import NewLine
 from refundry.domain.staff import Role
-from refundry.services import merchant_float, orders, staff, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import merchant_float, orders, staff
+from refundry.services.handlers.merchants import create_merchant
 from tests.browser.conftest import screenshot_path, sign_in
 
 EMAIL = "support@acme-connect.example"

@@ -13,8 +13,9 @@ from refundry.config import Settings
 from refundry.domain.order import Customer, LineKind, Order
 from refundry.domain.order_placement import NewLine
 from refundry.domain.staff import Permission, Role
-from refundry.services import orders, staff, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import orders, staff, stock
+from refundry.services.handlers.merchants import create_merchant
 from tests.browser.conftest import screenshot_path, sign_in
 
 EMAIL = "clerk@finqu-shop.example"
@@ -40,7 +41,7 @@ def seed(database: str) -> Order:
     )
     transactions.run(
         uow_factory,
-        lambda uow: orders.set_stock(uow, merchant_id=merchant_id, sku="LAMP", on_hand=10),
+        lambda uow: stock.set_stock(uow, merchant_id=merchant_id, sku="LAMP", on_hand=10),
     )
     order = transactions.run(
         uow_factory,

@@ -17,8 +17,9 @@ from refundry.config import Settings
 from refundry.domain.order import Customer, LineKind, Order
 from refundry.domain.order_placement import NewLine
 from refundry.domain.staff import Permission, Role
-from refundry.services import orders, staff, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import orders, staff
+from refundry.services.handlers.merchants import create_merchant
 from tests.browser.conftest import screenshot_path, sign_in
 
 EMAIL = "manager@platform.example"

@@ -54,7 +54,7 @@ from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.webhook_listener import ListenerState, Received, running_listener
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant
 from tests.servers import free_port, venv_script
 
 Json = dict[str, Any]

@@ -42,7 +42,7 @@ from refundry.domain import errors as domain_errors
 from refundry.entrypoints.api.app import create_app
 from refundry.entrypoints.api.errors import PROBLEM_BASE, PROBLEM_JSON
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant
 
 LONG = os.environ.get("REFUNDRY_LONG_TESTS") == "1"
 # Set it to rerun the examples of a failed run (the database starts empty either way).

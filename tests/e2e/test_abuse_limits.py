@@ -21,7 +21,7 @@ from refundry.domain.staff import Role
 from refundry.entrypoints.api.app import create_app
 from refundry.entrypoints.api.limits import TokenBuckets
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant
 from tests.conftest import Api, order_body
 from tests.e2e.test_dashboard import make_user, sign_in
 from tests.servers import free_port, venv_script, wait_for

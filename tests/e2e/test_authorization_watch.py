@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from refundry.adapters.db import tables
-from refundry.services import authorization_watch
+from refundry.services.handlers import authorization_watch
 from tests.conftest import Api, order_body
 
 HORIZON = timedelta(hours=48)

@@ -17,8 +17,9 @@ from refundry.bootstrap import Container
 from refundry.domain.money import Currency, Money
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.api.app import create_app
-from refundry.services import staff, transactions
-from refundry.services.merchants import NewMerchant, create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import staff
+from refundry.services.handlers.merchants import NewMerchant, create_merchant
 from tests.conftest import Api, order_body
 
 PASSWORD = "correct horse battery"

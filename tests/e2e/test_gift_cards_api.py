@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from refundry.adapters.db import tables
 from refundry.bootstrap import Container
-from refundry.services import merchant_float, transactions
+from refundry.services import transactions
+from refundry.services.handlers import merchant_float
 from tests.conftest import Api
 
 
@@ -235,7 +236,7 @@ def test_another_merchants_link_cannot_be_spent_or_cancelled(
     from fastapi.testclient import TestClient
 
     from refundry.entrypoints.api.app import create_app
-    from refundry.services.merchants import create_merchant
+    from refundry.services.handlers.merchants import create_merchant
 
     order = gift_card_order(funded)
     link = order["lines"][0]["links"][0]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from refundry.bootstrap import Container
 from refundry.entrypoints.api.app import create_app
 from refundry.services import transactions
-from refundry.services.merchants import NewMerchant, create_merchant
+from refundry.services.handlers.merchants import NewMerchant, create_merchant
 from tests.conftest import Api, order_body
 
 PROBLEM = "application/problem+json"

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from refundry.bootstrap import Container, payment_providers
 from refundry.entrypoints.api.app import create_app
-from refundry.services.provider_work import ProviderWork
+from refundry.services.handlers.provider_work import ProviderWork
 from tests.conftest import Api, order_body, sandbox_psp_server
 
 

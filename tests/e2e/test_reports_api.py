@@ -19,7 +19,7 @@ from refundry.bootstrap import Container, payment_providers
 from refundry.domain.payments import ProviderRefund, ProviderRefundState
 from refundry.entrypoints.api.app import create_app
 from refundry.services import transactions
-from refundry.services.provider_work import ProviderWork, apply_refund_outcome
+from refundry.services.handlers.provider_work import ProviderWork, apply_refund_outcome
 from refundry.services.unit_of_work import UnitOfWork
 from tests.conftest import Api, order_body, sandbox_psp_server
 
@@ -227,7 +227,7 @@ def test_reports_show_only_the_callers_data(api: Api, container: Container) -> N
     from fastapi.testclient import TestClient
 
     from refundry.entrypoints.api.app import create_app
-    from refundry.services.merchants import create_merchant
+    from refundry.services.handlers.merchants import create_merchant
 
     order = ingest(api)
     api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 100})
@@ -321,7 +321,7 @@ def test_refunds_report_filters_by_status_and_only_settled_ones_count(
 def second_api_key(api: Api) -> str:
     """Another key of the same merchant: another member of staff acting through the API."""
     # No endpoint issues a second key yet; write one the way create_merchant does.
-    from refundry.services.merchants import KEY_PREFIX, _hash
+    from refundry.services.handlers.merchants import KEY_PREFIX, _hash
 
     key_id, secret = uuid.uuid4(), secrets.token_urlsafe(16)
     transactions.run(

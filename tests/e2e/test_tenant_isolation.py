@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 
 from refundry.adapters.db import tables
 from refundry.entrypoints.api.app import create_app
-from refundry.services import merchant_float, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import merchant_float
+from refundry.services.handlers.merchants import create_merchant
 from tests.conftest import Api, order_body
 
 # Endpoints whose path does not name one merchant's resource.

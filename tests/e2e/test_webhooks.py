@@ -18,8 +18,8 @@ from refundry.domain.webhooks import DeliveryPolicy
 from refundry.entrypoints.api.schemas_webhooks import WebhookPayload
 from refundry.entrypoints.webhook_listener import ListenerState, running_listener
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
-from refundry.services.webhook_delivery import WebhookWork, deliver_due_webhooks
+from refundry.services.handlers.merchants import create_merchant
+from refundry.services.handlers.webhook_delivery import WebhookWork, deliver_due_webhooks
 from tests.conftest import Api, order_body
 from tests.e2e.test_provider_events import EVENTS, refund_event, signed
 from tests.servers import free_port

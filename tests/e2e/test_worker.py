@@ -25,8 +25,9 @@ from refundry.domain.reconciliation import ExpectedRecord
 from refundry.entrypoints import worker as worker_module
 from refundry.entrypoints.api.app import create_app
 from refundry.entrypoints.worker import Worker
-from refundry.services import merchant_float, orders, points, reconciliation, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import merchant_float, orders, points, reconciliation
+from refundry.services.handlers.merchants import create_merchant
 from tests.conftest import order_body
 from tests.servers import venv_script
 

@@ -17,8 +17,9 @@ from refundry.domain.errors import FloatInsufficient, ItemNotCancellable, LinkUn
 from refundry.domain.merchant_float import InvoiceCycle
 from refundry.domain.order import Customer, LineKind, PaymentMethod
 from refundry.domain.order_placement import NewLine
-from refundry.services import merchant_float, orders, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import cancellation, merchant_float, orders
+from refundry.services.handlers.merchants import create_merchant
 
 steps = st.lists(
     st.one_of(
@@ -76,7 +77,7 @@ def test_float_balance_is_the_ledger_at_every_step(
                 if action == "cancel":
                     transactions.run(
                         run,
-                        lambda uow: orders.cancel_item(
+                        lambda uow: cancellation.cancel_item(
                             uow, merchant_id, order_id, link_id, reason=None, actor="prop"
                         ),
                     )

@@ -11,7 +11,7 @@ import pytest
 
 from refundry.bootstrap import Container
 from refundry.services import transactions
-from refundry.services.merchants import NewMerchant, create_merchant
+from refundry.services.handlers.merchants import NewMerchant, create_merchant
 from tests.servers import api_server
 
 ROUNDS = 12

@@ -51,16 +51,16 @@ from refundry.domain.points import PointsProgram, PointsRounding, ShortfallPolic
 from refundry.domain.reconciliation import DiscrepancyKind, ExpectedRecord
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
-from refundry.services import (
-    cancel_order,
+from refundry.services import transactions
+from refundry.services.handlers import (
+    cancellation,
     merchant_float,
     orders,
     points,
     reconciliation,
-    refund_order,
-    transactions,
+    refunds,
 )
-from refundry.services.merchants import NewMerchant, create_merchant
+from refundry.services.handlers.merchants import NewMerchant, create_merchant
 from tests.conftest import sandbox_psp_server, settle
 from tests.integration import order_model_reference as model
 from tests.integration.order_model_reference import Rejected, Request, Shop
@@ -299,7 +299,7 @@ class OrderModel(RuleBasedStateMachine):
     ) -> Any:
         """The refund use case, in a transaction of its own, as the API would call it."""
         return self.run(
-            lambda uow: refund_order.refund_order(
+            lambda uow: refunds.refund_order(
                 uow,
                 self.container.quotes,
                 self.merchant_id,
@@ -596,7 +596,7 @@ class OrderModel(RuleBasedStateMachine):
         self.act(
             lambda shop: shop.cancel(shop.orders[index]),
             lambda: self.run(
-                lambda uow: cancel_order.cancel_order(
+                lambda uow: cancellation.cancel_order(
                     uow,
                     self.merchant_id,
                     self.order_id(index),
@@ -631,7 +631,7 @@ class OrderModel(RuleBasedStateMachine):
                 None if position is None else shop.orders[index].links[position],
             ),
             lambda: self.run(
-                lambda uow: orders.cancel_item(
+                lambda uow: cancellation.cancel_item(
                     uow, self.merchant_id, self.order_id(index), item_id, reason=None, actor="model"
                 )
             ),
@@ -654,7 +654,7 @@ class OrderModel(RuleBasedStateMachine):
             model_step,
             lambda: transactions.read(
                 self.container.uow_factory,
-                lambda uow: refund_order.preview_refund(
+                lambda uow: refunds.preview_refund(
                     uow,
                     self.container.quotes,
                     self.merchant_id,
@@ -1103,7 +1103,7 @@ def test_an_item_cancelled_before_capture_goes_back_on_the_shelf(
     # when its line is cancelled as an item
     transactions.run(
         container.uow_factory,
-        lambda uow: orders.cancel_item(
+        lambda uow: cancellation.cancel_item(
             uow, merchant_id, order.id, order.lines[0].id, reason=None, actor="test"
         ),
     )
@@ -1123,7 +1123,7 @@ def test_a_refused_fulfilment_captures_nothing_at_the_provider(
         )
         transactions.run(
             container.uow_factory,
-            lambda uow: orders.cancel_item(
+            lambda uow: cancellation.cancel_item(
                 uow, merchant_id, order.id, order.lines[0].id, reason=None, actor="test"
             ),
         )
@@ -1223,7 +1223,7 @@ def test_a_failed_reversal_owed_again_is_reported_again(
     assert report() == {("auto_refund_failed", True)}
     transactions.run(
         container.uow_factory,
-        lambda uow: refund_order.refund_order(
+        lambda uow: refunds.refund_order(
             uow,
             container.quotes,
             merchant_id,

@@ -14,10 +14,11 @@ from refundry.domain.errors import DuplicateExternalId, OrderNotFound
 from refundry.domain.order import Customer, LineKind, Order
 from refundry.domain.order_placement import NewLine
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
-from refundry.services import orders, transactions
-from refundry.services.cancel_order import cancel_order
-from refundry.services.merchants import NewMerchant, create_merchant
-from refundry.services.refund_order import refund_order
+from refundry.services import transactions
+from refundry.services.handlers import orders
+from refundry.services.handlers.cancellation import cancel_order
+from refundry.services.handlers.merchants import NewMerchant, create_merchant
+from refundry.services.handlers.refunds import refund_order
 from refundry.services.unit_of_work import UnitOfWork
 from tests.conftest import settle
 

@@ -20,8 +20,9 @@ from refundry.domain.order_placement import NewLine
 from refundry.domain.points import PointsProgram
 from refundry.domain.reconciliation import ExpectedRecord
 from refundry.domain.refund_calculation import RefundRequest
-from refundry.services import orders, points, reconciliation, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import orders, points, reconciliation
+from refundry.services.handlers.merchants import create_merchant
 
 EUR = Currency.of("EUR")
 

@@ -26,9 +26,11 @@ from refundry.domain.refund_calculation import RefundRequest
 from refundry.domain.reporting import Granularity, RefundFilters, SummaryRow
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints import seed_data
-from refundry.services import reports, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import merchants
+from refundry.services.handlers.merchants import create_merchant
 from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views import reports
 
 START = datetime(2026, 3, 20, tzinfo=UTC)  # spans the European DST change on 29 March
 ZONES = ["UTC", "Europe/Helsinki", "America/New_York", "Asia/Tokyo"]
@@ -76,7 +78,7 @@ def new_merchant(container: Container, zone: str) -> uuid.UUID:
     merchant = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, "R"))
     transactions.run(
         container.uow_factory,
-        lambda uow: reports.set_timezone(uow, merchant.merchant.id, zone),
+        lambda uow: merchants.set_timezone(uow, merchant.merchant.id, zone),
     )
     return merchant.merchant.id
 

@@ -17,7 +17,7 @@ from refundry.adapters.db import engine as engine_module
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints import seed_data
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
-from refundry.services.verify import verify
+from refundry.services.handlers.merchants import create_merchant
+from refundry.services.views.verify import verify
 from tests.servers import venv_script
 
 

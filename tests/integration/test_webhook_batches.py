@@ -23,8 +23,8 @@ from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.bootstrap import Container
 from refundry.domain.webhooks import DeliveryAttempt
 from refundry.entrypoints.webhook_listener import ListenerState, running_listener
-from refundry.services import webhook_delivery
-from refundry.services.webhook_delivery import (
+from refundry.services.handlers import webhook_delivery
+from refundry.services.handlers.webhook_delivery import (
     WebhookWork,
     deliver_continuously,
     deliver_due_webhooks,

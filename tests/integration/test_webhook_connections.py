@@ -14,7 +14,7 @@ import pytest
 
 from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.domain.webhooks import DeliveryAttempt
-from refundry.services.webhooks import new_secret
+from refundry.services.handlers.webhooks import new_secret
 
 
 class Receiver(ThreadingHTTPServer):

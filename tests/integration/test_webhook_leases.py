@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
 from refundry.bootstrap import Container
-from refundry.services.webhook_delivery import deliver_due_webhooks
+from refundry.services.handlers.webhook_delivery import deliver_due_webhooks
 from tests.conftest import fresh_postgres_database
 from tests.integration.webhook_batch_helpers import (
     Clock,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from refundry.adapters.webhooks.http_sender import HttpWebhookSender
-from refundry.services.webhooks import new_secret
+from refundry.services.handlers.webhooks import new_secret
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
 from refundry.entrypoints.webhook_listener import ListenerState, Received, running_listener
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant
 from tests import servers
 from tests.conftest import order_body
 from tests.servers import free_port, wait_for

@@ -22,7 +22,7 @@ from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
 from refundry.services import transactions
-from refundry.services.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant
 from tests import servers
 from tests.conftest import fresh_postgres_database, order_body, sandbox_psp_server
 from tests.servers import free_port, running_server, venv_script, wait_for

@@ -18,9 +18,10 @@ from refundry.adapters.db import tables
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.domain.webhooks import DeliveryAttempt, DeliveryPolicy, EventType, WebhookEvent
-from refundry.services import transactions, webhooks
-from refundry.services.merchants import create_merchant
-from refundry.services.webhook_delivery import WebhookWork
+from refundry.services import transactions
+from refundry.services.handlers import webhooks
+from refundry.services.handlers.merchants import create_merchant
+from refundry.services.handlers.webhook_delivery import WebhookWork
 
 d, a, e = tables.webhook_deliveries, tables.webhook_attempts, tables.webhook_endpoints
 POLICY = DeliveryPolicy(timeout=timedelta(seconds=2), retry_base=timedelta(seconds=30))

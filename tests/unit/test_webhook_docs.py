@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from refundry.adapters.webhooks.http_sender import signature_headers
 from refundry.entrypoints import webhook_examples
-from refundry.services.webhooks import new_secret
+from refundry.services.handlers.webhooks import new_secret
 
 DOC = webhook_examples.DOC
 

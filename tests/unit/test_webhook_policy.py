@@ -18,8 +18,8 @@ from refundry.config import Settings
 from refundry.domain.retry import backoff_delay
 from refundry.domain.webhooks import DeliveryPolicy, EndpointStatus, EventType, WebhookEndpoint
 from refundry.entrypoints.api.schemas_webhooks import ActorPayload
-from refundry.services.webhook_payloads import actor_document
-from refundry.services.webhooks import new_secret
+from refundry.services.handlers.webhook_payloads import actor_document
+from refundry.services.handlers.webhooks import new_secret
 
 DEFAULT = DeliveryPolicy()
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

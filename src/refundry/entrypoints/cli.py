@@ -21,8 +21,9 @@ from refundry.entrypoints.cli_reconcile import reconcile_app
 from refundry.entrypoints.cli_verify import verify
 from refundry.entrypoints.cli_webhooks import webhooks_app
 from refundry.entrypoints.log_redaction import redact_root_handlers, uvicorn_log_config
-from refundry.services import merchant_float, transactions
-from refundry.services.merchants import create_merchant
+from refundry.services import transactions
+from refundry.services.handlers import merchant_float
+from refundry.services.handlers.merchants import create_merchant
 
 app = typer.Typer(help="Refundry: cancel orders and refund money correctly.", no_args_is_help=True)
 merchants_app = typer.Typer(help="Manage merchants and their API keys.", no_args_is_help=True)
@@ -189,7 +190,7 @@ def reports_refunds(
 
     from refundry.domain.reporting import RefundFilters
     from refundry.entrypoints.api.routes_reports import csv_lines
-    from refundry.services import reports
+    from refundry.services.views import reports
 
     container = bootstrap()
     merchant_id = uuid.UUID(merchant)
@@ -226,7 +227,7 @@ def users_create(
     import secrets
     import uuid
 
-    from refundry.services import staff
+    from refundry.services.handlers import staff
 
     try:
         merchant_id = uuid.UUID(merchant)

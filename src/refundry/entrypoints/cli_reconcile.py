@@ -23,7 +23,7 @@ from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Currency, Money
 from refundry.domain.reconciliation import ExpectedRecord
 from refundry.entrypoints.reconciliation_csv import discrepancy_csv
-from refundry.services import reconciliation
+from refundry.services.handlers import reconciliation
 
 reconcile_app = typer.Typer(
     help="Reconciliation: expected transaction records against orders.", no_args_is_help=True

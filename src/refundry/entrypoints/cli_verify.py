@@ -11,7 +11,7 @@ import typer
 
 from refundry.bootstrap import bootstrap
 from refundry.entrypoints.cli_reconcile import parse_merchant_id
-from refundry.services.verify import verify as verify_ledgers
+from refundry.services.views.verify import verify as verify_ledgers
 
 SHOWN_DRIFTS = 50
 

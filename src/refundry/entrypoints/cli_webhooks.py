@@ -13,7 +13,7 @@ import typer
 from refundry.bootstrap import bootstrap
 from refundry.domain.errors import InvalidInput
 from refundry.domain.webhooks import EventType
-from refundry.services import webhooks
+from refundry.services.handlers import webhooks
 
 webhooks_app = typer.Typer(
     help="Webhook events: replay, and a local receiver.", no_args_is_help=True

@@ -18,11 +18,12 @@ from refundry.domain.order_placement import NewLine
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import Role
-from refundry.services import merchant_float, orders, staff, transactions
-from refundry.services.cancel_order import cancel_order
-from refundry.services.merchants import create_merchant
-from refundry.services.quotes import QuoteSigner
-from refundry.services.refund_order import refund_order
+from refundry.services import transactions
+from refundry.services.handlers import cancellation, merchant_float, orders, staff, stock
+from refundry.services.handlers.cancellation import cancel_order
+from refundry.services.handlers.merchants import create_merchant
+from refundry.services.handlers.quotes import QuoteSigner
+from refundry.services.handlers.refunds import refund_order
 from refundry.services.unit_of_work import UnitOfWorkFactory
 
 # Known to anyone reading the README: the demo database is for trying Refundry on
@@ -104,7 +105,7 @@ def seed_demo(
         on_hand = rng.randint(40, 120)
         transactions.run(
             uow_factory,
-            partial(orders.set_stock, merchant_id=merchant_id, sku=sku, on_hand=on_hand),
+            partial(stock.set_stock, merchant_id=merchant_id, sku=sku, on_hand=on_hand),
         )
     for number, scenario in enumerate(SCENARIOS, start=1001):
         _play(uow_factory, quotes, merchant_id, number, scenario, rng)
@@ -166,7 +167,7 @@ def _play_gift_card(
     elif story == "cancelled":
         transactions.run(
             uow_factory,
-            lambda uow: orders.cancel_item(
+            lambda uow: cancellation.cancel_item(
                 uow, merchant_id, order.id, first.id, reason="Employee left", actor=DEMO_ACTOR
             ),
         )

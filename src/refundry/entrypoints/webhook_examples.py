@@ -28,7 +28,7 @@ from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.webhooks import EventType
 from refundry.entrypoints.api.schemas_webhooks import WebhookPayload
-from refundry.services.webhook_payloads import webhook_body
+from refundry.services.handlers.webhook_payloads import webhook_body
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -18,12 +18,12 @@ from types import FrameType
 
 from refundry.bootstrap import Container
 from refundry.config import Settings
-from refundry.services import (
+from refundry.services import transactions
+from refundry.services.handlers import (
     authorization_watch,
     merchant_float,
     provider_work,
     reconciliation,
-    transactions,
     webhook_delivery,
 )
 

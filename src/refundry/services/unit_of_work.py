@@ -33,12 +33,12 @@ from refundry.domain.reporting import (
     SummaryRow,
 )
 from refundry.domain.status import OrderStatus
-from refundry.services.ledger_repository import LedgerQueries
-from refundry.services.outbox import OutboxMessage
-from refundry.services.points_repository import PointsRepository
-from refundry.services.reconciliation_repository import ReconciliationRepository
-from refundry.services.staff_repository import StaffRepository
-from refundry.services.webhook_repositories import (
+from refundry.services.ports.ledger import LedgerQueries
+from refundry.services.ports.outbox import OutboxMessage
+from refundry.services.ports.points import PointsRepository
+from refundry.services.ports.reconciliation import ReconciliationRepository
+from refundry.services.ports.staff import StaffRepository
+from refundry.services.ports.webhooks import (
     WebhookEndpointRepository,
     WebhookEventRepository,
 )

@@ -23,8 +23,8 @@ from refundry.domain.ledger_check import (
 from refundry.domain.merchant_float import FloatEntryKind
 from refundry.domain.points import PointsEntryKind
 from refundry.domain.refund import RefundMethod, RefundStatus
-from refundry.services.ledger_repository import CheckedOrder
-from refundry.services.outbox import MessageState, Topic
+from refundry.services.ports.ledger import CheckedOrder
+from refundry.services.ports.outbox import MessageState, Topic
 
 en = t.points_entries
 fe = t.float_entries

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from refundry.adapters.db import tables as t
 from refundry.adapters.db.leases import lease_due_rows, update_if_leased
 from refundry.adapters.db.order_rows import utc
-from refundry.services.outbox import MessageState, OutboxMessage, Topic
+from refundry.services.ports.outbox import MessageState, OutboxMessage, Topic
 
 o = t.outbox_messages
 

@@ -27,8 +27,8 @@ from refundry.adapters.db.staff_repository import SqlStaffRepository
 from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
 from refundry.domain.events import AuthorizationVoidRequested, RefundRequested
-from refundry.services import points, webhooks
-from refundry.services.outbox import OutboxMessage
+from refundry.services.handlers import points, webhooks
+from refundry.services.ports.outbox import OutboxMessage
 from refundry.services.transactions import utcnow
 
 

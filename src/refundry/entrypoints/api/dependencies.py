@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from refundry.bootstrap import Container
 from refundry.domain.errors import InvalidInput, Unauthenticated
-from refundry.services.merchants import ApiCaller, ApiKeyCache
+from refundry.services.handlers.merchants import ApiCaller, ApiKeyCache
 
 
 # The dependencies are ``async``: FastAPI runs a plain function in the thread pool, and

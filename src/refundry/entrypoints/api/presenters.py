@@ -10,9 +10,9 @@ from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
 from refundry.entrypoints.api import schemas
-from refundry.services.documents import breakdown_document, refund_document
-from refundry.services.refund_order import RefundMade, RefundPreview
+from refundry.services.handlers.refunds import RefundMade, RefundPreview
 from refundry.services.transactions import utcnow
+from refundry.services.views.documents import breakdown_document, refund_document
 
 JsonBody = dict[str, Any]
 

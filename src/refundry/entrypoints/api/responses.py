@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from refundry.bootstrap import Container
 from refundry.services import transactions
-from refundry.services.merchants import ApiCaller
+from refundry.services.handlers.merchants import ApiCaller
 from refundry.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")

@@ -13,7 +13,8 @@ from refundry.domain.merchant_float import CreditedRefund, Invoice
 from refundry.entrypoints.api import schemas_float
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.services import merchant_float, transactions
+from refundry.services import transactions
+from refundry.services.handlers import merchant_float
 
 router = APIRouter(prefix="/v1", tags=["float"])
 

@@ -19,7 +19,8 @@ from refundry.entrypoints.api import fields, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.presenters import link_model
 from refundry.entrypoints.api.responses import mutate
-from refundry.services import orders, transactions
+from refundry.services import transactions
+from refundry.services.handlers import orders
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 

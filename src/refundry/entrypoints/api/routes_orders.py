@@ -14,8 +14,10 @@ from refundry.entrypoints.api import fields, presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.links import links, order_links
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.services import orders, transactions
-from refundry.services.cancel_order import cancel_order
+from refundry.services import transactions
+from refundry.services.handlers import cancellation, orders
+from refundry.services.handlers.cancellation import cancel_order
+from refundry.services.views import orders as order_views
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -105,7 +107,7 @@ def list_orders(
     search = (query or "").strip() or None  # a blank search box means "no filter"
     found = transactions.read(
         container.uow_factory,
-        lambda uow: orders.search_orders(
+        lambda uow: order_views.search_orders(
             uow, caller.merchant_id, search, limit=limit, offset=offset
         ),
     )
@@ -115,7 +117,7 @@ def list_orders(
 @router.get("/{order_id}", response_model=schemas.OrderOut)
 def get_order(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
     order = transactions.read(
-        container.uow_factory, lambda uow: orders.get_order(uow, caller.merchant_id, order_id)
+        container.uow_factory, lambda uow: order_views.get_order(uow, caller.merchant_id, order_id)
     )
     return json_response(presenters.present_order(order))
 
@@ -280,7 +282,7 @@ def cancel_item(
         request=request,
         idempotency_key=idempotency_key,
         body=body,
-        use_case=lambda uow: orders.cancel_item(
+        use_case=lambda uow: cancellation.cancel_item(
             uow, caller.merchant_id, order_id, item_id, reason=body.reason, actor=caller.actor
         ),
         present=presenters.present_order,

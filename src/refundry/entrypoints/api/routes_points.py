@@ -11,7 +11,8 @@ from refundry.entrypoints.api import schemas_points as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.fields import PathText
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.services import points, transactions
+from refundry.services import transactions
+from refundry.services.handlers import points
 
 router = APIRouter(prefix="/v1", tags=["points"])
 

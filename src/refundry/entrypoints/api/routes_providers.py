@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from refundry.domain.errors import NotFound
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.services import transactions
-from refundry.services.provider_events import receive_provider_event
+from refundry.services.handlers.provider_events import receive_provider_event
 
 router = APIRouter(tags=["providers"])
 

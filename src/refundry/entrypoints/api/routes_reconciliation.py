@@ -27,7 +27,8 @@ from refundry.entrypoints.api.responses import (
     request_key,
 )
 from refundry.entrypoints.reconciliation_csv import discrepancy_csv
-from refundry.services import reconciliation, transactions
+from refundry.services import transactions
+from refundry.services.handlers import reconciliation
 from refundry.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1/reconciliation", tags=["reconciliation"])

@@ -11,8 +11,9 @@ from refundry.entrypoints.api import presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.links import ORDER, link, links, order_links
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.services import orders, transactions
-from refundry.services.refund_order import preview_refund, refund_order
+from refundry.services import transactions
+from refundry.services.handlers.refunds import preview_refund, refund_order
+from refundry.services.views import orders as order_views
 
 router = APIRouter(prefix="/v1", tags=["refunds"])
 
@@ -127,7 +128,7 @@ def refund(
 @router.get("/orders/{order_id}/refunds", response_model=schemas.RefundListOut)
 def list_refunds(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
     order = transactions.read(
-        container.uow_factory, lambda uow: orders.get_order(uow, caller.merchant_id, order_id)
+        container.uow_factory, lambda uow: order_views.get_order(uow, caller.merchant_id, order_id)
     )
     return json_response(presenters.present_refunds(order))
 
@@ -135,6 +136,7 @@ def list_refunds(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep
 @router.get("/refunds/{refund_id}", response_model=schemas.RefundOut)
 def get_refund(refund_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
     order, found = transactions.read(
-        container.uow_factory, lambda uow: orders.get_refund(uow, caller.merchant_id, refund_id)
+        container.uow_factory,
+        lambda uow: order_views.get_refund(uow, caller.merchant_id, refund_id),
     )
     return json_response(presenters.present_refund(order, found))

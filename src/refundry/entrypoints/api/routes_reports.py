@@ -22,8 +22,10 @@ from refundry.entrypoints.api import fields, schemas_reports
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.entrypoints.csv_stream import safe_text
-from refundry.services import merchants, reports, transactions
+from refundry.services import transactions
+from refundry.services.handlers import merchants
 from refundry.services.unit_of_work import Merchant
+from refundry.services.views import reports
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Row = TypeVar("Row", bound=BaseModel)

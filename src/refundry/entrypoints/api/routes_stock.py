@@ -10,8 +10,10 @@ from pydantic import Field
 from refundry.entrypoints.api import fields, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.services import orders, transactions
+from refundry.services import transactions
+from refundry.services.handlers import stock
 from refundry.services.unit_of_work import StockLevel
+from refundry.services.views import stock as stock_views
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 
@@ -25,7 +27,7 @@ def _present(level: StockLevel) -> dict[str, object]:
 @router.get("", response_model=schemas.StockListOut)
 def list_stock(container: ContainerDep, caller: CallerDep) -> Response:
     levels = transactions.read(
-        container.uow_factory, lambda uow: orders.list_stock(uow, caller.merchant_id)
+        container.uow_factory, lambda uow: stock_views.list_stock(uow, caller.merchant_id)
     )
     return json_response({"data": [_present(level) for level in levels]})
 
@@ -33,7 +35,7 @@ def list_stock(container: ContainerDep, caller: CallerDep) -> Response:
 @router.get("/{sku}", response_model=schemas.StockOut)
 def get_stock(sku: Sku, container: ContainerDep, caller: CallerDep) -> Response:
     levels = transactions.read(
-        container.uow_factory, lambda uow: orders.list_stock(uow, caller.merchant_id, [sku])
+        container.uow_factory, lambda uow: stock_views.list_stock(uow, caller.merchant_id, [sku])
     )
     return json_response(_present(levels[0] if levels else StockLevel(sku, 0)))
 
@@ -53,6 +55,6 @@ def set_stock(
         request=request,
         idempotency_key=idempotency_key,
         body=body,
-        use_case=lambda uow: orders.set_stock(uow, caller.merchant_id, sku, body.on_hand),
+        use_case=lambda uow: stock.set_stock(uow, caller.merchant_id, sku, body.on_hand),
         present=_present,
     )

@@ -20,7 +20,8 @@ from refundry.entrypoints.api import schemas_webhooks as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.links import link, links
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.services import transactions, webhooks
+from refundry.services import transactions
+from refundry.services.handlers import webhooks
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 

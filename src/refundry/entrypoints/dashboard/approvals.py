@@ -17,8 +17,9 @@ from refundry.entrypoints.dashboard.routes import (
     current_session,
     to_login,
 )
-from refundry.services import refund_approvals, transactions
-from refundry.services.staff import Session
+from refundry.services import transactions
+from refundry.services.handlers import refund_approvals
+from refundry.services.handlers.staff import Session
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 

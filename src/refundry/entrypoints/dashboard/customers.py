@@ -19,8 +19,10 @@ from refundry.entrypoints.api.routes_reports import csv_lines
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.report_pages import FIRST_DAY, LAST_DAY, From, To
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, refuse_nul, to_login
-from refundry.services import points, reports, transactions
+from refundry.services import transactions
+from refundry.services.handlers import points
 from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views import reports
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 

@@ -17,8 +17,9 @@ from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.customers import Email
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import CsrfToken, current_session, to_login
-from refundry.services import merchant_float, points, transactions, webhooks
-from refundry.services.merchant_float import FloatSummary
+from refundry.services import transactions
+from refundry.services.handlers import merchant_float, points, webhooks
+from refundry.services.handlers.merchant_float import FloatSummary
 from refundry.services.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard

@@ -22,9 +22,9 @@ from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import transactions
-from refundry.services.refund_approvals import over_limit, refund_as_staff
-from refundry.services.refund_order import preview_refund
-from refundry.services.staff import Session
+from refundry.services.handlers.refund_approvals import over_limit, refund_as_staff
+from refundry.services.handlers.refunds import preview_refund
+from refundry.services.handlers.staff import Session
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 

@@ -18,9 +18,10 @@ from refundry.domain.staff import Permission
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
-from refundry.services import reports, transactions
-from refundry.services.staff import Session
+from refundry.services import transactions
+from refundry.services.handlers.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views import reports
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 

@@ -27,8 +27,9 @@ from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
 from refundry.entrypoints.dashboard.timeline import timeline
-from refundry.services import refund_approvals, staff, transactions
-from refundry.services.staff import Session
+from refundry.services import transactions
+from refundry.services.handlers import refund_approvals, staff
+from refundry.services.handlers.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard

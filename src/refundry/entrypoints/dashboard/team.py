@@ -16,8 +16,9 @@ from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import CsrfToken, FormText, current_session, to_login
-from refundry.services import staff, transactions
-from refundry.services.staff import Session
+from refundry.services import transactions
+from refundry.services.handlers import staff
+from refundry.services.handlers.staff import Session
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 

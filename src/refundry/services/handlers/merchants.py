@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from refundry.domain.errors import InvalidInput, Unauthenticated
 from refundry.domain.order_parts import AuthorizationExpiryAction
-from refundry.services import reports
+from refundry.domain.reporting import merchant_zone
 from refundry.services.transactions import read, utcnow
 from refundry.services.unit_of_work import Merchant, UnitOfWork, UnitOfWorkFactory
 
@@ -142,7 +142,7 @@ def update_merchant(
 ) -> Merchant:
     """Change the settings named; the others stay as they are."""
     if timezone is not None:
-        reports.set_timezone(uow, merchant_id, timezone)
+        set_timezone(uow, merchant_id, timezone)
     if authorization_expiry_action is not None:
         uow.merchants.set_authorization_expiry_action(merchant_id, authorization_expiry_action)
     if automatic_capture is not None:
@@ -150,3 +150,9 @@ def update_merchant(
     merchant = uow.merchants.get(merchant_id)
     assert merchant is not None  # the caller's key belongs to it
     return merchant
+
+
+def set_timezone(uow: UnitOfWork, merchant_id: uuid.UUID, timezone: str) -> str:
+    merchant_zone(timezone)  # refuses what is not an IANA zone
+    uow.merchants.set_timezone(merchant_id, timezone)
+    return timezone

@@ -31,7 +31,7 @@ from refundry.domain.points import (
     ShortfallPolicy,
     reverse,
 )
-from refundry.services.points_repository import PointsRepository
+from refundry.services.ports.points import PointsRepository
 from refundry.services.transactions import utcnow
 
 

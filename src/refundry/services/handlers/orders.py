@@ -7,18 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from refundry.domain.errors import LinkNotFound, RefundNotFound
+from refundry.domain.errors import LinkNotFound
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import CaptureMode, Customer, Order, PaymentMethod
 from refundry.domain.order_parts import AUTHORIZATION_VALIDITY
 from refundry.domain.order_placement import NewLine, place_order
-from refundry.domain.refund import Refund
 from refundry.domain.status import OrderStatus
-from refundry.services import merchant_float, points
-from refundry.services.payment_providers import ProviderRegistry
+from refundry.services.handlers import merchant_float, points
+from refundry.services.ports.payment_providers import ProviderRegistry
 from refundry.services.transactions import utcnow
-from refundry.services.unit_of_work import StockLevel, UnitOfWork
+from refundry.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,32 +153,6 @@ def _default_capture_mode(uow: UnitOfWork, command: PlaceOrder) -> CaptureMode:
     return CaptureMode.AUTOMATIC if automatic else CaptureMode.MANUAL
 
 
-def cancel_item(
-    uow: UnitOfWork,
-    merchant_id: uuid.UUID,
-    order_id: uuid.UUID,
-    item_id: uuid.UUID,
-    *,
-    reason: str | None,
-    actor: str,
-) -> Order:
-    """Cancel one gift-card link or one line under the order's lock; irreversible."""
-    order = uow.orders.get(merchant_id, order_id)
-    now = utcnow()
-    stopped_before = {line.id: line.cancelled_quantity for line in order.lines}
-    refund = order.cancel_item(item_id, reason=reason, created_by=actor, now=now)
-    restock = order.restock_for(refund) if refund is not None else {}
-    # With nothing captured no refund carries the units: those stopped without one go
-    # back on the shelf here, as a whole-order cancel puts them back.
-    for line in order.lines:
-        stopped = line.cancelled_quantity - stopped_before[line.id]
-        if stopped and line.is_stocked:
-            restock[line.sku] = restock.get(line.sku, 0) + stopped
-    for sku, units in sorted(restock.items()):
-        uow.stock.adjust(merchant_id, sku, units, now)
-    return order
-
-
 def open_link(uow: UnitOfWork, token: str) -> tuple[Order, GiftCardLink]:
     """The consumer's click: recorded once, under the order's lock (a cancel may race it)."""
     found = uow.orders.find_link_order(token=token)
@@ -198,33 +171,3 @@ def spend_link(
         raise LinkNotFound(f"no link {link_id}", link_id=str(link_id))
     order = uow.orders.get(merchant_id, found[1])
     return order, order.spend_link(link_id, Money(amount, order.currency), utcnow())
-
-
-def get_order(uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order:
-    return uow.orders.get(merchant_id, order_id)
-
-
-def search_orders(
-    uow: UnitOfWork, merchant_id: uuid.UUID, query: str | None, *, limit: int, offset: int
-) -> list[Order]:
-    return uow.orders.search(merchant_id, query, limit=limit, offset=offset)
-
-
-def get_refund(
-    uow: UnitOfWork, merchant_id: uuid.UUID, refund_id: uuid.UUID
-) -> tuple[Order, Refund]:
-    found = uow.orders.find_refund(merchant_id, refund_id)
-    if found is None:
-        raise RefundNotFound(f"no refund {refund_id}", refund_id=str(refund_id))
-    return found
-
-
-def set_stock(uow: UnitOfWork, merchant_id: uuid.UUID, sku: str, on_hand: int) -> StockLevel:
-    uow.stock.set(merchant_id, sku, on_hand, utcnow())
-    return uow.stock.list(merchant_id, [sku])[0]
-
-
-def list_stock(
-    uow: UnitOfWork, merchant_id: uuid.UUID, skus: list[str] | None = None
-) -> list[StockLevel]:
-    return uow.stock.list(merchant_id, skus)

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from refundry.domain.payments import ProviderRefund, ProviderRefundEvent, ProviderRefundState
-from refundry.services.outbox import OutboxMessage, Topic
+from refundry.services.ports.outbox import OutboxMessage, Topic
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 

@@ -19,10 +19,10 @@ from refundry.domain.order import Order
 from refundry.domain.refund import RefundMethod, sum_money
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
-from refundry.services import orders
-from refundry.services.cancel_order import cancel_order
-from refundry.services.quotes import QuoteSigner
-from refundry.services.refund_order import RefundMade, refund_order
+from refundry.services.handlers import cancellation
+from refundry.services.handlers.cancellation import cancel_order
+from refundry.services.handlers.quotes import QuoteSigner
+from refundry.services.handlers.refunds import RefundMade, refund_order
 from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
@@ -208,7 +208,7 @@ def cancel_item_as_staff(
     *,
     reason: str | None,
 ) -> Order:
-    order = orders.cancel_item(
+    order = cancellation.cancel_item(
         uow, member.merchant_id, order_id, item_id, reason=reason, actor=member.actor
     )
     _check_money_given_back(member, order)

@@ -23,7 +23,7 @@ from refundry.domain.events import (
 )
 from refundry.domain.order import Order
 from refundry.domain.webhooks import EventType
-from refundry.services.documents import json_time, refund_document
+from refundry.services.views.documents import json_time, refund_document
 
 Json = dict[str, Any]
 

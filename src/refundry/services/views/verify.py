@@ -23,8 +23,8 @@ from refundry.domain.ledger_check import (
     report_drifts,
 )
 from refundry.domain.reporting import MAX_REPORT_DAYS, Granularity, SummaryRow, merchant_zone
-from refundry.services.reports import merchant_range
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from refundry.services.views.reports import merchant_range
 
 BATCH_SIZE = 1000
 KEPT_DRIFTS = 10_000  # counted beyond that, not kept: a broken import can drift everywhere

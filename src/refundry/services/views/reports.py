@@ -58,12 +58,6 @@ def merchant_range(
     return ReportRange.of(first_day, last_day, timezone)
 
 
-def set_timezone(uow: UnitOfWork, merchant_id: uuid.UUID, timezone: str) -> str:
-    merchant_zone(timezone)  # refuses what is not an IANA zone
-    uow.merchants.set_timezone(merchant_id, timezone)
-    return timezone
-
-
 def refunds_report(
     uow: UnitOfWork,
     merchant_id: uuid.UUID,

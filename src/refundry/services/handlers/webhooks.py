@@ -34,7 +34,7 @@ from refundry.domain.webhooks import (
     WebhookEvent,
     check_rotation_grace,
 )
-from refundry.services import webhook_payloads
+from refundry.services.handlers import webhook_payloads
 from refundry.services.transactions import dump_json, run, utcnow
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 

@@ -16,7 +16,7 @@ from functools import partial
 
 from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.status import FulfilmentStatus
-from refundry.services.cancel_order import cancel_order
+from refundry.services.handlers.cancellation import cancel_order
 from refundry.services.transactions import read, run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 

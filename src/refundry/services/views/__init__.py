@@ -1,0 +1,1 @@
+"""Read-only queries: reports, verify, and the documents answers are built from."""
