@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from refundry.bootstrap import Container, payment_providers
 from refundry.domain.payments import ProviderRefund, ProviderRefundState
 from refundry.entrypoints.api.app import create_app
-from refundry.services import transactions
+from refundry.services import clock, transactions
 from refundry.services.handlers.provider_work import ProviderWork, apply_refund_outcome
 from refundry.services.unit_of_work import UnitOfWork
 from tests.conftest import Api, order_body, sandbox_psp_server
@@ -327,7 +327,7 @@ def second_api_key(api: Api) -> str:
     transactions.run(
         api.container.uow_factory,
         lambda uow: uow.merchants.add_api_key(
-            api.merchant.merchant.id, key_id, _hash(secret), transactions.utcnow()
+            api.merchant.merchant.id, key_id, _hash(secret), clock.utcnow()
         ),
     )
     return f"{KEY_PREFIX}_{key_id.hex}_{secret}"

@@ -21,7 +21,7 @@ from refundry.entrypoints.cli_reconcile import reconcile_app
 from refundry.entrypoints.cli_verify import verify
 from refundry.entrypoints.cli_webhooks import webhooks_app
 from refundry.entrypoints.log_redaction import redact_root_handlers, uvicorn_log_config
-from refundry.services import transactions
+from refundry.services import clock, transactions
 from refundry.services.handlers import merchant_float
 from refundry.services.handlers.merchants import create_merchant
 
@@ -114,7 +114,7 @@ def invoices_close(
 ) -> None:
     """Close every due invoice cycle: apply pending float credits, write the statements."""
     container = bootstrap()
-    now = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or transactions.utcnow()
+    now = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or clock.utcnow()
     for merchant_id, invoice in merchant_float.close_all_due_cycles(container.uow_factory, now):
         typer.echo(
             f"{merchant_id} {invoice.period_start:%Y-%m-%d}..{invoice.period_end:%Y-%m-%d} "
@@ -168,7 +168,7 @@ def seed(
 
     container = bootstrap()
     created = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, name))
-    end = transactions.utcnow()
+    end = clock.utcnow()
     generated = seed_data.generate(
         created.merchant.id, orders, start=end - timedelta(days=days), end=end, seed=random_seed
     )

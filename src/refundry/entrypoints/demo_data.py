@@ -18,7 +18,7 @@ from refundry.domain.order_placement import NewLine
 from refundry.domain.refund import RefundMethod
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import Role
-from refundry.services import transactions
+from refundry.services import clock, transactions
 from refundry.services.handlers import cancellation, merchant_float, orders, staff, stock
 from refundry.services.handlers.cancellation import cancel_order
 from refundry.services.handlers.merchants import create_merchant
@@ -137,7 +137,7 @@ def _seed_gift_cards(uow_factory: UnitOfWorkFactory, merchant_id: uuid.UUID) -> 
 def _play_gift_card(
     uow_factory: UnitOfWorkFactory, merchant_id: uuid.UUID, number: int, story: str
 ) -> None:
-    now = transactions.utcnow()
+    now = clock.utcnow()
     expires = now - timedelta(days=1) if story == "expired" else now + timedelta(days=365)
     command = orders.PlaceOrder(
         merchant_id=merchant_id,

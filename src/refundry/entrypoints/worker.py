@@ -18,7 +18,7 @@ from types import FrameType
 
 from refundry.bootstrap import Container
 from refundry.config import Settings
-from refundry.services import transactions
+from refundry.services import clock
 from refundry.services.handlers import (
     authorization_watch,
     merchant_float,
@@ -59,7 +59,7 @@ def deliver_webhooks(container: Container) -> None:
 
 def close_invoice_cycles(container: Container) -> None:
     for merchant_id, invoice in merchant_float.close_all_due_cycles(
-        container.uow_factory, transactions.utcnow()
+        container.uow_factory, clock.utcnow()
     ):
         logger.info(
             "closed invoice cycle %s..%s of merchant %s: credits %s, closing %s",
@@ -74,7 +74,7 @@ def close_invoice_cycles(container: Container) -> None:
 def watch_authorizations(container: Container) -> None:
     horizon = timedelta(hours=container.settings.authorization_watch_horizon_hours)
     for watched in authorization_watch.watch_authorizations(
-        container.uow_factory, transactions.utcnow(), horizon
+        container.uow_factory, clock.utcnow(), horizon
     ):
         logger.info(
             "authorization of order %s (merchant %s) about to lapse: %s",

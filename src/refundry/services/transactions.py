@@ -2,7 +2,8 @@
 
 Use cases are functions ``(uow) -> result`` that read and change state through the
 unit of work and never commit. ``run`` and ``run_idempotently`` are the one place
-where their transaction commits.
+where their transaction commits, through the message bus (``messagebus.commit``), so
+the handlers of the events the change recorded write their rows in it too.
 
 An idempotent run claims the key in the same transaction as the change and stores
 the response there too: the key, the change and the stored response commit
@@ -17,13 +18,13 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import orjson
-
 from refundry.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
+from refundry.services import messagebus
+from refundry.services.clock import utcnow
 from refundry.services.unit_of_work import StoredResponse, UnitOfWork, UnitOfWorkFactory
+from refundry.services.views.documents import dump_json
 
 T = TypeVar("T")
 JsonBody = dict[str, Any]
@@ -50,14 +51,10 @@ class Outcome:
     replayed: bool
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def run(uow_factory: UnitOfWorkFactory, use_case: Callable[[UnitOfWork], T]) -> T:
     with uow_factory() as uow:
         result = use_case(uow)
-        uow.commit()
+        messagebus.commit(uow)
     return result
 
 
@@ -77,7 +74,7 @@ def run_idempotently(
     if key is None:
         with uow_factory() as uow:
             body = dump_json(present(use_case(uow)))
-            uow.commit()
+            messagebus.commit(uow)
         return Outcome(status_code, body, replayed=False)
     # Two rounds at most: a concurrent holder of the key makes the first claim fail,
     # and by then it has committed, so the second round finds its response.
@@ -132,7 +129,7 @@ def _run_once(
         uow.idempotency_key = key.key
         body = dump_json(present(use_case(uow)))
         uow.idempotency.complete(key.merchant_id, key.key, status_code, body)
-        uow.commit()
+        messagebus.commit(uow)
     return Outcome(status_code, body, replayed=False)
 
 
@@ -142,14 +139,3 @@ def _check_same_request(stored: StoredResponse, key: IdempotencyKey) -> None:
             "this Idempotency-Key was used with a different request; "
             "use a new key for a new request",
         )
-
-
-def dump_json(body: JsonBody) -> str:
-    # orjson writes the same compact JSON several times faster (every response body and
-    # webhook payload goes through here), though it keeps non-ASCII text as UTF-8 rather
-    # than \u escapes. It refuses integers beyond 64 bits, which the standard library
-    # writes.
-    try:
-        return orjson.dumps(body).decode()
-    except TypeError:
-        return json.dumps(body, separators=(",", ":"))

@@ -1,7 +1,8 @@
 """The unit of work: one database transaction, the repositories that share it, one commit.
 
 Leaving the ``with`` block without ``commit()`` rolls everything back, so a use case
-that raises half-way writes nothing. Only ``services/`` calls ``commit()``.
+that raises half-way writes nothing. Only ``services/`` commits, and always through
+``messagebus.commit``, which first runs the handlers of the events the change recorded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from refundry.domain.events import DomainEvent
 from refundry.domain.merchant_float import (
     CreditedRefund,
     FloatAccount,
@@ -52,6 +54,10 @@ class Merchant:
     timezone: str = "UTC"
     authorization_expiry_action: AuthorizationExpiryAction = AuthorizationExpiryAction.FLAG
     automatic_capture: bool = True  # else orders are held and captured on fulfilment
+
+
+# An event with the order that recorded it: what the message bus hands its handlers.
+RecordedEvent = tuple[Order, DomainEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +241,15 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None: ...
-    def commit(self) -> None: ...
+    def collect_new_events(self) -> list[RecordedEvent]:
+        """The events recorded since the last call, each handed out once; the changes
+        that recorded them are written first, as the handlers' rows refer to them."""
+        ...
+
+    def commit(self) -> None:
+        """Write what is left and commit; refused while recorded events are unhandled
+        (use ``messagebus.commit``, which handles them first)."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -214,6 +214,9 @@ class SqlOrderRepository:
             order.events.clear()
         return drained
 
+    def has_recorded_events(self) -> bool:
+        return any(order.events for order in self._seen.values())
+
     def persist(self) -> None:
         """Write every change made to the orders this repository handed out."""
         for order in self._seen.values():

@@ -26,10 +26,8 @@ from refundry.adapters.db.repositories import (
 from refundry.adapters.db.staff_repository import SqlStaffRepository
 from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
-from refundry.domain.events import AuthorizationVoidRequested, RefundRequested
-from refundry.services.handlers import points, webhooks
-from refundry.services.ports.outbox import OutboxMessage
-from refundry.services.transactions import utcnow
+from refundry.domain.events import DomainEvent
+from refundry.domain.order import Order
 
 
 class SqlUnitOfWork:
@@ -104,25 +102,24 @@ class SqlUnitOfWork:
             self._connection = None
             self._transaction = None
 
+    def collect_new_events(self) -> list[tuple[Order, DomainEvent]]:
+        self._write_changes()
+        return self.orders.drain_events()
+
     def commit(self) -> None:
+        """Persist and commit, nothing else: what the change's events cause is the
+        message bus's work, done before this (``services.messagebus.commit``)."""
         assert self._transaction is not None
-        self.orders.persist()
-        self.floats.persist()
-        # The events of this change go out with it or not at all.
-        now = utcnow()
-        drained = self.orders.drain_events()
-        self.outbox.add(
-            [
-                OutboxMessage.for_event(order.merchant_id, event, now)
-                for order, event in drained
-                if isinstance(event, RefundRequested | AuthorizationVoidRequested)
-            ],
-            now,
-        )
-        points.record_points(self, drained, now)
-        webhooks.publish(self, drained, now, self.idempotency_key)
+        self._write_changes()
+        if self.orders.has_recorded_events():
+            # Committing now would lose them (an outbox message, a webhook, a points entry).
+            raise RuntimeError("events were recorded but not handled; commit through the bus")
         self.stock.flush()  # last: a popular SKU's row is locked until the commit
         self._transaction.commit()
+
+    def _write_changes(self) -> None:
+        self.orders.persist()
+        self.floats.persist()
 
 
 class SqlUnitOfWorkFactory:

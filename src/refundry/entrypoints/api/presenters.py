@@ -10,8 +10,8 @@ from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
 from refundry.entrypoints.api import schemas
+from refundry.services.clock import utcnow
 from refundry.services.handlers.refunds import RefundMade, RefundPreview
-from refundry.services.transactions import utcnow
 from refundry.services.views.documents import breakdown_document, refund_document
 
 JsonBody = dict[str, Any]

@@ -12,6 +12,7 @@ from refundry.bootstrap import Container
 from refundry.services import transactions
 from refundry.services.handlers.merchants import ApiCaller
 from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views.documents import dump_json
 
 T = TypeVar("T")
 
@@ -60,4 +61,4 @@ def outcome_response(outcome: transactions.Outcome) -> Response:
 
 
 def json_response(body: dict[str, Any]) -> Response:
-    return Response(transactions.dump_json(body), media_type="application/json")
+    return Response(dump_json(body), media_type="application/json")

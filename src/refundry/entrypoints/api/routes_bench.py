@@ -22,7 +22,7 @@ from refundry.adapters.db.unit_of_work import SqlUnitOfWork
 from refundry.entrypoints.api import fields
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response
-from refundry.services.transactions import utcnow
+from refundry.services.clock import utcnow
 
 # Its own metadata: the production schema (and Alembic's comparison with it) never sees it.
 bench_metadata = sa.MetaData()

@@ -20,8 +20,8 @@ from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, Idemp
 from refundry.entrypoints.api.presenters import link_model
 from refundry.entrypoints.api.responses import mutate
 from refundry.services import transactions
+from refundry.services.clock import utcnow
 from refundry.services.handlers import orders
-from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["gift-card links"])

@@ -19,7 +19,7 @@ from refundry.entrypoints.api.routes_reports import csv_lines
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.report_pages import FIRST_DAY, LAST_DAY, From, To
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, refuse_nul, to_login
-from refundry.services import transactions
+from refundry.services import clock, transactions
 from refundry.services.handlers import points
 from refundry.services.unit_of_work import UnitOfWork
 from refundry.services.views import reports
@@ -82,7 +82,7 @@ def refunds_report(
     if current is None:
         return to_login()
     current.member.require(Permission.REPORTS)
-    last = last_day or transactions.utcnow().date()
+    last = last_day or clock.utcnow().date()
     first = first_day or last - timedelta(days=REPORT_DAYS - 1)
     page = transactions.read(
         container.uow_factory,

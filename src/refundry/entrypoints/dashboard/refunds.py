@@ -21,7 +21,7 @@ from refundry.domain.staff import Permission, RefundApproval
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
-from refundry.services import transactions
+from refundry.services import clock, transactions
 from refundry.services.handlers.refund_approvals import over_limit, refund_as_staff
 from refundry.services.handlers.refunds import preview_refund
 from refundry.services.handlers.staff import Session
@@ -137,7 +137,7 @@ def _blank_form(
     current.member.require(Permission.REFUND)
     order = _load(container, current, order_id)
     return render(request, "refund.html", session=current, order=order, step=step,
-                  form=RefundForm(full=False), now=transactions.utcnow())  # fmt: skip
+                  form=RefundForm(full=False), now=clock.utcnow())  # fmt: skip
 
 
 @router.post("/orders/{order_id}/refund/edit")
@@ -150,7 +150,7 @@ def back_to_edit(
         return to_login()
     current, order = signed_in
     return render(request, "refund.html", session=current, order=order, step="edit", form=form,
-                  now=transactions.utcnow())  # fmt: skip
+                  now=clock.utcnow())  # fmt: skip
 
 
 @router.post("/orders/{order_id}/refund/review")
@@ -177,7 +177,7 @@ def review_refund(
     needs_approval = over_limit(current.member, order, preview.breakdown.total)
     return render(request, "refund.html", session=current, order=preview.order, step="review",
                   form=form, preview=preview, needs_approval=needs_approval,
-                  now=transactions.utcnow())  # fmt: skip
+                  now=clock.utcnow())  # fmt: skip
 
 
 @router.post("/orders/{order_id}/refund")

@@ -18,7 +18,7 @@ from refundry.domain.staff import Permission
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
-from refundry.services import transactions
+from refundry.services import clock, transactions
 from refundry.services.handlers.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
 from refundry.services.views import reports
@@ -70,7 +70,7 @@ def chart_bars(series: list[SummaryRow], currency: str, first: date, days: int) 
 
 
 def _range(first_day: date | None, last_day: date | None) -> tuple[date, date]:
-    last = last_day or transactions.utcnow().date()
+    last = last_day or clock.utcnow().date()
     return first_day or last - timedelta(days=29), last
 
 

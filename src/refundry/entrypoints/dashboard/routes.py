@@ -27,7 +27,7 @@ from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
 from refundry.entrypoints.dashboard.timeline import timeline
-from refundry.services import transactions
+from refundry.services import clock, transactions
 from refundry.services.handlers import refund_approvals, staff
 from refundry.services.handlers.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
@@ -90,10 +90,7 @@ def login(
     )
     try:
         previous = request.cookies.get(COOKIE)
-        signed_in = transactions.run(
-            container.uow_factory,
-            lambda uow: staff.sign_in(uow, email, password, previous, lockout),
-        )
+        signed_in = staff.sign_in(container.uow_factory, email, password, previous, lockout)
     except SignInLocked as error:
         page = render(request, "login.html", status_code=429, error=error.detail, email=email)
         page.headers["Retry-After"] = str(error.extensions["retry_after"])
@@ -175,7 +172,7 @@ def order_page(
         order, asked, members = transactions.read(container.uow_factory, load)
     except (NotFound, ValueError):
         return render(request, "error.html", 404, session=current, message="No such order.")
-    now = transactions.utcnow()
+    now = clock.utcnow()
     return render(
         request,
         "order.html",

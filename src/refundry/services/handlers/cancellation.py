@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from refundry.domain.order import Order
-from refundry.services.transactions import utcnow
+from refundry.services.clock import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 

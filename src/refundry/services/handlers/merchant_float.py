@@ -18,7 +18,8 @@ from refundry.domain.merchant_float import (
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import Order
 from refundry.domain.refund import sum_money
-from refundry.services.transactions import read, run, utcnow
+from refundry.services.clock import utcnow
+from refundry.services.transactions import read, run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from refundry.domain.errors import InvalidInput, Unauthenticated
 from refundry.domain.order_parts import AuthorizationExpiryAction
 from refundry.domain.reporting import merchant_zone
-from refundry.services.transactions import read, utcnow
+from refundry.services.clock import utcnow
+from refundry.services.transactions import read
 from refundry.services.unit_of_work import Merchant, UnitOfWork, UnitOfWorkFactory
 
 KEY_PREFIX = "rfk"

@@ -14,9 +14,9 @@ from refundry.domain.order import CaptureMode, Customer, Order, PaymentMethod
 from refundry.domain.order_parts import AUTHORIZATION_VALIDITY
 from refundry.domain.order_placement import NewLine, place_order
 from refundry.domain.status import OrderStatus
+from refundry.services.clock import utcnow
 from refundry.services.handlers import merchant_float, points
 from refundry.services.ports.payment_providers import ProviderRegistry
-from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 

@@ -31,8 +31,8 @@ from refundry.domain.points import (
     ShortfallPolicy,
     reverse,
 )
+from refundry.services.clock import utcnow
 from refundry.services.ports.points import PointsRepository
-from refundry.services.transactions import utcnow
 
 
 class _PointsUnitOfWork(Protocol):
@@ -72,10 +72,11 @@ def redeem_points(uow: _PointsUnitOfWork, order: Order, now: datetime) -> None:
 
 
 def record_points(
-    uow: _PointsUnitOfWork, drained: Iterable[tuple[Order, DomainEvent]], now: datetime
+    uow: _PointsUnitOfWork, recorded: Iterable[tuple[Order, DomainEvent]], now: datetime
 ) -> None:
-    """Write the ledger entries of this change's points events (called by every commit)."""
-    for order, event in drained:
+    """Write the ledger entries of this change's points events (the message bus's handler
+    for them, run before the commit)."""
+    for order, event in recorded:
         if not isinstance(event, PointsAwarded | PointsReversed | PointsRedeemed | PointsRestored):
             continue
         customer = customer_key(order)

@@ -12,8 +12,8 @@ import uuid
 from typing import Any
 
 from refundry.domain.payments import ProviderRefund, ProviderRefundEvent, ProviderRefundState
+from refundry.services.clock import utcnow
 from refundry.services.ports.outbox import OutboxMessage, Topic
-from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 

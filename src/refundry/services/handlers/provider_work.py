@@ -23,10 +23,11 @@ from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.payments import ProviderRefund, ProviderRefundState, RefundInstruction
 from refundry.domain.refund import Refund
 from refundry.domain.retry import backoff_delay
+from refundry.services.clock import utcnow
 from refundry.services.handlers.provider_events import event_from_payload
 from refundry.services.ports.outbox import OutboxMessage, Topic
 from refundry.services.ports.payment_providers import ProviderRegistry
-from refundry.services.transactions import read, run, utcnow
+from refundry.services.transactions import read, run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger("refundry.worker")

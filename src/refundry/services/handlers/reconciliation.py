@@ -25,7 +25,8 @@ from refundry.domain.reconciliation import (
     ReconciliationOutcome,
 )
 from refundry.domain.status import OrderStatus
-from refundry.services.transactions import read, run, utcnow
+from refundry.services.clock import utcnow
+from refundry.services.transactions import read, run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger("refundry.reconciliation")

@@ -19,11 +19,11 @@ from refundry.domain.order import Order
 from refundry.domain.refund import RefundMethod, sum_money
 from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
+from refundry.services.clock import utcnow
 from refundry.services.handlers import cancellation
 from refundry.services.handlers.cancellation import cancel_order
 from refundry.services.handlers.quotes import QuoteSigner
 from refundry.services.handlers.refunds import RefundMade, refund_order
-from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 

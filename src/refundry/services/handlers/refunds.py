@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund, RefundBreakdown, RefundMethod
 from refundry.domain.refund_calculation import RefundRequest
+from refundry.services.clock import utcnow
 from refundry.services.handlers.quotes import Quote, QuoteSigner
-from refundry.services.transactions import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
 

@@ -29,8 +29,9 @@ from refundry.domain.errors import (
 from refundry.domain.money import Money
 from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR
 from refundry.domain.staff import Permission, Role, StaffMember
-from refundry.services.transactions import utcnow
-from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.clock import utcnow
+from refundry.services.transactions import run
+from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MIN_PASSWORD = 12
 MAX_EMAIL = 320  # the longest address RFC 5321 allows, and the columns' width
@@ -121,15 +122,33 @@ class Lockout:
 
 
 def sign_in(
-    uow: UnitOfWork,
+    uow_factory: UnitOfWorkFactory,
     email: str,
     password: str,
     previous_token: str | None = None,
     lockout: Lockout = Lockout(),
 ) -> SignedIn:
+    """A new session for the right password. A wrong one is counted toward the lockout in
+    a transaction of its own, committed before the refusal is raised: the refusal must
+    not roll the count back."""
     key = email.strip().casefold()
     # Case folding may lengthen an email ("ß" is "ss"): the count keys on what fits.
     counted = key[:MAX_EMAIL]
+    try:
+        return run(uow_factory, lambda uow: _sign_in(uow, key, counted, password, previous_token))
+    except InvalidCredentials:
+        run(
+            uow_factory,
+            lambda uow: uow.staff.note_failed_sign_in(
+                counted, utcnow(), lockout.failures, lockout.duration
+            ),
+        )
+        raise
+
+
+def _sign_in(
+    uow: UnitOfWork, key: str, counted: str, password: str, previous_token: str | None
+) -> SignedIn:
     now = utcnow()
     locked_until = uow.staff.sign_in_locked_until(counted, now)
     if locked_until is not None:
@@ -141,14 +160,10 @@ def sign_in(
     found = uow.staff.by_email(key)
     try:
         _hasher.verify(_DUMMY_HASH if found is None else found[1], password)
-        if found is None:
-            raise InvalidCredentials("the email or the password is wrong")
-    except (VerificationError, InvalidHashError, InvalidCredentials):
-        # Counted for unknown emails too, so a lockout does not tell which exist; kept
-        # although the sign-in fails, hence this commit.
-        uow.staff.note_failed_sign_in(counted, now, lockout.failures, lockout.duration)
-        uow.commit()
-        raise InvalidCredentials("the email or the password is wrong") from None
+    except (VerificationError, InvalidHashError):
+        found = None
+    if found is None:  # unknown emails are counted too: a lockout tells no one who exists
+        raise InvalidCredentials("the email or the password is wrong")
     member = found[0]
     uow.staff.clear_failed_sign_ins(counted)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from refundry.services.transactions import utcnow
+from refundry.services.clock import utcnow
 from refundry.services.unit_of_work import StockLevel, UnitOfWork
 
 

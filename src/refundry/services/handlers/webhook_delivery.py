@@ -37,7 +37,8 @@ from refundry.domain.webhooks import (
     DueDelivery,
     EndpointStatus,
 )
-from refundry.services.transactions import run, utcnow
+from refundry.services.clock import utcnow
+from refundry.services.transactions import run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger("refundry.worker")

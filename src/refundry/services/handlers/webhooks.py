@@ -1,8 +1,6 @@
 """Webhook use cases: endpoints and their secrets, the event log, redelivery, publishing.
 
-``publish`` runs inside every commit: the events an order recorded become webhook events
-and deliveries in the same transaction as the change, so none is lost to a crash and none
-is sent for a change that rolled back.
+What a change publishes is ``webhook_publishing``'s work (a message bus handler).
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -18,14 +16,6 @@ from functools import partial
 import httpx
 
 from refundry.domain.errors import InvalidInput, WebhookEndpointNotFound, WebhookEventNotFound
-from refundry.domain.events import (
-    DomainEvent,
-    OrderAutoRefunded,
-    OrderCancelled,
-    OrderRefunded,
-    RefundStatusChanged,
-)
-from refundry.domain.order import Order
 from refundry.domain.webhooks import (
     Delivery,
     EndpointStatus,
@@ -34,54 +24,13 @@ from refundry.domain.webhooks import (
     WebhookEvent,
     check_rotation_grace,
 )
-from refundry.services.handlers import webhook_payloads
-from refundry.services.transactions import dump_json, run, utcnow
+from refundry.services.clock import utcnow
+from refundry.services.transactions import run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 MAX_URL_LENGTH = 2048
 MAX_PAGE = 100
-
-
-# ------------------------------------------------------------------ publishing
-def publish(
-    uow: UnitOfWork,
-    drained: Iterable[tuple[Order, DomainEvent]],
-    now: datetime,
-    idempotency_key: str | None,
-) -> None:
-    # One read of a merchant's endpoints per commit, however many events it makes (an
-    # invoice close completes many refunds at once).
-    endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = {}
-    for order, event in drained:
-        if not isinstance(
-            event, OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
-        ):
-            continue  # provider work (the outbox's) or points (the ledger's)
-        event_id = uuid.uuid4()
-        event_type = webhook_payloads.event_type(event)
-        sequence = uow.webhook_events.next_sequence(order.id)
-        body = webhook_payloads.webhook_body(
-            order,
-            event,
-            event_id=event_id,
-            sequence=sequence,
-            now=now,
-            idempotency_key=idempotency_key,
-        )
-        webhook_event = WebhookEvent(
-            id=event_id,
-            merchant_id=order.merchant_id,
-            order_id=order.id,
-            type=event_type,
-            sequence=sequence,
-            body=dump_json(body),
-            created_at=now,
-        )
-        if order.merchant_id not in endpoints:
-            endpoints[order.merchant_id] = uow.webhook_endpoints.for_merchant(order.merchant_id)
-        subscribed = [e.id for e in endpoints[order.merchant_id] if e.subscribes_to(event_type)]
-        uow.webhook_events.add(webhook_event, subscribed)
 
 
 # ------------------------------------------------------------------- endpoints

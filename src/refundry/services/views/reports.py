@@ -19,7 +19,7 @@ from refundry.domain.reporting import (
     SummaryRow,
     merchant_zone,
 )
-from refundry.services.transactions import utcnow
+from refundry.services.clock import utcnow
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 REFUND_SORTS = ("-created_at", "created_at", "-amount", "amount")

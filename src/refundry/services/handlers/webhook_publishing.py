@@ -1,0 +1,57 @@
+"""Event handler: the events merchants hear about become webhook events and deliveries.
+
+Run by the message bus in the same transaction as the change, so none is lost to a crash
+and none is sent for a change that rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from refundry.domain.events import (
+    OrderAutoRefunded,
+    OrderCancelled,
+    OrderRefunded,
+    RefundStatusChanged,
+)
+from refundry.domain.webhooks import WebhookEndpoint, WebhookEvent
+from refundry.services.handlers import webhook_payloads
+from refundry.services.unit_of_work import RecordedEvent, UnitOfWork
+from refundry.services.views.documents import dump_json
+
+
+def publish(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -> None:
+    # One read of a merchant's endpoints per commit, however many events it makes (an
+    # invoice close completes many refunds at once).
+    endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = {}
+    for order, event in recorded:
+        if not isinstance(
+            event, OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
+        ):
+            continue  # the bus routes only these here; the check narrows the type
+        event_id = uuid.uuid4()
+        event_type = webhook_payloads.event_type(event)
+        sequence = uow.webhook_events.next_sequence(order.id)
+        body = webhook_payloads.webhook_body(
+            order,
+            event,
+            event_id=event_id,
+            sequence=sequence,
+            now=now,
+            idempotency_key=uow.idempotency_key,
+        )
+        webhook_event = WebhookEvent(
+            id=event_id,
+            merchant_id=order.merchant_id,
+            order_id=order.id,
+            type=event_type,
+            sequence=sequence,
+            body=dump_json(body),
+            created_at=now,
+        )
+        if order.merchant_id not in endpoints:
+            endpoints[order.merchant_id] = uow.webhook_endpoints.for_merchant(order.merchant_id)
+        subscribed = [e.id for e in endpoints[order.merchant_id] if e.subscribes_to(event_type)]
+        uow.webhook_events.add(webhook_event, subscribed)
