@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from benchmarks.http_load import Phase, PhaseResult, request_bytes, run_phase
 from benchmarks.http_server import Server, Shop, log
-from refundry.adapters.db import tables
 from refundry.adapters.db.engine import create_engine
+from refundry.adapters.db.tables import orders as order_tables
 
 # A 3-line order: two discounted mugs, a teapot, three teas, and shipping (13,046 cents).
 ORDER_TEMPLATE: dict[str, Any] = {
@@ -301,9 +301,9 @@ def race(client: Client, url: str, database: str, settings: Settings, outcome: O
                         outcome.failures.append(f"race: answer {status}: {body[:200]!r}")
             with engine.connect() as connection:
                 stored = connection.execute(
-                    sa.select(sa.func.coalesce(sa.func.sum(tables.refunds.c.amount), 0)).where(
-                        tables.refunds.c.order_id == uuid.UUID(order.id)
-                    )
+                    sa.select(
+                        sa.func.coalesce(sa.func.sum(order_tables.refunds.c.amount), 0)
+                    ).where(order_tables.refunds.c.order_id == uuid.UUID(order.id))
                 ).scalar_one()
             with client.sync() as http:
                 seen = http.get(f"/v1/orders/{order.id}").json()

@@ -112,7 +112,7 @@ def uvicorn_command(port: int, workers: int) -> list[str]:
     several worker processes, no per-request access log."""
     return [
         str(BIN / "uvicorn"),
-        "refundry.entrypoints.api.asgi:app",
+        "--factory", "refundry.entrypoints.cli:bench_api",  # the API with its baseline endpoint
         "--host", "127.0.0.1",
         "--port", str(port),
         "--workers", str(workers),
@@ -133,7 +133,6 @@ def api_server(url: str, workers: int, env: Mapping[str, str] | None = None) -> 
             **os.environ,
             **(env or {}),
             "REFUNDRY_DATABASE_URL": url,
-            "REFUNDRY_BENCH_ENDPOINTS": "1",
             # The per-key rate limit (100/s a process by default) would refuse the load
             # itself; set out of reach, so its bookkeeping still runs on every request.
             "REFUNDRY_RATE_LIMIT_PER_SECOND": "1000000000",

@@ -66,7 +66,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from benchmarks.databases import fresh_postgres, fresh_sqlite, libpq
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import reconciliation as reconciliation_tables
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.domain.reconciliation import DiscrepancyKind, ReconciliationOutcome
@@ -272,9 +273,9 @@ def seed(container: Container, plan: Plan, postgres: bool) -> list[uuid.UUID]:
     write = copy_rows if postgres else insert_rows
     missing_ids: list[uuid.UUID] = []
     for table, columns, rows in (
-        (tables.orders, ORDER_COLUMNS, order_rows(plan, missing_ids)),
-        (tables.order_lines, LINE_COLUMNS, line_rows(plan)),
-        (tables.reconciliation_records, RECORD_COLUMNS, record_rows(plan)),
+        (order_tables.orders, ORDER_COLUMNS, order_rows(plan, missing_ids)),
+        (order_tables.order_lines, LINE_COLUMNS, line_rows(plan)),
+        (reconciliation_tables.reconciliation_records, RECORD_COLUMNS, record_rows(plan)),
     ):
         check_columns(table, columns)
         started = time.perf_counter()
@@ -450,7 +451,7 @@ def timed_run(container: Container, plan: Plan, clock: StatementClock) -> Run:
 
 
 def database_counts(container: Container, merchant_id: uuid.UUID) -> dict[str, int]:
-    o, d = tables.orders, tables.reconciliation_discrepancies
+    o, d = order_tables.orders, reconciliation_tables.reconciliation_discrepancies
     with container.engine.connect() as connection:
         statuses = connection.execute(
             sa.select(o.c.status, sa.func.count()).where(o.c.merchant_id == merchant_id)
@@ -462,7 +463,7 @@ def database_counts(container: Container, merchant_id: uuid.UUID) -> dict[str, i
             .group_by(d.c.kind)
         ).all()
         refunds = connection.execute(
-            sa.select(sa.func.count()).where(tables.refunds.c.merchant_id == merchant_id)
+            sa.select(sa.func.count()).where(order_tables.refunds.c.merchant_id == merchant_id)
         ).scalar_one()
     return {
         **{f"orders {status}": count for status, count in statuses},

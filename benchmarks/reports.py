@@ -72,20 +72,20 @@ def measure(url: str, args: argparse.Namespace) -> None:
     first = today - timedelta(days=364)
 
     def summary() -> None:
-        transactions.read(
-            container.uow_factory,
-            lambda uow: reports.summary_report(uow, merchant_id, first, today, Granularity.DAY),
+        transactions.query(
+            container.read_models,
+            lambda read: reports.summary_report(read, merchant_id, first, today, Granularity.DAY),
         )
 
     def first_page() -> None:
-        transactions.read(
-            container.uow_factory,
-            lambda uow: reports.refunds_report(uow, merchant_id, first, today, RefundFilters()),
+        transactions.query(
+            container.read_models,
+            lambda read: reports.refunds_report(read, merchant_id, first, today, RefundFilters()),
         )
 
-    refunds = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.count_refunds_report(uow, merchant_id, first, today, RefundFilters()),
+    refunds = transactions.query(
+        container.read_models,
+        lambda read: reports.count_refunds_report(read, merchant_id, first, today, RefundFilters()),
     )
     summary_seconds, page_seconds = timed(summary), timed(first_page)
     out = Path("bench-refunds.csv")

@@ -48,8 +48,9 @@ from benchmarks.http_server import (
     prepare,
     rss_mb,
 )
-from refundry.adapters.db import tables
 from refundry.adapters.db.engine import create_engine
+from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 
 
 @dataclass(slots=True)
@@ -141,15 +142,15 @@ def worker_figures(url: str) -> str:
         with engine.connect() as connection:
             refunds = dict(
                 connection.execute(
-                    sa.select(tables.refunds.c.status, sa.func.count()).group_by(
-                        tables.refunds.c.status
+                    sa.select(order_tables.refunds.c.status, sa.func.count()).group_by(
+                        order_tables.refunds.c.status
                     )
                 ).all()
             )
             deliveries = dict(
                 connection.execute(
-                    sa.select(tables.webhook_deliveries.c.state, sa.func.count()).group_by(
-                        tables.webhook_deliveries.c.state
+                    sa.select(webhook_tables.webhook_deliveries.c.state, sa.func.count()).group_by(
+                        webhook_tables.webhook_deliveries.c.state
                     )
                 ).all()
             )

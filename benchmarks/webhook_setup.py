@@ -23,12 +23,17 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.adapters.webhooks.http_sender import USER_AGENT, HttpWebhookSender, signature_headers
 from refundry.bootstrap import Container
-from refundry.domain.order import Customer, LineKind, Order
-from refundry.domain.order_placement import NewLine
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.domain.order import (
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    Order,
+    RefundRequest,
+)
 from refundry.domain.webhooks import DeliveryAttempt, DeliveryState, EventType
 from refundry.services import transactions
 from refundry.services.handlers import orders, webhooks
@@ -206,7 +211,7 @@ def _follow_up(
 
 def pending_bodies(container: Container, shop: Shop) -> list[tuple[str, str]]:
     """(event id, body) of every delivery the endpoint is owed."""
-    d, ev = tables.webhook_deliveries, tables.webhook_events
+    d, ev = webhook_tables.webhook_deliveries, webhook_tables.webhook_events
     with container.engine.connect() as connection:
         rows = connection.execute(
             sa.select(ev.c.id, ev.c.payload)
@@ -217,7 +222,7 @@ def pending_bodies(container: Container, shop: Shop) -> list[tuple[str, str]]:
 
 
 def delivery_rows(container: Container, shop: Shop) -> dict[str, int]:
-    d, a = tables.webhook_deliveries, tables.webhook_attempts
+    d, a = webhook_tables.webhook_deliveries, webhook_tables.webhook_attempts
     with container.engine.connect() as connection:
         grouped = connection.execute(
             sa.select(d.c.state, d.c.attempts, sa.func.count())

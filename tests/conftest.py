@@ -207,7 +207,7 @@ def api(container: Container, merchant: NewMerchant) -> Iterator[Api]:
 
 def assert_no_drift(container: Container, merchant_id: uuid.UUID | None = None) -> None:
     """``refundry verify``'s checks, run after every API test on what it left behind."""
-    outcome = verify(container.uow_factory, merchant_id)
+    outcome = verify(container.read_models, merchant_id)
     assert outcome.clean, "\n".join(
         f"{d.check}: {d.subject}: expected {d.expected}, found {d.found}" for d in outcome.drifts
     )

@@ -34,3 +34,21 @@ def test_code_is_formatted() -> None:
 def test_mypy_strict_is_clean_on_src() -> None:
     result = run_tool("mypy", "--strict", "src")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layer_contracts_hold() -> None:
+    """import-linter's contracts in pyproject.toml: the domain is pure, services never
+    import adapters, adapters never import handlers, dev-only code stays out of product."""
+    result = run_tool("lint-imports", "--no-cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Migrations aside: a module that long holds more than one concept."""
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for path in (ROOT / "src").rglob("*.py")
+        if "migrations" not in path.parts and (lines := len(path.read_text().splitlines())) > 400
+    }
+    assert not too_long, too_long

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import QUOTE_SIGNING_KEY, migrate
+from refundry.adapters.db.read_model import SqlReadModelFactory
 from refundry.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from refundry.adapters.payments.klarna_provider import KlarnaProvider
 from refundry.adapters.payments.stripe_events import StripeEventReader
@@ -31,6 +32,7 @@ class Container:
     settings: Settings
     engine: Engine
     uow_factory: SqlUnitOfWorkFactory
+    read_models: SqlReadModelFactory  # reports and verify: read-only, outside the unit of work
     quotes: QuoteSigner
     provider_work: ProviderWork
     webhook_work: WebhookWork
@@ -70,6 +72,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         settings,
         engine,
         uow_factory,
+        SqlReadModelFactory(engine),
         signer,
         provider_work,
         webhook_work,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from refundry.domain.order_parts import PaymentMethod
+from refundry.domain.order import PaymentMethod
 from refundry.domain.webhooks import DeliveryPolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///refundry.db"
@@ -59,8 +59,9 @@ class Settings:
     # Dashboard cookies are sent over HTTPS only; the demo and tests, on plain loopback
     # HTTP, turn it off.
     dashboard_secure_cookies: bool = True
-    # The HTTP benchmark's baseline endpoint (POST /v1/_bench/rows, one INSERT through the
-    # API's stack) and its table exist only when this is set; never in production.
+    # `refundry serve` adds the HTTP benchmark's baseline endpoint (POST /v1/_bench/rows, one
+    # INSERT through the API's stack) and its table only when this is set (it serves the
+    # CLI's `bench_api`, as `python -m benchmarks` does); never in production.
     bench_endpoints: bool = False
     # Abuse limits (issue 10). Requests a second per API key, per server process, and the
     # burst allowed at once (0 turns the limit off); sign-in attempts a minute per client

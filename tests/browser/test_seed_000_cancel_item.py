@@ -12,8 +12,7 @@ from playwright.sync_api import Page, expect
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.domain.merchant_float import InvoiceCycle
-from refundry.domain.order import Customer, LineKind, Order, PaymentMethod
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import Customer, LineKind, NewLine, Order, PaymentMethod
 from refundry.domain.staff import Role
 from refundry.services import transactions
 from refundry.services.handlers import merchant_float, orders, staff

@@ -10,8 +10,7 @@ from playwright.sync_api import Page, expect
 
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
-from refundry.domain.order import Customer, LineKind, Order
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import Customer, LineKind, NewLine, Order
 from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff, stock

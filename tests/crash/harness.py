@@ -48,8 +48,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables
 from refundry.adapters.db.engine import create_engine
+from refundry.adapters.db.tables import messages as message_tables
+from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.webhook_listener import ListenerState, Received, running_listener
@@ -595,19 +597,19 @@ def _drain(engine: sa.Engine, receiver: ListenerState, workers: list[Service], s
 def _still_waiting(engine: sa.Engine, receiver: ListenerState) -> list[str]:
     with engine.connect() as connection:
         outbox = connection.execute(
-            sa.select(tables.outbox_messages.c.topic, tables.outbox_messages.c.last_error).where(
-                tables.outbox_messages.c.state == "pending"
-            )
+            sa.select(
+                message_tables.outbox_messages.c.topic, message_tables.outbox_messages.c.last_error
+            ).where(message_tables.outbox_messages.c.state == "pending")
         ).all()
         deliveries = connection.execute(
-            sa.select(sa.func.count()).where(tables.webhook_deliveries.c.state == "pending")
+            sa.select(sa.func.count()).where(webhook_tables.webhook_deliveries.c.state == "pending")
         ).scalar_one()
         refunds = connection.execute(
-            sa.select(tables.refunds.c.id, tables.refunds.c.status).where(
-                tables.refunds.c.status.not_in(SETTLED_REFUND_STATUSES)
+            sa.select(order_tables.refunds.c.id, order_tables.refunds.c.status).where(
+                order_tables.refunds.c.status.not_in(SETTLED_REFUND_STATUSES)
             )
         ).all()
-        events = set(connection.execute(sa.select(tables.webhook_events.c.id)).scalars())
+        events = set(connection.execute(sa.select(webhook_tables.webhook_events.c.id)).scalars())
     received = {item.webhook_id for item in receiver.delivered()}
     waiting = []
     if outbox:
@@ -639,11 +641,11 @@ def _read_database(engine: sa.Engine) -> Database:
             return list(connection.execute(sa.select(table)).all())
 
         return Database(
-            orders={str(row.id): row for row in rows(tables.orders)},
-            refunds={str(row.id): row for row in rows(tables.refunds)},
-            events={str(row.id): row for row in rows(tables.webhook_events)},
-            deliveries=rows(tables.webhook_deliveries),
-            outbox=rows(tables.outbox_messages),
+            orders={str(row.id): row for row in rows(order_tables.orders)},
+            refunds={str(row.id): row for row in rows(order_tables.refunds)},
+            events={str(row.id): row for row in rows(webhook_tables.webhook_events)},
+            deliveries=rows(webhook_tables.webhook_deliveries),
+            outbox=rows(message_tables.outbox_messages),
         )
 
 

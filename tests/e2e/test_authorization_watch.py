@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import orders as order_tables
 from refundry.services.handlers import authorization_watch
 from tests.conftest import Api, order_body
 
@@ -32,8 +32,8 @@ def _held_without_capture_on_fulfilment(api: Api) -> dict[str, Any]:
 def lapse_in(api: Api, order: dict[str, Any], delta: timedelta) -> None:
     with api.container.engine.begin() as connection:
         connection.execute(
-            tables.orders.update()
-            .where(tables.orders.c.id == uuid.UUID(order["id"]))
+            order_tables.orders.update()
+            .where(order_tables.orders.c.id == uuid.UUID(order["id"]))
             .values(authorization_expires_at=datetime.now(UTC) + delta)
         )
 

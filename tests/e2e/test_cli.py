@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
-from refundry.entrypoints.api.routes_reports import CSV_COLUMNS
+from refundry.entrypoints.refund_report_csv import REFUND_REPORT_COLUMNS
 from tests.servers import free_port, running_server, venv_script
 
 
@@ -144,7 +144,7 @@ def test_seed_then_export_the_refunds_report_as_csv(tmp_path: Path) -> None:
         reader = csv.reader(handle)
         header = next(reader)
         rows = [dict(zip(header, row, strict=True)) for row in reader]
-    assert header == CSV_COLUMNS
+    assert header == REFUND_REPORT_COLUMNS
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     # and it holds exactly the refunds the API's report lists, with the same totals
     with api_client(database, printed["api_key"]) as client:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.bootstrap import Container
 from refundry.domain.money import Currency, Money
 from refundry.domain.staff import Permission, Role
@@ -468,8 +468,8 @@ def test_operations_webhooks_float_and_points_ledger(api: Api, browser_client: T
     # nothing listens on port 9: leave no delivery due for the other tests' workers
     with api.container.engine.begin() as connection:
         connection.execute(
-            sa.update(tables.webhook_deliveries)
-            .where(tables.webhook_deliveries.c.endpoint_id == uuid.UUID(endpoint["id"]))
+            sa.update(webhook_tables.webhook_deliveries)
+            .where(webhook_tables.webhook_deliveries.c.endpoint_id == uuid.UUID(endpoint["id"]))
             .values(state="failed", last_error="test over")
         )
 

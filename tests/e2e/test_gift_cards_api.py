@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import ledgers as ledger_tables
 from refundry.bootstrap import Container
 from refundry.services import transactions
 from refundry.services.handlers import merchant_float
@@ -289,8 +289,8 @@ def test_a_changed_invoice_cycle_applies_from_the_next_cycle(
     assert api.client.put("/v1/float", json={"currency": "EUR"}).is_success
     with container.engine.begin() as connection:
         connection.execute(
-            sa.update(tables.float_accounts)
-            .where(tables.float_accounts.c.merchant_id == api.merchant.merchant.id)
+            sa.update(ledger_tables.float_accounts)
+            .where(ledger_tables.float_accounts.c.merchant_id == api.merchant.merchant.id)
             .values(created_at=day(11, 2) + timedelta(hours=9))
         )
     # when it switches to daily on November 10

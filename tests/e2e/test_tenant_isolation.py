@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.entrypoints.api.app import create_app
 from refundry.services import transactions
 from refundry.services.handlers import merchant_float
@@ -46,8 +46,8 @@ def a_merchants_world(api: Api) -> dict[str, str]:
     event = api.client.get("/v1/events", params={"order_id": order["id"]}).json()["data"][0]
     with api.container.engine.begin() as connection:  # port 9 listens nowhere: nothing due
         connection.execute(
-            sa.update(tables.webhook_deliveries)
-            .where(tables.webhook_deliveries.c.endpoint_id == uuid.UUID(endpoint["id"]))
+            sa.update(webhook_tables.webhook_deliveries)
+            .where(webhook_tables.webhook_deliveries.c.endpoint_id == uuid.UUID(endpoint["id"]))
             .values(state="failed", last_error="test over")
         )
     later = datetime.now(UTC) + timedelta(days=3)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.domain.webhooks import DeliveryPolicy
 from refundry.entrypoints.api.schemas_webhooks import WebhookPayload
@@ -262,7 +262,7 @@ def test_an_endpoint_failing_for_days_is_disabled_and_says_why(
     deliver(api)  # the first failure starts the clock
     with api.container.engine.begin() as connection:
         connection.execute(
-            sa.update(tables.webhook_endpoints).values(
+            sa.update(webhook_tables.webhook_endpoints).values(
                 failing_since=datetime.now(UTC) - timedelta(days=6)
             )
         )
@@ -397,8 +397,8 @@ def test_a_change_that_rolls_back_leaves_no_event(api: Api) -> None:
         assert (
             connection.execute(
                 sa.select(sa.func.count())
-                .select_from(tables.webhook_deliveries)
-                .where(tables.webhook_deliveries.c.merchant_id == api.merchant.merchant.id)
+                .select_from(webhook_tables.webhook_deliveries)
+                .where(webhook_tables.webhook_deliveries.c.merchant_id == api.merchant.merchant.id)
             ).scalar_one()
             == 0
         )

@@ -14,12 +14,13 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import ledgers as ledger_tables
+from refundry.adapters.db.tables import messages as message_tables
+from refundry.adapters.db.tables import orders as order_tables
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import Customer, LineKind, PaymentMethod
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import Customer, LineKind, NewLine, PaymentMethod
 from refundry.domain.points import PointsProgram
 from refundry.domain.reconciliation import ExpectedRecord
 from refundry.entrypoints import worker as worker_module
@@ -46,7 +47,7 @@ def test_a_worker_round_closes_the_due_cycles_and_a_second_round_adds_nothing(
     )
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
     with container.engine.begin() as connection:
-        connection.execute(tables.float_accounts.update().values(created_at=two_days_ago))
+        connection.execute(ledger_tables.float_accounts.update().values(created_at=two_days_ago))
     # when the worker runs one round, then another
     worker = Worker(container)
     worker.run(once=True)
@@ -119,7 +120,7 @@ def test_the_worker_reconciles_on_its_schedule_and_reverses_a_redeem_order_once(
     )
     a_day_ago = datetime.now(UTC) - timedelta(days=1)
     with container.engine.begin() as connection:
-        connection.execute(tables.orders.update().values(created_at=a_day_ago))
+        connection.execute(order_tables.orders.update().values(created_at=a_day_ago))
     # when the worker runs rounds (the job is due in the first, then not for an hour)
     worker = Worker(container)
     worker.run_round()
@@ -191,7 +192,7 @@ def test_a_round_of_provider_work_ends_after_its_time_so_webhooks_get_their_turn
         with container.engine.connect() as connection:
             return int(
                 connection.scalar(
-                    sa.select(sa.func.count()).where(tables.outbox_messages.c.attempts == 0)
+                    sa.select(sa.func.count()).where(message_tables.outbox_messages.c.attempts == 0)
                 )
                 or 0
             )

@@ -1,6 +1,6 @@
 """A plain-Python reference model of one merchant's orders, refunds, points and float.
 
-It is written from the rules in README.md and docs/design.md, not from the code: money is
+It is written from the rules in README.md and docs/rules.md, not from the code: money is
 plain ints of EUR cents, shares are worked out by rounding half up (what a largest-remainder
 split of two parts gives, ties to the first part), and nothing from ``refundry`` is called.
 The only things taken from the package are the error types, which are the contract an
@@ -37,7 +37,7 @@ from refundry.domain.errors import (
     RefundryError,
 )
 
-# Order statuses and the transition table, as docs/design.md and the README draw them.
+# Order statuses and the transition table, as docs/rules.md and the README draw them.
 PENDING, AUTHORIZED, PAID = "pending", "authorized", "paid"
 PARTIALLY_REFUNDED, FULLY_REFUNDED = "partially_refunded", "fully_refunded"
 CANCELLED, AUTO_REFUNDED = "cancelled", "auto_refunded"

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from refundry.bootstrap import Container
 from refundry.domain.errors import FloatInsufficient, ItemNotCancellable, LinkUnusable
 from refundry.domain.merchant_float import InvoiceCycle
-from refundry.domain.order import Customer, LineKind, PaymentMethod
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import Customer, LineKind, NewLine, PaymentMethod
 from refundry.services import transactions
 from refundry.services.handlers import cancellation, merchant_float, orders
 from refundry.services.handlers.merchants import create_merchant

@@ -45,12 +45,18 @@ from refundry.domain.errors import (
 )
 from refundry.domain.merchant_float import InvoiceCycle
 from refundry.domain.money import Currency, Money
-from refundry.domain.order_parts import CaptureMode, Customer, LineKind, PaymentMethod
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    PaymentMethod,
+    RefundRequest,
+)
 from refundry.domain.points import PointsProgram, PointsRounding, ShortfallPolicy
 from refundry.domain.reconciliation import DiscrepancyKind, ExpectedRecord
 from refundry.domain.refund import RefundMethod
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.services import transactions
 from refundry.services.handlers import (
     cancellation,

@@ -11,9 +11,14 @@ from alembic.migration import MigrationContext
 from refundry.adapters.db.tables import metadata
 from refundry.bootstrap import Container
 from refundry.domain.errors import DuplicateExternalId, OrderNotFound
-from refundry.domain.order import Customer, LineKind, Order
-from refundry.domain.order_placement import NewLine
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.domain.order import (
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    Order,
+    RefundRequest,
+)
 from refundry.services import transactions
 from refundry.services.handlers import orders
 from refundry.services.handlers.cancellation import cancel_order

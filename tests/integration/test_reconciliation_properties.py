@@ -12,14 +12,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import ledgers as ledger_tables
+from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import reconciliation as reconciliation_tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.bootstrap import Container
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import Customer, LineKind, PaymentMethod
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import Customer, LineKind, NewLine, PaymentMethod, RefundRequest
 from refundry.domain.points import PointsProgram
 from refundry.domain.reconciliation import ExpectedRecord
-from refundry.domain.refund_calculation import RefundRequest
 from refundry.services import transactions
 from refundry.services.handlers import orders, points, reconciliation
 from refundry.services.handlers.merchants import create_merchant
@@ -40,13 +41,13 @@ def _snapshot(container: Container, merchant_id: uuid.UUID) -> dict[str, Any]:
             return sorted(tuple(row) for row in connection.execute(query))
 
         return {
-            "orders": rows(tables.orders, "id", "status", "version", "points_restored"),
-            "refunds": rows(tables.refunds, "id", "status", "amount", "points_restored"),
-            "points": rows(tables.points_entries, "kind", "points", "order_id"),
+            "orders": rows(order_tables.orders, "id", "status", "version", "points_restored"),
+            "refunds": rows(order_tables.refunds, "id", "status", "amount", "points_restored"),
+            "points": rows(ledger_tables.points_entries, "kind", "points", "order_id"),
             "discrepancies": rows(
-                tables.reconciliation_discrepancies, "kind", "subject", "resolved_at"
+                reconciliation_tables.reconciliation_discrepancies, "kind", "subject", "resolved_at"
             ),
-            "webhooks": rows(tables.webhook_events, "id", "type"),
+            "webhooks": rows(webhook_tables.webhook_events, "id", "type"),
         }
 
 

@@ -18,11 +18,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import messages as message_tables
 from refundry.bootstrap import Container
-from refundry.domain.order import Order, PaymentMethod
+from refundry.domain.order import Order, PaymentMethod, RefundRequest
 from refundry.domain.refund import Refund, RefundKind, RefundMethod, RefundStatus
-from refundry.domain.refund_calculation import RefundRequest
 from refundry.domain.reporting import Granularity, RefundFilters, SummaryRow
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints import seed_data
@@ -86,9 +85,9 @@ def new_merchant(container: Container, zone: str) -> uuid.UUID:
 def summary(
     container: Container, merchant_id: uuid.UUID, granularity: Granularity
 ) -> list[SummaryRow]:
-    _, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.summary_report(uow, merchant_id, FIRST, LAST, granularity),
+    _, rows = transactions.query(
+        container.read_models,
+        lambda read: reports.summary_report(read, merchant_id, FIRST, LAST, granularity),
     )
     return rows
 
@@ -252,10 +251,10 @@ def test_seeded_refunds_are_settled_history_with_nothing_to_send(container: Cont
         counted = sum(r.amount.minor for r in order.refunds if r.status is not RefundStatus.FAILED)
         assert order.refundable.minor == order.payment.captured.minor - counted
     # and the stored refunds say the same, with none pending
-    page = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.refunds_report(
-            uow, merchant_id, FIRST, LAST, RefundFilters(), limit=500
+    page = transactions.query(
+        container.read_models,
+        lambda read: reports.refunds_report(
+            read, merchant_id, FIRST, LAST, RefundFilters(), limit=500
         ),
     )
     assert page.total == len(refunds)
@@ -267,14 +266,14 @@ def test_seeded_refunds_are_settled_history_with_nothing_to_send(container: Cont
     with container.engine.connect() as connection:
         queued = connection.execute(
             sa.select(sa.func.count())
-            .select_from(tables.outbox_messages)
-            .where(tables.outbox_messages.c.merchant_id == merchant_id)
+            .select_from(message_tables.outbox_messages)
+            .where(message_tables.outbox_messages.c.merchant_id == merchant_id)
         ).scalar_one()
     assert queued == 0
     # and the reasons report leaves the failed ones out
-    _, reasons = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.reasons_report(uow, merchant_id, FIRST, LAST),
+    _, reasons = transactions.query(
+        container.read_models,
+        lambda read: reports.reasons_report(read, merchant_id, FIRST, LAST),
     )
     assert sum(row.count for row in reasons) == len(refunds) - statuses[RefundStatus.FAILED]
 
@@ -311,9 +310,9 @@ def test_items_report_matches_the_lines(container: Container) -> None:
         seed_data.generate(merchant_id, 80, start=START, end=START + timedelta(days=5), seed=3)
     )
     seed_data.insert(container.uow_factory, iter(orders))
-    _, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.items_report(uow, merchant_id, FIRST, LAST),
+    _, rows = transactions.query(
+        container.read_models,
+        lambda read: reports.items_report(read, merchant_id, FIRST, LAST),
     )
     sold: dict[tuple[str, str], int] = defaultdict(int)
     returned: dict[tuple[str, str], int] = defaultdict(int)
@@ -341,7 +340,7 @@ def test_the_csv_has_every_refund_and_the_same_totals_as_the_api(container: Cont
     import io
     from decimal import Decimal
 
-    from refundry.entrypoints.api.routes_reports import csv_lines
+    from refundry.entrypoints.refund_report_csv import refund_report_csv
 
     merchant_id = new_merchant(container, "Europe/Helsinki")
     orders = list(
@@ -351,16 +350,16 @@ def test_the_csv_has_every_refund_and_the_same_totals_as_the_api(container: Cont
     )
     seed_data.insert(container.uow_factory, iter(orders))
     first, last = FIRST, LAST
-    page = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.refunds_report(
-            uow, merchant_id, first, last, RefundFilters(), limit=500
+    page = transactions.query(
+        container.read_models,
+        lambda read: reports.refunds_report(
+            read, merchant_id, first, last, RefundFilters(), limit=500
         ),
     )
     text = "".join(
-        csv_lines(
+        refund_report_csv(
             reports.stream_refunds_report(
-                container.uow_factory, merchant_id, first, last, RefundFilters()
+                container.read_models, merchant_id, first, last, RefundFilters()
             )
         )
     )

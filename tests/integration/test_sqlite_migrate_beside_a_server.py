@@ -10,9 +10,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables
 from refundry.adapters.db.engine import WRITE_OPTION, create_engine
 from refundry.adapters.db.migrate import migrate
+from refundry.adapters.db.tables import merchants as merchant_tables
 
 
 def test_migrate_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ def test_migrate_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
             connection = plain.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
                 connection.execute(
-                    sa.insert(tables.instance_settings).values(name="busy", value="1")
+                    sa.insert(merchant_tables.instance_settings).values(name="busy", value="1")
                 )
                 writing.set()
                 time.sleep(1.0)
@@ -40,7 +40,9 @@ def test_migrate_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
     thread.join(10)
     assert done.is_set()
     with cli.connect() as connection:
-        names = set(connection.execute(sa.select(tables.instance_settings.c.name)).scalars())
+        names = set(
+            connection.execute(sa.select(merchant_tables.instance_settings.c.name)).scalars()
+        )
     assert {"busy", "quote_signing_key"} <= names
     server.dispose()
     cli.dispose()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
+from refundry.adapters.db.tables import orders as order_tables
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints import seed_data
@@ -46,7 +46,7 @@ def run_verify(database_url: str, *arguments: str) -> subprocess.CompletedProces
 def test_verify_finds_no_drift_in_what_the_use_cases_wrote(own_database_url: str) -> None:
     container, merchant_id = seeded(own_database_url)
     try:
-        outcome = verify(container.uow_factory, batch_size=64)
+        outcome = verify(container.read_models, batch_size=64)
         assert outcome.drifts == []
         assert outcome.orders == 300
         assert outcome.refunds > 30  # the seed refunds about a fifth of its orders
@@ -60,7 +60,7 @@ def test_verify_finds_no_drift_in_what_the_use_cases_wrote(own_database_url: str
 
 def test_verify_names_every_figure_changed_behind_the_ledgers(own_database_url: str) -> None:
     container, _ = seeded(own_database_url)
-    r, o = t.refunds, t.orders
+    r, o = order_tables.refunds, order_tables.orders
     try:
         with container.engine.begin() as connection:
             completed = connection.execute(
@@ -72,7 +72,7 @@ def test_verify_names_every_figure_changed_behind_the_ledgers(own_database_url: 
             connection.execute(r.update().where(r.c.id == nudged).values(amount=r.c.amount + 1))
             connection.execute(r.update().where(r.c.id == unsettled).values(settled_at=None))
             connection.execute(o.update().where(o.c.id == relabelled).values(status="paid"))
-        outcome = verify(container.uow_factory)
+        outcome = verify(container.read_models)
         found = {(drift.check, drift.subject.split(" of ")[0]) for drift in outcome.drifts}
         reports = {check for check, subject in found if subject == "summary report, EUR"}
         assert found - {(check, "summary report, EUR") for check in reports} == {

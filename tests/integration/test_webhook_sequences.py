@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from tests.conftest import Api, order_body
 
 THREADS = 8
@@ -92,8 +92,8 @@ def test_racing_refunds_number_an_orders_events_one_to_n_without_gaps_or_repeats
     # and the table holds nothing the API did not list
     with api.container.engine.connect() as connection:
         stored = connection.execute(
-            sa.select(tables.webhook_events.c.sequence).where(
-                tables.webhook_events.c.order_id == uuid.UUID(order["id"])
+            sa.select(webhook_tables.webhook_events.c.sequence).where(
+                webhook_tables.webhook_events.c.order_id == uuid.UUID(order["id"])
             )
         ).scalars()
         assert sorted(stored) == sequences

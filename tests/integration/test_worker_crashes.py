@@ -17,7 +17,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import messages as message_tables
+from refundry.adapters.db.tables import orders as order_tables
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
@@ -52,8 +53,8 @@ def make_refunds(container: Container, count: int) -> list[str]:
 def refund_statuses(container: Container, refund_ids: list[str]) -> list[str]:
     with container.engine.connect() as connection:
         rows = connection.execute(
-            tables.refunds.select().where(
-                tables.refunds.c.id.in_([uuid.UUID(i) for i in refund_ids])
+            order_tables.refunds.select().where(
+                order_tables.refunds.c.id.in_([uuid.UUID(i) for i in refund_ids])
             )
         ).all()
     return [row.status for row in rows]
@@ -112,9 +113,9 @@ def test_a_gateway_down_for_a_while_then_back_completes_the_refund(
         def last_error() -> str | None:
             with container.engine.connect() as connection:
                 error: str | None = connection.execute(
-                    tables.outbox_messages.select()
-                    .with_only_columns(tables.outbox_messages.c.last_error)
-                    .where(tables.outbox_messages.c.payload.contains(refund_id))
+                    message_tables.outbox_messages.select()
+                    .with_only_columns(message_tables.outbox_messages.c.last_error)
+                    .where(message_tables.outbox_messages.c.payload.contains(refund_id))
                 ).scalar_one()
             return error
 

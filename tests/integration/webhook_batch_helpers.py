@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.domain.webhooks import DeliveryAttempt, DeliveryPolicy, EventType, WebhookEvent
@@ -23,7 +23,11 @@ from refundry.services.handlers import webhooks
 from refundry.services.handlers.merchants import create_merchant
 from refundry.services.handlers.webhook_delivery import WebhookWork
 
-d, a, e = tables.webhook_deliveries, tables.webhook_attempts, tables.webhook_endpoints
+d, a, e = (
+    webhook_tables.webhook_deliveries,
+    webhook_tables.webhook_attempts,
+    webhook_tables.webhook_endpoints,
+)
 POLICY = DeliveryPolicy(timeout=timedelta(seconds=2), retry_base=timedelta(seconds=30))
 
 

@@ -25,9 +25,8 @@ from refundry.domain.ledger_check import (
 )
 from refundry.domain.merchant_float import Invoice
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import Order
+from refundry.domain.order import Order, RefundRequest
 from refundry.domain.refund import RefundStatus
-from refundry.domain.refund_calculation import RefundRequest
 from refundry.domain.reporting import SummaryRow, reason_key
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints.seed_data import generate_order

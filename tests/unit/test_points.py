@@ -12,8 +12,15 @@ from hypothesis import strategies as st
 from refundry.domain.errors import InvalidInput
 from refundry.domain.events import PointsReversed
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import CaptureMode, Customer, LineKind, PaymentMethod
-from refundry.domain.order_placement import NewLine, place_order
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    NewLine,
+    PaymentMethod,
+    RefundRequest,
+    place_order,
+)
 from refundry.domain.points import (
     PointsEntry,
     PointsEntryKind,
@@ -24,7 +31,6 @@ from refundry.domain.points import (
     points_to_take_back,
     reverse,
 )
-from refundry.domain.refund_calculation import RefundRequest
 
 EUR = Currency.of("EUR")
 NOW = datetime(2026, 11, 23, tzinfo=UTC)

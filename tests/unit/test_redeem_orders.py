@@ -18,10 +18,17 @@ from refundry.domain.errors import (
 )
 from refundry.domain.events import OrderAutoRefunded, PointsRedeemed, PointsRestored
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
-from refundry.domain.order_placement import NewLine, place_order
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    NewLine,
+    Order,
+    PaymentMethod,
+    RefundRequest,
+    place_order,
+)
 from refundry.domain.refund import RefundKind, RefundStatus
-from refundry.domain.refund_calculation import RefundRequest
 from refundry.domain.status import OrderStatus
 
 EUR = Currency.of("EUR")

@@ -13,10 +13,18 @@ from hypothesis import strategies as st
 
 from refundry.domain.errors import RefundryError
 from refundry.domain.money import Currency
-from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
-from refundry.domain.order_placement import NewLine, place_order
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    Order,
+    PaymentMethod,
+    RefundRequest,
+    place_order,
+)
 from refundry.domain.refund import RefundMethod
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.status import OrderStatus
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)

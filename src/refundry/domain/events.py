@@ -1,14 +1,18 @@
-"""What happened to an order that the world outside must hear about.
+"""What happened to an order that others must act on.
 
-Events are tiny, past-tense facts the order records as it changes. The unit of work
-writes them out in the same transaction as the change, and the worker acts on them
-afterwards, so a crash between the commit and the call loses nothing.
+Events are tiny, past-tense facts the order records as it changes. Before the commit the
+message bus (``services/messagebus.py``) hands each to the handlers its table names, which
+write what follows in the same transaction; the worker acts on those rows afterwards, so a
+crash between the commit and the call loses nothing.
 
-Two audiences:
+Audiences:
 
 - the payment provider (``ProviderWorkEvent``): money to send back, a hold to release;
 - the merchant's webhook endpoints (``NotifiableEvent``): what was cancelled or
-  refunded, and how each refund's status moved.
+  refunded, and how each refund's status moved;
+- the points ledger (``PointsEvent``);
+- the merchant's stock levels (``StockMoved``): units the order put on or took off the
+  shelf.
 """
 
 from __future__ import annotations
@@ -119,7 +123,18 @@ class OrderAutoRefunded:
     actor: str
 
 
+@dataclass(frozen=True, slots=True)
+class StockMoved:
+    """Units of the order's stocked lines changed place: ``moves`` holds ``(sku, units)``
+    pairs sorted by SKU, each SKU once, never zero. Positive units are back on the shelf (a
+    cancel, a restocking refund), negative ones taken off it (placement, a failed refund
+    undoing its restock). ``domain.order.restock`` is the one rule that works them out."""
+
+    order_id: uuid.UUID
+    moves: tuple[tuple[str, int], ...]
+
+
 ProviderWorkEvent = RefundRequested | AuthorizationVoidRequested
 PointsEvent = PointsAwarded | PointsReversed | PointsRedeemed | PointsRestored
 NotifiableEvent = OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
-DomainEvent = ProviderWorkEvent | NotifiableEvent | PointsEvent
+DomainEvent = ProviderWorkEvent | NotifiableEvent | PointsEvent | StockMoved

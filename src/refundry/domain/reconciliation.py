@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Money
-from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR, in_utc_range
+from refundry.domain.order import MAX_ORDER_TOTAL_MINOR, in_utc_range
 
 MAX_TRANSACTION_ID = 255
 MAX_ORDER_REFERENCE = 200

@@ -7,7 +7,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,9 @@ from refundry.entrypoints.log_redaction import redact_root_handlers, uvicorn_log
 from refundry.services import clock, transactions
 from refundry.services.handlers import merchant_float
 from refundry.services.handlers.merchants import create_merchant
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="Refundry: cancel orders and refund money correctly.", no_args_is_help=True)
 merchants_app = typer.Typer(help="Manage merchants and their API keys.", no_args_is_help=True)
@@ -70,14 +73,32 @@ def serve(
         if container.settings.card_provider == "sandbox":
             _start_sandbox_psp_if_absent(container.settings.sandbox_psp_url)
         threading.Thread(target=Worker(container).run, name="refundry-worker", daemon=True).start()
+    bench = container.settings.bench_endpoints  # REFUNDRY_BENCH_ENDPOINTS=1
     uvicorn.run(
-        "refundry.entrypoints.api.asgi:app",
+        BENCH_API if bench else "refundry.entrypoints.api.asgi:app",
+        factory=bench,
         host=host,
         port=port,
         workers=workers,
         log_level="info",
         log_config=uvicorn_log_config(),
     )
+
+
+# Development only: the API with the HTTP benchmark's baseline endpoint, which `serve`
+# runs with REFUNDRY_BENCH_ENDPOINTS=1 and `python -m benchmarks` serves.
+BENCH_API = "refundry.entrypoints.cli:bench_api"
+
+
+def bench_api() -> FastAPI:
+    """An ASGI application factory (``uvicorn --factory``): the API as
+    ``refundry.entrypoints.api.asgi`` serves it, plus ``POST /v1/_bench/rows``."""
+    from refundry.entrypoints import bench_routes
+    from refundry.entrypoints.api.app import create_app
+
+    api = create_app(bootstrap(run_migrations=False))
+    bench_routes.install(api)
+    return api
 
 
 @app.command()
@@ -189,22 +210,22 @@ def reports_refunds(
     import uuid
 
     from refundry.domain.reporting import RefundFilters
-    from refundry.entrypoints.api.routes_reports import csv_lines
+    from refundry.entrypoints.refund_report_csv import refund_report_csv
     from refundry.services.views import reports
 
     container = bootstrap()
     merchant_id = uuid.UUID(merchant)
     first, last, filters = first_day.date(), last_day.date(), RefundFilters()
-    total = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.count_refunds_report(uow, merchant_id, first, last, filters),
+    total = transactions.query(
+        container.read_models,
+        lambda read: reports.count_refunds_report(read, merchant_id, first, last, filters),
     )
-    rows = reports.stream_refunds_report(container.uow_factory, merchant_id, first, last, filters)
+    rows = reports.stream_refunds_report(container.read_models, merchant_id, first, last, filters)
     with (
         out.open("w", encoding="utf-8", newline="") as handle,
         typer.progressbar(length=total, label="refunds", file=sys.stderr) as bar,
     ):
-        for number, line in enumerate(csv_lines(rows)):
+        for number, line in enumerate(refund_report_csv(rows)):
             handle.write(line)
             if number:  # the first line is the header
                 bar.update(1)

@@ -13,10 +13,16 @@ from datetime import timedelta
 from functools import partial
 
 from refundry.domain.merchant_float import InvoiceCycle
-from refundry.domain.order import CaptureMode, Customer, LineKind, PaymentMethod
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    PaymentMethod,
+    RefundRequest,
+)
 from refundry.domain.refund import RefundMethod
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import Role
 from refundry.services import clock, transactions
 from refundry.services.handlers import cancellation, merchant_float, orders, staff, stock

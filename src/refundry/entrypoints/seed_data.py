@@ -19,10 +19,18 @@ from datetime import datetime, timedelta
 
 from refundry.domain.errors import RefundryError
 from refundry.domain.money import Currency
-from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
-from refundry.domain.order_placement import NewLine, place_order
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    Order,
+    PaymentMethod,
+    RefundRequest,
+    place_order,
+)
 from refundry.domain.refund import Refund, RefundMethod, RefundStatus
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.services.transactions import run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 

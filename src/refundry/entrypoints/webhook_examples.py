@@ -23,9 +23,17 @@ from refundry.domain.events import (
     RefundStatusChanged,
 )
 from refundry.domain.money import Currency
-from refundry.domain.order import CaptureMode, Customer, LineKind, Order, PaymentMethod
-from refundry.domain.order_placement import NewLine, place_order
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    Order,
+    PaymentMethod,
+    RefundRequest,
+    place_order,
+)
 from refundry.domain.webhooks import EventType
 from refundry.entrypoints.api.schemas_webhooks import WebhookPayload
 from refundry.services.handlers.webhook_payloads import webhook_body

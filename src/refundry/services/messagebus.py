@@ -30,9 +30,10 @@ from refundry.domain.events import (
     PointsReversed,
     RefundRequested,
     RefundStatusChanged,
+    StockMoved,
 )
 from refundry.services.clock import utcnow
-from refundry.services.handlers import points, provider_outbox, webhook_publishing
+from refundry.services.handlers import points, provider_outbox, stock, webhook_publishing
 from refundry.services.unit_of_work import RecordedEvent, UnitOfWork
 
 EventHandler = Callable[[UnitOfWork, Sequence[RecordedEvent], datetime], None]
@@ -47,6 +48,8 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], tuple[EventHandler, ...]] = {
     PointsReversed: (points.record_points,),
     PointsRedeemed: (points.record_points,),
     PointsRestored: (points.record_points,),
+    # the shelf: units back on it (cancels, restocking refunds) or off it (placement)
+    StockMoved: (stock.apply_stock_moves,),
     # the merchant's webhook endpoints
     OrderCancelled: (webhook_publishing.publish,),
     OrderRefunded: (webhook_publishing.publish,),
@@ -59,6 +62,7 @@ HANDLER_ORDER: tuple[EventHandler, ...] = (
     provider_outbox.enqueue_provider_work,
     points.record_points,
     webhook_publishing.publish,
+    stock.apply_stock_moves,  # its rows are written at the commit, last (popular SKUs lock)
 )
 
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from refundry.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from refundry.services import messagebus
 from refundry.services.clock import utcnow
+from refundry.services.ports.read_model import ReadModel, ReadModelFactory
 from refundry.services.unit_of_work import StoredResponse, UnitOfWork, UnitOfWorkFactory
 from refundry.services.views.documents import dump_json
 
@@ -61,6 +62,12 @@ def run(uow_factory: UnitOfWorkFactory, use_case: Callable[[UnitOfWork], T]) -> 
 def read(uow_factory: UnitOfWorkFactory, query: Callable[[UnitOfWork], T]) -> T:
     with uow_factory(write=False) as uow:
         return query(uow)
+
+
+def query(read_models: ReadModelFactory, view: Callable[[ReadModel], T]) -> T:
+    """A read-only view (a report, a check) in one read transaction of the read side."""
+    with read_models() as read_model:
+        return view(read_model)
 
 
 def run_idempotently(

@@ -8,7 +8,7 @@ that raises half-way writes nothing. Only ``services/`` commits, and always thro
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -21,21 +21,9 @@ from refundry.domain.merchant_float import (
     FloatEntryKind,
     Invoice,
 )
-from refundry.domain.order import Order
-from refundry.domain.order_parts import AuthorizationExpiryAction
+from refundry.domain.order import AuthorizationExpiryAction, Order
 from refundry.domain.refund import Refund
-from refundry.domain.reporting import (
-    CustomerRow,
-    Granularity,
-    ItemRow,
-    ReasonRow,
-    RefundFilters,
-    RefundReportRow,
-    ReportRange,
-    SummaryRow,
-)
 from refundry.domain.status import OrderStatus
-from refundry.services.ports.ledger import LedgerQueries
 from refundry.services.ports.outbox import OutboxMessage
 from refundry.services.ports.points import PointsRepository
 from refundry.services.ports.reconciliation import ReconciliationRepository
@@ -172,33 +160,6 @@ class ProviderEventRepository(Protocol):
     ) -> bool: ...
 
 
-class ReportQueries(Protocol):
-    def summary(
-        self, merchant_id: uuid.UUID, span: ReportRange, granularity: Granularity
-    ) -> list[SummaryRow]: ...
-    def items(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ItemRow]: ...
-    def reasons(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ReasonRow]: ...
-    def refunds_count(
-        self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters
-    ) -> int: ...
-    def refunds_page(
-        self,
-        merchant_id: uuid.UUID,
-        span: ReportRange,
-        filters: RefundFilters,
-        *,
-        sort: str,
-        limit: int,
-        offset: int,
-    ) -> list[RefundReportRow]: ...
-    def refunds_stream(
-        self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters, *, sort: str
-    ) -> Iterator[RefundReportRow]: ...
-    def customers(
-        self, merchant_id: uuid.UUID, query: str | None, *, limit: int
-    ) -> list[CustomerRow]: ...
-
-
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderRepository: ...
@@ -213,8 +174,6 @@ class UnitOfWork(Protocol):
     @property
     def floats(self) -> FloatRepository: ...
     @property
-    def reports(self) -> ReportQueries: ...
-    @property
     def outbox(self) -> OutboxRepository: ...
     @property
     def provider_events(self) -> ProviderEventRepository: ...
@@ -228,8 +187,6 @@ class UnitOfWork(Protocol):
     def reconciliation(self) -> ReconciliationRepository: ...
     @property
     def staff(self) -> StaffRepository: ...
-    @property
-    def ledger(self) -> LedgerQueries: ...
 
     # The Idempotency-Key of the request this work runs for, told to webhook receivers.
     idempotency_key: str | None

@@ -7,8 +7,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.tables import ledgers as ledger_tables
+from refundry.adapters.db.tables import orders as order_tables
 from refundry.domain.merchant_float import (
     CreditedRefund,
     FloatAccount,
@@ -35,7 +36,9 @@ class SqlFloatRepository:
         Loaded once per unit of work, so entries not yet written still count."""
         if merchant_id in self._seen:
             return self._seen[merchant_id]
-        query = sa.select(t.float_accounts).where(t.float_accounts.c.merchant_id == merchant_id)
+        query = sa.select(ledger_tables.float_accounts).where(
+            ledger_tables.float_accounts.c.merchant_id == merchant_id
+        )
         if self._lock_rows:
             query = query.with_for_update()
         row = self._connection.execute(query).first()
@@ -43,8 +46,8 @@ class SqlFloatRepository:
             return None
         currency = Currency.of(row.currency)
         balance = self._connection.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(t.float_entries.c.amount), 0)).where(
-                t.float_entries.c.merchant_id == merchant_id
+            sa.select(sa.func.coalesce(sa.func.sum(ledger_tables.float_entries.c.amount), 0)).where(
+                ledger_tables.float_entries.c.merchant_id == merchant_id
             )
         ).scalar_one()
         account = FloatAccount(
@@ -64,7 +67,7 @@ class SqlFloatRepository:
 
     def add(self, account: FloatAccount) -> None:
         self._connection.execute(
-            sa.insert(t.float_accounts).values(
+            sa.insert(ledger_tables.float_accounts).values(
                 merchant_id=account.merchant_id,
                 currency=account.currency.code,
                 created_at=account.created_at,
@@ -75,26 +78,32 @@ class SqlFloatRepository:
         self._stored_cycles[account.merchant_id] = _cycles(account)
 
     def merchants_with_float(self) -> list[uuid.UUID]:
-        return list(self._connection.execute(sa.select(t.float_accounts.c.merchant_id)).scalars())
+        return list(
+            self._connection.execute(
+                sa.select(ledger_tables.float_accounts.c.merchant_id)
+            ).scalars()
+        )
 
     def pending_credits(
         self, merchant_id: uuid.UUID, created_before: datetime | None = None
     ) -> list[CreditedRefund]:
         """Float refunds not yet credited, oldest first."""
         query = sa.select(
-            t.refunds.c.order_id,
-            t.refunds.c.id,
-            t.refunds.c.amount,
-            t.refunds.c.currency,
-            t.refunds.c.created_at,
+            order_tables.refunds.c.order_id,
+            order_tables.refunds.c.id,
+            order_tables.refunds.c.amount,
+            order_tables.refunds.c.currency,
+            order_tables.refunds.c.created_at,
         ).where(
-            t.refunds.c.merchant_id == merchant_id,
-            t.refunds.c.method == RefundMethod.FLOAT.value,
-            t.refunds.c.status == RefundStatus.STARTED.value,
+            order_tables.refunds.c.merchant_id == merchant_id,
+            order_tables.refunds.c.method == RefundMethod.FLOAT.value,
+            order_tables.refunds.c.status == RefundStatus.STARTED.value,
         )
         if created_before is not None:
-            query = query.where(t.refunds.c.created_at < created_before)
-        rows = self._connection.execute(query.order_by(t.refunds.c.created_at, t.refunds.c.id))
+            query = query.where(order_tables.refunds.c.created_at < created_before)
+        rows = self._connection.execute(
+            query.order_by(order_tables.refunds.c.created_at, order_tables.refunds.c.id)
+        )
         return [
             CreditedRefund(
                 row.order_id,
@@ -109,11 +118,11 @@ class SqlFloatRepository:
         self, merchant_id: uuid.UUID, kind: FloatEntryKind, start: datetime, end: datetime
     ) -> int:
         total = self._connection.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(t.float_entries.c.amount), 0)).where(
-                t.float_entries.c.merchant_id == merchant_id,
-                t.float_entries.c.kind == kind.value,
-                t.float_entries.c.created_at >= start,
-                t.float_entries.c.created_at < end,
+            sa.select(sa.func.coalesce(sa.func.sum(ledger_tables.float_entries.c.amount), 0)).where(
+                ledger_tables.float_entries.c.merchant_id == merchant_id,
+                ledger_tables.float_entries.c.kind == kind.value,
+                ledger_tables.float_entries.c.created_at >= start,
+                ledger_tables.float_entries.c.created_at < end,
             )
         ).scalar_one()
         return int(total)
@@ -123,14 +132,14 @@ class SqlFloatRepository:
             cycles = _cycles(account)
             if cycles != self._stored_cycles.get(account.merchant_id):
                 self._connection.execute(
-                    sa.update(t.float_accounts)
-                    .where(t.float_accounts.c.merchant_id == account.merchant_id)
+                    sa.update(ledger_tables.float_accounts)
+                    .where(ledger_tables.float_accounts.c.merchant_id == account.merchant_id)
                     .values(**cycles)
                 )
                 self._stored_cycles[account.merchant_id] = cycles
             if account.new_entries:
                 self._connection.execute(
-                    sa.insert(t.float_entries),
+                    sa.insert(ledger_tables.float_entries),
                     [
                         {
                             "id": entry.id,
@@ -151,7 +160,7 @@ class SqlFloatRepository:
     # ---------------------------------------------------------------- invoices
     def add_invoice(self, invoice: Invoice) -> None:
         self._connection.execute(
-            sa.insert(t.invoices).values(
+            sa.insert(ledger_tables.invoices).values(
                 id=invoice.id,
                 merchant_id=invoice.merchant_id,
                 currency=invoice.currency.code,
@@ -173,9 +182,9 @@ class SqlFloatRepository:
 
     def invoices(self, merchant_id: uuid.UUID, *, limit: int = 100) -> list[Invoice]:
         rows = self._connection.execute(
-            sa.select(t.invoices)
-            .where(t.invoices.c.merchant_id == merchant_id)
-            .order_by(t.invoices.c.period_start.desc())
+            sa.select(ledger_tables.invoices)
+            .where(ledger_tables.invoices.c.merchant_id == merchant_id)
+            .order_by(ledger_tables.invoices.c.period_start.desc())
             .limit(limit)
         ).mappings()
         return [self._invoice(row, self._credited(row["id"], row["currency"])) for row in rows]
@@ -183,8 +192,9 @@ class SqlFloatRepository:
     def invoice(self, merchant_id: uuid.UUID, invoice_id: uuid.UUID) -> Invoice | None:
         row = (
             self._connection.execute(
-                sa.select(t.invoices).where(
-                    t.invoices.c.merchant_id == merchant_id, t.invoices.c.id == invoice_id
+                sa.select(ledger_tables.invoices).where(
+                    ledger_tables.invoices.c.merchant_id == merchant_id,
+                    ledger_tables.invoices.c.id == invoice_id,
                 )
             )
             .mappings()
@@ -198,13 +208,13 @@ class SqlFloatRepository:
         currency = Currency.of(currency_code)
         credits = self._connection.execute(
             sa.select(
-                t.float_entries.c.order_id,
-                t.float_entries.c.refund_id,
-                t.float_entries.c.amount,
-                t.float_entries.c.created_at,
+                ledger_tables.float_entries.c.order_id,
+                ledger_tables.float_entries.c.refund_id,
+                ledger_tables.float_entries.c.amount,
+                ledger_tables.float_entries.c.created_at,
             )
-            .where(t.float_entries.c.invoice_id == invoice_id)
-            .order_by(t.float_entries.c.created_at, t.float_entries.c.id)
+            .where(ledger_tables.float_entries.c.invoice_id == invoice_id)
+            .order_by(ledger_tables.float_entries.c.created_at, ledger_tables.float_entries.c.id)
         )
         return tuple(
             CreditedRefund(c.order_id, c.refund_id, Money(c.amount, currency), utc(c.created_at))

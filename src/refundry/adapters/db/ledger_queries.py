@@ -10,9 +10,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.tables import ledgers as ledger_tables
+from refundry.adapters.db.tables import merchants as merchant_tables
+from refundry.adapters.db.tables import messages as message_tables
+from refundry.adapters.db.tables import orders as order_tables
 from refundry.domain.ledger_check import (
     FloatCredit,
     FloatLedger,
@@ -26,8 +29,8 @@ from refundry.domain.refund import RefundMethod, RefundStatus
 from refundry.services.ports.ledger import CheckedOrder
 from refundry.services.ports.outbox import MessageState, Topic
 
-en = t.points_entries
-fe = t.float_entries
+en = ledger_tables.points_entries
+fe = ledger_tables.float_entries
 
 
 class SqlLedgerQueries:
@@ -43,7 +46,7 @@ class SqlLedgerQueries:
             )
 
     def merchant_ids(self) -> list[uuid.UUID]:
-        query = sa.select(t.merchants.c.id).order_by(t.merchants.c.id)
+        query = sa.select(merchant_tables.merchants.c.id).order_by(merchant_tables.merchants.c.id)
         return list(self._connection.execute(query).scalars())
 
     def order_batch(
@@ -51,7 +54,7 @@ class SqlLedgerQueries:
     ) -> list[CheckedOrder]:
         # Keyset on (created_at, id): the (merchant_id, created_at) index serves it, where
         # paging on the id alone made PostgreSQL sort a million rows for every page.
-        o = t.orders
+        o = order_tables.orders
         query = sa.select(o).where(o.c.merchant_id == merchant_id)
         if after is not None:
             created_at, order_id = after
@@ -92,7 +95,7 @@ class SqlLedgerQueries:
     def _stored_refunds(
         self, order_ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, dict[uuid.UUID, StoredRefundFigures]]:
-        r = t.refunds
+        r = order_tables.refunds
         rows = self._connection.execute(
             sa.select(
                 r.c.order_id,
@@ -147,7 +150,7 @@ class SqlLedgerQueries:
     def _refunds_in_flight(
         self, merchant_id: uuid.UUID, order_ids: list[uuid.UUID]
     ) -> frozenset[uuid.UUID]:
-        o = t.outbox_messages
+        o = message_tables.outbox_messages
         payloads = self._connection.execute(
             sa.select(o.c.payload).where(
                 o.c.merchant_id == merchant_id,
@@ -161,8 +164,8 @@ class SqlLedgerQueries:
     # ------------------------------------------------------------------- float
     def float_ledger(self, merchant_id: uuid.UUID) -> FloatLedger | None:
         has_account = self._connection.execute(
-            sa.select(t.float_accounts.c.merchant_id).where(
-                t.float_accounts.c.merchant_id == merchant_id
+            sa.select(ledger_tables.float_accounts.c.merchant_id).where(
+                ledger_tables.float_accounts.c.merchant_id == merchant_id
             )
         ).first()
         if has_account is None:
@@ -172,7 +175,7 @@ class SqlLedgerQueries:
                 fe.c.merchant_id == merchant_id
             )
         ).scalar_one()
-        r = t.refunds
+        r = order_tables.refunds
         credit_rows = self._connection.execute(
             sa.select(
                 fe.c.refund_id, fe.c.invoice_id, fe.c.amount, r.c.amount, r.c.method, r.c.status
@@ -187,7 +190,7 @@ class SqlLedgerQueries:
                 r.c.status == RefundStatus.COMPLETED.value,
             )
         ).scalars()
-        i = t.invoices
+        i = ledger_tables.invoices
         period_rows = self._connection.execute(
             sa.select(i.c.id, fe.c.kind, sa.func.sum(fe.c.amount))
             .select_from(
@@ -219,7 +222,7 @@ class SqlLedgerQueries:
     # ----------------------------------------------------------------- reports
     def activity_span(self, merchant_id: uuid.UUID) -> tuple[datetime, datetime] | None:
         """The first and last moment a report could count: orders placed, refunds settled."""
-        o, r = t.orders, t.refunds
+        o, r = order_tables.orders, order_tables.refunds
         orders = self._connection.execute(
             sa.select(sa.func.min(o.c.created_at), sa.func.max(o.c.created_at)).where(
                 o.c.merchant_id == merchant_id

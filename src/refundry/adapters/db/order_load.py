@@ -18,16 +18,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
+from refundry.adapters.db.tables import orders as order_tables
 
 ChildRows = list[dict[str, Any]]
 
 CHILD_TABLES: dict[str, sa.Table] = {
-    "_lines": t.order_lines,
-    "_refunds": t.refunds,
-    "_refund_lines": t.refund_lines,
-    "_history": t.refund_status_changes,
-    "_links": t.gift_card_links,
+    "_lines": order_tables.order_lines,
+    "_refunds": order_tables.refunds,
+    "_refund_lines": order_tables.refund_lines,
+    "_history": order_tables.refund_status_changes,
+    "_links": order_tables.gift_card_links,
 }
 
 
@@ -62,12 +62,12 @@ def load_row(
 # rather than building and hashing five subqueries for every order read.
 @functools.cache
 def _load_statement(dialect: str, lock: bool) -> sa.Select[Any]:
-    query = sa.select(t.orders, *children_columns(dialect)).where(
-        t.orders.c.id == sa.bindparam("order_id"),
-        t.orders.c.merchant_id == sa.bindparam("merchant_id"),
+    query = sa.select(order_tables.orders, *children_columns(dialect)).where(
+        order_tables.orders.c.id == sa.bindparam("order_id"),
+        order_tables.orders.c.merchant_id == sa.bindparam("merchant_id"),
     )
     if lock:
-        query = query.with_for_update(of=t.orders)
+        query = query.with_for_update(of=order_tables.orders)
         if dialect == "postgresql":
             query = query.add_columns(_SNAPSHOT_VERSION)
     return query
@@ -76,8 +76,8 @@ def _load_statement(dialect: str, lock: bool) -> sa.Select[Any]:
 @functools.cache
 def _children_statement(dialect: str) -> sa.Select[Any]:
     return sa.select(*children_columns(dialect)).where(
-        t.orders.c.id == sa.bindparam("order_id"),
-        t.orders.c.merchant_id == sa.bindparam("merchant_id"),
+        order_tables.orders.c.id == sa.bindparam("order_id"),
+        order_tables.orders.c.merchant_id == sa.bindparam("merchant_id"),
     )
 
 
@@ -96,11 +96,11 @@ def children(
 
 def children_columns(dialect: str) -> list[sa.Label[Any]]:
     """Scalar subqueries, correlated with ``orders``, for each of CHILD_TABLES."""
-    o, r = t.orders, t.refunds
+    o, r = order_tables.orders, order_tables.refunds
     by_order = {
-        "_lines": t.order_lines.c.order_id == o.c.id,
+        "_lines": order_tables.order_lines.c.order_id == o.c.id,
         "_refunds": r.c.order_id == o.c.id,
-        "_links": t.gift_card_links.c.order_id == o.c.id,
+        "_links": order_tables.gift_card_links.c.order_id == o.c.id,
     }
     columns = []
     for label, table in CHILD_TABLES.items():
@@ -121,10 +121,10 @@ def children_columns(dialect: str) -> list[sa.Label[Any]]:
 
 
 # The order's version as the statement's snapshot saw it (see ``load_row``).
-_snapshot = t.orders.alias("snapshot")
+_snapshot = order_tables.orders.alias("snapshot")
 _SNAPSHOT_VERSION = (
     sa.select(_snapshot.c.version)
-    .where(_snapshot.c.id == t.orders.c.id)
+    .where(_snapshot.c.id == order_tables.orders.c.id)
     .scalar_subquery()
     .label("_snapshot_version")
 )

@@ -8,12 +8,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.leases import lease_due_rows, update_if_leased
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.tables import messages as message_tables
 from refundry.services.ports.outbox import MessageState, OutboxMessage, Topic
 
-o = t.outbox_messages
+o = message_tables.outbox_messages
 
 
 class SqlOutboxRepository:

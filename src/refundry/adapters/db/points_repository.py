@@ -7,9 +7,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.engine import conflict_insert
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.tables import ledgers as ledger_tables
 from refundry.domain.points import (
     PointsEntry,
     PointsEntryKind,
@@ -18,9 +18,9 @@ from refundry.domain.points import (
     ShortfallPolicy,
 )
 
-p = t.points_programs
-acc = t.points_accounts
-en = t.points_entries
+p = ledger_tables.points_programs
+acc = ledger_tables.points_accounts
+en = ledger_tables.points_entries
 
 
 class SqlPointsRepository:

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from refundry.adapters.db import tables as t
+from refundry.adapters.db.tables import messages as message_tables
 
 
 class SqlProviderEventRepository:
@@ -33,7 +33,7 @@ class SqlProviderEventRepository:
         """
         dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
         statement = (
-            dialect.insert(t.provider_events)
+            dialect.insert(message_tables.provider_events)
             .values(
                 id=uuid.uuid4(),
                 provider=provider,
@@ -45,7 +45,7 @@ class SqlProviderEventRepository:
                 received_at=now,
             )
             .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-            .returning(t.provider_events.c.id)
+            .returning(message_tables.provider_events.c.id)
         )
         # RETURNING rather than rowcount: psycopg reports no count for ON CONFLICT inserts.
         return self._connection.execute(statement).first() is not None

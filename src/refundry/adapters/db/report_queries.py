@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.order_rows import aware, utc
+from refundry.adapters.db.tables import orders as order_tables
 from refundry.domain.refund import RefundKind, RefundStatus
 from refundry.domain.reporting import (
     NO_REASON,
@@ -34,10 +34,10 @@ SETTLED = (RefundStatus.COMPLETED.value, RefundStatus.NOT_REQUESTED.value)
 
 
 SORTS = {
-    "created_at": (t.refunds.c.created_at, t.refunds.c.id),
-    "-created_at": (t.refunds.c.created_at.desc(), t.refunds.c.id.desc()),
-    "amount": (t.refunds.c.amount, t.refunds.c.id),
-    "-amount": (t.refunds.c.amount.desc(), t.refunds.c.id.desc()),
+    "created_at": (order_tables.refunds.c.created_at, order_tables.refunds.c.id),
+    "-created_at": (order_tables.refunds.c.created_at.desc(), order_tables.refunds.c.id.desc()),
+    "amount": (order_tables.refunds.c.amount, order_tables.refunds.c.id),
+    "-amount": (order_tables.refunds.c.amount.desc(), order_tables.refunds.c.id.desc()),
 }
 
 
@@ -63,7 +63,7 @@ class SqlReportQueries:
         self, merchant_id: uuid.UUID, span: ReportRange, granularity: Granularity
     ) -> list[SummaryRow]:
         self._analytic()
-        o, r = t.orders, t.refunds
+        o, r = order_tables.orders, order_tables.refunds
         sales_period = self._bucket(o.c.created_at, span.timezone, granularity).label("period")
         sales = self._connection.execute(
             sa.select(
@@ -138,7 +138,12 @@ class SqlReportQueries:
     # ------------------------------------------------------------------- items
     def items(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ItemRow]:
         self._analytic()
-        o, line, r, rl = t.orders, t.order_lines, t.refunds, t.refund_lines
+        o, line, r, rl = (
+            order_tables.orders,
+            order_tables.order_lines,
+            order_tables.refunds,
+            order_tables.refund_lines,
+        )
         sold = self._connection.execute(
             sa.select(
                 line.c.sku,
@@ -199,7 +204,7 @@ class SqlReportQueries:
     # ----------------------------------------------------------------- reasons
     def reasons(self, merchant_id: uuid.UUID, span: ReportRange) -> list[ReasonRow]:
         self._analytic()
-        r = t.refunds
+        r = order_tables.refunds
         rows = self._connection.execute(
             sa.select(
                 r.c.reason_key,
@@ -234,7 +239,7 @@ class SqlReportQueries:
     def _refund_conditions(
         merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters
     ) -> list[Any]:
-        r = t.refunds
+        r = order_tables.refunds
         conditions: list[Any] = [
             r.c.merchant_id == merchant_id,
             r.c.created_at >= span.start,
@@ -254,7 +259,12 @@ class SqlReportQueries:
     def _refund_query(
         self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters
     ) -> sa.Select[Any]:
-        r, o, line, rl = t.refunds, t.orders, t.order_lines, t.refund_lines
+        r, o, line, rl = (
+            order_tables.refunds,
+            order_tables.orders,
+            order_tables.order_lines,
+            order_tables.refund_lines,
+        )
         item = line.c.sku + sa.literal(" x") + sa.cast(rl.c.quantity, sa.String)
         items = (
             sa.select(sa.func.aggregate_strings(item, "; "))
@@ -291,7 +301,7 @@ class SqlReportQueries:
         # Every filter is on the refund itself: no join, no item strings to count rows.
         count: int = self._connection.execute(
             sa.select(sa.func.count())
-            .select_from(t.refunds)
+            .select_from(order_tables.refunds)
             .where(*self._refund_conditions(merchant_id, span, filters))
         ).scalar_one()
         return count
@@ -325,7 +335,7 @@ class SqlReportQueries:
         self, merchant_id: uuid.UUID, query: str | None, *, limit: int
     ) -> list[CustomerRow]:
         """Customers by their latest order; ``query`` is part of an e-mail or an external id."""
-        o = t.orders
+        o = order_tables.orders
         statement = (
             sa.select(
                 o.c.customer_email,

@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.engine import conflict_insert, dialect_insert
-from refundry.domain.order_parts import AuthorizationExpiryAction
+from refundry.adapters.db.tables import merchants as merchant_tables
+from refundry.domain.order import AuthorizationExpiryAction
 from refundry.services.unit_of_work import Merchant, StockLevel, StoredResponse
 
 
@@ -19,11 +19,11 @@ from refundry.services.unit_of_work import Merchant, StockLevel, StoredResponse
 # cache at once, where a statement built with its values was hashed on every request.
 @functools.cache
 def _adjust_stock(dialect: str) -> Any:
-    insert = dialect_insert(dialect, t.stock_levels)
+    insert = dialect_insert(dialect, merchant_tables.stock_levels)
     return insert.on_conflict_do_update(
         index_elements=["merchant_id", "sku"],
         set_={
-            "on_hand": t.stock_levels.c.on_hand + insert.excluded.on_hand,
+            "on_hand": merchant_tables.stock_levels.c.on_hand + insert.excluded.on_hand,
             "updated_at": insert.excluded.updated_at,
         },
     )
@@ -31,17 +31,17 @@ def _adjust_stock(dialect: str) -> Any:
 
 @functools.cache
 def _claim_key(dialect: str) -> Any:
-    insert = dialect_insert(dialect, t.idempotency_keys)
+    insert = dialect_insert(dialect, merchant_tables.idempotency_keys)
     # An INSERT's row count is read only when asked for.
     return insert.on_conflict_do_nothing().execution_options(preserve_rowcount=True)
 
 
 _KEY_IS = (
-    t.idempotency_keys.c.merchant_id == sa.bindparam("b_merchant_id"),
-    t.idempotency_keys.c.key == sa.bindparam("b_key"),
+    merchant_tables.idempotency_keys.c.merchant_id == sa.bindparam("b_merchant_id"),
+    merchant_tables.idempotency_keys.c.key == sa.bindparam("b_key"),
 )
-_FIND_KEY = sa.select(t.idempotency_keys).where(*_KEY_IS)
-_COMPLETE_KEY = sa.update(t.idempotency_keys).where(*_KEY_IS)
+_FIND_KEY = sa.select(merchant_tables.idempotency_keys).where(*_KEY_IS)
+_COMPLETE_KEY = sa.update(merchant_tables.idempotency_keys).where(*_KEY_IS)
 
 
 class SqlMerchantRepository:
@@ -50,7 +50,7 @@ class SqlMerchantRepository:
 
     def add(self, merchant: Merchant) -> None:
         self._connection.execute(
-            sa.insert(t.merchants).values(
+            sa.insert(merchant_tables.merchants).values(
                 id=merchant.id,
                 name=merchant.name,
                 created_at=merchant.created_at,
@@ -60,7 +60,9 @@ class SqlMerchantRepository:
 
     def get(self, merchant_id: uuid.UUID) -> Merchant | None:
         row = self._connection.execute(
-            sa.select(t.merchants).where(t.merchants.c.id == merchant_id)
+            sa.select(merchant_tables.merchants).where(
+                merchant_tables.merchants.c.id == merchant_id
+            )
         ).first()
         if row is None:
             return None
@@ -77,28 +79,30 @@ class SqlMerchantRepository:
         self, merchant_id: uuid.UUID, action: AuthorizationExpiryAction
     ) -> None:
         self._connection.execute(
-            sa.update(t.merchants)
-            .where(t.merchants.c.id == merchant_id)
+            sa.update(merchant_tables.merchants)
+            .where(merchant_tables.merchants.c.id == merchant_id)
             .values(authorization_expiry_action=action.value)
         )
 
     def set_automatic_capture(self, merchant_id: uuid.UUID, automatic: bool) -> None:
         self._connection.execute(
-            sa.update(t.merchants)
-            .where(t.merchants.c.id == merchant_id)
+            sa.update(merchant_tables.merchants)
+            .where(merchant_tables.merchants.c.id == merchant_id)
             .values(automatic_capture=automatic)
         )
 
     def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None:
         self._connection.execute(
-            sa.update(t.merchants).where(t.merchants.c.id == merchant_id).values(timezone=timezone)
+            sa.update(merchant_tables.merchants)
+            .where(merchant_tables.merchants.c.id == merchant_id)
+            .values(timezone=timezone)
         )
 
     def add_api_key(
         self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
     ) -> None:
         self._connection.execute(
-            sa.insert(t.api_keys).values(
+            sa.insert(merchant_tables.api_keys).values(
                 id=key_id, merchant_id=merchant_id, secret_hash=secret_hash, created_at=now
             )
         )
@@ -106,8 +110,11 @@ class SqlMerchantRepository:
     def api_key_owner(self, key_id: uuid.UUID) -> tuple[uuid.UUID, str] | None:
         """The merchant and stored hash of an unrevoked key."""
         row = self._connection.execute(
-            sa.select(t.api_keys.c.merchant_id, t.api_keys.c.secret_hash).where(
-                t.api_keys.c.id == key_id, t.api_keys.c.revoked_at.is_(None)
+            sa.select(
+                merchant_tables.api_keys.c.merchant_id, merchant_tables.api_keys.c.secret_hash
+            ).where(
+                merchant_tables.api_keys.c.id == key_id,
+                merchant_tables.api_keys.c.revoked_at.is_(None),
             )
         ).first()
         return None if row is None else (row.merchant_id, row.secret_hash)
@@ -147,7 +154,7 @@ class SqlStockRepository:
 
     def set(self, merchant_id: uuid.UUID, sku: str, on_hand: int, now: datetime) -> None:
         self.flush()
-        statement = conflict_insert(self._connection, t.stock_levels).values(
+        statement = conflict_insert(self._connection, merchant_tables.stock_levels).values(
             merchant_id=merchant_id, sku=sku, on_hand=on_hand, updated_at=now
         )
         statement = statement.on_conflict_do_update(
@@ -158,10 +165,12 @@ class SqlStockRepository:
 
     def list(self, merchant_id: uuid.UUID, skus: list[str] | None = None) -> list[StockLevel]:
         self.flush()
-        query = sa.select(t.stock_levels).where(t.stock_levels.c.merchant_id == merchant_id)
+        query = sa.select(merchant_tables.stock_levels).where(
+            merchant_tables.stock_levels.c.merchant_id == merchant_id
+        )
         if skus is not None:
-            query = query.where(t.stock_levels.c.sku.in_(skus))
-        rows = self._connection.execute(query.order_by(t.stock_levels.c.sku))
+            query = query.where(merchant_tables.stock_levels.c.sku.in_(skus))
+        rows = self._connection.execute(query.order_by(merchant_tables.stock_levels.c.sku))
         return [StockLevel(row.sku, row.on_hand) for row in rows]
 
 
@@ -205,12 +214,14 @@ class SqlSettingsRepository:
 
     def get(self, name: str) -> str | None:
         value: str | None = self._connection.execute(
-            sa.select(t.instance_settings.c.value).where(t.instance_settings.c.name == name)
+            sa.select(merchant_tables.instance_settings.c.value).where(
+                merchant_tables.instance_settings.c.name == name
+            )
         ).scalar_one_or_none()
         return value
 
     def put_if_absent(self, name: str, value: str) -> None:
-        statement = conflict_insert(self._connection, t.instance_settings).values(
+        statement = conflict_insert(self._connection, merchant_tables.instance_settings).values(
             name=name, value=value
         )
         self._connection.execute(statement.on_conflict_do_nothing(index_elements=["name"]))

@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.engine import conflict_insert
 from refundry.adapters.db.order_rows import aware, utc
+from refundry.adapters.db.tables import staff as staff_tables
 from refundry.domain.money import Currency, Money
 from refundry.domain.staff import (
     ApprovalStatus,
@@ -21,10 +21,10 @@ from refundry.domain.staff import (
     StaffMember,
 )
 
-users = t.staff_users
-approvals = t.refund_approvals
-sessions = t.staff_sessions
-failures = t.sign_in_failures
+users = staff_tables.staff_users
+approvals = staff_tables.refund_approvals
+sessions = staff_tables.staff_sessions
+failures = staff_tables.sign_in_failures
 
 
 class SqlStaffRepository:

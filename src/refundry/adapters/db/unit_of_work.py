@@ -10,13 +10,11 @@ from sqlalchemy.engine import Engine
 
 from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
 from refundry.adapters.db.float_repository import SqlFloatRepository
-from refundry.adapters.db.ledger_queries import SqlLedgerQueries
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
 from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.provider_event_repository import SqlProviderEventRepository
 from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
-from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import (
     SqlIdempotencyRepository,
     SqlMerchantRepository,
@@ -40,7 +38,6 @@ class SqlUnitOfWork:
     idempotency: SqlIdempotencyRepository
     settings: SqlSettingsRepository
     floats: SqlFloatRepository
-    reports: SqlReportQueries
     outbox: SqlOutboxRepository
     provider_events: SqlProviderEventRepository
     webhook_endpoints: SqlWebhookEndpointRepository
@@ -48,7 +45,6 @@ class SqlUnitOfWork:
     points: SqlPointsRepository
     reconciliation: SqlReconciliationRepository
     staff: SqlStaffRepository
-    ledger: SqlLedgerQueries
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -75,7 +71,6 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=self._write)
-        self.reports = SqlReportQueries(connection)
         self.outbox = SqlOutboxRepository(connection)
         self.provider_events = SqlProviderEventRepository(connection)
         self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
@@ -83,7 +78,6 @@ class SqlUnitOfWork:
         self.points = SqlPointsRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
         self.staff = SqlStaffRepository(connection)
-        self.ledger = SqlLedgerQueries(connection)
         return self
 
     def __exit__(

@@ -10,11 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.order_rows import aware, utc
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.domain.webhooks import EndpointStatus, EventType, WebhookEndpoint
 
-e = t.webhook_endpoints
+e = webhook_tables.webhook_endpoints
 
 # Read by every change to an order that owes webhooks: built once (SQLAlchemy's cache).
 _MERCHANT_ENDPOINTS = (

@@ -10,9 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.engine import dialect_insert
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.adapters.db.webhook_leases import (
     delivery_from_row,
     event_from_row,
@@ -27,9 +27,9 @@ from refundry.domain.webhooks import (
     WebhookEvent,
 )
 
-ev = t.webhook_events
-d = t.webhook_deliveries
-a = t.webhook_attempts
+ev = webhook_tables.webhook_events
+d = webhook_tables.webhook_deliveries
+a = webhook_tables.webhook_attempts
 PENDING = DeliveryState.PENDING.value
 
 # Statements every change to an order with webhooks runs, built once: SQLAlchemy then finds
@@ -125,10 +125,13 @@ class SqlWebhookEventRepository:
 
     def deliveries(self, event_id: uuid.UUID) -> list[Delivery]:
         rows = self._connection.execute(
-            sa.select(d, t.webhook_endpoints.c.url)
-            .join(t.webhook_endpoints, t.webhook_endpoints.c.id == d.c.endpoint_id)
+            sa.select(d, webhook_tables.webhook_endpoints.c.url)
+            .join(
+                webhook_tables.webhook_endpoints,
+                webhook_tables.webhook_endpoints.c.id == d.c.endpoint_id,
+            )
             .where(d.c.event_id == event_id)
-            .order_by(t.webhook_endpoints.c.created_at, d.c.id)
+            .order_by(webhook_tables.webhook_endpoints.c.created_at, d.c.id)
         ).mappings()
         deliveries = list(rows)
         logs: dict[uuid.UUID, list[DeliveryAttempt]] = {row["id"]: [] for row in deliveries}

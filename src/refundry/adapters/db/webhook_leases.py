@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import tables as t
 from refundry.adapters.db.leases import lease_due_rows
 from refundry.adapters.db.order_rows import aware, utc
+from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.adapters.db.webhook_endpoint_repository import endpoint_from_row
 from refundry.domain.webhooks import (
     Delivery,
@@ -23,9 +23,9 @@ from refundry.domain.webhooks import (
     WebhookEvent,
 )
 
-ev = t.webhook_events
-d = t.webhook_deliveries
-e = t.webhook_endpoints
+ev = webhook_tables.webhook_events
+d = webhook_tables.webhook_deliveries
+e = webhook_tables.webhook_endpoints
 PENDING = DeliveryState.PENDING.value
 
 Found = tuple[Mapping[Any, Any], WebhookEvent, WebhookEndpoint]

@@ -8,7 +8,6 @@ from refundry import __version__
 from refundry.bootstrap import Container, bootstrap
 from refundry.entrypoints.api import (
     errors,
-    routes_bench,
     routes_float,
     routes_links,
     routes_orders,
@@ -51,7 +50,6 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())
-    routes_bench.install(app)  # only with REFUNDRY_BENCH_ENDPOINTS=1
     app.mount("/dashboard", create_dashboard_app(app.state.container))
 
     @app.get("/healthz", include_in_schema=False)

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
-from refundry.domain.order import Customer
-from refundry.domain.order_placement import NewLine
+from refundry.domain.order import Customer, NewLine
 from refundry.entrypoints.api import fields, presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.links import links, order_links

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
+from refundry.domain.order import LineRefundRequest, RefundRequest
 from refundry.entrypoints.api import presenters, schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.links import ORDER, link, links, order_links

@@ -6,7 +6,7 @@ included. Only settled refunds reduce sales; docs/reports.md defines every figur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, TypeVar
 
@@ -14,14 +14,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from refundry.domain.money import Currency, Money
 from refundry.domain.refund import RefundMethod, RefundStatus
-from refundry.domain.reporting import Granularity, RefundFilters, RefundReportRow
-from refundry.entrypoints import csv_stream
+from refundry.domain.reporting import Granularity, RefundFilters
 from refundry.entrypoints.api import fields, schemas_reports
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.entrypoints.csv_stream import safe_text
+from refundry.entrypoints.refund_report_csv import refund_report_csv
 from refundry.services import transactions
 from refundry.services.handlers import merchants
 from refundry.services.unit_of_work import Merchant
@@ -43,12 +41,6 @@ Staff = Annotated[
     Query(description="who acted, as recorded"),
 ]
 Sort = Annotated[str, Query(pattern="^-?(created_at|amount)$")]
-
-CSV_COLUMNS = [
-    "refund_id", "order_id", "external_id", "customer_email", "items", "amount", "tax",
-    "shipping", "currency", "kind", "method", "status", "reason", "created_by", "created_at",
-    "completed_at",
-]  # fmt: skip
 
 
 def _filters(
@@ -135,10 +127,10 @@ def refunds_report(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     """Refunds made in the range (all statuses unless filtered), newest first by default."""
-    page = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.refunds_report(
-            uow,
+    page = transactions.query(
+        container.read_models,
+        lambda read: reports.refunds_report(
+            read,
             caller.merchant_id,
             first_day,
             last_day,
@@ -181,49 +173,19 @@ def refunds_report_csv(
     currency column, ISO 8601 times, UTF-8 with a byte-order mark for Excel."""
     filters = _filters(statuses, methods, reason, staff)
     # Validate the range before the response starts: a bad range is a 422, not a cut CSV.
-    transactions.read(
-        container.uow_factory,
-        lambda uow: reports.merchant_range(uow, caller.merchant_id, first_day, last_day),
+    transactions.query(
+        container.read_models,
+        lambda read: reports.merchant_range(read, caller.merchant_id, first_day, last_day),
     )
     rows = reports.stream_refunds_report(
-        container.uow_factory, caller.merchant_id, first_day, last_day, filters, sort=sort
+        container.read_models, caller.merchant_id, first_day, last_day, filters, sort=sort
     )
     filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
     return StreamingResponse(
-        csv_lines(rows),
+        refund_report_csv(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def csv_lines(rows: Iterator[RefundReportRow]) -> Iterator[str]:
-    return csv_stream.csv_lines(CSV_COLUMNS, (_csv_row(row) for row in rows))
-
-
-def _csv_row(row: RefundReportRow) -> list[str]:
-    currency = Currency.of(row.currency)
-
-    def major(minor: int) -> str:
-        return Money(minor, currency).to_decimal_string()
-
-    return [
-        str(row.id),
-        str(row.order_id),
-        safe_text(row.external_id),
-        safe_text(row.customer_email),
-        safe_text(row.items),
-        major(row.amount),
-        major(row.tax),
-        major(row.shipping),
-        row.currency,
-        row.kind,
-        row.method,
-        row.status,
-        safe_text(row.reason),
-        safe_text(row.created_by),
-        row.created_at.isoformat(),
-        row.completed_at.isoformat() if row.completed_at else "",
-    ]
 
 
 @router.get("/reports/summary", response_model=schemas_reports.SummaryReportOut)
@@ -236,9 +198,9 @@ def summary_report(
 ) -> Response:
     """Per day, week or month: orders, gross, discounts, tax, shipping, cancellations,
     settled refunds and net sales; with totals per currency."""
-    span, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.summary_report(uow, caller.merchant_id, first_day, last_day, period),
+    span, rows = transactions.query(
+        container.read_models,
+        lambda read: reports.summary_report(read, caller.merchant_id, first_day, last_day, period),
     )
     return _dump(
         schemas_reports.SummaryReportOut(
@@ -257,9 +219,9 @@ def items_report(
     container: ContainerDep, caller: CallerDep, first_day: From, last_day: To
 ) -> Response:
     """Per SKU: units sold, cancelled and refunded; gross, discounts, refunds, net."""
-    span, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.items_report(uow, caller.merchant_id, first_day, last_day),
+    span, rows = transactions.query(
+        container.read_models,
+        lambda read: reports.items_report(read, caller.merchant_id, first_day, last_day),
     )
     return _dump(
         schemas_reports.ItemsReportOut(
@@ -277,9 +239,9 @@ def reasons_report(
 ) -> Response:
     """Refund and cancellation reasons, grouped as written (case and spacing ignored),
     most frequent first: the causes a merchant can fix."""
-    span, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.reasons_report(uow, caller.merchant_id, first_day, last_day),
+    span, rows = transactions.query(
+        container.read_models,
+        lambda read: reports.reasons_report(read, caller.merchant_id, first_day, last_day),
     )
     return _dump(
         schemas_reports.ReasonsReportOut(
@@ -294,8 +256,8 @@ def reasons_report(
 @router.get("/reports/dashboard", response_model=schemas_reports.DashboardOut)
 def dashboard(container: ContainerDep, caller: CallerDep) -> Response:
     """Today, 7 and 30 days, and a daily series of sales against refunds for a chart."""
-    board = transactions.read(
-        container.uow_factory, lambda uow: reports.dashboard(uow, caller.merchant_id)
+    board = transactions.query(
+        container.read_models, lambda read: reports.dashboard(read, caller.merchant_id)
     )
     return _dump(
         schemas_reports.DashboardOut(

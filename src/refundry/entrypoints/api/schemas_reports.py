@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from refundry.domain.order_parts import AuthorizationExpiryAction
+from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import Granularity
 from refundry.entrypoints.api.fields import StrictModel, Text
 

@@ -15,10 +15,10 @@ from refundry.domain.order import Order
 from refundry.domain.reporting import RefundFilters
 from refundry.domain.staff import Permission
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.entrypoints.api.routes_reports import csv_lines
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.report_pages import FIRST_DAY, LAST_DAY, From, To
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, refuse_nul, to_login
+from refundry.entrypoints.refund_report_csv import refund_report_csv
 from refundry.services import clock, transactions
 from refundry.services.handlers import points
 from refundry.services.unit_of_work import UnitOfWork
@@ -35,9 +35,9 @@ def customers(request: Request, container: ContainerDep, query: QueryText = None
     current = current_session(request, container)
     if current is None:
         return to_login()
-    found = transactions.read(
-        container.uow_factory,
-        lambda uow: uow.reports.customers(current.member.merchant_id, query, limit=100),
+    found = transactions.query(
+        container.read_models,
+        lambda read: read.reports.customers(current.member.merchant_id, query, limit=100),
     )
     return render(request, "customers.html", session=current, customers=found, query=query or "")
 
@@ -84,10 +84,10 @@ def refunds_report(
     current.member.require(Permission.REPORTS)
     last = last_day or clock.utcnow().date()
     first = first_day or last - timedelta(days=REPORT_DAYS - 1)
-    page = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.refunds_report(
-            uow, current.member.merchant_id, first, last, RefundFilters(), limit=200
+    page = transactions.query(
+        container.read_models,
+        lambda read: reports.refunds_report(
+            read, current.member.merchant_id, first, last, RefundFilters(), limit=200
         ),
     )
     return render(
@@ -108,16 +108,16 @@ def refunds_report_csv(
         return to_login()
     current.member.require(Permission.REPORTS)
     merchant_id = current.member.merchant_id
-    transactions.read(  # a bad range is an error page, not a cut file
-        container.uow_factory,
-        lambda uow: reports.merchant_range(uow, merchant_id, first_day, last_day),
+    transactions.query(  # a bad range is an error page, not a cut file
+        container.read_models,
+        lambda read: reports.merchant_range(read, merchant_id, first_day, last_day),
     )
     rows = reports.stream_refunds_report(
-        container.uow_factory, merchant_id, first_day, last_day, RefundFilters()
+        container.read_models, merchant_id, first_day, last_day, RefundFilters()
     )
     filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
     return StreamingResponse(
-        csv_lines(rows),
+        refund_report_csv(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -14,9 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Money
-from refundry.domain.order import Order
+from refundry.domain.order import LineRefundRequest, Order, RefundRequest
 from refundry.domain.refund import RefundMethod
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import Permission, RefundApproval
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render

@@ -20,7 +20,7 @@ from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import clock, transactions
 from refundry.services.handlers.staff import Session
-from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.ports.read_model import ReadModel
 from refundry.services.views import reports
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
@@ -86,8 +86,8 @@ def dashboard(request: Request, container: ContainerDep) -> Response:
     current = _reader(request, container)
     if current is None:
         return to_login()
-    found = transactions.read(
-        container.uow_factory, lambda uow: reports.dashboard(uow, current.member.merchant_id)
+    found = transactions.query(
+        container.read_models, lambda read: reports.dashboard(read, current.member.merchant_id)
     )
     currencies = sorted({row.currency for row in found.series})
     first = found.today - timedelta(days=29)
@@ -108,9 +108,9 @@ def summary(
     if current is None:
         return to_login()
     first, last = _range(first_day, last_day)
-    span, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: reports.summary_report(uow, current.member.merchant_id, first, last, period),
+    span, rows = transactions.query(
+        container.read_models,
+        lambda read: reports.summary_report(read, current.member.merchant_id, first, last, period),
     )
     return render(request, "report_summary.html", session=current, rows=rows,
                   totals=reports.totals(rows), first=first, last=last, period=period,
@@ -140,16 +140,16 @@ def _range_report(
     container: ContainerDep,
     first_day: date | None,
     last_day: date | None,
-    report: Callable[[UnitOfWork, uuid.UUID, date, date], tuple[ReportRange, Sequence[object]]],
+    report: Callable[[ReadModel, uuid.UUID, date, date], tuple[ReportRange, Sequence[object]]],
     template: str,
 ) -> Response:
     current = _reader(request, container)
     if current is None:
         return to_login()
     first, last = _range(first_day, last_day)
-    span, rows = transactions.read(
-        container.uow_factory,
-        lambda uow: report(uow, current.member.merchant_id, first, last),
+    span, rows = transactions.query(
+        container.read_models,
+        lambda read: report(read, current.member.merchant_id, first, last),
     )
     return render(request, template, session=current, rows=rows, first=first, last=last,
                   span=span)  # fmt: skip

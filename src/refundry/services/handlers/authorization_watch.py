@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from refundry.domain.order_parts import AuthorizationExpiryAction
+from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.status import FulfilmentStatus
 from refundry.services.handlers.cancellation import cancel_order
 from refundry.services.transactions import read, run

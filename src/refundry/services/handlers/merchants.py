@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from refundry.domain.errors import InvalidInput, Unauthenticated
-from refundry.domain.order_parts import AuthorizationExpiryAction
+from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import merchant_zone
 from refundry.services.clock import utcnow
 from refundry.services.transactions import read

@@ -10,9 +10,15 @@ from datetime import timedelta
 from refundry.domain.errors import LinkNotFound
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import CaptureMode, Customer, Order, PaymentMethod
-from refundry.domain.order_parts import AUTHORIZATION_VALIDITY
-from refundry.domain.order_placement import NewLine, place_order
+from refundry.domain.order import (
+    AUTHORIZATION_VALIDITY,
+    CaptureMode,
+    Customer,
+    NewLine,
+    Order,
+    PaymentMethod,
+    place_order,
+)
 from refundry.domain.status import OrderStatus
 from refundry.services.clock import utcnow
 from refundry.services.handlers import merchant_float, points
@@ -67,14 +73,7 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         merchant_float.charge_order(uow, order)
     points.redeem_points(uow, order, now)
     points.award_points(uow, order, now)
-    uow.orders.add(order)
-    taken: dict[str, int] = {}
-    for line in order.lines:
-        if line.is_stocked:
-            taken[line.sku] = taken.get(line.sku, 0) + line.quantity
-    # SKUs in sorted order: two orders sharing SKUs lock stock rows in the same order.
-    for sku, units in sorted(taken.items()):
-        uow.stock.adjust(order.merchant_id, sku, -units, now)
+    uow.orders.add(order)  # placement recorded its units leaving the shelf (StockMoved)
     return order
 
 

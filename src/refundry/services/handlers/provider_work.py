@@ -137,8 +137,7 @@ def apply_refund_outcome(
             )
         case ProviderRefundState.FAILED:
             reason = outcome.failure_reason or "refused by the provider"
-            for sku, units in sorted(order.fail_refund(refund_id, reason, now).items()):
-                uow.stock.adjust(order.merchant_id, sku, units, now)
+            order.fail_refund(refund_id, reason, now)
             logger.warning("refund %s failed at the provider: %s", refund_id, reason)
     return refund
 

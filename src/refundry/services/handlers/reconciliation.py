@@ -149,9 +149,7 @@ def auto_refund_order(
         or uow.reconciliation.has_record(merchant_id, order_id)
     ):
         return False
-    refund = order.auto_refund(reason=None, created_by=RECONCILIATION_ACTOR, now=now)
-    for sku, units in sorted(order.restock_for(refund).items()):
-        uow.stock.adjust(merchant_id, sku, units, now)
+    order.auto_refund(reason=None, created_by=RECONCILIATION_ACTOR, now=now)
     uow.reconciliation.add_discrepancy(
         Discrepancy(
             merchant_id=merchant_id,

@@ -15,9 +15,8 @@ from refundry.domain.errors import (
 )
 from refundry.domain.events import OrderCancelled
 from refundry.domain.money import Money
-from refundry.domain.order import Order
+from refundry.domain.order import LineRefundRequest, Order, RefundRequest
 from refundry.domain.refund import RefundMethod, sum_money
-from refundry.domain.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
 from refundry.services.clock import utcnow
 from refundry.services.handlers import cancellation

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from refundry.domain.order import Order
+from refundry.domain.order import Order, RefundRequest
 from refundry.domain.refund import Refund, RefundBreakdown, RefundMethod
-from refundry.domain.refund_calculation import RefundRequest
 from refundry.services.clock import utcnow
 from refundry.services.handlers.quotes import Quote, QuoteSigner
 from refundry.services.unit_of_work import UnitOfWork
@@ -64,6 +63,4 @@ def refund_order(
     if quote is not None:
         signer.verify(quote, order, breakdown, method, now)
     refund = order.refund(request, method=method, reason=reason, created_by=actor, now=now)
-    for sku, units in sorted(order.restock_for(refund).items()):
-        uow.stock.adjust(merchant_id, sku, units, now)
     return RefundMade(order, refund)

@@ -27,7 +27,7 @@ from refundry.domain.errors import (
     Unauthenticated,
 )
 from refundry.domain.money import Money
-from refundry.domain.order_placement import MAX_ORDER_TOTAL_MINOR
+from refundry.domain.order import MAX_ORDER_TOTAL_MINOR
 from refundry.domain.staff import Permission, Role, StaffMember
 from refundry.services.clock import utcnow
 from refundry.services.transactions import run

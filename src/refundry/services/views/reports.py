@@ -20,7 +20,7 @@ from refundry.domain.reporting import (
     merchant_zone,
 )
 from refundry.services.clock import utcnow
-from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from refundry.services.ports.read_model import ReadModel, ReadModelFactory
 
 REFUND_SORTS = ("-created_at", "created_at", "-amount", "amount")
 
@@ -51,15 +51,15 @@ class Dashboard:
 
 
 def merchant_range(
-    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date
+    read: ReadModel, merchant_id: uuid.UUID, first_day: date, last_day: date
 ) -> ReportRange:
-    merchant = uow.merchants.get(merchant_id)
+    merchant = read.merchants.get(merchant_id)
     timezone = merchant.timezone if merchant else "UTC"
     return ReportRange.of(first_day, last_day, timezone)
 
 
 def refunds_report(
-    uow: UnitOfWork,
+    read: ReadModel,
     merchant_id: uuid.UUID,
     first_day: date,
     last_day: date,
@@ -70,15 +70,15 @@ def refunds_report(
     offset: int = 0,
 ) -> RefundsPage:
     _check_sort(sort)
-    span = merchant_range(uow, merchant_id, first_day, last_day)
-    rows = uow.reports.refunds_page(
+    span = merchant_range(read, merchant_id, first_day, last_day)
+    rows = read.reports.refunds_page(
         merchant_id, span, filters, sort=sort, limit=limit, offset=offset
     )
-    return RefundsPage(span, rows, uow.reports.refunds_count(merchant_id, span, filters))
+    return RefundsPage(span, rows, read.reports.refunds_count(merchant_id, span, filters))
 
 
 def stream_refunds_report(
-    uow_factory: UnitOfWorkFactory,
+    read_models: ReadModelFactory,
     merchant_id: uuid.UUID,
     first_day: date,
     last_day: date,
@@ -89,51 +89,51 @@ def stream_refunds_report(
     """Every matching refund, one at a time, inside one read transaction (a consistent
     snapshot on PostgreSQL); memory stays flat however many rows there are."""
     _check_sort(sort)
-    with uow_factory(write=False) as uow:
-        span = merchant_range(uow, merchant_id, first_day, last_day)
-        yield from uow.reports.refunds_stream(merchant_id, span, filters, sort=sort)
+    with read_models() as read:
+        span = merchant_range(read, merchant_id, first_day, last_day)
+        yield from read.reports.refunds_stream(merchant_id, span, filters, sort=sort)
 
 
 def count_refunds_report(
-    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date, filters: RefundFilters
+    read: ReadModel, merchant_id: uuid.UUID, first_day: date, last_day: date, filters: RefundFilters
 ) -> int:
-    span = merchant_range(uow, merchant_id, first_day, last_day)
-    return uow.reports.refunds_count(merchant_id, span, filters)
+    span = merchant_range(read, merchant_id, first_day, last_day)
+    return read.reports.refunds_count(merchant_id, span, filters)
 
 
 def summary_report(
-    uow: UnitOfWork,
+    read: ReadModel,
     merchant_id: uuid.UUID,
     first_day: date,
     last_day: date,
     granularity: Granularity,
 ) -> tuple[ReportRange, list[SummaryRow]]:
-    span = merchant_range(uow, merchant_id, first_day, last_day)
-    return span, uow.reports.summary(merchant_id, span, granularity)
+    span = merchant_range(read, merchant_id, first_day, last_day)
+    return span, read.reports.summary(merchant_id, span, granularity)
 
 
 def items_report(
-    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date
+    read: ReadModel, merchant_id: uuid.UUID, first_day: date, last_day: date
 ) -> tuple[ReportRange, list[ItemRow]]:
-    span = merchant_range(uow, merchant_id, first_day, last_day)
-    return span, uow.reports.items(merchant_id, span)
+    span = merchant_range(read, merchant_id, first_day, last_day)
+    return span, read.reports.items(merchant_id, span)
 
 
 def reasons_report(
-    uow: UnitOfWork, merchant_id: uuid.UUID, first_day: date, last_day: date
+    read: ReadModel, merchant_id: uuid.UUID, first_day: date, last_day: date
 ) -> tuple[ReportRange, list[ReasonRow]]:
-    span = merchant_range(uow, merchant_id, first_day, last_day)
-    return span, uow.reports.reasons(merchant_id, span)
+    span = merchant_range(read, merchant_id, first_day, last_day)
+    return span, read.reports.reasons(merchant_id, span)
 
 
-def dashboard(uow: UnitOfWork, merchant_id: uuid.UUID) -> Dashboard:
+def dashboard(read: ReadModel, merchant_id: uuid.UUID) -> Dashboard:
     """Today, the last 7 and 30 days, and a daily series of sales against refunds."""
-    merchant = uow.merchants.get(merchant_id)
+    merchant = read.merchants.get(merchant_id)
     timezone = merchant.timezone if merchant else "UTC"
     today = utcnow().astimezone(merchant_zone(timezone)).date()
     first = today - timedelta(days=29)
     span = ReportRange.of(first, today, timezone)
-    days = uow.reports.summary(merchant_id, span, Granularity.DAY)
+    days = read.reports.summary(merchant_id, span, Granularity.DAY)
     kpis = {
         label: _kpis(row for row in days if row.period >= today - timedelta(days=length - 1))
         for label, length in (("today", 1), ("7d", 7), ("30d", 30))

@@ -23,7 +23,7 @@ from refundry.domain.ledger_check import (
     report_drifts,
 )
 from refundry.domain.reporting import MAX_REPORT_DAYS, Granularity, SummaryRow, merchant_zone
-from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from refundry.services.ports.read_model import ReadModel, ReadModelFactory
 from refundry.services.views.reports import merchant_range
 
 BATCH_SIZE = 1000
@@ -49,7 +49,7 @@ class VerifyOutcome:
 
 
 def verify(
-    uow_factory: UnitOfWorkFactory,
+    read_models: ReadModelFactory,
     merchant_id: uuid.UUID | None = None,
     *,
     batch_size: int = BATCH_SIZE,
@@ -58,20 +58,20 @@ def verify(
     """Check one merchant, or all; ``progress`` is told how many orders each batch held."""
     outcome = VerifyOutcome()
     if merchant_id is None:
-        with uow_factory(write=False) as uow:
-            merchants = uow.ledger.merchant_ids()
+        with read_models() as read:
+            merchants = read.ledger.merchant_ids()
     else:
         merchants = [merchant_id]
     for merchant in merchants:
-        with uow_factory(write=False) as uow:
-            uow.ledger.snapshot()
-            _verify_merchant(uow, merchant, outcome, batch_size, progress)
+        with read_models() as read:
+            read.ledger.snapshot()
+            _verify_merchant(read, merchant, outcome, batch_size, progress)
         outcome.merchants += 1
     return outcome
 
 
 def _verify_merchant(
-    uow: UnitOfWork,
+    read: ReadModel,
     merchant_id: uuid.UUID,
     outcome: VerifyOutcome,
     batch_size: int,
@@ -79,7 +79,7 @@ def _verify_merchant(
 ) -> None:
     totals = ReportTotals()
     after: tuple[datetime, uuid.UUID] | None = None
-    while batch := uow.ledger.order_batch(merchant_id, after, batch_size):
+    while batch := read.ledger.order_batch(merchant_id, after, batch_size):
         for checked in batch:
             order = checked.order
             outcome.add(
@@ -91,26 +91,26 @@ def _verify_merchant(
         after = (batch[-1].order.created_at, batch[-1].order.id)
         if progress is not None:
             progress(len(batch))
-    float_ledger = uow.ledger.float_ledger(merchant_id)
+    float_ledger = read.ledger.float_ledger(merchant_id)
     if float_ledger is not None:
-        invoices = uow.floats.invoices(merchant_id, limit=1_000_000)
+        invoices = read.floats.invoices(merchant_id, limit=1_000_000)
         outcome.add(float_drifts(merchant_id, float_ledger, invoices))
-    outcome.add(report_drifts(merchant_id, totals, _summary(uow, merchant_id)))
+    outcome.add(report_drifts(merchant_id, totals, _summary(read, merchant_id)))
 
 
-def _summary(uow: UnitOfWork, merchant_id: uuid.UUID) -> Iterator[SummaryRow]:
+def _summary(read: ReadModel, merchant_id: uuid.UUID) -> Iterator[SummaryRow]:
     """The summary report over everything the merchant ever did, window by window (a
     report covers at most ``MAX_REPORT_DAYS``)."""
-    span = uow.ledger.activity_span(merchant_id)
+    span = read.ledger.activity_span(merchant_id)
     if span is None:
         return
-    merchant = uow.merchants.get(merchant_id)
+    merchant = read.merchants.get(merchant_id)
     zone = merchant_zone(merchant.timezone if merchant else "UTC")
     first, last = (_local_day(moment, zone) for moment in span)
     while first <= last:
         window_end = min(first + timedelta(days=MAX_REPORT_DAYS - 1), last)
-        report_range = merchant_range(uow, merchant_id, first, window_end)
-        yield from uow.reports.summary(merchant_id, report_range, Granularity.MONTH)
+        report_range = merchant_range(read, merchant_id, first, window_end)
+        yield from read.reports.summary(merchant_id, report_range, Granularity.MONTH)
         first = window_end + timedelta(days=1)
 
 

@@ -1,22 +1,25 @@
-"""The parts of an order: its vocabularies, customer, lines, shipping and payment."""
+"""How the customer pays, and the rules for holding and taking that money.
+
+``Payment`` is the value part (method, amounts, where the hold stands); the functions
+below are the order's authorization commands, bound as methods on ``Order``: authorize,
+capture, and the provider's answers about a hold being voided or about to lapse.
+"""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from refundry.domain.errors import InvalidAmount, OrderNotCapturable
+from refundry.domain.errors import InvalidAmount, InvalidOrder, OrderNotCapturable
+from refundry.domain.events import AuthorizationVoidRequested
 from refundry.domain.money import Money
 from refundry.domain.points import PointsRedemption
-from refundry.domain.refund import Refund
+from refundry.domain.status import OrderStatus
 
-
-class LineKind(StrEnum):
-    PHYSICAL = "physical"
-    DIGITAL = "digital"
-    GIFT_CARD_LINK = "gift_card_link"
+if TYPE_CHECKING:
+    from refundry.domain.order.order import Order
 
 
 class PaymentMethod(StrEnum):
@@ -59,44 +62,6 @@ class AuthorizationState(StrEnum):
     # The provider refused to release it (the payment was captured there after all, say):
     # the customer may have paid for a cancelled order, and support must look.
     VOID_FAILED = "void_failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Customer:
-    email: str
-    external_id: str | None = None
-
-
-@dataclass(slots=True)
-class OrderLine:
-    id: uuid.UUID
-    sku: str
-    name: str
-    kind: LineKind
-    quantity: int
-    unit_price: Money  # tax-exclusive, per unit
-    discount: Money  # line total
-    tax: Money  # line total
-    fulfilled_quantity: int = 0
-    cancelled_quantity: int = 0  # stopped without a refund record (nothing was captured)
-
-    @property
-    def subtotal(self) -> Money:
-        return self.unit_price * self.quantity
-
-    @property
-    def total(self) -> Money:
-        return self.subtotal - self.discount + self.tax
-
-    @property
-    def is_stocked(self) -> bool:
-        return self.kind is LineKind.PHYSICAL
-
-
-@dataclass(slots=True)
-class Shipping:
-    amount: Money
-    tax: Money
 
 
 @dataclass(slots=True)
@@ -172,8 +137,49 @@ class Payment:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Cancellation:
-    refund: Refund | None  # set when captured money had to be given back
-    restock: dict[str, int]  # sku -> units back on the shelf
-    authorization_to_void: bool
+# ---------------------------------------------------------------- the order's rules
+def authorize(
+    order: Order, amount: Money | None, now: datetime, validity: timedelta | None = None
+) -> None:
+    """Hold money on the customer's account; ``validity`` is how long the hold lasts."""
+    if order.status is not OrderStatus.PENDING:
+        raise OrderNotCapturable(f"order is {order.status}; only a pending order is authorized")
+    amount = order.total if amount is None else amount
+    if not 0 < amount.minor <= order.total.minor:
+        raise InvalidOrder("authorized amount must be positive and at most the order total")
+    order.payment.hold(amount, now, validity)
+    order._move_to(OrderStatus.AUTHORIZED, now)
+
+
+def capture(order: Order, amount: Money | None, now: datetime) -> None:
+    if order.status is not OrderStatus.AUTHORIZED:
+        raise OrderNotCapturable(
+            f"order is {order.status}; only an authorized order can be captured"
+        )
+    order.payment.take(amount, now)
+    order._move_to(OrderStatus.PAID, now)
+
+
+def request_void(order: Order) -> bool:
+    """A stopped order's live hold must be released at the provider: mark it and say so.
+    ``True`` when there was a hold to release (money never left the customer)."""
+    if order.payment.authorization_state is not AuthorizationState.ACTIVE:
+        return False
+    order.payment.authorization_state = AuthorizationState.VOID_PENDING
+    order.events.append(AuthorizationVoidRequested(order.id))
+    return True
+
+
+def authorization_void_refused(order: Order, now: datetime) -> None:
+    if order.payment.end_void(AuthorizationState.VOID_FAILED):
+        order._touch(now)
+
+
+def flag_lapsing_authorization(order: Order, now: datetime) -> None:
+    if order.payment.flag_lapsing(now):
+        order._touch(now)
+
+
+def authorization_voided(order: Order, now: datetime) -> None:
+    if order.payment.end_void(AuthorizationState.VOIDED):
+        order._touch(now)

@@ -2,10 +2,12 @@
 
 ``python -m benchmarks`` compares every scenario with this endpoint in the same run: it
 pays what every write request pays (uvicorn, routing, a validated JSON body, the API-key
-dependency, a unit of work with its commit, a JSON response) and does the least useful
-work, one row in one table. It exists only with ``REFUNDRY_BENCH_ENDPOINTS=1``, is
-never in the OpenAPI schema, and its table is not part of the migrated schema: the
-endpoint's set-up creates it when missing.
+dependency, a write transaction begun as the unit of work begins one, with its commit, a
+JSON response) and does the least useful work, one row in one table. It exists only
+in the application the CLI wires for the benchmark (``refundry.entrypoints.cli:bench_api``,
+which ``refundry serve`` runs with ``REFUNDRY_BENCH_ENDPOINTS=1``): the API itself never
+imports this development-only module. It is never in the OpenAPI schema, and its table
+is not part of the migrated schema: the endpoint's set-up creates it when missing.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Response
 from pydantic import Field
+from sqlalchemy.engine import Engine
 
-from refundry.adapters.db.tables import UTC_TIME
-from refundry.adapters.db.unit_of_work import SqlUnitOfWork
+from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
+from refundry.adapters.db.tables.base import UTC_TIME
 from refundry.entrypoints.api import fields
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response
@@ -42,12 +45,14 @@ class BenchRowIn(fields.StrictModel):
     note: fields.Text[Annotated[str, Field(max_length=200)]] | None = None
 
 
-class _BenchUnitOfWork(SqlUnitOfWork):
-    """The API's unit of work (same connection handling, same commit) with one more write."""
-
-    def insert_row(self, row: dict[str, Any]) -> None:
-        assert self._connection is not None
-        self._connection.execute(sa.insert(bench_rows), row)
+def _insert(engine: Engine, row: dict[str, Any]) -> None:
+    """One INSERT in a write transaction begun as the unit of work begins one: a pooled
+    connection, on SQLite ``BEGIN IMMEDIATE`` after this process's write queue, a commit."""
+    with engine.connect() as connection:
+        if is_sqlite(engine):
+            connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            connection.execute(sa.insert(bench_rows), row)
 
 
 @router.post("/rows", status_code=201)
@@ -66,19 +71,15 @@ def insert_row(
         "note": body.note if body else None,
         "created_at": now,
     }
-    with _BenchUnitOfWork(container.engine) as uow:
-        uow.insert_row(row)
-        uow.commit()
+    _insert(container.engine, row)
     response = json_response({"id": str(row_id), "created_at": now.isoformat()})
     response.status_code = 201
     return response
 
 
 def install(app: FastAPI) -> None:
-    """Add the baseline endpoint (and its table) when the setting asks for it."""
+    """Add the baseline endpoint, and its table when missing."""
     container = app.state.container
-    if not container.settings.bench_endpoints:
-        return
     with container.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Every server process runs this at start-up; CREATE TABLE IF NOT EXISTS alone

@@ -1,4 +1,5 @@
-"""Placing an order: building the aggregate from what a checkout reports, validated."""
+"""Placing an order: building the aggregate from what a checkout reports, validated, its
+units taken off the shelf."""
 
 from __future__ import annotations
 
@@ -10,17 +11,10 @@ from datetime import UTC, datetime, timedelta
 from refundry.domain.errors import InvalidOrder
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import Order
-from refundry.domain.order_parts import (
-    AuthorizationState,
-    CaptureMode,
-    Customer,
-    LineKind,
-    OrderLine,
-    Payment,
-    PaymentMethod,
-    Shipping,
-)
+from refundry.domain.order import restock
+from refundry.domain.order.lines import LineKind, OrderLine, Shipping
+from refundry.domain.order.order import Customer, Order
+from refundry.domain.order.payment import AuthorizationState, CaptureMode, Payment, PaymentMethod
 from refundry.domain.points import PointsRedemption
 from refundry.domain.refund import sum_money
 from refundry.domain.status import OrderStatus
@@ -62,7 +56,8 @@ def place_order(
     points_redeemed: int | None = None,
     points_value: int | None = None,
 ) -> Order:
-    """Build an order as a checkout reports it; the payment amounts set its first status.
+    """Build an order as a checkout reports it; the payment amounts set its first status,
+    and its stocked units leave the shelf (a ``StockMoved``).
 
     ``authorized`` defaults to the order total; ``captured`` to the authorized amount
     when capture is automatic and to zero when it is manual.
@@ -112,7 +107,7 @@ def place_order(
         status, authorization = OrderStatus.AUTHORIZED, AuthorizationState.ACTIVE
     else:
         status, authorization = OrderStatus.PENDING, AuthorizationState.NONE
-    return Order(
+    order = Order(
         id=uuid.uuid4(),
         merchant_id=merchant_id,
         external_id=external_id,
@@ -139,6 +134,8 @@ def place_order(
         updated_at=now,
         links=links,
     )
+    restock.record_stock_moved(order, restock.placed(order))
+    return order
 
 
 def _redemption(

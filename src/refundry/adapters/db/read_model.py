@@ -1,0 +1,64 @@
+"""The SQL read model: one read transaction for reports and ``refundry verify``.
+
+It locks nothing (no ``FOR UPDATE``, no SQLite write lock) and rolls back on exit: it has
+no commit to call, so nothing read here can be written by mistake.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from refundry.adapters.db.float_repository import SqlFloatRepository
+from refundry.adapters.db.ledger_queries import SqlLedgerQueries
+from refundry.adapters.db.report_queries import SqlReportQueries
+from refundry.adapters.db.repositories import SqlMerchantRepository
+
+
+class SqlReadModel:
+    merchants: SqlMerchantRepository
+    floats: SqlFloatRepository
+    reports: SqlReportQueries
+    ledger: SqlLedgerQueries
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: sa.Connection | None = None
+
+    def __enter__(self) -> Self:
+        connection = self._engine.connect()
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        self.merchants = SqlMerchantRepository(connection)
+        self.floats = SqlFloatRepository(connection, lock_rows=False)
+        self.reports = SqlReportQueries(connection)
+        self.ledger = SqlLedgerQueries(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._connection is not None
+        try:
+            self._connection.rollback()
+        finally:
+            self._connection.close()
+            self._connection = None
+
+
+class SqlReadModelFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlReadModel:
+        return SqlReadModel(self.engine)

@@ -1,0 +1,62 @@
+"""The order aggregate, one concept per module; this is its public face.
+
+- ``order``: the root (identity, fields, version, status and its transition, money queries).
+- ``lines``: what it sells: lines and shipping.
+- ``payment``: how it is paid, and authorize, capture and void.
+- ``fulfilment``: shipping units.
+- ``gift_cards``: the consumer's gift-card links.
+- ``cancellation``: cancelling the order or one item, and what blocks it.
+- ``refunds``: the refund ledger and its cap: refunds, external refunds, auto-refunds.
+- ``refund_outcomes``: the provider's answers about a refund (processing, completed, failed).
+- ``refund_calculation``: the calculator behind "review refund" and the refund itself.
+- ``points``: the order's share of loyalty points.
+- ``restock``: the one rule for stock an order's change moves (recorded as ``StockMoved``).
+- ``placement``: building an order from what a checkout reports.
+
+Other layers import from here, never from the modules.
+"""
+
+from refundry.domain.order.cancellation import Cancellation
+from refundry.domain.order.lines import LineKind, OrderLine, Shipping
+from refundry.domain.order.order import Customer, Order
+from refundry.domain.order.payment import (
+    AUTHORIZATION_VALIDITY,
+    AuthorizationExpiryAction,
+    AuthorizationState,
+    CaptureMode,
+    Payment,
+    PaymentMethod,
+)
+from refundry.domain.order.placement import (
+    MAX_ORDER_TOTAL_MINOR,
+    NewLine,
+    in_utc_range,
+    place_order,
+)
+from refundry.domain.order.refund_calculation import (
+    LineRefundRequest,
+    LineRefundTotals,
+    RefundRequest,
+)
+
+__all__ = [
+    "AUTHORIZATION_VALIDITY",
+    "MAX_ORDER_TOTAL_MINOR",
+    "AuthorizationExpiryAction",
+    "AuthorizationState",
+    "Cancellation",
+    "CaptureMode",
+    "Customer",
+    "LineKind",
+    "LineRefundRequest",
+    "LineRefundTotals",
+    "NewLine",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "PaymentMethod",
+    "RefundRequest",
+    "Shipping",
+    "in_utc_range",
+    "place_order",
+]
