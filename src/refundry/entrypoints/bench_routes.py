@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Response
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
+from refundry.adapters.db.engine import begin
 from refundry.adapters.db.tables.base import UTC_TIME
 from refundry.entrypoints.api import fields
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
@@ -48,11 +48,9 @@ class BenchRowIn(fields.StrictModel):
 def _insert(engine: Engine, row: dict[str, Any]) -> None:
     """One INSERT in a write transaction begun as the unit of work begins one: a pooled
     connection, on SQLite ``BEGIN IMMEDIATE`` after this process's write queue, a commit."""
-    with engine.connect() as connection:
-        if is_sqlite(engine):
-            connection.execution_options(**{WRITE_OPTION: True})
-        with connection.begin():
-            connection.execute(sa.insert(bench_rows), row)
+    connection, transaction = begin(engine, write=True)
+    with connection, transaction:
+        connection.execute(sa.insert(bench_rows), row)
 
 
 @router.post("/rows", status_code=201)

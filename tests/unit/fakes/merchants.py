@@ -8,8 +8,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from refundry.domain.merchant import Merchant
 from refundry.domain.order import AuthorizationExpiryAction
-from refundry.services.unit_of_work import Merchant, StockLevel, StoredResponse
+from refundry.services.ports.repositories import StockLevel, StoredResponse
 from tests.unit.fakes.store import InMemoryStore
 
 

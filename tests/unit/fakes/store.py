@@ -11,13 +11,14 @@ import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from refundry.domain.merchant import Merchant
 from refundry.domain.merchant_float import FloatEntry, Invoice, InvoiceCycle
 from refundry.domain.money import Currency
 from refundry.domain.order import Order
 from refundry.domain.points import PointsEntry, PointsProgram
 from refundry.domain.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint, WebhookEvent
 from refundry.services.ports.outbox import MessageState, OutboxMessage
-from refundry.services.unit_of_work import Merchant, StoredResponse
+from refundry.services.ports.repositories import StoredResponse
 
 
 @dataclass(frozen=True, slots=True)

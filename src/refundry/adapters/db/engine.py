@@ -56,6 +56,21 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def begin(engine: Engine, *, write: bool) -> tuple[sa.Connection, sa.RootTransaction]:
+    """A connection in a transaction of its own; a ``write`` one on SQLite holds the write
+    lock from its BEGIN (BEGIN IMMEDIATE, through this process's queue for it)."""
+    connection = engine.connect()
+    if write and is_sqlite(engine):
+        connection = connection.execution_options(**{WRITE_OPTION: True})
+    try:
+        return connection, connection.begin()
+    except BaseException:
+        # A write lock not had in time (SQLite's busy wait, or this process's queue for
+        # it): the pool gets its connection back now, not when it is collected.
+        connection.close()
+        raise
+
+
 @functools.lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

@@ -12,6 +12,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from refundry.adapters.db.engine import begin
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.ledger_queries import SqlLedgerQueries
 from refundry.adapters.db.report_queries import SqlReportQueries
@@ -29,12 +30,7 @@ class SqlReadModel:
         self._connection: sa.Connection | None = None
 
     def __enter__(self) -> Self:
-        connection = self._engine.connect()
-        try:
-            connection.begin()
-        except BaseException:
-            connection.close()
-            raise
+        connection, _ = begin(self._engine, write=False)
         self._connection = connection
         self.merchants = SqlMerchantRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=False)

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from refundry.adapters.db.engine import conflict_insert, dialect_insert
 from refundry.adapters.db.tables import merchants as merchant_tables
+from refundry.domain.merchant import Merchant
 from refundry.domain.order import AuthorizationExpiryAction
-from refundry.services.unit_of_work import Merchant, StockLevel, StoredResponse
+from refundry.services.ports.repositories import StockLevel, StoredResponse
 
 
 # Statements built once (per dialect): SQLAlchemy then finds their compiled SQL in its

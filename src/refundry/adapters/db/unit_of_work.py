@@ -8,7 +8,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
+from refundry.adapters.db.engine import begin
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
@@ -54,16 +54,7 @@ class SqlUnitOfWork:
         self.idempotency_key: str | None = None
 
     def __enter__(self) -> Self:
-        connection = self._engine.connect()
-        if self._write and is_sqlite(self._engine):
-            connection = connection.execution_options(**{WRITE_OPTION: True})
-        try:
-            self._transaction = connection.begin()
-        except BaseException:
-            # A write lock not had in time (SQLite's busy wait, or this process's queue
-            # for it): the pool gets its connection back now, not when it is collected.
-            connection.close()
-            raise
+        connection, self._transaction = begin(self._engine, write=self._write)
         self._connection = connection
         self.orders = SqlOrderRepository(connection, lock_rows=self._write)
         self.merchants = SqlMerchantRepository(connection)

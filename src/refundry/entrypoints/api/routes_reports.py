@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from refundry.domain.merchant import Merchant
 from refundry.domain.refund import RefundMethod, RefundStatus
 from refundry.domain.reporting import Granularity, RefundFilters
 from refundry.entrypoints.api import fields, schemas_reports
@@ -22,7 +23,6 @@ from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.entrypoints.refund_report_csv import refund_report_csv
 from refundry.services import transactions
 from refundry.services.handlers import merchants
-from refundry.services.unit_of_work import Merchant
 from refundry.services.views import reports
 
 router = APIRouter(prefix="/v1", tags=["reports"])

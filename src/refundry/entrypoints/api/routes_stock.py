@@ -12,7 +12,7 @@ from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, Idemp
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import transactions
 from refundry.services.handlers import stock
-from refundry.services.unit_of_work import StockLevel
+from refundry.services.ports.repositories import StockLevel
 from refundry.services.views import stock as stock_views
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from refundry.domain.errors import InvalidInput, Unauthenticated
+from refundry.domain.merchant import Merchant
 from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import merchant_zone
 from refundry.services.clock import utcnow
 from refundry.services.transactions import read
-from refundry.services.unit_of_work import Merchant, UnitOfWork, UnitOfWorkFactory
+from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 KEY_PREFIX = "rfk"
 

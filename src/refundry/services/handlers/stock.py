@@ -12,7 +12,8 @@ from datetime import datetime
 
 from refundry.domain.events import StockMoved
 from refundry.services.clock import utcnow
-from refundry.services.unit_of_work import RecordedEvent, StockLevel, UnitOfWork
+from refundry.services.ports.repositories import StockLevel
+from refundry.services.unit_of_work import RecordedEvent, UnitOfWork
 
 
 def apply_stock_moves(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -> None:

@@ -16,10 +16,11 @@ and a worker that dies mid-call leaves a lease that simply runs out.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from refundry.domain.events import AuthorizationVoidRequested, ProviderWorkEvent, RefundRequested
 
@@ -59,3 +60,13 @@ class OutboxMessage:
             case AuthorizationVoidRequested(order_id=order_id):
                 topic, payload = Topic.PROVIDER_VOID_AUTHORIZATION, {}
         return cls(uuid.uuid4(), merchant_id, order_id, topic, payload, 0, now)
+
+
+class OutboxRepository(Protocol):
+    def add(self, messages: Sequence[OutboxMessage], now: datetime) -> None: ...
+    def lease_due(
+        self, now: datetime, *, limit: int, lease_until: datetime
+    ) -> list[OutboxMessage]: ...
+    def finish(self, message: OutboxMessage, now: datetime) -> None: ...
+    def fail(self, message: OutboxMessage, error: str, now: datetime) -> None: ...
+    def retry(self, message: OutboxMessage, run_after: datetime, error: str | None) -> None: ...

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Protocol, Self
 
+from refundry.domain.merchant import Merchant
 from refundry.domain.merchant_float import Invoice
 from refundry.domain.reporting import (
     CustomerRow,
@@ -24,7 +25,6 @@ from refundry.domain.reporting import (
     SummaryRow,
 )
 from refundry.services.ports.ledger import LedgerQueries
-from refundry.services.unit_of_work import Merchant
 
 
 class ReportQueries(Protocol):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from refundry.services.unit_of_work import StockLevel, UnitOfWork
+from refundry.services.ports.repositories import StockLevel
+from refundry.services.unit_of_work import UnitOfWork
 
 
 def list_stock(

@@ -1,0 +1,123 @@
+"""The repositories the write unit of work carries for orders, merchants, stock, keys,
+settings, the float and provider events (the other areas' are beside this module)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from refundry.domain.merchant import Merchant
+from refundry.domain.merchant_float import (
+    CreditedRefund,
+    FloatAccount,
+    FloatEntryKind,
+    Invoice,
+)
+from refundry.domain.order import AuthorizationExpiryAction, Order
+from refundry.domain.refund import Refund
+from refundry.domain.status import OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    sku: str
+    on_hand: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    fingerprint: str
+    status_code: int | None
+    body: str | None
+
+
+class OrderRepository(Protocol):
+    def get(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order: ...
+    def search(
+        self,
+        merchant_id: uuid.UUID,
+        query: str | None,
+        *,
+        limit: int,
+        offset: int,
+        status: OrderStatus | None = None,
+        customer_email: str | None = None,
+    ) -> list[Order]: ...
+    def find_refund(
+        self, merchant_id: uuid.UUID, refund_id: uuid.UUID
+    ) -> tuple[Order, Refund] | None: ...
+    def lapsing_authorizations(
+        self, before: datetime, *, limit: int
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]: ...
+    def find_payment_order(
+        self, order_id: uuid.UUID | None, payment_reference: str | None
+    ) -> tuple[uuid.UUID, uuid.UUID] | None: ...
+    def find_link_order(
+        self, link_id: uuid.UUID | None = None, *, token: str | None = None
+    ) -> tuple[uuid.UUID, uuid.UUID] | None: ...
+    def add(self, order: Order) -> None: ...
+    def add_many(self, orders: Sequence[Order]) -> None: ...
+
+
+class MerchantRepository(Protocol):
+    def add(self, merchant: Merchant) -> None: ...
+    def get(self, merchant_id: uuid.UUID) -> Merchant | None: ...
+    def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None: ...
+    def set_authorization_expiry_action(
+        self, merchant_id: uuid.UUID, action: AuthorizationExpiryAction
+    ) -> None: ...
+    def set_automatic_capture(self, merchant_id: uuid.UUID, automatic: bool) -> None: ...
+    def add_api_key(
+        self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
+    ) -> None: ...
+    def api_key_owner(self, key_id: uuid.UUID) -> tuple[uuid.UUID, str] | None: ...
+
+
+class StockRepository(Protocol):
+    def adjust(self, merchant_id: uuid.UUID, sku: str, delta: int, now: datetime) -> None: ...
+    def set(self, merchant_id: uuid.UUID, sku: str, on_hand: int, now: datetime) -> None: ...
+    def list(self, merchant_id: uuid.UUID, skus: list[str] | None = None) -> list[StockLevel]: ...
+
+
+class IdempotencyRepository(Protocol):
+    def find(self, merchant_id: uuid.UUID, key: str) -> StoredResponse | None: ...
+    def claim(self, merchant_id: uuid.UUID, key: str, fingerprint: str, now: datetime) -> bool: ...
+    def complete(self, merchant_id: uuid.UUID, key: str, status_code: int, body: str) -> None: ...
+
+
+class SettingsRepository(Protocol):
+    def get(self, name: str) -> str | None: ...
+    def put_if_absent(self, name: str, value: str) -> None: ...
+
+
+class FloatRepository(Protocol):
+    def get(self, merchant_id: uuid.UUID) -> FloatAccount | None: ...
+    def add(self, account: FloatAccount) -> None: ...
+    def merchants_with_float(self) -> list[uuid.UUID]: ...
+    def pending_credits(
+        self, merchant_id: uuid.UUID, created_before: datetime | None = None
+    ) -> list[CreditedRefund]: ...
+    def entries_total(
+        self, merchant_id: uuid.UUID, kind: FloatEntryKind, start: datetime, end: datetime
+    ) -> int: ...
+    def add_invoice(self, invoice: Invoice) -> None: ...
+    def last_invoice(self, merchant_id: uuid.UUID) -> Invoice | None: ...
+    def invoices(self, merchant_id: uuid.UUID, *, limit: int = 100) -> list[Invoice]: ...
+    def invoice(self, merchant_id: uuid.UUID, invoice_id: uuid.UUID) -> Invoice | None: ...
+
+
+class ProviderEventRepository(Protocol):
+    def add_once(
+        self,
+        *,
+        provider: str,
+        event_id: str,
+        event_type: str,
+        merchant_id: uuid.UUID | None,
+        order_id: uuid.UUID | None,
+        payload: str,
+        now: datetime,
+    ) -> bool: ...
