@@ -1,8 +1,9 @@
 """The order aggregate, one concept per module; this is its public face.
 
-- ``order``: the root (identity, fields, version, status and its transition, money queries).
+- ``root``: the state (identity, fields, version, status and its transition, queries).
+- ``order``: ``Order``, the root with the rules below bound as its methods.
 - ``lines``: what it sells: lines and shipping.
-- ``payment``: how it is paid, and authorize, capture and void.
+- ``payment``: how it is paid; ``authorization``: authorize, capture and void.
 - ``fulfilment``: shipping units.
 - ``gift_cards``: the consumer's gift-card links.
 - ``cancellation``: cancelling the order or one item, and what blocks it.
@@ -18,7 +19,7 @@ Other layers import from here, never from the modules.
 
 from refundry.domain.order.cancellation import Cancellation
 from refundry.domain.order.lines import LineKind, OrderLine, Shipping
-from refundry.domain.order.order import Customer, Order
+from refundry.domain.order.order import Order
 from refundry.domain.order.payment import (
     AUTHORIZATION_VALIDITY,
     AuthorizationExpiryAction,
@@ -38,6 +39,7 @@ from refundry.domain.order.refund_calculation import (
     LineRefundTotals,
     RefundRequest,
 )
+from refundry.domain.order.root import Customer
 
 __all__ = [
     "AUTHORIZATION_VALIDITY",

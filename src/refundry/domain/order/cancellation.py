@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from refundry.domain.errors import (
     ItemNotCancellable,
@@ -23,16 +22,14 @@ from refundry.domain.errors import (
 )
 from refundry.domain.events import CancelledUnits, OrderCancelled
 from refundry.domain.gift_card import GiftCardLink
-from refundry.domain.order import gift_cards, restock
+from refundry.domain.order import restock
+from refundry.domain.order.authorization import request_void
 from refundry.domain.order.lines import LineKind, OrderLine
-from refundry.domain.order.payment import request_void
 from refundry.domain.order.refund_calculation import LineRefundRequest, RefundRequest
 from refundry.domain.order.refunds import default_refund_method, record_refund
+from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import Refund, RefundKind
 from refundry.domain.status import OrderStatus
-
-if TYPE_CHECKING:
-    from refundry.domain.order.order import Order
 
 DEFAULT_CANCEL_REASON = "Order cancelled via API"
 DEFAULT_CANCEL_LABEL = "cancelled"
@@ -46,7 +43,7 @@ class Cancellation:
 
 
 # ----------------------------------------------------------------- blockers
-def cancel_blocker(order: Order, now: datetime) -> OrderNotCancellable | None:
+def cancel_blocker(order: OrderRoot, now: datetime) -> OrderNotCancellable | None:
     """Why the whole order cannot be cancelled now, or ``None`` if it can."""
     try:
         _check_cancellable(order, now)
@@ -55,12 +52,14 @@ def cancel_blocker(order: Order, now: datetime) -> OrderNotCancellable | None:
     return None
 
 
-def item_cancel_blocker(order: Order, line: OrderLine, now: datetime) -> ItemNotCancellable | None:
+def item_cancel_blocker(
+    order: OrderRoot, line: OrderLine, now: datetime
+) -> ItemNotCancellable | None:
     """Why this line cannot be cancelled as one item now, or ``None`` if it can."""
     if order.status in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
         return ItemNotCancellable(f"order {order.id} is {order.status}")
     if line.kind is LineKind.GIFT_CARD_LINK:
-        live = gift_cards.live_links(order, line.id)
+        live = order.live_links(line.id)
         if not live:
             return ItemNotCancellable(f"every link of line {line.id} is already cancelled")
         for link in live:
@@ -82,7 +81,7 @@ def item_cancel_blocker(order: Order, line: OrderLine, now: datetime) -> ItemNot
 
 # ----------------------------------------------------------------- commands
 def cancel(
-    order: Order,
+    order: OrderRoot,
     *,
     reason: str | None,
     status_label: str | None,
@@ -146,7 +145,7 @@ def cancel(
 
 
 def cancel_item(
-    order: Order, item_id: uuid.UUID, *, reason: str | None, created_by: str, now: datetime
+    order: OrderRoot, item_id: uuid.UUID, *, reason: str | None, created_by: str, now: datetime
 ) -> Refund | None:
     """Cancel one item: a gift-card link, or every open unit of one line. Irreversible.
 
@@ -201,18 +200,18 @@ def cancel_item(
 
 
 # ---------------------------------------------------------------- internals
-def _item(order: Order, item_id: uuid.UUID) -> tuple[OrderLine, list[GiftCardLink]]:
+def _item(order: OrderRoot, item_id: uuid.UUID) -> tuple[OrderLine, list[GiftCardLink]]:
     """The line an item id names and the live links it covers (a link, or a line's)."""
     for link in order.links:
         if link.id == item_id:
             return order.line(link.order_line_id), [link]
     for line in order.lines:
         if line.id == item_id:
-            return line, gift_cards.live_links(order, line.id)
+            return line, order.live_links(line.id)
     raise ItemNotFound(f"order {order.id} has no line or link {item_id}", item_id=str(item_id))
 
 
-def _check_cancellable(order: Order, now: datetime) -> None:
+def _check_cancellable(order: OrderRoot, now: datetime) -> None:
     if order.status is OrderStatus.CANCELLED:
         raise OrderAlreadyCancelled(f"order {order.id} is already cancelled")
     if order.status is OrderStatus.AUTO_REFUNDED:

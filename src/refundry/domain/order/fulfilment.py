@@ -5,25 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from refundry.domain.errors import FulfilmentExceedsOpen, OrderNotFulfillable
-from refundry.domain.status import FulfilmentStatus, OrderStatus
-
-if TYPE_CHECKING:
-    from refundry.domain.order.order import Order
+from refundry.domain.order.root import OrderRoot
+from refundry.domain.status import OrderStatus
 
 
-def fulfilment_status(order: Order) -> FulfilmentStatus:
-    fulfilled = sum(line.fulfilled_quantity for line in order.lines)
-    if fulfilled == 0:
-        return FulfilmentStatus.UNFULFILLED
-    if any(order.open_quantity(line) > 0 for line in order.lines):
-        return FulfilmentStatus.PARTIALLY_FULFILLED
-    return FulfilmentStatus.FULFILLED
-
-
-def fulfil(order: Order, quantities: Mapping[uuid.UUID, int] | None, now: datetime) -> None:
+def fulfil(order: OrderRoot, quantities: Mapping[uuid.UUID, int] | None, now: datetime) -> None:
     """Ship units; ``None`` ships every open unit."""
     for line_id, quantity in check_fulfilment(order, quantities).items():
         order.line(line_id).fulfilled_quantity += quantity
@@ -31,7 +19,7 @@ def fulfil(order: Order, quantities: Mapping[uuid.UUID, int] | None, now: dateti
 
 
 def check_fulfilment(
-    order: Order, quantities: Mapping[uuid.UUID, int] | None
+    order: OrderRoot, quantities: Mapping[uuid.UUID, int] | None
 ) -> dict[uuid.UUID, int]:
     """The units ``fulfil`` would ship, or the error it would raise; changes nothing.
     A held payment is captured for a fulfilment only once it is known to be possible."""

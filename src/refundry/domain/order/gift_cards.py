@@ -10,43 +10,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from refundry.domain.errors import LinkNotFound
 from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Money
-from refundry.domain.order.lines import LineKind, OrderLine
+from refundry.domain.order.lines import LineKind
+from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import Refund
 
-if TYPE_CHECKING:
-    from refundry.domain.order.order import Order
 
-
-def links_of(order: Order, line_id: uuid.UUID) -> list[GiftCardLink]:
-    return [each for each in order.links if each.order_line_id == line_id]
-
-
-def live_links(order: Order, line_id: uuid.UUID) -> list[GiftCardLink]:
-    """The line's links not cancelled yet (opened and spent ones included)."""
-    return [each for each in links_of(order, line_id) if each.cancelled_at is None]
-
-
-def link(order: Order, link_id: uuid.UUID) -> GiftCardLink:
+def link(order: OrderRoot, link_id: uuid.UUID) -> GiftCardLink:
     for each in order.links:
         if each.id == link_id:
             return each
     raise LinkNotFound(f"order {order.id} has no link {link_id}", link_id=str(link_id))
 
 
-def refundable_links(order: Order, line: OrderLine, as_of: datetime) -> list[GiftCardLink]:
-    return [
-        each
-        for each in links_of(order, line.id)
-        if each.cancelled_at is None and each.cancellation_blocker(as_of) is None
-    ]
-
-
-def open_link(order: Order, link_id: uuid.UUID, now: datetime) -> GiftCardLink:
+def open_link(order: OrderRoot, link_id: uuid.UUID, now: datetime) -> GiftCardLink:
     opened = link(order, link_id)
     first_time = opened.accessed_at is None
     opened.open(now)
@@ -55,18 +35,18 @@ def open_link(order: Order, link_id: uuid.UUID, now: datetime) -> GiftCardLink:
     return opened
 
 
-def spend_link(order: Order, link_id: uuid.UUID, amount: Money, now: datetime) -> GiftCardLink:
+def spend_link(order: OrderRoot, link_id: uuid.UUID, amount: Money, now: datetime) -> GiftCardLink:
     spent = link(order, link_id)
     spent.spend(amount, now)
     order._touch(now)
     return spent
 
 
-def cancel_refunded_links(order: Order, refund: Refund, reason: str, now: datetime) -> None:
+def cancel_refunded_links(order: OrderRoot, refund: Refund, reason: str, now: datetime) -> None:
     """Refunded gift-card link units cancel that many links that could still be
     cancelled, so a link whose value was given back can never be opened or spent."""
     for refund_line in refund.breakdown.lines:
         line = order.line(refund_line.order_line_id)
         if line.kind is LineKind.GIFT_CARD_LINK:
-            for each in refundable_links(order, line, now)[: refund_line.quantity]:
+            for each in order.refundable_links(line, now)[: refund_line.quantity]:
                 each.cancel(reason, now)

@@ -13,8 +13,9 @@ from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import restock
 from refundry.domain.order.lines import LineKind, OrderLine, Shipping
-from refundry.domain.order.order import Customer, Order
+from refundry.domain.order.order import Order
 from refundry.domain.order.payment import AuthorizationState, CaptureMode, Payment, PaymentMethod
+from refundry.domain.order.root import Customer
 from refundry.domain.points import PointsRedemption
 from refundry.domain.refund import sum_money
 from refundry.domain.status import OrderStatus

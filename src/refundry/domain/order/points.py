@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.events import PointsAwarded, PointsRedeemed, PointsRestored, PointsReversed
 from refundry.domain.money import Money, cumulative_share
+from refundry.domain.order.root import OrderRoot
 from refundry.domain.points import PointsMove
 from refundry.domain.refund import Refund
 
-if TYPE_CHECKING:
-    from refundry.domain.order.order import Order
 
-
-def award_points(order: Order, points: int, now: datetime) -> None:
+def award_points(order: OrderRoot, points: int, now: datetime) -> None:
     """The points an earning order's captured payment earns; awarded once."""
     if points < 0:
         raise InvalidInput("points awarded cannot be negative")
@@ -36,7 +33,7 @@ def award_points(order: Order, points: int, now: datetime) -> None:
     order._touch(now)
 
 
-def redeem_points(order: Order, now: datetime) -> None:
+def redeem_points(order: OrderRoot, now: datetime) -> None:
     """A redeem order's checkout spends its points (recorded once, at placement)."""
     redemption = order.payment.redemption
     if redemption is None or order.points.redeemed:
@@ -46,7 +43,7 @@ def redeem_points(order: Order, now: datetime) -> None:
     order._touch(now)
 
 
-def preview_points(order: Order, amount: Money) -> tuple[Money | None, PointsMove]:
+def preview_points(order: OrderRoot, amount: Money) -> tuple[Money | None, PointsMove]:
     """What a refund of ``amount`` would give back in points' value, and the points
     it would reverse and restore; nothing changes."""
     value_share = points_value_share(order, amount)
@@ -60,7 +57,7 @@ def preview_points(order: Order, amount: Money) -> tuple[Money | None, PointsMov
     return value_share, move
 
 
-def points_value_share(order: Order, amount: Money) -> Money | None:
+def points_value_share(order: OrderRoot, amount: Money) -> Money | None:
     """For a redeem order, the part of a new refund of ``amount`` given back in points:
     what brings the points' refunded value to its cumulative share of the refunded
     total, so that a full refund gives back exactly the points' value and exactly the
@@ -77,7 +74,7 @@ def points_value_share(order: Order, amount: Money) -> Money | None:
     return Money(max(share, 0), order.currency)
 
 
-def rebalance_points(order: Order, refund: Refund | None) -> None:
+def rebalance_points(order: OrderRoot, refund: Refund | None) -> None:
     """Keep exactly the refunded share of the earned points reversed and of the
     redeemed points restored, charged to (or undone through) ``refund``."""
     move = order.points.rebalance(

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from refundry.domain.events import RefundStatusChanged
 from refundry.domain.order import restock
 from refundry.domain.order.points import rebalance_points
 from refundry.domain.order.refunds import refund_by_id
+from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import Refund, RefundStatus
 from refundry.domain.status import TERMINAL_STATUSES
 
-if TYPE_CHECKING:
-    from refundry.domain.order.order import Order
-
 
 def refund_processing(
-    order: Order, refund_id: uuid.UUID, provider_reference: str | None, now: datetime
+    order: OrderRoot, refund_id: uuid.UUID, provider_reference: str | None, now: datetime
 ) -> Refund:
     """The provider accepted the refund and will settle it later."""
     accepted = refund_by_id(order, refund_id)
@@ -36,7 +33,7 @@ def refund_processing(
 
 
 def complete_refund(
-    order: Order,
+    order: OrderRoot,
     refund_id: uuid.UUID,
     now: datetime,
     detail: str | None = None,
@@ -53,7 +50,7 @@ def complete_refund(
     return completed
 
 
-def fail_refund(order: Order, refund_id: uuid.UUID, reason: str, now: datetime) -> Refund:
+def fail_refund(order: OrderRoot, refund_id: uuid.UUID, reason: str, now: datetime) -> Refund:
     """The provider refused the refund: its money and units are refundable again.
 
     A failed refund undoes its restock too (a ``StockMoved`` taking the units back off
@@ -78,5 +75,5 @@ def fail_refund(order: Order, refund_id: uuid.UUID, reason: str, now: datetime) 
     return failed
 
 
-def _refund_moved(order: Order, moved: Refund, previous: RefundStatus) -> None:
+def _refund_moved(order: OrderRoot, moved: Refund, previous: RefundStatus) -> None:
     order.events.append(RefundStatusChanged(order.id, moved.id, previous, moved.status))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from refundry.domain.errors import (
     InvalidInput,
@@ -23,15 +22,12 @@ from refundry.domain.errors import (
 from refundry.domain.events import OrderAutoRefunded, OrderRefunded, RefundRequested
 from refundry.domain.money import Money
 from refundry.domain.order import gift_cards, restock
-from refundry.domain.order.lines import LineKind, OrderLine
 from refundry.domain.order.payment import PaymentMethod
 from refundry.domain.order.points import points_value_share, rebalance_points
 from refundry.domain.order.refund_calculation import RefundRequest, calculate_refund
+from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import Refund, RefundBreakdown, RefundKind, RefundMethod
 from refundry.domain.status import TERMINAL_STATUSES, OrderStatus
-
-if TYPE_CHECKING:
-    from refundry.domain.order.order import Order
 
 AUTO_REFUND_REASON = (
     "Reversed automatically: the redeem order's transaction record was still missing "
@@ -40,14 +36,14 @@ AUTO_REFUND_REASON = (
 
 
 # ------------------------------------------------------------------ queries
-def refund_by_id(order: Order, refund_id: uuid.UUID) -> Refund:
+def refund_by_id(order: OrderRoot, refund_id: uuid.UUID) -> Refund:
     for refund in order.refunds:
         if refund.id == refund_id:
             return refund
     raise RefundNotFound(f"order {order.id} has no refund {refund_id}")
 
 
-def refund_method(order: Order, requested: RefundMethod | None) -> RefundMethod:
+def refund_method(order: OrderRoot, requested: RefundMethod | None) -> RefundMethod:
     """The method a refund really takes. ``original`` is the way the customer paid (the
     float, for a float-paid order); only a float-paid order can be refunded to a float."""
     if requested is None or requested is RefundMethod.ORIGINAL:
@@ -60,7 +56,7 @@ def refund_method(order: Order, requested: RefundMethod | None) -> RefundMethod:
     return requested
 
 
-def default_refund_method(order: Order) -> RefundMethod:
+def default_refund_method(order: OrderRoot) -> RefundMethod:
     """The method of refunds nobody chose one for (cancellations, reversals)."""
     if order.payment.method is PaymentMethod.OTHER:
         return RefundMethod.OTHER
@@ -69,20 +65,9 @@ def default_refund_method(order: Order) -> RefundMethod:
     return RefundMethod.ORIGINAL  # for points: back to the customer's points account
 
 
-def refundable_quantity(order: Order, line: OrderLine, as_of: datetime) -> int:
-    """Units that may still be refunded by line. A gift-card link is refundable only
-    while it could be cancelled (unopened, unexpired, unspent): its value is with the
-    consumer otherwise, and a refund kills the link like a cancel does."""
-    units_left = line.quantity - line.cancelled_quantity - order.line_refunds(line.id).quantity
-    if line.kind is LineKind.GIFT_CARD_LINK and gift_cards.links_of(order, line.id):
-        # Both bounds: links refunded before refunds killed them are still alive.
-        return min(units_left, len(gift_cards.refundable_links(order, line, as_of)))
-    return units_left
-
-
 # ----------------------------------------------------------------- commands
 def refund(
-    order: Order,
+    order: OrderRoot,
     request: RefundRequest,
     *,
     method: RefundMethod | None,
@@ -110,7 +95,7 @@ def refund(
     return made
 
 
-def auto_refund(order: Order, *, reason: str | None, created_by: str, now: datetime) -> Refund:
+def auto_refund(order: OrderRoot, *, reason: str | None, created_by: str, now: datetime) -> Refund:
     """Reverse a settled redeem order whose transaction record never arrived: give
     back every refundable unit, money and points, and end the order as
     ``auto_refunded`` (terminal, refund-class; seed 004)."""
@@ -151,7 +136,7 @@ def auto_refund(order: Order, *, reason: str | None, created_by: str, now: datet
 
 
 def record_external_refund(
-    order: Order, amount: Money, provider_reference: str, reason: str | None, now: datetime
+    order: OrderRoot, amount: Money, provider_reference: str, reason: str | None, now: datetime
 ) -> Refund:
     """A refund made in the provider's own dashboard: the money has already left, so it
     is recorded as completed whatever the cap says, and the ledger derives the status.
@@ -191,7 +176,7 @@ def record_external_refund(
 
 # ---------------------------------------------------------------- the ledger
 def record_refund(
-    order: Order,
+    order: OrderRoot,
     request: RefundRequest,
     *,
     kind: RefundKind,

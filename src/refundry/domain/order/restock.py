@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from refundry.domain.events import StockMoved
+from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import Refund
 from refundry.domain.status import TERMINAL_STATUSES
-
-if TYPE_CHECKING:
-    from refundry.domain.order.order import Order
 
 # Units of one order line that change place: positive back on the shelf, negative off it.
 LineUnits = tuple[uuid.UUID, int]
 
 
-def placed(order: Order) -> list[LineUnits]:
+def placed(order: OrderRoot) -> list[LineUnits]:
     """Placement: every ordered unit leaves the shelf."""
     return [(line.id, -line.quantity) for line in order.lines]
 
@@ -49,7 +46,7 @@ def restocked_by(refund: Refund) -> list[LineUnits]:
     return [(line.order_line_id, line.restocked_quantity) for line in refund.breakdown.lines]
 
 
-def undone_by_failure(order: Order, refund: Refund) -> list[LineUnits]:
+def undone_by_failure(order: OrderRoot, refund: Refund) -> list[LineUnits]:
     """What a failed refund takes back off the shelf. Decided before the order's status
     moves: an ended order keeps its units cancelled, on the shelf."""
     if order.status in TERMINAL_STATUSES:
@@ -57,7 +54,7 @@ def undone_by_failure(order: Order, refund: Refund) -> list[LineUnits]:
     return [(line_id, -units) for line_id, units in restocked_by(refund)]
 
 
-def stock_moves(order: Order, units: Iterable[LineUnits]) -> dict[str, int]:
+def stock_moves(order: OrderRoot, units: Iterable[LineUnits]) -> dict[str, int]:
     """SKU -> units, for the stocked lines among ``units``; a SKU on two lines moves once."""
     moves: dict[str, int] = {}
     for line_id, count in units:
@@ -67,7 +64,7 @@ def stock_moves(order: Order, units: Iterable[LineUnits]) -> dict[str, int]:
     return {sku: count for sku, count in moves.items() if count}
 
 
-def record_stock_moved(order: Order, units: Iterable[LineUnits]) -> None:
+def record_stock_moved(order: OrderRoot, units: Iterable[LineUnits]) -> None:
     """Record the change's moves as one ``StockMoved`` (none when nothing moves). SKUs
     are sorted: whoever applies them locks stock rows in one order."""
     moves = stock_moves(order, units)

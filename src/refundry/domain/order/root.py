@@ -1,0 +1,173 @@
+"""The order aggregate's root: identity, fields, version, status and its one transition,
+and the queries every rule reads (money totals, lines, fulfilment).
+
+An order changes only through its methods, each of which checks the transition table,
+bumps ``version`` (what a refund quote is bound to) and leaves the money totals derivable
+from the ledger: ``refunded`` is the sum of refunds that count, never a second number kept
+beside them.
+
+The rules live in the package's concept modules as functions of an ``OrderRoot``; they
+import this module and nothing imports them back but ``order.py``, which binds them as the
+methods of ``Order``. ``_move_to`` and ``_touch`` are private to the package.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from refundry.domain.errors import IllegalTransition, UnknownOrderLine
+from refundry.domain.events import DomainEvent
+from refundry.domain.gift_card import GiftCardLink
+from refundry.domain.money import Currency, Money
+from refundry.domain.order import refund_calculation
+from refundry.domain.order.lines import LineKind, OrderLine, Shipping
+from refundry.domain.order.payment import Payment
+from refundry.domain.order.refund_calculation import LineRefundTotals
+from refundry.domain.points import OrderPoints
+from refundry.domain.refund import Refund, sum_money
+from refundry.domain.status import FulfilmentStatus, OrderStatus, can_transition
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    email: str
+    external_id: str | None = None
+
+
+@dataclass(slots=True)
+class OrderRoot:
+    """The order's state and what every rule reads: ``Order`` adds the behaviour."""
+
+    id: uuid.UUID
+    merchant_id: uuid.UUID
+    external_id: str | None
+    customer: Customer
+    currency: Currency
+    lines: list[OrderLine]
+    shipping: Shipping
+    payment: Payment
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    status_label: str | None = None
+    cancel_reason: str | None = None
+    cancelled_at: datetime | None = None
+    refunds: list[Refund] = field(default_factory=list)
+    links: list[GiftCardLink] = field(default_factory=list)
+    points: OrderPoints = field(default_factory=OrderPoints)
+    version: int = 1
+    # Recorded by commands, handed to the message bus's handlers before the commit; never
+    # loaded (they are facts about this change, not state).
+    events: list[DomainEvent] = field(default_factory=list)
+
+    # ------------------------------------------------------------ money queries
+    @property
+    def total(self) -> Money:
+        lines = sum_money((line.total for line in self.lines), self.currency)
+        return lines + self.shipping.amount + self.shipping.tax
+
+    @property
+    def refunded(self) -> Money:
+        return sum_money(
+            (refund.amount for refund in self.refunds if refund.counts_against_cap),
+            self.currency,
+        )
+
+    @property
+    def points_value_refunded(self) -> Money:
+        """Of ``refunded``, the part given back in points (redeem orders)."""
+        return sum_money(
+            (
+                refund.points_value
+                for refund in self.refunds
+                if refund.counts_against_cap and refund.points_value is not None
+            ),
+            self.currency,
+        )
+
+    @property
+    def refundable(self) -> Money:
+        remaining = self.payment.captured - self.refunded
+        return remaining if remaining.minor > 0 else Money.zero(self.currency)
+
+    # ------------------------------------------------------------- line queries
+    def line(self, line_id: uuid.UUID) -> OrderLine:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise UnknownOrderLine(f"order {self.id} has no line {line_id}", line_id=str(line_id))
+
+    def line_refunds(self, line_id: uuid.UUID) -> LineRefundTotals:
+        return refund_calculation.line_refund_totals(self.refunds, line_id, self.currency)
+
+    def shipping_refunded(self) -> tuple[Money, Money]:
+        return refund_calculation.shipping_refund_totals(self.refunds, self.currency)
+
+    def open_quantity(self, line: OrderLine) -> int:
+        """Units still waiting to ship."""
+        removed = line.cancelled_quantity + self.line_refunds(line.id).unfulfilled_quantity
+        return line.quantity - line.fulfilled_quantity - removed
+
+    def refundable_quantity(self, line: OrderLine, as_of: datetime) -> int:
+        """Units that may still be refunded by line. A gift-card link is refundable only
+        while it could be cancelled (unopened, unexpired, unspent): its value is with the
+        consumer otherwise, and a refund kills the link like a cancel does."""
+        units_left = line.quantity - line.cancelled_quantity - self.line_refunds(line.id).quantity
+        if line.kind is LineKind.GIFT_CARD_LINK and self.links_of(line.id):
+            # Both bounds: links refunded before refunds killed them are still alive.
+            return min(units_left, len(self.refundable_links(line, as_of)))
+        return units_left
+
+    @property
+    def fulfilment_status(self) -> FulfilmentStatus:
+        fulfilled = sum(line.fulfilled_quantity for line in self.lines)
+        if fulfilled == 0:
+            return FulfilmentStatus.UNFULFILLED
+        if any(self.open_quantity(line) > 0 for line in self.lines):
+            return FulfilmentStatus.PARTIALLY_FULFILLED
+        return FulfilmentStatus.FULFILLED
+
+    # ------------------------------------------------------------ gift-card links
+    def links_of(self, line_id: uuid.UUID) -> list[GiftCardLink]:
+        return [link for link in self.links if link.order_line_id == line_id]
+
+    def live_links(self, line_id: uuid.UUID) -> list[GiftCardLink]:
+        """The line's links not cancelled yet (opened and spent ones included)."""
+        return [link for link in self.links_of(line_id) if link.cancelled_at is None]
+
+    def refundable_links(self, line: OrderLine, as_of: datetime) -> list[GiftCardLink]:
+        """The line's links that could still be cancelled, so refunded by line."""
+        return [
+            link
+            for link in self.links_of(line.id)
+            if link.cancelled_at is None and link.cancellation_blocker(as_of) is None
+        ]
+
+    # ---------------------------------------------------------------- status
+    def status_from_ledger(self) -> OrderStatus:
+        """The status the refund ledger gives a paid order: paid, partially or fully
+        refunded. Refunds and failed refunds move the order to it; the ledger check
+        compares it with the stored status."""
+        refunded = self.refunded
+        if refunded.minor == 0:
+            return OrderStatus.PAID
+        if refunded >= self.payment.captured:
+            return OrderStatus.FULLY_REFUNDED
+        return OrderStatus.PARTIALLY_REFUNDED
+
+    def _move_to(self, target: OrderStatus, now: datetime) -> None:
+        if target is not self.status:
+            if not can_transition(self.status, target):
+                raise IllegalTransition(
+                    f"order {self.id} cannot go from {self.status} to {target}",
+                    current=self.status.value,
+                    target=target.value,
+                )
+            self.status = target
+        self._touch(now)
+
+    def _touch(self, now: datetime) -> None:
+        self.version += 1
+        self.updated_at = now
