@@ -24,6 +24,7 @@ from refundry.domain.money import Currency, Money
 from refundry.domain.reconciliation import ExpectedRecord
 from refundry.entrypoints.reconciliation_csv import discrepancy_csv
 from refundry.services.handlers import reconciliation
+from refundry.services.views import reconciliation as reconciliation_views
 
 reconcile_app = typer.Typer(
     help="Reconciliation: expected transaction records against orders.", no_args_is_help=True
@@ -147,8 +148,8 @@ def report(
     """Write the discrepancy report as CSV."""
     merchant_id = parse_merchant_id(merchant)
     container = bootstrap()
-    rows = reconciliation.all_discrepancies(
-        container.uow_factory, merchant_id, include_resolved=include_resolved
+    rows = reconciliation_views.all_discrepancies(
+        container.read_models, merchant_id, include_resolved=include_resolved
     )
     if output is None:
         for line in discrepancy_csv(rows):

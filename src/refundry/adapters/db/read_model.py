@@ -15,11 +15,16 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import begin
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.ledger_queries import SqlLedgerQueries
+from refundry.adapters.db.order_repository import SqlOrderRepository
+from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
 from refundry.adapters.db.report_queries import SqlReportQueries
-from refundry.adapters.db.repositories import SqlMerchantRepository
+from refundry.adapters.db.repositories import SqlMerchantRepository, SqlStockRepository
 
 
 class SqlReadModel:
+    orders: SqlOrderRepository
+    stock: SqlStockRepository
+    reconciliation: SqlReconciliationRepository
     merchants: SqlMerchantRepository
     floats: SqlFloatRepository
     reports: SqlReportQueries
@@ -32,6 +37,9 @@ class SqlReadModel:
     def __enter__(self) -> Self:
         connection, _ = begin(self._engine, write=False)
         self._connection = connection
+        self.orders = SqlOrderRepository(connection, lock_rows=False)
+        self.stock = SqlStockRepository(connection)
+        self.reconciliation = SqlReconciliationRepository(connection)
         self.merchants = SqlMerchantRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=False)
         self.reports = SqlReportQueries(connection)

@@ -104,10 +104,10 @@ def list_orders(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     search = (query or "").strip() or None  # a blank search box means "no filter"
-    found = transactions.read(
-        container.uow_factory,
-        lambda uow: order_views.search_orders(
-            uow, caller.merchant_id, search, limit=limit, offset=offset
+    found = transactions.query(
+        container.read_models,
+        lambda read: order_views.search_orders(
+            read, caller.merchant_id, search, limit=limit, offset=offset
         ),
     )
     return json_response(presenters.present_orders(found, limit=limit, offset=offset))
@@ -115,8 +115,9 @@ def list_orders(
 
 @router.get("/{order_id}", response_model=schemas.OrderOut)
 def get_order(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
-    order = transactions.read(
-        container.uow_factory, lambda uow: order_views.get_order(uow, caller.merchant_id, order_id)
+    order = transactions.query(
+        container.read_models,
+        lambda read: order_views.get_order(read, caller.merchant_id, order_id),
     )
     return json_response(presenters.present_order(order))
 

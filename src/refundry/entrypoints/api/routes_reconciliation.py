@@ -30,6 +30,7 @@ from refundry.entrypoints.reconciliation_csv import discrepancy_csv
 from refundry.services import transactions
 from refundry.services.handlers import reconciliation
 from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views import reconciliation as reconciliation_views
 
 router = APIRouter(prefix="/v1/reconciliation", tags=["reconciliation"])
 
@@ -119,10 +120,10 @@ def list_discrepancies(
 ) -> Response:
     """Oldest first; ``next_cursor`` fetches the page after this one."""
     after = _decode_cursor(cursor)
-    page = transactions.read(
-        container.uow_factory,
-        lambda uow: reconciliation.discrepancies(
-            uow, caller.merchant_id, include_resolved=include_resolved, after=after, limit=limit
+    page = transactions.query(
+        container.read_models,
+        lambda read: reconciliation_views.discrepancies(
+            read, caller.merchant_id, include_resolved=include_resolved, after=after, limit=limit
         ),
     )
     next_cursor = _encode_cursor(page[-1]) if len(page) == limit else None
@@ -142,8 +143,8 @@ def discrepancies_csv(
     container: ContainerDep, caller: CallerDep, include_resolved: IncludeResolved = False
 ) -> StreamingResponse:
     """The discrepancy report as CSV, streamed page by page."""
-    rows = reconciliation.all_discrepancies(
-        container.uow_factory, caller.merchant_id, include_resolved=include_resolved
+    rows = reconciliation_views.all_discrepancies(
+        container.read_models, caller.merchant_id, include_resolved=include_resolved
     )
     return StreamingResponse(
         discrepancy_csv(rows),

@@ -127,16 +127,17 @@ def refund(
 
 @router.get("/orders/{order_id}/refunds", response_model=schemas.RefundListOut)
 def list_refunds(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
-    order = transactions.read(
-        container.uow_factory, lambda uow: order_views.get_order(uow, caller.merchant_id, order_id)
+    order = transactions.query(
+        container.read_models,
+        lambda read: order_views.get_order(read, caller.merchant_id, order_id),
     )
     return json_response(presenters.present_refunds(order))
 
 
 @router.get("/refunds/{refund_id}", response_model=schemas.RefundOut)
 def get_refund(refund_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
-    order, found = transactions.read(
-        container.uow_factory,
-        lambda uow: order_views.get_refund(uow, caller.merchant_id, refund_id),
+    order, found = transactions.query(
+        container.read_models,
+        lambda read: order_views.get_refund(read, caller.merchant_id, refund_id),
     )
     return json_response(presenters.present_refund(order, found))

@@ -26,16 +26,16 @@ def _present(level: StockLevel) -> dict[str, object]:
 
 @router.get("", response_model=schemas.StockListOut)
 def list_stock(container: ContainerDep, caller: CallerDep) -> Response:
-    levels = transactions.read(
-        container.uow_factory, lambda uow: stock_views.list_stock(uow, caller.merchant_id)
+    levels = transactions.query(
+        container.read_models, lambda read: stock_views.list_stock(read, caller.merchant_id)
     )
     return json_response({"data": [_present(level) for level in levels]})
 
 
 @router.get("/{sku}", response_model=schemas.StockOut)
 def get_stock(sku: Sku, container: ContainerDep, caller: CallerDep) -> Response:
-    levels = transactions.read(
-        container.uow_factory, lambda uow: stock_views.list_stock(uow, caller.merchant_id, [sku])
+    levels = transactions.query(
+        container.read_models, lambda read: stock_views.list_stock(read, caller.merchant_id, [sku])
     )
     return json_response(_present(levels[0] if levels else StockLevel(sku, 0)))
 

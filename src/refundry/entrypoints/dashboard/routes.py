@@ -31,6 +31,7 @@ from refundry.services import clock, transactions
 from refundry.services.handlers import refund_approvals, staff
 from refundry.services.handlers.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views import orders as order_views
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
@@ -144,10 +145,10 @@ def orders_page(
         wanted = OrderStatus(status) if status else None  # "any" sends an empty value
     except ValueError:
         raise InvalidInput(f"{status!r} is not an order status") from None
-    found = transactions.read(
-        container.uow_factory,
-        lambda uow: uow.orders.search(
-            current.member.merchant_id, text, limit=50, offset=0, status=wanted
+    found = transactions.query(
+        container.read_models,
+        lambda read: order_views.search_orders(
+            read, current.member.merchant_id, text, limit=50, offset=0, status=wanted
         ),
     )
     return render(request, "orders.html", session=current, orders=found, query=text or "",

@@ -1,5 +1,5 @@
-"""The read side: what reports, the dashboard's report pages and ``refundry verify`` read
-through, outside the write unit of work.
+"""The read side: what reports, order and refund lookups, stock levels, discrepancy lists
+and ``refundry verify`` read through, outside the write unit of work.
 
 A read model is one read transaction: it locks nothing, writes nothing and cannot
 commit, so a report can never hold up a refund, and a replica could serve it.
@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from refundry.domain.merchant import Merchant
 from refundry.domain.merchant_float import Invoice
+from refundry.domain.order import Order
+from refundry.domain.reconciliation import Discrepancy
+from refundry.domain.refund import Refund
 from refundry.domain.reporting import (
     CustomerRow,
     Granularity,
@@ -24,7 +28,9 @@ from refundry.domain.reporting import (
     ReportRange,
     SummaryRow,
 )
+from refundry.domain.status import OrderStatus
 from refundry.services.ports.ledger import LedgerQueries
+from refundry.services.ports.repositories import StockLevel
 
 
 class ReportQueries(Protocol):
@@ -54,6 +60,38 @@ class ReportQueries(Protocol):
     ) -> list[CustomerRow]: ...
 
 
+class OrderReads(Protocol):
+    def get(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order: ...
+    def search(
+        self,
+        merchant_id: uuid.UUID,
+        query: str | None,
+        *,
+        limit: int,
+        offset: int,
+        status: OrderStatus | None = None,
+        customer_email: str | None = None,
+    ) -> list[Order]: ...
+    def find_refund(
+        self, merchant_id: uuid.UUID, refund_id: uuid.UUID
+    ) -> tuple[Order, Refund] | None: ...
+
+
+class StockReads(Protocol):
+    def list(self, merchant_id: uuid.UUID, skus: list[str] | None = None) -> list[StockLevel]: ...
+
+
+class DiscrepancyReads(Protocol):
+    def discrepancies(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        include_resolved: bool,
+        after: tuple[datetime, str, str] | None,
+        limit: int,
+    ) -> list[Discrepancy]: ...
+
+
 class MerchantReads(Protocol):
     def get(self, merchant_id: uuid.UUID) -> Merchant | None: ...
 
@@ -63,6 +101,12 @@ class InvoiceReads(Protocol):
 
 
 class ReadModel(Protocol):
+    @property
+    def orders(self) -> OrderReads: ...
+    @property
+    def stock(self) -> StockReads: ...
+    @property
+    def reconciliation(self) -> DiscrepancyReads: ...
     @property
     def merchants(self) -> MerchantReads: ...
     @property

@@ -7,23 +7,31 @@ import uuid
 from refundry.domain.errors import RefundNotFound
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
-from refundry.services.unit_of_work import UnitOfWork
+from refundry.domain.status import OrderStatus
+from refundry.services.ports.read_model import ReadModel
 
 
-def get_order(uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order:
-    return uow.orders.get(merchant_id, order_id)
+def get_order(read: ReadModel, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order:
+    return read.orders.get(merchant_id, order_id)
 
 
 def search_orders(
-    uow: UnitOfWork, merchant_id: uuid.UUID, query: str | None, *, limit: int, offset: int
+    read: ReadModel,
+    merchant_id: uuid.UUID,
+    query: str | None,
+    *,
+    limit: int,
+    offset: int,
+    status: OrderStatus | None = None,
 ) -> list[Order]:
-    return uow.orders.search(merchant_id, query, limit=limit, offset=offset)
+    """Newest first; ``query`` is an order id, an external id or a customer's e-mail."""
+    return read.orders.search(merchant_id, query, limit=limit, offset=offset, status=status)
 
 
 def get_refund(
-    uow: UnitOfWork, merchant_id: uuid.UUID, refund_id: uuid.UUID
+    read: ReadModel, merchant_id: uuid.UUID, refund_id: uuid.UUID
 ) -> tuple[Order, Refund]:
-    found = uow.orders.find_refund(merchant_id, refund_id)
+    found = read.orders.find_refund(merchant_id, refund_id)
     if found is None:
         raise RefundNotFound(f"no refund {refund_id}", refund_id=str(refund_id))
     return found

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from refundry.services.ports.read_model import ReadModel
 from refundry.services.ports.repositories import StockLevel
-from refundry.services.unit_of_work import UnitOfWork
 
 
 def list_stock(
-    uow: UnitOfWork, merchant_id: uuid.UUID, skus: list[str] | None = None
+    read: ReadModel, merchant_id: uuid.UUID, skus: list[str] | None = None
 ) -> list[StockLevel]:
-    return uow.stock.list(merchant_id, skus)
+    return read.stock.list(merchant_id, skus)
