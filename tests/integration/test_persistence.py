@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -172,3 +173,27 @@ def test_search_finds_by_id_external_id_and_email_newest_first(
     assert search("S-2") == [second.id]
     assert search("KAI@example.com") == [second.id, first.id]
     assert search("nobody@example.com") == []
+
+
+def test_the_sql_unit_of_work_refuses_to_commit_events_nobody_handled(
+    container: Container, merchant: NewMerchant
+) -> None:
+    # given a paid order, cancelled in a unit of work that is committed directly, not
+    # through the message bus (which would write its outbox message, webhook and stock)
+    placed = place(container, merchant)
+    with container.uow_factory() as uow:
+        cancel_order(
+            uow, merchant.merchant.id, placed.id, reason=None, status_label=None, actor="t"
+        )
+        # when it commits: refused, as the refund's outbox message would be lost
+        with pytest.raises(RuntimeError, match="not handled"):
+            uow.commit()
+    # then nothing of the cancel was written
+    assert load(container, merchant, placed.id).status.value == "paid"
+    outbox = transactions.read(
+        container.uow_factory,
+        lambda uow: uow.outbox.lease_due(
+            datetime.now(UTC) + timedelta(days=1), limit=1000, lease_until=datetime.now(UTC)
+        ),
+    )
+    assert all(message.order_id != placed.id for message in outbox)

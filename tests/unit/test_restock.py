@@ -1,5 +1,5 @@
-"""The one restock rule: every change that moves stock records one StockMoved, and the
-values the commands still return say the same."""
+"""The one restock rule: every change that moves stock records one StockMoved (the bus's
+stock handler applies it), and a change that moves none records none."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from refundry.domain.events import StockMoved
-from refundry.domain.money import Currency
+from refundry.domain.money import Currency, Money
 from refundry.domain.order import (
     CaptureMode,
     Customer,
@@ -170,6 +170,16 @@ def test_a_refund_without_restock_leaves_shipped_units_off_the_shelf() -> None:
         created_by="t",
         now=LATER,
     )
+    assert stock_moved(order) == []
+
+
+def test_a_refund_made_in_the_providers_dashboard_moves_no_stock() -> None:
+    # given a paid order, nothing shipped
+    order = an_order()
+    stock_moved(order)
+    # when the provider tells of a refund made in its own dashboard (money only)
+    order.record_external_refund(Money(1000, order.currency), "re_dashboard", None, LATER)
+    # then nothing comes back on the shelf: no units were named
     assert stock_moved(order) == []
 
 

@@ -8,7 +8,7 @@ refund's amount column, the points an order reversed, an invoice's closing balan
 reports and the provider outbox read those. A drift is a stored figure that disagrees
 with its recomputation, or a ledger that breaks a rule money must keep (more refunded
 than captured, a card refund no worker will ever send). Nothing here reads a database:
-``services.verify`` feeds these checks and ``refundry verify`` prints what they find.
+``services.views.verify`` feeds these checks and ``refundry verify`` prints what they find.
 """
 
 from __future__ import annotations

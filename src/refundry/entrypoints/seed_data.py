@@ -183,8 +183,8 @@ def _settle(order: Order, refund: Refund, rng: random.Random, failure_rate: floa
     Most are accepted within a minute (``processing``, with a ``re_...`` id) and complete
     hours to days later; a ``failure_rate`` share fail, some refused at once and some
     after acceptance. Refunds by other means (``not_requested``) stay as they are. A
-    failed refund undoes its restock, but seeding writes no stock, so the stock
-    deltas ``fail_refund`` returns are not needed here.
+    failed refund undoes its restock (a ``StockMoved``), but seeding writes no stock and
+    drops the orders' events.
     """
     if refund.status is not RefundStatus.STARTED:
         return

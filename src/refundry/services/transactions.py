@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 from refundry.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from refundry.services import messagebus
 from refundry.services.clock import utcnow
+from refundry.services.json_text import dump_json
 from refundry.services.ports.read_model import ReadModel, ReadModelFactory
 from refundry.services.ports.repositories import StoredResponse
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from refundry.services.views.documents import dump_json
 
 T = TypeVar("T")
 JsonBody = dict[str, Any]

@@ -4,7 +4,7 @@ per address signing in to the dashboard.
 Rates are token buckets kept in each server process: a key may make ``rate`` requests a
 second on average and ``burst`` at once, per process. Counting in the database instead
 would add a write to every request; the sign-in lockout, which must hold across
-processes, is kept there (``services.staff``). A refused request is answered before any
+processes, is kept there (``services.handlers.staff``). A refused request is answered before any
 route runs: 413 for a body over ``max_request_bytes``, 429 with ``Retry-After``.
 """
 

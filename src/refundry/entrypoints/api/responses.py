@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from refundry.bootstrap import Container
 from refundry.services import transactions
 from refundry.services.handlers.merchants import ApiCaller
+from refundry.services.json_text import dump_json
 from refundry.services.unit_of_work import UnitOfWork
-from refundry.services.views.documents import dump_json
 
 T = TypeVar("T")
 

@@ -121,6 +121,11 @@ class Lockout:
     duration: timedelta = timedelta(minutes=15)
 
 
+@dataclass(frozen=True, slots=True)
+class WrongCredentials:
+    """A sign-in refused for a wrong email or password, counted toward the lockout."""
+
+
 def sign_in(
     uow_factory: UnitOfWorkFactory,
     email: str,
@@ -129,26 +134,21 @@ def sign_in(
     lockout: Lockout = Lockout(),
 ) -> SignedIn:
     """A new session for the right password. A wrong one is counted toward the lockout in
-    a transaction of its own, committed before the refusal is raised: the refusal must
-    not roll the count back."""
+    the same transaction as the lockout check (on SQLite, under the write lock, so racing
+    guesses cannot all pass the check before any is counted); the attempt commits, and
+    the refusal is raised after it, so it does not roll the count back."""
+    attempt = run(uow_factory, lambda uow: _attempt(uow, email, password, previous_token, lockout))
+    if isinstance(attempt, WrongCredentials):
+        raise InvalidCredentials("the email or the password is wrong")
+    return attempt
+
+
+def _attempt(
+    uow: UnitOfWork, email: str, password: str, previous_token: str | None, lockout: Lockout
+) -> SignedIn | WrongCredentials:
     key = email.strip().casefold()
     # Case folding may lengthen an email ("ß" is "ss"): the count keys on what fits.
     counted = key[:MAX_EMAIL]
-    try:
-        return run(uow_factory, lambda uow: _sign_in(uow, key, counted, password, previous_token))
-    except InvalidCredentials:
-        run(
-            uow_factory,
-            lambda uow: uow.staff.note_failed_sign_in(
-                counted, utcnow(), lockout.failures, lockout.duration
-            ),
-        )
-        raise
-
-
-def _sign_in(
-    uow: UnitOfWork, key: str, counted: str, password: str, previous_token: str | None
-) -> SignedIn:
     now = utcnow()
     locked_until = uow.staff.sign_in_locked_until(counted, now)
     if locked_until is not None:
@@ -163,7 +163,8 @@ def _sign_in(
     except (VerificationError, InvalidHashError):
         found = None
     if found is None:  # unknown emails are counted too: a lockout tells no one who exists
-        raise InvalidCredentials("the email or the password is wrong")
+        uow.staff.note_failed_sign_in(counted, now, lockout.failures, lockout.duration)
+        return WrongCredentials()
     member = found[0]
     uow.staff.clear_failed_sign_ins(counted)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

@@ -18,8 +18,8 @@ from refundry.domain.events import (
 )
 from refundry.domain.webhooks import WebhookEndpoint, WebhookEvent
 from refundry.services.handlers import webhook_payloads
+from refundry.services.json_text import dump_json
 from refundry.services.unit_of_work import RecordedEvent, UnitOfWork
-from refundry.services.views.documents import dump_json
 
 
 def publish(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -> None:

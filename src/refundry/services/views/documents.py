@@ -3,11 +3,8 @@ so a refund reads the same wherever an integrator meets it."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund, RefundBreakdown
@@ -71,14 +68,3 @@ def refund_document(order: Order, refund: Refund) -> Json:
 def json_time(moment: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, as the API writes times."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def dump_json(body: Json) -> str:
-    # orjson writes the same compact JSON several times faster (every response body and
-    # webhook payload goes through here), though it keeps non-ASCII text as UTF-8 rather
-    # than \u escapes. It refuses integers beyond 64 bits, which the standard library
-    # writes.
-    try:
-        return orjson.dumps(body).decode()
-    except TypeError:
-        return json.dumps(body, separators=(",", ":"))
