@@ -568,6 +568,16 @@ class Shop:
             elif order.open_quantity(line_index) == 0:
                 raise Rejected(ItemNotCancellable, "nothing open")
         units = len(links) if line.kind == GIFT else order.open_quantity(line_index)
+        # Issue 19: the last item of an unshipped order cancels the order (seed 000).
+        last_item = (
+            order.open_quantity(line_index) == units
+            and not any(each.fulfilled for each in order.lines)
+            and all(
+                order.open_quantity(other) == 0
+                for other in range(len(order.lines))
+                if other != line_index
+            )
+        )
         refund = None
         if order.captured == 0:
             line.cancelled += units
@@ -576,13 +586,26 @@ class Shop:
                 self.stock[line.sku] = self.stock.get(line.sku, 0) + units
             order.changes += 1
         else:
-            breakdown = order.calculate(Request(lines=((line_index, units, False),)))
+            breakdown = order.calculate(
+                Request(everything=True, restock_all=True)
+                if last_item
+                else Request(lines=((line_index, units, False),))
+            )
             refund = self.record_refund(
-                order, breakdown, kind="cancellation", method=order.default_method, derive=True
+                order,
+                breakdown,
+                kind="cancellation",
+                method=order.default_method,
+                derive=not last_item,
             )
             self.restock(order, breakdown.lines)
         for each in links:
             each.cancelled = True
+        if last_item:
+            if order.auth_state == "active":
+                order.auth_state = "void_pending"
+            order.move_to(CANCELLED)
+            order.changes += 1
         return refund
 
     def open_link(self, order: Order, link: Link) -> None:

@@ -166,6 +166,13 @@ def cancel_item(
             raise line_blocker
     units = len(links) if line.kind is LineKind.GIFT_CARD_LINK else order.open_quantity(line)
     reason = reason or DEFAULT_ITEM_CANCEL_REASON
+    # The last item of an unshipped order stops the order itself: cancelled, as a
+    # whole-order cancel would leave it, not "fully refunded" (seed 000's item cancel).
+    last_item = (
+        order.open_quantity(line) == units
+        and not any(each.fulfilled_quantity for each in order.lines)
+        and all(order.open_quantity(other) == 0 for other in order.lines if other is not line)
+    )
     refund: Refund | None = None
     if order.payment.captured.minor == 0:
         line.cancelled_quantity += units
@@ -173,19 +180,31 @@ def cancel_item(
         restock.record_stock_moved(order, restock.stopped({line.id: units}))
     else:
         # Worked out while the links still count as live units, then they die.
+        # The last item takes what is left of the shipping with it: nothing will ship.
+        request = (
+            RefundRequest.full(restock=True)
+            if last_item
+            else RefundRequest(lines=(LineRefundRequest(line.id, units),))
+        )
         refund = record_refund(
             order,
-            RefundRequest(lines=(LineRefundRequest(line.id, units),)),
+            request,
             kind=RefundKind.CANCELLATION,
             method=default_refund_method(order),
             reason=reason,
             created_by=created_by,
             now=now,
-            derive_status=True,
+            derive_status=not last_item,
         )
         restock.record_stock_moved(order, restock.restocked_by(refund))
     for link in links:
         link.cancel(reason, now)
+    authorization_to_void = last_item and request_void(order)
+    if last_item:
+        order.cancel_reason = reason
+        order.status_label = DEFAULT_CANCEL_LABEL
+        order.cancelled_at = now
+        order._move_to(OrderStatus.CANCELLED, now)
     order.events.append(
         OrderCancelled(
             order.id,
@@ -194,6 +213,7 @@ def cancel_item(
             None if refund is None else refund.id,
             reason,
             created_by,
+            authorization_voided=authorization_to_void,
         )
     )
     return refund
