@@ -29,6 +29,7 @@ from refundry.entrypoints.worker import Worker
 from refundry.services import transactions
 from refundry.services.handlers import merchant_float, orders, points, reconciliation
 from refundry.services.handlers.merchants import create_merchant
+from refundry.services.views import points as points_views
 from tests.conftest import order_body
 from tests.servers import venv_script
 
@@ -130,8 +131,9 @@ def test_the_worker_reconciles_on_its_schedule_and_reverses_a_redeem_order_once(
         container.uow_factory, lambda uow: uow.orders.get(merchant_id, redeem.id)
     )
     assert reversed_order.status.value == "auto_refunded"
-    ledger = transactions.read(
-        container.uow_factory, lambda uow: points.customer_points(uow, merchant_id, "cust-1")
+    ledger = transactions.query(
+        container.read_models,
+        lambda read: points_views.customer_points(read, merchant_id, "cust-1"),
     )
     assert ledger.balance == 10
     assert sorted(entry.kind.value for entry in ledger.entries) == [

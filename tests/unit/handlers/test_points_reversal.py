@@ -12,7 +12,6 @@ from refundry.domain.order import (
     RefundRequest,
 )
 from refundry.domain.points import PointsEntryKind, PointsProgram
-from refundry.services.handlers import points
 from refundry.services.handlers.orders import capture_order
 from refundry.services.handlers.quotes import QuoteSigner
 from refundry.services.handlers.refunds import refund_order
@@ -27,12 +26,11 @@ TINS = NewLine("TIN-SENCHA", "Sencha tin", LineKind.PHYSICAL, 3, 3330, discount=
 def _ledger(
     uow_factory: FakeUnitOfWorkFactory, merchant_id: uuid.UUID
 ) -> list[tuple[PointsEntryKind, int]]:
-    account = read(
-        uow_factory,
-        lambda uow: points.customer_points(uow, merchant_id, given.CUSTOMER.email),
-    )
-    assert account.balance == sum(entry.points for entry in account.entries)
-    return [(entry.kind, entry.points) for entry in reversed(account.entries)]
+    customer = given.CUSTOMER.email
+    entries = read(uow_factory, lambda uow: uow.points.entries(merchant_id, customer, 100))
+    balance = read(uow_factory, lambda uow: uow.points.balance(merchant_id, customer))
+    assert balance == sum(entry.points for entry in entries)
+    return [(entry.kind, entry.points) for entry in reversed(entries)]
 
 
 def test_points_are_awarded_at_capture_and_a_partial_refund_reverses_its_share(

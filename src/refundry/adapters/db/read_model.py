@@ -16,6 +16,7 @@ from refundry.adapters.db.engine import begin
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.ledger_queries import SqlLedgerQueries
 from refundry.adapters.db.order_repository import SqlOrderRepository
+from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import SqlMerchantRepository, SqlStockRepository
@@ -25,6 +26,7 @@ class SqlReadModel:
     orders: SqlOrderRepository
     stock: SqlStockRepository
     reconciliation: SqlReconciliationRepository
+    points: SqlPointsRepository
     merchants: SqlMerchantRepository
     floats: SqlFloatRepository
     reports: SqlReportQueries
@@ -40,6 +42,7 @@ class SqlReadModel:
         self.orders = SqlOrderRepository(connection, lock_rows=False)
         self.stock = SqlStockRepository(connection)
         self.reconciliation = SqlReconciliationRepository(connection)
+        self.points = SqlPointsRepository(connection, lock_rows=False)
         self.merchants = SqlMerchantRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=False)
         self.reports = SqlReportQueries(connection)

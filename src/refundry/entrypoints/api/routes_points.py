@@ -13,6 +13,7 @@ from refundry.entrypoints.api.fields import PathText
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import transactions
 from refundry.services.handlers import points
+from refundry.services.views import points as points_views
 
 router = APIRouter(prefix="/v1", tags=["points"])
 
@@ -61,9 +62,9 @@ def get_program(container: ContainerDep, caller: CallerDep) -> Response:
 def customer_points(customer: CustomerKey, container: ContainerDep, caller: CallerDep) -> Response:
     """A customer's balance and ledger. ``customer`` is the order's customer
     ``external_id``, or its email when the checkout sent no id."""
-    found = transactions.read(
-        container.uow_factory,
-        lambda uow: points.customer_points(uow, caller.merchant_id, customer),
+    found = transactions.query(
+        container.read_models,
+        lambda read: points_views.customer_points(read, caller.merchant_id, customer),
     )
     return json_response(
         schemas.CustomerPointsOut(

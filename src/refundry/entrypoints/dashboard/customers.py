@@ -21,7 +21,8 @@ from refundry.entrypoints.dashboard.routes import QueryText, current_session, re
 from refundry.entrypoints.refund_report_csv import refund_report_csv
 from refundry.services import clock, transactions
 from refundry.services.handlers import points
-from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.ports.read_model import ReadModel
+from refundry.services.views import points as points_views
 from refundry.services.views import reports
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
@@ -50,14 +51,14 @@ def account_history(request: Request, container: ContainerDep, email: Email) -> 
         return to_login()
     merchant_id = current.member.merchant_id
 
-    def history(uow: UnitOfWork) -> tuple[list[Order], int | None]:
-        purchases = uow.orders.search(merchant_id, None, customer_email=email, limit=200, offset=0)
+    def history(read: ReadModel) -> tuple[list[Order], int | None]:
+        purchases = read.orders.search(merchant_id, None, customer_email=email, limit=200, offset=0)
         if not purchases:
             return [], None
         key = points.customer_key(purchases[0])
-        return list(purchases), points.customer_points(uow, merchant_id, key, limit=1).balance
+        return list(purchases), points_views.customer_points(read, merchant_id, key, 1).balance
 
-    purchases, balance = transactions.read(container.uow_factory, history)
+    purchases, balance = transactions.query(container.read_models, history)
     if not purchases:
         return render(request, "error.html", 404, session=current, message="No such customer.")
     return render(

@@ -20,7 +20,9 @@ from refundry.entrypoints.dashboard.routes import CsrfToken, current_session, to
 from refundry.services import transactions
 from refundry.services.handlers import merchant_float, points, webhooks
 from refundry.services.handlers.merchant_float import FloatSummary
+from refundry.services.ports.read_model import ReadModel
 from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views import points as points_views
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
@@ -87,13 +89,13 @@ def points_ledger(request: Request, container: ContainerDep, email: Email) -> Re
         return to_login()
     merchant_id = current.member.merchant_id
 
-    def load(uow: UnitOfWork) -> points.CustomerPoints | None:
-        purchases = uow.orders.search(merchant_id, None, customer_email=email, limit=1, offset=0)
+    def load(read: ReadModel) -> points_views.CustomerPoints | None:
+        purchases = read.orders.search(merchant_id, None, customer_email=email, limit=1, offset=0)
         if not purchases:
             return None
-        return points.customer_points(uow, merchant_id, points.customer_key(purchases[0]))
+        return points_views.customer_points(read, merchant_id, points.customer_key(purchases[0]))
 
-    ledger = transactions.read(container.uow_factory, load)
+    ledger = transactions.query(container.read_models, load)
     if ledger is None:
         return render(request, "error.html", 404, session=current, message="No such customer.")
     return render(request, "points.html", session=current, email=email, ledger=ledger)

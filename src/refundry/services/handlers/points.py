@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -175,21 +174,3 @@ def get_program(uow: _PointsUnitOfWork, merchant_id: uuid.UUID) -> PointsProgram
             "this merchant has no points program yet: PUT /v1/points-program"
         )
     return program
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerPoints:
-    customer: str
-    balance: int
-    entries: list[PointsEntry]
-
-
-def customer_points(
-    uow: _PointsUnitOfWork, merchant_id: uuid.UUID, customer: str, limit: int = 100
-) -> CustomerPoints:
-    """The balance (the ledger's sum) and the newest entries; a stranger has zero."""
-    return CustomerPoints(
-        customer,
-        uow.points.balance(merchant_id, customer),
-        uow.points.entries(merchant_id, customer, limit),
-    )

@@ -16,6 +16,7 @@ from typing import Protocol, Self
 from refundry.domain.merchant import Merchant
 from refundry.domain.merchant_float import Invoice
 from refundry.domain.order import Order
+from refundry.domain.points import PointsEntry
 from refundry.domain.reconciliation import Discrepancy
 from refundry.domain.refund import Refund
 from refundry.domain.reporting import (
@@ -92,6 +93,11 @@ class DiscrepancyReads(Protocol):
     ) -> list[Discrepancy]: ...
 
 
+class PointsReads(Protocol):
+    def balance(self, merchant_id: uuid.UUID, customer: str) -> int: ...
+    def entries(self, merchant_id: uuid.UUID, customer: str, limit: int) -> list[PointsEntry]: ...
+
+
 class MerchantReads(Protocol):
     def get(self, merchant_id: uuid.UUID) -> Merchant | None: ...
 
@@ -107,6 +113,8 @@ class ReadModel(Protocol):
     def stock(self) -> StockReads: ...
     @property
     def reconciliation(self) -> DiscrepancyReads: ...
+    @property
+    def points(self) -> PointsReads: ...
     @property
     def merchants(self) -> MerchantReads: ...
     @property
