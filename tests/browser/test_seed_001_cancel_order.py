@@ -14,7 +14,7 @@ from refundry.domain.order import Customer, LineKind, NewLine, Order
 from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff, stock
-from refundry.services.handlers.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant, update_merchant
 from tests.browser.conftest import screenshot_path, sign_in
 
 EMAIL = "clerk@finqu-shop.example"
@@ -27,6 +27,12 @@ def seed(database: str) -> Order:
     merchant_id = transactions.run(
         uow_factory, lambda uow: create_merchant(uow, "Finqu Shop")
     ).merchant.id
+    transactions.run(
+        uow_factory,
+        lambda uow: update_merchant(
+            uow, merchant_id, cancel_labels=["Refused", "At the customer's request"]
+        ),
+    )
     transactions.run(
         uow_factory,
         lambda uow: staff.create_user(
@@ -79,7 +85,7 @@ def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server:
     dialog.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("status")).to_contain_text("The order is cancelled.")
     expect(page.get_by_role("heading", name=f"Order {order.external_id}")).to_contain_text(
-        "customer request"
+        "At the customer's request"
     )
     refunds = page.locator("section", has=page.get_by_role("heading", name="Refunds"))
     expect(refunds).to_contain_text("cancellation")
@@ -96,7 +102,7 @@ def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server:
     )
     container.engine.dispose()
     assert stored.status.value == "cancelled"
-    assert stored.status_label == "customer_request"
+    assert stored.status_label == "At the customer's request"  # the merchant's own label
     assert [refund.kind.value for refund in stored.refunds] == ["cancellation"]
     assert stored.refunded == stored.payment.captured
     assert on_hand.on_hand == 10  # the two lamps are back on the shelf

@@ -178,6 +178,45 @@ def test_a_cancel_with_the_permission_works_and_a_script_in_the_reason_is_shown_
     assert [refund["created_by"].split(":")[0] for refund in refunds] == ["staff"]
 
 
+def test_the_cancel_dialog_offers_canceled_and_the_merchants_labels_and_refuses_others(
+    api: Api, browser_client: TestClient
+) -> None:
+    # given a merchant with its own statuses after cancellation, and a paid order
+    labels = ["Refused", "Out of stock"]
+    assert api.client.patch("/v1/merchant", json={"cancel_labels": labels}).is_success
+    order = card_order(api)
+    sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
+    page = browser_client.get(f"/dashboard/orders/{order['id']}")
+    # then the dialog offers a select: Canceled first and chosen, then the merchant's labels
+    select = re.search(r'<select name="status">(.*?)</select>', page.text, re.S)
+    assert select, "the status after cancellation is a select, not free text"
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select.group(1))
+    assert options == [
+        ("cancelled", " selected", "Canceled"),
+        ("Refused", "", "Refused"),
+        ("Out of stock", "", "Out of stock"),
+    ]
+    # when a status off the list is posted anyway, it is refused in plain words
+    refused = browser_client.post(
+        f"/dashboard/orders/{order['id']}/cancel",
+        data={"csrf": csrf_of(page.text), "status": "paid", "reason": "no"},
+    )
+    assert refused.status_code == 422
+    assert "That was not done" in refused.text
+    assert "is not one of this merchant&#39;s statuses after cancellation" in refused.text
+    assert "Choose one of: cancelled, Refused, Out of stock" in refused.text
+    assert api.client.get(f"/v1/orders/{order['id']}").json()["order_status"] == "paid"
+    # and one from the list cancels the order with it
+    done = browser_client.post(
+        f"/dashboard/orders/{order['id']}/cancel",
+        data={"csrf": csrf_of(page.text), "status": "Out of stock", "reason": "  "},
+    )
+    assert "The order is cancelled." in done.text
+    cancelled = api.client.get(f"/v1/orders/{order['id']}").json()
+    assert (cancelled["order_status"], cancelled["status_label"]) == ("cancelled", "Out of stock")
+    assert cancelled["cancel_reason"] == "Order cancelled via API"
+
+
 def test_signing_out_ends_the_session(api: Api, browser_client: TestClient) -> None:
     email = make_user(api.container, api.merchant.merchant.id, Role.ADMIN)
     sign_in(browser_client, email)

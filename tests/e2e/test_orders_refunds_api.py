@@ -72,7 +72,8 @@ def test_cancelling_a_paid_order_refunds_the_capture_and_restocks(api: Api) -> N
     # given a paid, unfulfilled order
     order = ingest(api)
     assert (stock(api, "MUG"), stock(api, "POT"), stock(api, "TEA")) == (-2, -1, -3)
-    # when it is cancelled with a status label and no reason
+    # when it is cancelled with one of the merchant's status labels and no reason
+    assert api.client.patch("/v1/merchant", json={"cancel_labels": ["fraud"]}).is_success
     response = api.client.post(f"/v1/orders/{order['id']}/cancel", json={"status": "fraud"})
     # then it is cancelled for good, with the default reason and a refund of the capture
     assert response.status_code == 200, response.text
@@ -249,3 +250,105 @@ def test_a_capture_of_a_wrong_amount_is_bad_input_not_a_conflict(api: Api) -> No
         assert response.json()["type"].endswith("/invalid-amount")
     after = api.client.get(f"/v1/orders/{order['id']}").json()
     assert (after["order_status"], after["captured"]) == ("authorized", 0)
+
+
+def set_cancel_labels(api: Api, labels: list[str]) -> dict[str, Any]:
+    response = api.client.patch("/v1/merchant", json={"cancel_labels": labels})
+    assert response.status_code == 200, response.text
+    merchant: dict[str, Any] = response.json()
+    return merchant
+
+
+def test_a_cancel_takes_one_of_the_merchants_labels_in_its_spelling(api: Api) -> None:
+    # given a merchant with its own statuses after cancellation
+    set_cancel_labels(api, ["Refused", "Out of stock"])
+    order = ingest(api)
+    # when an order is cancelled with one of them, in other case and with spaces around
+    response = api.client.post(
+        f"/v1/orders/{order['id']}/cancel", json={"status": " out OF stock "}
+    )
+    # then the merchant's spelling is kept
+    assert response.status_code == 200, response.text
+    assert (response.json()["order_status"], response.json()["status_label"]) == (
+        "cancelled", "Out of stock",
+    )  # fmt: skip
+    stored = api.client.get(f"/v1/orders/{order['id']}").json()
+    assert stored["status_label"] == "Out of stock"
+    # and "cancelled" itself is always on the list
+    other = ingest(api)
+    cancelled = api.client.post(f"/v1/orders/{other['id']}/cancel", json={"status": "Cancelled"})
+    assert cancelled.json()["status_label"] == "cancelled"
+
+
+def test_a_cancel_with_a_label_not_on_the_list_is_refused_and_changes_nothing(api: Api) -> None:
+    # given a merchant with one label of its own, and a paid order
+    set_cancel_labels(api, ["Refused"])
+    order = ingest(api)
+    before = (stock(api, "MUG"), stock(api, "POT"), stock(api, "TEA"))
+    for status in ("paid", "fraud", "Canceled", "fully_refunded"):
+        # when it is cancelled with a status that is neither cancelled nor the merchant's
+        response = api.client.post(
+            f"/v1/orders/{order['id']}/cancel",
+            json={"status": status},
+            headers={"Idempotency-Key": f"bad-label-{status}"},
+        )
+        # then it is refused with a stable type and a detail listing the allowed labels
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"] == "https://refundry.dev/problems/unknown-cancel-label"
+        assert "cancelled, Refused" in problem["detail"]
+        assert problem["allowed"] == ["cancelled", "Refused"]
+    # and nothing was written: still paid, no refund, stock unchanged
+    after = api.client.get(f"/v1/orders/{order['id']}").json()
+    assert (after["order_status"], after["status_label"], after["refunded"]) == ("paid", None, 0)
+    assert api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"] == []
+    assert (stock(api, "MUG"), stock(api, "POT"), stock(api, "TEA")) == before
+
+
+def test_a_blank_status_and_a_blank_reason_take_the_defaults(api: Api) -> None:
+    order = ingest(api)
+    response = api.client.post(
+        f"/v1/orders/{order['id']}/cancel", json={"status": "   ", "reason": " \t "}
+    )
+    assert response.status_code == 200, response.text
+    cancelled = response.json()
+    assert (cancelled["status_label"], cancelled["cancel_reason"]) == (
+        "cancelled", "Order cancelled via API",
+    )  # fmt: skip
+    [refund] = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
+    assert refund["reason"] == "Order cancelled via API"
+    empty = ingest(api)
+    response = api.client.post(f"/v1/orders/{empty['id']}/cancel", json={"status": ""})
+    assert response.json()["status_label"] == "cancelled"
+
+
+def test_the_merchants_cancel_labels_are_shown_set_and_checked(api: Api) -> None:
+    # a new merchant has none: only "cancelled" is offered
+    assert api.client.get("/v1/merchant").json()["cancel_labels"] == []
+    # set, trimmed, then shown
+    set_cancel_labels(api, ["  Refused ", "Out of stock", "x" * 64])
+    assert api.client.get("/v1/merchant").json()["cancel_labels"] == [
+        "Refused", "Out of stock", "x" * 64,
+    ]  # fmt: skip
+    refused = {
+        "blank": ["Refused", "   "],
+        "too long": ["y" * 65],
+        "a control character": ["Out\nof stock"],
+        "a repeat ignoring case": ["Refused", "REFUSED"],
+        "an order status": ["Paid"],
+        "the default": ["cancelled"],
+        "too many": [f"label {n}" for n in range(21)],
+    }
+    for case, labels in refused.items():
+        response = api.client.patch("/v1/merchant", json={"cancel_labels": labels})
+        assert response.status_code == 422, case
+        assert response.json()["type"].endswith(
+            "/validation-error" if case == "too many" else "/invalid-cancel-labels"
+        ), case
+    # and a refused change leaves the labels as they were
+    assert api.client.get("/v1/merchant").json()["cancel_labels"][:2] == ["Refused", "Out of stock"]
+    # other settings leave them alone; an empty list clears them
+    api.client.patch("/v1/merchant", json={"automatic_capture": False})
+    assert len(api.client.get("/v1/merchant").json()["cancel_labels"]) == 3
+    assert set_cancel_labels(api, [])["cancel_labels"] == []

@@ -9,7 +9,9 @@ The hierarchy, so callers can catch at any level::
     │   ├── CurrencyMismatch
     │   ├── InvalidOrder
     │   ├── UnknownOrderLine
-    │   └── EmptyRefund
+    │   ├── EmptyRefund
+    │   ├── InvalidCancelLabels       a merchant's cancellation status labels that cannot be kept
+    │   └── UnknownCancelLabel        a cancel's status that is neither cancelled nor the merchant's
     ├── NotFound
     │   ├── OrderNotFound             also what another merchant's order looks like
     │   ├── RefundNotFound
@@ -114,6 +116,16 @@ class UnknownOrderLine(InvalidInput):
 class EmptyRefund(InvalidInput):
     code = "refund-empty"
     title = "Refund is empty"
+
+
+class InvalidCancelLabels(InvalidInput):
+    code = "invalid-cancel-labels"
+    title = "Invalid cancellation status labels"
+
+
+class UnknownCancelLabel(InvalidInput):
+    code = "unknown-cancel-label"
+    title = "Not one of the merchant's cancellation statuses"
 
 
 class IdempotencyKeyReused(InvalidInput):

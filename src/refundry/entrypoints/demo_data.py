@@ -27,7 +27,7 @@ from refundry.domain.staff import Role
 from refundry.services import clock, transactions
 from refundry.services.handlers import cancellation, merchant_float, orders, staff, stock
 from refundry.services.handlers.cancellation import cancel_order
-from refundry.services.handlers.merchants import create_merchant
+from refundry.services.handlers.merchants import create_merchant, update_merchant
 from refundry.services.handlers.quotes import QuoteSigner
 from refundry.services.handlers.refunds import refund_order
 from refundry.services.unit_of_work import UnitOfWorkFactory
@@ -37,6 +37,8 @@ from refundry.services.unit_of_work import UnitOfWorkFactory
 DEMO_API_KEY_SECRET = "demo-secret-do-not-use-in-production"  # noqa: S105
 DEMO_API_KEY_ID = uuid.UUID("00000000-0000-4000-8000-00000000de70")
 DEMO_ACTOR = "demo:seed"
+# The shop's own statuses after cancellation, offered beside "Canceled" (seed 001).
+DEMO_CANCEL_LABELS = ("Refused", "Out of stock", "At the customer's request", "Fraud suspected")
 
 # (sku, name, unit price in cents excl. VAT, kind)
 CATALOGUE = [
@@ -107,6 +109,10 @@ def seed_demo(
         ),
     )
     merchant_id = created.merchant.id
+    transactions.run(
+        uow_factory,
+        partial(update_merchant, merchant_id=merchant_id, cancel_labels=DEMO_CANCEL_LABELS),
+    )
     for sku, *_ in CATALOGUE:
         on_hand = rng.randint(40, 120)
         transactions.run(

@@ -35,6 +35,9 @@ class FakeMerchantRepository:
     def set_automatic_capture(self, merchant_id: uuid.UUID, automatic: bool) -> None:
         self._change(merchant_id, automatic_capture=automatic)
 
+    def set_cancel_labels(self, merchant_id: uuid.UUID, labels: tuple[str, ...]) -> None:
+        self._change(merchant_id, cancel_labels=labels)
+
     def add_api_key(
         self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -56,6 +57,9 @@ class SqlMerchantRepository:
                 name=merchant.name,
                 created_at=merchant.created_at,
                 timezone=merchant.timezone,
+                authorization_expiry_action=merchant.authorization_expiry_action.value,
+                automatic_capture=merchant.automatic_capture,
+                cancel_labels=json.dumps(list(merchant.cancel_labels)),
             )
         )
 
@@ -74,6 +78,7 @@ class SqlMerchantRepository:
             row.timezone,
             AuthorizationExpiryAction(row.authorization_expiry_action),
             bool(row.automatic_capture),
+            tuple(json.loads(row.cancel_labels)),
         )
 
     def set_authorization_expiry_action(
@@ -90,6 +95,13 @@ class SqlMerchantRepository:
             sa.update(merchant_tables.merchants)
             .where(merchant_tables.merchants.c.id == merchant_id)
             .values(automatic_capture=automatic)
+        )
+
+    def set_cancel_labels(self, merchant_id: uuid.UUID, labels: tuple[str, ...]) -> None:
+        self._connection.execute(
+            sa.update(merchant_tables.merchants)
+            .where(merchant_tables.merchants.c.id == merchant_id)
+            .values(cancel_labels=json.dumps(list(labels)))
         )
 
     def set_timezone(self, merchant_id: uuid.UUID, timezone: str) -> None:

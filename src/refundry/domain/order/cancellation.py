@@ -95,7 +95,7 @@ def cancel(
     report sees the cancel.
     """
     _check_cancellable(order, now)
-    reason = reason or DEFAULT_CANCEL_REASON
+    reason = _given(reason) or DEFAULT_CANCEL_REASON
     stopped = tuple(
         CancelledUnits(line.id, units)
         for line in order.lines
@@ -127,7 +127,7 @@ def cancel(
     restock.record_stock_moved(order, back_on_shelf)
     authorization_to_void = request_void(order)
     order.cancel_reason = reason
-    order.status_label = status_label or DEFAULT_CANCEL_LABEL
+    order.status_label = _given(status_label) or DEFAULT_CANCEL_LABEL
     order.cancelled_at = now
     order._move_to(OrderStatus.CANCELLED, now)
     order.events.append(
@@ -165,7 +165,7 @@ def cancel_item(
         if line_blocker is not None:
             raise line_blocker
     units = len(links) if line.kind is LineKind.GIFT_CARD_LINK else order.open_quantity(line)
-    reason = reason or DEFAULT_ITEM_CANCEL_REASON
+    reason = _given(reason) or DEFAULT_ITEM_CANCEL_REASON
     # The last item of an unshipped order stops the order itself: cancelled, as a
     # whole-order cancel would leave it, not "fully refunded" (seed 000's item cancel).
     last_item = (
@@ -220,6 +220,11 @@ def cancel_item(
 
 
 # ---------------------------------------------------------------- internals
+def _given(text: str | None) -> str | None:
+    """Text as given, trimmed; ``None`` when it is blank, so the default applies."""
+    return (text or "").strip() or None
+
+
 def _item(order: OrderRoot, item_id: uuid.UUID) -> tuple[OrderLine, list[GiftCardLink]]:
     """The line an item id names and the live links it covers (a link, or a line's)."""
     for link in order.links:

@@ -82,6 +82,7 @@ def _merchant_out(merchant: Merchant) -> schemas_reports.MerchantOut:
         timezone=merchant.timezone,
         authorization_expiry_action=merchant.authorization_expiry_action,
         automatic_capture=merchant.automatic_capture,
+        cancel_labels=list(merchant.cancel_labels),
     )
 
 
@@ -93,8 +94,9 @@ def update_merchant(
     caller: CallerDep,
     idempotency_key: IdempotencyKeyDep,
 ) -> Response:
-    """Set the time zone reports cut their days in (an IANA name) and what the
-    authorization watch does with holds about to lapse."""
+    """Set the time zone reports cut their days in (an IANA name), what the
+    authorization watch does with holds about to lapse, whether payments are captured at
+    once, and the merchant's own statuses after cancellation."""
     return mutate(
         container=container,
         caller=caller,
@@ -107,6 +109,7 @@ def update_merchant(
             timezone=body.timezone,
             authorization_expiry_action=body.authorization_expiry_action,
             automatic_capture=body.automatic_capture,
+            cancel_labels=body.cancel_labels,
         ),
         present=lambda merchant: _merchant_out(merchant).model_dump(mode="json"),
     )

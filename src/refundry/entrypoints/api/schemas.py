@@ -120,9 +120,15 @@ class FulfilIn(StrictModel):
 
 
 class CancelIn(StrictModel):
-    reason: Reason | None = Field(None, description='defaults to "Order cancelled via API"')
-    status: Text[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
-        None, description='the status label shown after cancel; defaults to "cancelled"'
+    reason: Reason | None = Field(
+        None, description='defaults to "Order cancelled via API" when omitted or blank'
+    )
+    status: Text[Annotated[str, Field(max_length=200)]] | None = Field(
+        None,
+        description='the status label shown after cancel: "cancelled" when omitted or blank, '
+        'else "cancelled" or one of the merchant\'s `cancel_labels` (GET /v1/merchant), '
+        "matched ignoring case and surrounding spaces and kept in the merchant's spelling; "
+        "any other is refused (`unknown-cancel-label`, nothing written)",
     )
 
 

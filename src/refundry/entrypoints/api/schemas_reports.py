@@ -28,6 +28,15 @@ class MerchantIn(StrictModel):
         description="capture payments at once (default), or hold them and capture on "
         "fulfilment; applies to orders that do not say",
     )
+    cancel_labels: list[Text[Annotated[str, Field(min_length=1, max_length=200)]]] | None = Field(
+        None,
+        max_length=20,
+        description="the merchant's own statuses after cancellation, offered beside "
+        '"cancelled" (replaces the list; [] leaves only "cancelled"): at most 20, each 1-64 '
+        "characters once trimmed, no control characters, unique ignoring case, and none an "
+        "order status such as paid or cancelled (`invalid-cancel-labels`)",
+        examples=[["Refused", "Out of stock"]],
+    )
 
 
 class MerchantOut(BaseModel):
@@ -36,6 +45,9 @@ class MerchantOut(BaseModel):
     timezone: str
     authorization_expiry_action: AuthorizationExpiryAction
     automatic_capture: bool
+    cancel_labels: list[str] = Field(
+        description='the statuses a cancel may take besides "cancelled"'
+    )
 
 
 class ReportRangeOut(BaseModel):

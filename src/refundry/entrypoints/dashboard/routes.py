@@ -163,14 +163,18 @@ def order_page(
     if current is None:
         return to_login()
 
-    def load(uow: UnitOfWork) -> tuple[Order, list[RefundApproval], list[StaffMember]]:
+    def load(
+        uow: UnitOfWork,
+    ) -> tuple[Order, list[RefundApproval], list[StaffMember], tuple[str, ...]]:
         merchant_id = current.member.merchant_id
         found = uow.orders.get(merchant_id, uuid.UUID(order_id))
         asked = uow.staff.approvals(merchant_id, order_id=found.id)
-        return found, asked, uow.staff.members(merchant_id)
+        merchant = uow.merchants.get(merchant_id)
+        labels = () if merchant is None else merchant.cancel_labels
+        return found, asked, uow.staff.members(merchant_id), labels
 
     try:
-        order, asked, members = transactions.read(container.uow_factory, load)
+        order, asked, members, cancel_labels = transactions.read(container.uow_factory, load)
     except (NotFound, ValueError):
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = clock.utcnow()
@@ -184,6 +188,7 @@ def order_page(
         waiting=[approval for approval in asked if approval.status is ApprovalStatus.PENDING],
         timeline=timeline(order, members, asked, money_formatter(reader_locale(request))),
         can_cancel=current.member.can(Permission.CANCEL),
+        cancel_labels=cancel_labels,  # offered after "Canceled" (seed 001, step 4)
         can_refund=current.member.can(Permission.REFUND),
     )
 
@@ -198,7 +203,8 @@ def cancel(
     status: Annotated[str, Form(max_length=64), AfterValidator(refuse_nul)] = "",
 ) -> Response:
     """Cancel the whole order: irreversible; the status shown after it (seed 001: by
-    default "cancelled") and the reason are kept with who did it."""
+    default "cancelled", else one of the merchant's labels; any other is refused in
+    plain words) and the reason are kept with who did it."""
     return _act(
         request,
         container,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from refundry.domain.order import Order
+from refundry.domain.errors import OrderNotFound
+from refundry.domain.order import DEFAULT_CANCEL_LABEL, Order
 from refundry.services.clock import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
@@ -20,10 +21,27 @@ def cancel_order(
     actor: str,
 ) -> Order:
     """Cancel under the order's lock; the stock comes back in the same transaction (the
-    order records it, the bus's stock handler applies it)."""
+    order records it, the bus's stock handler applies it).
+
+    ``status_label`` is ``cancelled`` when blank, else ``cancelled`` or one of the
+    merchant's own labels (seed 001's fixed list); any other refuses the cancel
+    (``UnknownCancelLabel``) before the order is locked, and nothing is written.
+    """
+    label = _status_label(uow, merchant_id, order_id, status_label)
     order = uow.orders.get(merchant_id, order_id)
-    order.cancel(reason=reason, status_label=status_label, created_by=actor, now=utcnow())
+    order.cancel(reason=reason, status_label=label, created_by=actor, now=utcnow())
     return order
+
+
+def _status_label(
+    uow: UnitOfWork, merchant_id: uuid.UUID, order_id: uuid.UUID, requested: str | None
+) -> str:
+    if not (requested or "").strip():
+        return DEFAULT_CANCEL_LABEL  # the usual case reads no merchant
+    merchant = uow.merchants.get(merchant_id)
+    if merchant is None:
+        raise OrderNotFound(f"no order {order_id}", order_id=str(order_id))
+    return merchant.cancel_label(requested)
 
 
 def cancel_item(

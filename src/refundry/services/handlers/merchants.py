@@ -7,11 +7,11 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from refundry.domain.errors import InvalidInput, Unauthenticated
-from refundry.domain.merchant import Merchant
+from refundry.domain.merchant import Merchant, checked_cancel_labels
 from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import merchant_zone
 from refundry.services.clock import utcnow
@@ -141,14 +141,19 @@ def update_merchant(
     timezone: str | None = None,
     authorization_expiry_action: AuthorizationExpiryAction | None = None,
     automatic_capture: bool | None = None,
+    cancel_labels: Sequence[str] | None = None,
 ) -> Merchant:
-    """Change the settings named; the others stay as they are."""
+    """Change the settings named; the others stay as they are. ``cancel_labels`` replaces
+    the merchant's own statuses after cancellation (``[]`` leaves only ``cancelled``)."""
+    labels = None if cancel_labels is None else checked_cancel_labels(cancel_labels)
     if timezone is not None:
         set_timezone(uow, merchant_id, timezone)
     if authorization_expiry_action is not None:
         uow.merchants.set_authorization_expiry_action(merchant_id, authorization_expiry_action)
     if automatic_capture is not None:
         uow.merchants.set_automatic_capture(merchant_id, automatic_capture)
+    if labels is not None:
+        uow.merchants.set_cancel_labels(merchant_id, labels)
     merchant = uow.merchants.get(merchant_id)
     assert merchant is not None  # the caller's key belongs to it
     return merchant

@@ -18,6 +18,8 @@ merchants = sa.Table(
     sa.Column("authorization_expiry_action", sa.String(16), nullable=False, server_default="flag"),
     # Seed 001's toggle: capture at once, or hold and capture on fulfilment.
     sa.Column("automatic_capture", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Seed 001's statuses after cancellation besides "cancelled": a JSON list of labels.
+    sa.Column("cancel_labels", sa.Text, nullable=False, server_default="[]"),
 )
 
 
