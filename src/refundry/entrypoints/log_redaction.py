@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -25,12 +26,34 @@ def redact(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
+    """Masks secrets in the message and in each of its arguments, keeping the arguments'
+    shape: formatters such as uvicorn's access log unpack ``record.args`` themselves, so
+    collapsing them into the message would break the line it writes."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = redact(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        if masked == message:
+            return True
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {key: _redacted(value) for key, value in record.args.items()}
+        try:
+            kept_apart = record.getMessage() == masked
+        except (TypeError, ValueError, KeyError):
+            kept_apart = False
+        if not kept_apart:
+            # The secret straddles the format and its arguments (a "Bearer %s"): keep the
+            # masked text alone, since no formatter can rebuild it from the parts.
+            record.msg, record.args = masked, ()
         return True
+
+
+def _redacted(value: object) -> object:
+    return redact(value) if isinstance(value, str) else value
 
 
 def uvicorn_log_config() -> dict[str, Any]:
