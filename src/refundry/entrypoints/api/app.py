@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from refundry import __version__
 from refundry.bootstrap import Container, bootstrap
@@ -22,9 +27,14 @@ from refundry.entrypoints.api import (
 from refundry.entrypoints.api.limits import RequestLimits
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
+SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+
 
 def create_app(container: Container | None = None) -> FastAPI:
     app = FastAPI(
+        # /docs is served below from vendored assets (no CDN); one docs UI, so no /redoc.
+        docs_url=None,
+        redoc_url=None,
         title="Refundry",
         version=__version__,
         description=(
@@ -51,6 +61,18 @@ def create_app(container: Container | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())
     app.mount("/dashboard", create_dashboard_app(app.state.container))
+
+    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Refundry API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
