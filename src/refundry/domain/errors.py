@@ -10,6 +10,7 @@ The hierarchy, so callers can catch at any level::
     │   ├── InvalidOrder
     │   ├── UnknownOrderLine
     │   ├── EmptyRefund
+    │   ├── PrivateWebhookUrl         a webhook URL naming this machine or a private network
     │   ├── InvalidCancelLabels       a merchant's cancellation status labels that cannot be kept
     │   └── UnknownCancelLabel        a cancel's status that is neither cancelled nor the merchant's
     ├── NotFound
@@ -116,6 +117,11 @@ class UnknownOrderLine(InvalidInput):
 class EmptyRefund(InvalidInput):
     code = "refund-empty"
     title = "Refund is empty"
+
+
+class PrivateWebhookUrl(InvalidInput):
+    code = "webhook-url-private"
+    title = "Webhook URL points at a private network"
 
 
 class InvalidCancelLabels(InvalidInput):

@@ -17,6 +17,8 @@ disabled, and says why.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,3 +163,41 @@ class DueDelivery:
     event: WebhookEvent
     endpoint: WebhookEndpoint
     leased_until: datetime
+
+
+# ------------------------------------------------------------- where we may send
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# 64:ff9b::/96 (RFC 6052): a NAT64 gateway turns these into the IPv4 address they embed.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def is_private_host(host: str) -> bool:
+    """Whether a URL's host, as written, is this machine or loopback, private, link-local
+    or reserved space, in any form a client connects to: ``127.1``, ``2130706433``,
+    ``0x7f000001``, ``[::ffff:127.0.0.1]``, NAT64's ``64:ff9b::7f00:1``, ``localhost``.
+    A name that merely resolves to such an address is caught when the worker sends."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    address = _literal_address(name)
+    return address is not None and is_private_ip(address)
+
+
+def is_private_ip(address: IpAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_private_ip(address.ipv4_mapped)
+        if address in _NAT64:
+            return is_private_ip(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return not address.is_global or address.is_multicast
+
+
+def _literal_address(name: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        pass
+    try:  # the C library's shorthands, which clients accept: 127.1, 0x7f000001, 2130706433
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except OSError:
+        return None

@@ -25,7 +25,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from refundry.adapters.webhooks.connections import KeepAliveConnections, target
-from refundry.domain.webhooks import DeliveryAttempt
+from refundry.domain.webhooks import DeliveryAttempt, is_private_ip
 
 EXCERPT_BYTES = 1024
 USER_AGENT = "Refundry-Webhooks/1"
@@ -53,11 +53,9 @@ def is_private_address(host: str) -> bool:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
         return False  # unresolvable: the request itself fails and says so
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            return True
-    return False
+    return any(
+        is_private_ip(ipaddress.ip_address(str(address).split("%")[0])) for address in addresses
+    )
 
 
 class HttpWebhookSender:

@@ -128,6 +128,7 @@ def create_endpoint(
             url=body.url,
             enabled_events=body.enabled_events,
             description=body.description,
+            allow_private_networks=container.settings.webhook_allow_private_networks,
         ),
         present=lambda endpoint: present_endpoint(endpoint, with_secret=True),
         status_code=201,
@@ -175,7 +176,11 @@ def update_endpoint(
         idempotency_key=idempotency_key,
         body=body,
         use_case=lambda uow: webhooks.update_endpoint(
-            uow, caller.merchant_id, endpoint_id, changes
+            uow,
+            caller.merchant_id,
+            endpoint_id,
+            changes,
+            allow_private_networks=container.settings.webhook_allow_private_networks,
         ),
         present=present_endpoint,
     )

@@ -15,7 +15,12 @@ from functools import partial
 
 import httpx
 
-from refundry.domain.errors import InvalidInput, WebhookEndpointNotFound, WebhookEventNotFound
+from refundry.domain.errors import (
+    InvalidInput,
+    PrivateWebhookUrl,
+    WebhookEndpointNotFound,
+    WebhookEventNotFound,
+)
 from refundry.domain.webhooks import (
     Delivery,
     EndpointStatus,
@@ -23,6 +28,7 @@ from refundry.domain.webhooks import (
     WebhookEndpoint,
     WebhookEvent,
     check_rotation_grace,
+    is_private_host,
 )
 from refundry.services.clock import utcnow
 from refundry.services.transactions import run
@@ -54,12 +60,13 @@ def create_endpoint(
     url: str,
     enabled_events: Sequence[EventType],
     description: str | None,
+    allow_private_networks: bool = False,
 ) -> WebhookEndpoint:
     now = utcnow()
     endpoint = WebhookEndpoint(
         id=uuid.uuid4(),
         merchant_id=merchant_id,
-        url=_checked_url(url),
+        url=_checked_url(url, allow_private_networks),
         description=description or None,
         enabled_events=_checked_events(enabled_events),
         status=EndpointStatus.ENABLED,
@@ -85,13 +92,17 @@ def list_endpoints(uow: UnitOfWork, merchant_id: uuid.UUID) -> list[WebhookEndpo
 
 
 def update_endpoint(
-    uow: UnitOfWork, merchant_id: uuid.UUID, endpoint_id: uuid.UUID, changes: EndpointChanges
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    changes: EndpointChanges,
+    allow_private_networks: bool = False,
 ) -> WebhookEndpoint:
     endpoint = get_endpoint(uow, merchant_id, endpoint_id)
     now = utcnow()
     updated = replace(endpoint, updated_at=now)
     if changes.url is not None:
-        updated = replace(updated, url=_checked_url(changes.url))
+        updated = replace(updated, url=_checked_url(changes.url, allow_private_networks))
     if changes.enabled_events is not None:
         updated = replace(updated, enabled_events=_checked_events(changes.enabled_events))
     if changes.description is not None:
@@ -135,9 +146,10 @@ def rotate_secret(
     return rotated
 
 
-def _checked_url(url: str) -> str:
+def _checked_url(url: str, allow_private_networks: bool) -> str:
     """An absolute http(s) URL that an HTTP client can send to, as given (no spaces or
-    control characters, a valid host and port)."""
+    control characters, a valid host and port), and, unless the deployment allows it, not
+    at this machine or a private network (refused now, not after 72 hours of retries)."""
     refused = InvalidInput("the endpoint URL must be an absolute http or https URL", url=url)
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"the endpoint URL must be at most {MAX_URL_LENGTH} characters")
@@ -150,6 +162,12 @@ def _checked_url(url: str) -> str:
         raise refused from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise refused
+    if not allow_private_networks and is_private_host(parsed.host):
+        raise PrivateWebhookUrl(
+            f"the endpoint URL's host {parsed.host} is this machine or a private network; "
+            "webhooks go to public addresses only",
+            url=url,
+        )
     return url
 
 
