@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from refundry.adapters.webhooks import http_sender
 from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.services.handlers.webhooks import new_secret
 
@@ -67,3 +68,25 @@ def test_a_refused_connection_is_a_failed_attempt_with_a_reason() -> None:
     assert attempt.status_code is None
     assert attempt.error is not None
     assert "ConnectError" in attempt.error
+
+
+def test_the_private_address_check_looks_up_the_name_the_connection_will_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a Unicode host whose IDNA 2003 and 2008 spellings are different domains
+    asked: list[str] = []
+
+    def refuse(host: str) -> bool:
+        asked.append(host)
+        return True
+
+    monkeypatch.setattr(http_sender, "is_private_address", refuse)
+    sender = HttpWebhookSender(timedelta(seconds=2), allow_private_networks=False)
+    # when a delivery is made there
+    attempt = sender.send(
+        "http://straße.example/hooks", "evt-1", "{}", [new_secret()], datetime.now(UTC)
+    )
+    # then the name checked is the one httpx connects to (IDNA 2008), not strasse.example
+    assert asked == ["xn--strae-oqa.example"]
+    assert attempt.error is not None
+    assert attempt.error.startswith("refused:")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from refundry.domain.events import AuthorizationVoidRequested
+from refundry.domain.events import AuthorizationVoidRequested, OrderCancelled
 from refundry.domain.money import Currency
 from refundry.domain.order import (
     AuthorizationState,
@@ -60,6 +60,9 @@ def test_cancelling_the_only_line_of_a_paid_order_cancels_the_order() -> None:
     assert refund is not None
     assert refund.kind is RefundKind.CANCELLATION
     assert refund.amount == order.payment.captured
+    # and the order's end is told as the order's cancel (webhook scope "order")
+    cancelled = [event for event in order.events if isinstance(event, OrderCancelled)]
+    assert [event.item_id for event in cancelled] == [None]
 
 
 def test_cancelling_one_of_two_lines_leaves_the_order_partly_refunded() -> None:
@@ -67,6 +70,8 @@ def test_cancelling_one_of_two_lines_leaves_the_order_partly_refunded() -> None:
     order.cancel_item(order.lines[0].id, reason=None, created_by="t", now=LATER)
     assert order.status is OrderStatus.PARTIALLY_REFUNDED
     assert order.cancelled_at is None
+    cancelled = [event for event in order.events if isinstance(event, OrderCancelled)]
+    assert [event.item_id for event in cancelled] == [order.lines[0].id]
 
 
 def test_cancelling_the_last_open_line_after_another_cancels_the_order() -> None:

@@ -4,6 +4,7 @@ unpack ``record.args`` themselves (uvicorn's access log) still get their tuple."
 from __future__ import annotations
 
 import logging
+import sys
 
 from refundry.entrypoints.log_redaction import RedactSecrets
 
@@ -39,3 +40,27 @@ def test_a_record_without_secrets_is_left_alone() -> None:
     entry = record("refund %s completed", "r-1")
     RedactSecrets().filter(entry)
     assert (entry.msg, entry.args) == ("refund %s completed", ("r-1",))
+
+
+def test_an_access_line_that_only_looks_like_a_bearer_keeps_its_arguments() -> None:
+    entry = record('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", "/bearer", "1.1", 404)
+    entry.name = "uvicorn.access"
+    RedactSecrets().filter(entry)
+    assert isinstance(entry.args, tuple)
+    assert len(entry.args) == 5
+
+
+def test_a_secret_in_an_exception_is_masked_in_its_traceback() -> None:
+    try:
+        raise ValueError(f"bad key {KEY}")
+    except ValueError:
+        entry = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RedactSecrets().filter(entry)
+    written = logging.Formatter().format(entry)
+    assert "s3cr_et-part" not in written
+    assert "rfk_[redacted]" in written
+
+
+def test_a_record_the_filter_cannot_format_is_passed_on_not_raised() -> None:
+    entry = record("%d units", "many")
+    assert RedactSecrets().filter(entry)

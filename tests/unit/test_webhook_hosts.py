@@ -33,6 +33,13 @@ from refundry.domain.webhooks import is_private_host
         "64:ff9b::7f00:1",
         "64:ff9b::a00:7",
         "224.0.0.1",
+        "[2002:7f00:1::]",
+        "[2002:a9fe:a9fe::]",
+        "[64:ff9b:1::7f00:1]",
+        "[::127.0.0.1]",
+        "[::7f00:1]",
+        "[::ffff:0:7f00:1]",
+        "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
     ],
 )
 def test_a_private_host_is_refused(host: str) -> None:
@@ -42,7 +49,7 @@ def test_a_private_host_is_refused(host: str) -> None:
 @pytest.mark.parametrize(
     "host",
     ["merchant.example", "hooks.shop.example.com", "93.184.216.34", "[2606:4700::1111]",
-     "64:ff9b::5db8:d822", "localhost.example.com"],
+     "64:ff9b::5db8:d822", "localhost.example.com", "[2002:5db8:d822::]"],
 )  # fmt: skip
 def test_a_public_host_is_allowed(host: str) -> None:
     assert not is_private_host(host)

@@ -167,8 +167,12 @@ class DueDelivery:
 
 # ------------------------------------------------------------- where we may send
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# 64:ff9b::/96 (RFC 6052): a NAT64 gateway turns these into the IPv4 address they embed.
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv6 ranges whose last 32 bits are an IPv4 address a gateway or stack reaches: NAT64's
+# well-known and local-use prefixes (RFC 6052, 8215), IPv4-compatible and IPv4-translated.
+_EMBEDDING_IPV4 = tuple(
+    ipaddress.IPv6Network(prefix)
+    for prefix in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
 
 
 def is_private_host(host: str) -> bool:
@@ -187,8 +191,13 @@ def is_private_ip(address: IpAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return is_private_ip(address.ipv4_mapped)
-        if address in _NAT64:
-            return is_private_ip(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None:  # 2002::/16, whatever this Python calls global
+            return is_private_ip(address.sixtofour)
+        if address.teredo is not None:
+            return True
+        if any(address in network for network in _EMBEDDING_IPV4):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+            return address.is_unspecified or address.is_loopback or is_private_ip(embedded)
     return not address.is_global or address.is_multicast
 
 

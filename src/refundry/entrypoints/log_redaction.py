@@ -4,6 +4,7 @@ the server and the worker log through, uvicorn's access log included."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import re
@@ -26,21 +27,40 @@ def redact(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Masks secrets in the message and in each of its arguments, keeping the arguments'
-    shape: formatters such as uvicorn's access log unpack ``record.args`` themselves, so
-    collapsing them into the message would break the line it writes."""
+    """Masks secrets in the message, in each of its arguments, and in an exception's or a
+    stack's text, keeping the arguments' shape: formatters such as uvicorn's access log
+    unpack ``record.args`` themselves, so collapsing them would break the line they write.
+    It never raises (a filter's error would reach the code that logged) and never drops a
+    record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # A record the filter cannot read (its arguments do not fit its format) is passed
+        # on as it is, for the handler to report as it always has.
+        with contextlib.suppress(Exception):
+            self._mask(record)
+        return True
+
+    def _mask(self, record: logging.LogRecord) -> None:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         message = record.getMessage()
         masked = redact(message)
         if masked == message:
-            return True
+            return
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(_redacted(arg) for arg in record.args)
         elif isinstance(record.args, Mapping):
             record.args = {key: _redacted(value) for key, value in record.args.items()}
+        if record.name == "uvicorn.access":
+            # Its formatter unpacks the arguments: they stay apart, each masked (a secret
+            # lies within one of them: the path; "GET /bearer HTTP/1.1" only looks like one).
+            return
         try:
             kept_apart = record.getMessage() == masked
         except (TypeError, ValueError, KeyError):
@@ -49,7 +69,6 @@ class RedactSecrets(logging.Filter):
             # The secret straddles the format and its arguments (a "Bearer %s"): keep the
             # masked text alone, since no formatter can rebuild it from the parts.
             record.msg, record.args = masked, ()
-        return True
 
 
 def _redacted(value: object) -> object:

@@ -105,9 +105,13 @@ class HttpWebhookSender:
     ) -> tuple[int | None, str | None, str | None]:
         deadline = started + self._timeout
         try:
-            host = target(url).host
+            where = target(url)
+            # The name the connection will look up (IDNA 2008, as httpx encodes it), not the
+            # Unicode one: Python's getaddrinfo encodes that with IDNA 2003, and the two can
+            # name different domains (straße.example: strasse vs xn--strae-oqa).
+            host = where.connect_host
             if not self._allow_private_networks and is_private_address(host):
-                return None, None, f"refused: {host} is a private or loopback address"
+                return None, None, f"refused: {where.host} is a private or loopback address"
             if self._through_proxy is None:
                 status, excerpt = self._connections.post(
                     url, body.encode(), {**HEADERS, **headers}, deadline, EXCERPT_BYTES

@@ -208,7 +208,7 @@ def cancel_item(
     order.events.append(
         OrderCancelled(
             order.id,
-            item_id,
+            None if last_item else item_id,  # the order ended: integrators hear "order"
             (CancelledUnits(line.id, units),),
             None if refund is None else refund.id,
             reason,
