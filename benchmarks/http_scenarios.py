@@ -202,7 +202,8 @@ def run_scenarios(
         # runs during these phases, so nothing is sent).
         http.post(
             "/v1/webhook-endpoints",
-            json={"url": "http://127.0.0.1:9/hooks", "enabled_events": ["cancelled", "refunded"]},
+            # .invalid never resolves (RFC 2606): a public-looking URL nobody answers at
+            json={"url": "https://hooks.invalid/", "enabled_events": ["cancelled", "refunded"]},
         ).raise_for_status()
     log(f"  {database}: warming up")
     warm = [client.post("/v1/_bench/rows", None, f"warm-{i}") for i in range(max(w, 50))]

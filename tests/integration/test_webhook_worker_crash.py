@@ -46,7 +46,13 @@ def worker_process(database_url: str, psp_url: str) -> Iterator[subprocess.Popen
 def test_a_worker_killed_mid_delivery_leaves_the_event_delivered_again_with_the_same_id(
     own_database_url: str, sandbox_psp_url: str
 ) -> None:
-    container = bootstrap(Settings(database_url=own_database_url, sandbox_psp_url=sandbox_psp_url))
+    container = bootstrap(
+        Settings(
+            database_url=own_database_url,
+            sandbox_psp_url=sandbox_psp_url,
+            webhook_allow_private_networks=True,  # the receiver listens on loopback
+        )
+    )
     first_arrived = threading.Event()
     state = ListenerState(hang_seconds=HANG_SECONDS)
 
