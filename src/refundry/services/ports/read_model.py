@@ -15,10 +15,8 @@ from typing import Protocol, Self
 
 from refundry.domain.merchant import Merchant
 from refundry.domain.merchant_float import Invoice
-from refundry.domain.order import Order
 from refundry.domain.points import PointsEntry
 from refundry.domain.reconciliation import Discrepancy
-from refundry.domain.refund import Refund
 from refundry.domain.reporting import (
     CustomerRow,
     Granularity,
@@ -29,9 +27,8 @@ from refundry.domain.reporting import (
     ReportRange,
     SummaryRow,
 )
-from refundry.domain.status import OrderStatus
 from refundry.services.ports.ledger import LedgerQueries
-from refundry.services.ports.repositories import StockLevel
+from refundry.services.ports.repositories import OrderReads, StockLevel
 
 
 class ReportQueries(Protocol):
@@ -59,23 +56,6 @@ class ReportQueries(Protocol):
     def customers(
         self, merchant_id: uuid.UUID, query: str | None, *, limit: int
     ) -> list[CustomerRow]: ...
-
-
-class OrderReads(Protocol):
-    def get(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order: ...
-    def search(
-        self,
-        merchant_id: uuid.UUID,
-        query: str | None,
-        *,
-        limit: int,
-        offset: int,
-        status: OrderStatus | None = None,
-        customer_email: str | None = None,
-    ) -> list[Order]: ...
-    def find_refund(
-        self, merchant_id: uuid.UUID, refund_id: uuid.UUID
-    ) -> tuple[Order, Refund] | None: ...
 
 
 class StockReads(Protocol):

@@ -34,7 +34,9 @@ class StoredResponse:
     body: str | None
 
 
-class OrderRepository(Protocol):
+class OrderReads(Protocol):
+    """What the read side reads of orders; the write repository reads the same, locked."""
+
     def get(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order: ...
     def search(
         self,
@@ -49,6 +51,9 @@ class OrderRepository(Protocol):
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None: ...
+
+
+class OrderRepository(OrderReads, Protocol):
     def lapsing_authorizations(
         self, before: datetime, *, limit: int
     ) -> list[tuple[uuid.UUID, uuid.UUID]]: ...
