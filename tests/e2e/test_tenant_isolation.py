@@ -38,6 +38,12 @@ def a_merchants_world(api: Api) -> dict[str, str]:
     refund = api.client.post(
         f"/v1/orders/{order['id']}/refund", json={"amount": 100, "method": "other"}
     ).json()
+    mug = order["lines"][0]
+    shipped = {"lines": [{"line_id": mug["id"], "quantity": 2}]}
+    assert api.client.post(f"/v1/orders/{order['id']}/fulfil", json=shipped).is_success
+    returned = api.client.post(
+        f"/v1/orders/{order['id']}/returns", json={"lines": [{"line_id": mug["id"], "quantity": 1}]}
+    ).json()
     gift = {"sku": "GIFT", "name": "Gift", "quantity": 1, "unit_price": 2500,
             "kind": "gift_card_link"}  # fmt: skip
     gifts = api.client.post(
@@ -67,6 +73,7 @@ def a_merchants_world(api: Api) -> dict[str, str]:
         "event_id": event["id"],
         "customer": customer["external_id"],
         "gift_order_id": gifts["id"],
+        "return_id": returned["id"],
     }
 
 
@@ -77,6 +84,7 @@ def test_another_merchants_key_finds_nothing_and_changes_nothing(api: Api) -> No
         for path in (
             f"/v1/orders/{world['order_id']}",
             f"/v1/orders/{world['gift_order_id']}",
+            f"/v1/returns/{world['return_id']}",
             f"/v1/webhook-endpoints/{world['endpoint_id']}",
             f"/v1/customers/{world['customer']}/points",
             "/v1/stock/MUG",

@@ -244,7 +244,7 @@ class OrderAlreadyRefunded(OrderNotCancellable):
 
 class OrderFulfilled(OrderNotCancellable):
     code = "order-fulfilled"
-    title = "Order has fulfilled items: make a refund with restock (a return) instead"
+    title = "Order has fulfilled items: create a return for them instead"
 
 
 class OrderNotRefundable(Conflict):

@@ -9,7 +9,7 @@ Audiences:
 
 - the payment provider (``ProviderWorkEvent``): money to send back, a hold to release;
 - the merchant's webhook endpoints (``NotifiableEvent``): what was cancelled or
-  refunded, and how each refund's status moved;
+  refunded, how each refund's status moved, and each return's progress;
 - the points ledger (``PointsEvent``);
 - the merchant's stock levels (``StockMoved``): units the order put on or took off the
   shelf.
@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 
 from refundry.domain.refund import RefundStatus
+from refundry.domain.returns import ReturnStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,19 @@ class StockMoved:
     moves: tuple[tuple[str, int], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ReturnChanged:
+    """A return was created (``previous`` is None), or its status moved or units arrived."""
+
+    order_id: uuid.UUID
+    return_id: uuid.UUID
+    previous: ReturnStatus | None
+    actor: str
+
+
 ProviderWorkEvent = RefundRequested | AuthorizationVoidRequested
 PointsEvent = PointsAwarded | PointsReversed | PointsRedeemed | PointsRestored
-NotifiableEvent = OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
+NotifiableEvent = (
+    OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded | ReturnChanged
+)
 DomainEvent = ProviderWorkEvent | NotifiableEvent | PointsEvent | StockMoved

@@ -361,6 +361,7 @@ class ReportTotals:
                 sum(line.subtotal.minor - line.discount.minor for line in breakdown.lines)
                 + breakdown.goodwill.minor
                 + breakdown.adjustment.minor
+                - breakdown.fees.minor
             )
             row["refunded_tax"] += breakdown.tax.minor
             row["refunded_shipping"] += breakdown.shipping.minor

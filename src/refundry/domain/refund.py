@@ -91,6 +91,7 @@ class RefundBreakdown:
     shipping_tax: Money
     goodwill: Money  # a free amount on top of lines and shipping, no tax split
     adjustment: Money  # <= 0: trims a full refund to what is left of the capture
+    fees: Money  # >= 0: kept by the merchant from a return (restocking, return shipping)
 
     @property
     def lines_amount(self) -> Money:
@@ -107,7 +108,8 @@ class RefundBreakdown:
             + self.shipping
             + self.shipping_tax
             + self.goodwill
-            + (self.adjustment)
+            + self.adjustment
+            - self.fees
         )
 
 

@@ -8,7 +8,8 @@ Definitions (docs/reports.md says the same for merchants):
   pages promise the reports take it into account whatever the method). Started, processing
   and failed refunds are listed, never subtracted.
 - ``refunded_sales`` is the part of settled refunds that reverses sales: refunded line
-  subtotals, less their share of discounts, plus goodwill and adjustments. Tax and shipping
+  subtotals, less their share of discounts, plus goodwill and adjustments, less the fees a
+  return kept (restocking, return shipping: sales the merchant keeps). Tax and shipping
   refunded are reported beside it.
 - ``net_sales = gross_sales - discounts - refunded_sales``, per period and in total.
 """

@@ -33,6 +33,8 @@ class EventType(StrEnum):
     REFUNDED = "refunded"
     AUTO_REFUNDED = "auto_refunded"
     REFUND_UPDATED = "refund.updated"
+    RETURN_CREATED = "return.created"
+    RETURN_UPDATED = "return.updated"
 
 
 class EndpointStatus(StrEnum):

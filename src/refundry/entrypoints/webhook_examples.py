@@ -21,6 +21,7 @@ from refundry.domain.events import (
     OrderCancelled,
     OrderRefunded,
     RefundStatusChanged,
+    ReturnChanged,
 )
 from refundry.domain.money import Currency
 from refundry.domain.order import (
@@ -32,8 +33,11 @@ from refundry.domain.order import (
     Order,
     PaymentMethod,
     RefundRequest,
+    ReturnLineRequest,
     place_order,
 )
+from refundry.domain.refund import RefundMethod
+from refundry.domain.returns import ReceivedUnits
 from refundry.domain.webhooks import EventType
 from refundry.entrypoints.api.schemas_webhooks import WebhookPayload
 from refundry.services.handlers.webhook_payloads import webhook_body
@@ -72,7 +76,12 @@ def _bodies(order: Order, idempotency_key: str | None, first: int) -> list[dict[
         event
         for event in order.events
         if isinstance(
-            event, OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
+            event,
+            OrderCancelled
+            | OrderRefunded
+            | RefundStatusChanged
+            | OrderAutoRefunded
+            | ReturnChanged,
         )
     ]
     order.events.clear()
@@ -114,14 +123,44 @@ def examples() -> dict[EventType, dict[str, Any]]:
     reversed_order.events.clear()
     reversed_order.auto_refund(reason=None, created_by="system:reconciliation", now=AT)
     auto_events = _bodies(reversed_order, None, 1)
+    returned = _order("ORDER-1004")
+    returned.fulfil(None, AT - timedelta(days=1))
+    returned.events.clear()
+    mugs = ReturnLineRequest(returned.lines[0].id, 2, "Too small")
+    order_return = returned.create_return(
+        [mugs],
+        requested=True,
+        restocking_fee_bp=1000,
+        return_shipping_fee=0,
+        note="Asked by e-mail",
+        actor=ACTOR,
+        now=AT,
+    )
+    return_events = _bodies(returned, "return-ORDER-1004", 1)
+    returned.approve_return(order_return.id, ACTOR, AT + timedelta(minutes=5))
+    units = [ReceivedUnits(returned.lines[0].id, 1, 1)]
+    returned.receive_return(order_return.id, units, ACTOR, AT + timedelta(days=3))
+    returned.events.clear()
+    returned.refund_return(
+        order_return.id,
+        method=RefundMethod.ORIGINAL,
+        reason=None,
+        actor=ACTOR,
+        now=AT + timedelta(days=3, minutes=1),
+    )
+    return_events += _bodies(returned, "refund-return-ORDER-1004", 4)
     chosen = {
         EventType.REFUNDED: refund_events[0],
         EventType.REFUND_UPDATED: refund_events[-1],
         EventType.CANCELLED: cancel_events[0],
         EventType.AUTO_REFUNDED: auto_events[0],
+        EventType.RETURN_CREATED: return_events[0],
+        EventType.RETURN_UPDATED: return_events[-1],
     }
     for body in chosen.values():
-        WebhookPayload.model_validate(body)  # the documented schema, extra keys refused
+        WebhookPayload.model_validate(
+            body, by_alias=True
+        )  # the documented schema, extra keys refused
     return chosen
 
 

@@ -30,6 +30,7 @@ from refundry.domain.events import (
     PointsReversed,
     RefundRequested,
     RefundStatusChanged,
+    ReturnChanged,
     StockMoved,
 )
 from refundry.services.clock import utcnow
@@ -55,6 +56,7 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], tuple[EventHandler, ...]] = {
     OrderRefunded: (webhook_publishing.publish,),
     RefundStatusChanged: (webhook_publishing.publish,),
     OrderAutoRefunded: (webhook_publishing.publish,),
+    ReturnChanged: (webhook_publishing.publish,),
 }
 
 # Provider work first, webhooks last: the order each commit has always written them in.

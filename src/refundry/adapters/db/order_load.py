@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import returns as return_tables
 
 ChildRows = list[dict[str, Any]]
 
@@ -28,6 +29,9 @@ CHILD_TABLES: dict[str, sa.Table] = {
     "_refund_lines": order_tables.refund_lines,
     "_history": order_tables.refund_status_changes,
     "_links": order_tables.gift_card_links,
+    "_returns": return_tables.returns,
+    "_return_lines": return_tables.return_lines,
+    "_return_history": return_tables.return_status_changes,
 }
 
 
@@ -81,27 +85,31 @@ def _children_statement(dialect: str) -> sa.Select[Any]:
     )
 
 
-def children(
-    row: Mapping[Any, Any],
-) -> tuple[ChildRows, ChildRows, dict[Any, ChildRows], dict[Any, ChildRows], ChildRows]:
-    """Lines, refunds, refund lines and history by refund id, and links, each in order."""
+def children(row: Mapping[Any, Any]) -> tuple[Any, ...]:
+    """Lines, refunds, refund lines and history by refund id, links, returns, and return
+    lines and history by return id, each in order (``order_with_children``'s arguments)."""
     return (
         _decoded(row, "_lines", "position"),
         _decoded(row, "_refunds", "created_at"),
-        _by_refund(_decoded(row, "_refund_lines", "position")),
-        _by_refund(_decoded(row, "_history", "sequence")),
+        _grouped(_decoded(row, "_refund_lines", "position"), "refund_id"),
+        _grouped(_decoded(row, "_history", "sequence"), "refund_id"),
         _decoded(row, "_links", "position"),
+        _decoded(row, "_returns", "created_at"),
+        _grouped(_decoded(row, "_return_lines", "position"), "return_id"),
+        _grouped(_decoded(row, "_return_history", "sequence"), "return_id"),
     )
 
 
 def children_columns(dialect: str) -> list[sa.Label[Any]]:
     """Scalar subqueries, correlated with ``orders``, for each of CHILD_TABLES."""
-    o, r = order_tables.orders, order_tables.refunds
+    o, r, rt = order_tables.orders, order_tables.refunds, return_tables.returns
     by_order = {
         "_lines": order_tables.order_lines.c.order_id == o.c.id,
         "_refunds": r.c.order_id == o.c.id,
         "_links": order_tables.gift_card_links.c.order_id == o.c.id,
+        "_returns": rt.c.order_id == o.c.id,
     }
+    by_return = {"_return_lines", "_return_history"}
     columns = []
     for label, table in CHILD_TABLES.items():
         values = list(table.c)
@@ -112,6 +120,10 @@ def children_columns(dialect: str) -> list[sa.Label[Any]]:
         query = sa.select(aggregate)
         if label in by_order:
             query = query.where(by_order[label])
+        elif label in by_return:  # return lines and history belong to the order's returns
+            query = query.select_from(table.join(rt, rt.c.id == table.c.return_id)).where(
+                rt.c.order_id == o.c.id
+            )
         else:  # refund lines and history belong to the order's refunds
             query = query.select_from(table.join(r, r.c.id == table.c.refund_id)).where(
                 r.c.order_id == o.c.id
@@ -172,8 +184,8 @@ def _decoded(row: Mapping[Any, Any], label: str, order_by: str) -> ChildRows:
     return decoded
 
 
-def _by_refund(rows: ChildRows) -> dict[Any, ChildRows]:
+def _grouped(rows: ChildRows, key: str) -> dict[Any, ChildRows]:
     grouped: dict[Any, ChildRows] = defaultdict(list)
     for row in rows:
-        grouped[row["refund_id"]].append(row)
+        grouped[row[key]].append(row)
     return grouped

@@ -16,13 +16,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db import order_load, order_writes
+from refundry.adapters.db import order_load, order_writes, return_queries, return_rows
 from refundry.adapters.db import order_rows as rows
+from refundry.adapters.db.return_queries import ReturnCursor
 from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import returns as return_tables
 from refundry.domain.errors import DuplicateExternalId, OrderNotFound
 from refundry.domain.events import DomainEvent
+from refundry.domain.money import Currency
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
+from refundry.domain.returns import OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
 
 
@@ -143,6 +147,39 @@ class SqlOrderRepository:
         order = self.get(merchant_id, order_id)
         return order, next(refund for refund in order.refunds if refund.id == refund_id)
 
+    def find_return(
+        self, merchant_id: uuid.UUID, return_id: uuid.UUID
+    ) -> tuple[Order, OrderReturn] | None:
+        order_id = return_queries.order_of_return(self._connection, merchant_id, return_id)
+        if order_id is None:
+            return None
+        order = self.get(merchant_id, order_id)
+        return order, order.return_by_id(return_id)
+
+    def returns_page(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        status: ReturnStatus | None = None,
+        query: str | None = None,
+        after: ReturnCursor | None = None,
+        limit: int,
+    ) -> list[tuple[Order, OrderReturn]]:
+        """A page of the merchant's returns, newest first, each with its order."""
+        found = return_queries.returns_page(
+            self._connection, merchant_id, status=status, query=query, after=after, limit=limit
+        )
+        order_ids = list({order_id for order_id, _ in found})
+        order_rows = (
+            self._connection.execute(
+                sa.select(order_tables.orders).where(order_tables.orders.c.id.in_(order_ids))
+            )
+            .mappings()
+            .all()
+        )
+        orders = {order.id: order for order in self.hydrate(order_rows)}
+        return [(orders[order_id], orders[order_id].return_by_id(rid)) for order_id, rid in found]
+
     # ----------------------------------------------------------------- writes
     def add(self, order: Order) -> None:
         self._check_external_id_free(order)
@@ -238,6 +275,25 @@ class SqlOrderRepository:
                 refund_ids,
                 "sequence",
             )
+        returns = self._children(
+            return_tables.returns, return_tables.returns.c.order_id, order_ids, "created_at"
+        )
+        return_ids = [row["id"] for group in returns.values() for row in group]
+        return_lines: dict[Any, list[sa.RowMapping]] = {}
+        return_history: dict[Any, list[sa.RowMapping]] = {}
+        if return_ids:
+            return_lines = self._children(
+                return_tables.return_lines,
+                return_tables.return_lines.c.return_id,
+                return_ids,
+                "position",
+            )
+            return_history = self._children(
+                return_tables.return_status_changes,
+                return_tables.return_status_changes.c.return_id,
+                return_ids,
+                "sequence",
+            )
         orders = []
         for row in order_rows:
             order_id = row["id"]
@@ -252,12 +308,35 @@ class SqlOrderRepository:
                     refund_line_rows,
                     history_rows,
                     link_rows.get(order_id, []),
+                    returns.get(order_id, []),
+                    return_lines,
+                    return_history,
                 )
             )
         return orders
 
-    def _assemble(self, row: Mapping[Any, Any], *children: Any) -> Order:
-        order = rows.order_with_children(row, *children)
+    def _assemble(
+        self,
+        row: Mapping[Any, Any],
+        lines: Any,
+        refunds: Any,
+        refund_lines: Any,
+        refund_history: Any,
+        links: Any,
+        returns: Any,
+        return_lines: Any,
+        return_history: Any,
+    ) -> Order:
+        currency = Currency.of(row["currency"])
+        order = rows.order_with_children(
+            row,
+            lines,
+            refunds,
+            refund_lines,
+            refund_history,
+            links,
+            return_rows.returns_from_rows(returns, currency, return_lines, return_history),
+        )
         self._remember(order)
         return order
 

@@ -30,6 +30,7 @@ from refundry.domain.refund import (
     RefundStatusChange,
 )
 from refundry.domain.reporting import reason_key
+from refundry.domain.returns import OrderReturn
 from refundry.domain.status import OrderStatus
 
 
@@ -120,6 +121,7 @@ def refund_row(order: Order, refund: Refund) -> dict[str, Any]:
         "shipping_tax": breakdown.shipping_tax.minor,
         "goodwill": breakdown.goodwill.minor,
         "adjustment": breakdown.adjustment.minor,
+        "fees": breakdown.fees.minor,
         "reason": refund.reason,
         "reason_key": reason_key(refund.reason),
         "failure_reason": refund.failure_reason,
@@ -165,6 +167,7 @@ def order_from_rows(
     line_rows: Sequence[Mapping[Any, Any]],
     refunds: list[Refund],
     link_rows: Sequence[Mapping[Any, Any]],
+    returns: list[OrderReturn],
 ) -> Order:
     def money(value: int) -> Money:
         return Money(value, currency)
@@ -212,6 +215,7 @@ def order_from_rows(
         cancelled_at=aware(row["cancelled_at"]),
         refunds=refunds,
         links=[link_from_row(link, currency) for link in link_rows],
+        returns=returns,
         points=OrderPoints(
             row["points_earned"],
             row["points_reversed"],
@@ -231,8 +235,10 @@ def order_with_children(
     refund_line_rows: Mapping[Any, Sequence[Mapping[Any, Any]]],
     history_rows: Mapping[Any, Sequence[Mapping[Any, Any]]],
     link_rows: Sequence[Mapping[Any, Any]],
+    returns: list[OrderReturn],
 ) -> Order:
-    """The order from its row and its children's, refund lines and history by refund id."""
+    """The order from its row and its children's, refund lines and history by refund id
+    (its returns are built by ``return_rows``)."""
     currency = Currency.of(row["currency"])
     refunds = [
         refund_from_rows(
@@ -243,7 +249,7 @@ def order_with_children(
         )
         for refund_row in refund_rows
     ]
-    return order_from_rows(row, currency, line_rows, refunds, link_rows)
+    return order_from_rows(row, currency, line_rows, refunds, link_rows, returns)
 
 
 def refund_from_rows(
@@ -278,6 +284,7 @@ def refund_from_rows(
             shipping_tax=money(row["shipping_tax"]),
             goodwill=money(row["goodwill"]),
             adjustment=money(row["adjustment"]),
+            fees=money(row["fees"]),
         ),
         reason=row["reason"],
         created_by=row["created_by"],

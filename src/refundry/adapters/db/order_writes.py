@@ -16,7 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from refundry.adapters.db import order_rows as rows
+from refundry.adapters.db import return_rows
 from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import returns as return_tables
 from refundry.domain.errors import Conflict
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
@@ -32,6 +34,7 @@ class Snapshot:
     refund_points: dict[uuid.UUID, tuple[int, int]]
     links: dict[uuid.UUID, tuple[object, ...]]
     lines: dict[uuid.UUID, tuple[int, int]]  # line id -> (fulfilled, cancelled) quantities
+    returns: dict[uuid.UUID, return_rows.StoredReturn]
 
 
 def snapshot(order: Order) -> Snapshot:
@@ -44,6 +47,9 @@ def snapshot(order: Order) -> Snapshot:
         },
         links={link.id: rows.link_state(link) for link in order.links},
         lines={line.id: (line.fulfilled_quantity, line.cancelled_quantity) for line in order.lines},
+        returns={
+            order_return.id: return_rows.stored(order_return) for order_return in order.returns
+        },
     )
 
 
@@ -69,6 +75,8 @@ def insert_orders(connection: sa.Connection, orders: Sequence[Order]) -> None:
     refunds = [(order, refund) for order in orders for refund in order.refunds]
     if refunds:
         insert_refunds(connection, refunds)
+    for order in orders:
+        _write_returns(connection, order, {})
 
 
 def update_order(connection: sa.Connection, order: Order, loaded: Snapshot) -> None:
@@ -134,6 +142,55 @@ def update_order(connection: sa.Connection, order: Order, loaded: Snapshot) -> N
                 )
             )
             _insert_history(connection, order, refund, start=stored)
+    _write_returns(connection, order, loaded.returns)
+
+
+def _write_returns(
+    connection: sa.Connection,
+    order: Order,
+    loaded: dict[uuid.UUID, return_rows.StoredReturn],
+) -> None:
+    """New returns as inserts; changed ones as their row, received counts and new history.
+    Written after the refunds: a return names the refund that closed it."""
+    for order_return in order.returns:
+        before = loaded.get(order_return.id)
+        now = return_rows.stored(order_return)
+        if before == now:
+            continue
+        merchant_id = order.merchant_id
+        if before is None:
+            connection.execute(
+                sa.insert(return_tables.returns), return_rows.return_row(merchant_id, order_return)
+            )
+            connection.execute(
+                sa.insert(return_tables.return_lines),
+                return_rows.line_rows(merchant_id, order_return),
+            )
+            start = 0
+        else:
+            row = return_rows.return_row(merchant_id, order_return)
+            connection.execute(
+                sa.update(return_tables.returns)
+                .where(return_tables.returns.c.id == order_return.id)
+                .values(
+                    status=row["status"],
+                    refund_id=row["refund_id"],
+                    exchange_order_id=row["exchange_order_id"],
+                    updated_at=row["updated_at"],
+                )
+            )
+            changed = [
+                {"b_return": order_return.id, "b_line": line.order_line_id,
+                 "resellable": line.resellable, "damaged": line.damaged}
+                for line, received in zip(order_return.lines, before.received, strict=True)
+                if (line.resellable, line.damaged) != received
+            ]  # fmt: skip
+            if changed:
+                connection.execute(_UPDATE_RETURN_LINE, changed)
+            start = before.history
+        history = return_rows.history_rows(merchant_id, order_return, start=start)
+        if history:
+            connection.execute(sa.insert(return_tables.return_status_changes), history)
 
 
 def insert_refunds(connection: sa.Connection, refunds: Sequence[tuple[Order, Refund]]) -> None:
@@ -184,6 +241,14 @@ _UPDATE_ORDER = sa.update(order_tables.orders).where(
     order_tables.orders.c.id == sa.bindparam("b_id"),
     order_tables.orders.c.merchant_id == sa.bindparam("b_merchant_id"),
     order_tables.orders.c.version == sa.bindparam("b_version"),
+)
+_UPDATE_RETURN_LINE = (
+    sa.update(return_tables.return_lines)
+    .where(
+        return_tables.return_lines.c.return_id == sa.bindparam("b_return"),
+        return_tables.return_lines.c.order_line_id == sa.bindparam("b_line"),
+    )
+    .values(resellable=sa.bindparam("resellable"), damaged=sa.bindparam("damaged"))
 )
 _UPDATE_LINE = (
     sa.update(order_tables.order_lines)

@@ -91,7 +91,7 @@ class SqlReportQueries:
                 r.c.kind,
                 sa.func.count(),
                 sa.func.sum(r.c.amount),
-                sa.func.sum(r.c.subtotal - r.c.discount + r.c.goodwill + r.c.adjustment),
+                sa.func.sum(r.c.subtotal - r.c.discount + r.c.goodwill + r.c.adjustment - r.c.fees),
                 sa.func.sum(r.c.tax),
                 sa.func.sum(r.c.shipping),
             )

@@ -11,6 +11,7 @@
 - ``refund_outcomes``: the provider's answers about a refund (processing, completed, failed).
 - ``refund_calculation``: the calculator behind "review refund" and the refund itself.
 - ``points``: the order's share of loyalty points.
+- ``returns``: shipped units coming back: which can, receiving them, refunding them.
 - ``restock``: the one rule for stock an order's change moves (recorded as ``StockMoved``).
 - ``placement``: building an order from what a checkout reports.
 
@@ -39,6 +40,7 @@ from refundry.domain.order.refund_calculation import (
     LineRefundTotals,
     RefundRequest,
 )
+from refundry.domain.order.returns import ReturnLineRequest
 from refundry.domain.order.root import Customer
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "RefundRequest",
+    "ReturnLineRequest",
     "Shipping",
     "in_utc_range",
     "place_order",

@@ -71,7 +71,7 @@ def item_cancel_blocker(
         return None
     if line.fulfilled_quantity:
         return ItemNotCancellable(
-            f"line {line.id} has fulfilled units; refund them with restock (a return) instead",
+            f"line {line.id} has fulfilled units; create a return for them instead",
             condition="fulfilled",
         )
     if order.open_quantity(line) == 0:

@@ -4,6 +4,7 @@ module of its own (and the import arrows all point down, to ``root``)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from refundry.domain.order import (
@@ -16,6 +17,7 @@ from refundry.domain.order import (
 )
 from refundry.domain.order import points as points_rules
 from refundry.domain.order import refunds as refund_rules
+from refundry.domain.order import returns as return_rules
 from refundry.domain.order.refund_calculation import RefundRequest
 from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import RefundBreakdown
@@ -27,8 +29,8 @@ class Order(OrderRoot):
     __slots__ = ()
 
     # ------------------------------------------------------------ behaviour
-    # Bound from the concept modules; each function takes the order first. Two modules
-    # go by ``*_rules`` names: ``points`` and ``refunds`` here are fields.
+    # Bound from the concept modules; each function takes the order first. Three modules
+    # go by ``*_rules`` names: ``points``, ``refunds`` and ``returns`` here are fields.
     # authorization.py: holding and taking the customer's money.
     authorize = authorization.authorize
     capture = authorization.capture
@@ -60,6 +62,19 @@ class Order(OrderRoot):
     award_points = points_rules.award_points
     redeem_points = points_rules.redeem_points
     preview_points = points_rules.preview_points
+    # returns.py: shipped units coming back.
+    return_by_id = return_rules.return_by_id
+    returnable_quantity = return_rules.returnable_quantity
+    create_return = return_rules.create_return
+    approve_return = return_rules.approve_return
+    decline_return = return_rules.decline_return
+    cancel_return = return_rules.cancel_return
+    receive_return = return_rules.receive_return
+    refund_return = return_rules.refund_return
+
+    def preview_return_refund(self, return_id: uuid.UUID, as_of: datetime) -> RefundBreakdown:
+        """What refunding the return would give back as of ``as_of``; changes nothing."""
+        return return_rules.return_value(self, self.return_by_id(return_id), as_of)
 
     def preview_refund(self, request: RefundRequest, as_of: datetime) -> RefundBreakdown:
         """The refund ``request`` would make as of ``as_of``; changes nothing."""

@@ -131,6 +131,7 @@ def calculate_refund(
             shipping_tax=Money.zero(currency),
             goodwill=refundable,
             adjustment=Money.zero(currency),
+            fees=Money.zero(currency),
         )
     if request.everything:
         line_requests = tuple(
@@ -175,6 +176,7 @@ def calculate_refund(
         shipping_tax=shipping_tax,
         goodwill=goodwill,
         adjustment=Money.zero(currency),
+        fees=Money.zero(currency),
     )
     if request.everything and breakdown.total > refundable:
         # Earlier goodwill or a partial capture left less money than goods: give back
@@ -186,6 +188,7 @@ def calculate_refund(
             shipping_tax=shipping_tax,
             goodwill=goodwill,
             adjustment=refundable - breakdown.total,
+            fees=Money.zero(currency),
         )
     if breakdown.total.minor <= 0:
         raise RefundExceedsRefundable(

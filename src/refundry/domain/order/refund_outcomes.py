@@ -1,6 +1,7 @@
 """What the provider answers about a refund it was sent: accepted (processing),
 completed, or failed. A failed refund stops counting against the cap, so its money,
-points and units are refundable again.
+points and units are refundable again (a return it closed is received again, to be
+refunded once more: its units are back on the shelf already).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from refundry.domain.events import RefundStatusChanged
 from refundry.domain.order import restock
 from refundry.domain.order.points import rebalance_points
 from refundry.domain.order.refunds import refund_by_id
+from refundry.domain.order.returns import reopen_refunded_return
 from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import Refund, RefundStatus
 from refundry.domain.status import TERMINAL_STATUSES
@@ -72,6 +74,7 @@ def fail_refund(order: OrderRoot, refund_id: uuid.UUID, reason: str, now: dateti
     else:
         order._move_to(order.status_from_ledger(), now)
     restock.record_stock_moved(order, undone)
+    reopen_refunded_return(order, failed, now)
     return failed
 
 

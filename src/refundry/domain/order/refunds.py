@@ -153,6 +153,7 @@ def record_external_refund(
         shipping_tax=Money.zero(order.currency),
         goodwill=amount,
         adjustment=Money.zero(order.currency),
+        fees=Money.zero(order.currency),
     )
     made = Refund.record(
         order_id=order.id,
@@ -186,9 +187,33 @@ def record_refund(
     now: datetime,
     derive_status: bool | None = None,
 ) -> Refund:
-    """Add one refund to the ledger; every kind of refund goes through here. Moves no
+    """Add the refund ``request`` asks for to the ledger; every kind of refund but a
+    return's goes through here (a return's works out its own breakdown first). Moves no
     stock: the command that asked for it records that, once for the whole change."""
-    breakdown = calculate_refund(order, request, now)
+    return record_breakdown(
+        order,
+        calculate_refund(order, request, now),
+        kind=kind,
+        method=method,
+        reason=reason,
+        created_by=created_by,
+        now=now,
+        derive_status=derive_status,
+    )
+
+
+def record_breakdown(
+    order: OrderRoot,
+    breakdown: RefundBreakdown,
+    *,
+    kind: RefundKind,
+    method: RefundMethod,
+    reason: str | None,
+    created_by: str,
+    now: datetime,
+    derive_status: bool | None = None,
+) -> Refund:
+    """Add a refund the calculator worked out to the ledger."""
     made = Refund.record(
         order_id=order.id,
         kind=kind,
@@ -201,9 +226,11 @@ def record_refund(
     made.points_value = points_value_share(order, made.amount)
     order.refunds.append(made)
     rebalance_points(order, made)
-    if made.points_value is not None and made.money_amount.minor == 0 and made.is_pending:
-        # All of it goes back as points, in this very transaction: nothing to send.
-        made.complete(now, "given back in points")
+    if made.money_amount.minor == 0 and made.is_pending:
+        # No money to send (all of it goes back as points, in this very transaction, or
+        # a return's fees kept all of it): nothing for the provider.
+        detail = "given back in points" if made.points_value else "no money to send"
+        made.complete(now, detail)
     if made.is_sent_to_provider and made.is_pending:
         order.events.append(RefundRequested(order.id, made.id))
     # A whole-order cancel sets its own terminal status; refunds and item

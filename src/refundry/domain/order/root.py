@@ -27,6 +27,7 @@ from refundry.domain.order.payment import Payment
 from refundry.domain.order.refund_calculation import LineRefundTotals
 from refundry.domain.points import OrderPoints
 from refundry.domain.refund import Refund, sum_money
+from refundry.domain.returns import OrderReturn
 from refundry.domain.status import FulfilmentStatus, OrderStatus, can_transition
 
 
@@ -56,6 +57,7 @@ class OrderRoot:
     cancelled_at: datetime | None = None
     refunds: list[Refund] = field(default_factory=list)
     links: list[GiftCardLink] = field(default_factory=list)
+    returns: list[OrderReturn] = field(default_factory=list)
     points: OrderPoints = field(default_factory=OrderPoints)
     version: int = 1
     # Recorded by commands, handed to the message bus's handlers before the commit; never
@@ -111,14 +113,25 @@ class OrderRoot:
         return line.quantity - line.fulfilled_quantity - removed
 
     def refundable_quantity(self, line: OrderLine, as_of: datetime) -> int:
-        """Units that may still be refunded by line. A gift-card link is refundable only
+        """Units that may still be refunded by line (not those an active return holds:
+        its refund gives them back). A gift-card link is refundable only
         while it could be cancelled (unopened, unexpired, unspent): its value is with the
         consumer otherwise, and a refund kills the link like a cancel does."""
-        units_left = line.quantity - line.cancelled_quantity - self.line_refunds(line.id).quantity
+        units_left = (
+            line.quantity
+            - line.cancelled_quantity
+            - self.line_refunds(line.id).quantity
+            - self.units_in_returns(line.id)
+        )
         if line.kind is LineKind.GIFT_CARD_LINK and self.links_of(line.id):
             # Both bounds: links refunded before refunds killed them are still alive.
             return min(units_left, len(self.refundable_links(line, as_of)))
         return units_left
+
+    def units_in_returns(self, line_id: uuid.UUID) -> int:
+        """Shipped units of the line held by active returns: not refundable by line, and
+        not returnable twice, until their return closes."""
+        return sum(order_return.units_held(line_id) for order_return in self.returns)
 
     @property
     def fulfilment_status(self) -> FulfilmentStatus:

@@ -21,6 +21,7 @@ from refundry.entrypoints.api import (
     routes_reconciliation,
     routes_refunds,
     routes_reports,
+    routes_returns,
     routes_stock,
     routes_webhooks,
 )
@@ -57,6 +58,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_providers.router,
         routes_webhooks.router,
         routes_points.router,
+        routes_returns.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())

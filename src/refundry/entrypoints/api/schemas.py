@@ -282,6 +282,10 @@ class BreakdownOut(BaseModel):
     shipping_tax: int
     goodwill: int
     adjustment: int
+    fees: int = Field(
+        description="kept by the merchant from a return (restocking and return-shipping "
+        "fees); amount is net of them"
+    )
     tax: int
     amount: int
 

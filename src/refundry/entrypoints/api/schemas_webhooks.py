@@ -15,10 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from refundry.domain.order import PaymentMethod
 from refundry.domain.refund import RefundStatus
+from refundry.domain.returns import ReturnStatus
 from refundry.domain.status import OrderStatus
 from refundry.domain.webhooks import DeliveryState, EndpointStatus, EventType
 from refundry.entrypoints.api.fields import StrictModel, Text, WholeNumber
 from refundry.entrypoints.api.schemas import RefundOut
+from refundry.entrypoints.api.schemas_returns import ReturnOut
 
 EndpointUrl = Text[Annotated[str, Field(min_length=1, max_length=2048)]]
 Description = Text[Annotated[str, Field(max_length=500)]]
@@ -165,6 +167,10 @@ class RefundPayload(RefundOut):
     model_config = ConfigDict(extra="forbid")
 
 
+class ReturnPayload(ReturnOut):
+    model_config = ConfigDict(extra="forbid")
+
+
 class EventData(PayloadModel):
     sequence: int = Field(description="1, 2, 3... per order: apply an order's events in order")
     order: OrderSummaryPayload
@@ -175,7 +181,8 @@ class EventData(PayloadModel):
     points_restored: int | None
     cancellation: CancellationPayload | None = None
     auto_refund: AutoRefundPayload | None = None
-    previous_status: RefundStatus | None = None
+    previous_status: RefundStatus | ReturnStatus | None = None
+    return_: ReturnPayload | None = Field(None, alias="return")
 
 
 class WebhookPayload(PayloadModel):

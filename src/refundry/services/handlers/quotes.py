@@ -40,6 +40,7 @@ def breakdown_digest(breakdown: RefundBreakdown, method: RefundMethod) -> str:
         "shipping_tax": breakdown.shipping_tax.minor,
         "goodwill": breakdown.goodwill.minor,
         "adjustment": breakdown.adjustment.minor,
+        "fees": breakdown.fees.minor,
         "total": breakdown.total.minor,
     }
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))

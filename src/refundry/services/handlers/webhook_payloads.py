@@ -20,10 +20,11 @@ from refundry.domain.events import (
     OrderCancelled,
     OrderRefunded,
     RefundStatusChanged,
+    ReturnChanged,
 )
 from refundry.domain.order import Order
 from refundry.domain.webhooks import EventType
-from refundry.services.views.documents import json_time, refund_document
+from refundry.services.views.documents import json_time, refund_document, return_document
 
 Json = dict[str, Any]
 
@@ -40,6 +41,10 @@ def event_type(event: NotifiableEvent) -> EventType:
             return EventType.REFUND_UPDATED
         case OrderAutoRefunded():
             return EventType.AUTO_REFUNDED
+        case ReturnChanged():
+            if event.previous is None:
+                return EventType.RETURN_CREATED
+            return EventType.RETURN_UPDATED
 
 
 def webhook_body(
@@ -78,6 +83,15 @@ def webhook_body(
         case OrderAutoRefunded():
             data["refund"] = refund_document(order, order.refund_by_id(event.refund_id))
             data["auto_refund"] = {"reason": event.reason}
+            actor = event.actor
+        case ReturnChanged():
+            order_return = order.return_by_id(event.return_id)
+            data["return"] = return_document(order, order_return)
+            data["previous_status"] = None if event.previous is None else event.previous.value
+            refund_id = order_return.refund_id
+            data["refund"] = (
+                None if refund_id is None else refund_document(order, order.refund_by_id(refund_id))
+            )
             actor = event.actor
     data["actor"] = actor_document(actor)
     data["idempotency_key"] = idempotency_key

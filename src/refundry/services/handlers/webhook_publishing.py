@@ -15,6 +15,7 @@ from refundry.domain.events import (
     OrderCancelled,
     OrderRefunded,
     RefundStatusChanged,
+    ReturnChanged,
 )
 from refundry.domain.webhooks import WebhookEndpoint, WebhookEvent
 from refundry.services.handlers import webhook_payloads
@@ -28,7 +29,12 @@ def publish(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -
     endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = {}
     for order, event in recorded:
         if not isinstance(
-            event, OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded
+            event,
+            OrderCancelled
+            | OrderRefunded
+            | RefundStatusChanged
+            | OrderAutoRefunded
+            | ReturnChanged,
         ):
             continue  # the bus routes only these here; the check narrows the type
         event_id = uuid.uuid4()

@@ -18,6 +18,7 @@ from refundry.domain.merchant_float import (
 )
 from refundry.domain.order import AuthorizationExpiryAction, Order
 from refundry.domain.refund import Refund
+from refundry.domain.returns import OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
 
 
@@ -51,6 +52,18 @@ class OrderReads(Protocol):
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None: ...
+    def find_return(
+        self, merchant_id: uuid.UUID, return_id: uuid.UUID
+    ) -> tuple[Order, OrderReturn] | None: ...
+    def returns_page(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        status: ReturnStatus | None = None,
+        query: str | None = None,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        limit: int,
+    ) -> list[tuple[Order, OrderReturn]]: ...
 
 
 class OrderRepository(OrderReads, Protocol):

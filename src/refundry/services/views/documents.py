@@ -8,6 +8,7 @@ from typing import Any
 
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund, RefundBreakdown
+from refundry.domain.returns import BASIS_POINTS_PER_WHOLE, OrderReturn
 
 Json = dict[str, Any]
 
@@ -34,6 +35,7 @@ def breakdown_document(order: Order, breakdown: RefundBreakdown) -> Json:
         "shipping_tax": breakdown.shipping_tax.minor,
         "goodwill": breakdown.goodwill.minor,
         "adjustment": breakdown.adjustment.minor,
+        "fees": breakdown.fees.minor,
         "tax": breakdown.tax.minor,
         "amount": breakdown.total.minor,
     }
@@ -63,6 +65,61 @@ def refund_document(order: Order, refund: Refund) -> Json:
             for change in refund.history
         ],
     }
+
+
+def return_document(order: Order, order_return: OrderReturn) -> Json:
+    """The return as ``GET /v1/returns/{id}`` shows it, and as webhooks carry it."""
+    refund = None if order_return.refund_id is None else order.refund_by_id(order_return.refund_id)
+    return {
+        "id": str(order_return.id),
+        "order_id": str(order_return.order_id),
+        "order_external_id": order.external_id,
+        "customer_email": order.customer.email,
+        "status": order_return.status.value,
+        "currency": order.currency.code,
+        "lines": [
+            {
+                "line_id": str(line.order_line_id),
+                "sku": order.line(line.order_line_id).sku,
+                "name": order.line(line.order_line_id).name,
+                "quantity": line.quantity,
+                "reason": line.reason,
+                "restocking_fee_percent": _percent(order_return.fee_bp(line)),
+                "resellable": line.resellable,
+                "damaged": line.damaged,
+                "received": line.received,
+            }
+            for line in order_return.lines
+        ],
+        "units": sum(line.quantity for line in order_return.lines),
+        "units_received": order_return.received_units,
+        "restocking_fee_percent": _percent(order_return.restocking_fee_bp),
+        "return_shipping_fee": order_return.return_shipping_fee.minor,
+        "note": order_return.note,
+        "refund_id": None if refund is None else str(refund.id),
+        "refunded": None if refund is None else refund.amount.minor,
+        "fees_kept": None if refund is None else refund.breakdown.fees.minor,
+        "exchange_order_id": (
+            None if order_return.exchange_order_id is None else str(order_return.exchange_order_id)
+        ),
+        "created_by": order_return.created_by,
+        "created_at": json_time(order_return.created_at),
+        "updated_at": json_time(order_return.updated_at),
+        "status_history": [
+            {
+                "status": change.status.value,
+                "at": json_time(change.at),
+                "actor": change.actor,
+                "detail": change.detail,
+            }
+            for change in order_return.history
+        ],
+    }
+
+
+def _percent(basis_points: int) -> float:
+    # Two decimals at most: exact as a JSON number.
+    return basis_points * 100 / BASIS_POINTS_PER_WHOLE
 
 
 def json_time(moment: datetime) -> str:

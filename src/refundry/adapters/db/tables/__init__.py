@@ -17,6 +17,7 @@ from refundry.adapters.db.tables import (  # noqa: F401
     messages,
     orders,
     reconciliation,
+    returns,
     staff,
     webhooks,
 )

@@ -94,6 +94,8 @@ refunds = sa.Table(
     sa.Column("shipping_tax", sa.BigInteger, nullable=False),
     sa.Column("goodwill", sa.BigInteger, nullable=False),
     sa.Column("adjustment", sa.BigInteger, nullable=False),
+    # Kept by the merchant from a return (restocking, return shipping); ``amount`` is net.
+    sa.Column("fees", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("reason", sa.Text),
     sa.Column("reason_key", sa.String(200), nullable=False, server_default=""),
     sa.Column("failure_reason", sa.Text),

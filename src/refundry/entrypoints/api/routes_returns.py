@@ -1,0 +1,349 @@
+"""Returns: shipped units coming back, from request to refund."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from refundry.domain.errors import InvalidInput
+from refundry.domain.order import Order, ReturnLineRequest
+from refundry.domain.refund import RefundMethod
+from refundry.domain.returns import OrderReturn, ReceivedUnits, ReturnStatus, basis_points
+from refundry.entrypoints.api import presenters
+from refundry.entrypoints.api import schemas_returns as schemas
+from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
+from refundry.entrypoints.api.fields import Text
+from refundry.entrypoints.api.links import link, links
+from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.services import transactions
+from refundry.services.handlers import returns as handlers
+from refundry.services.views import returns as views
+from refundry.services.views.documents import breakdown_document, refund_document, return_document
+
+router = APIRouter(prefix="/v1", tags=["returns"])
+
+RETURN = "/v1/returns/{return_id}"
+RETURN_ID = "$response.body#/id"
+RETURN_LINKS = links(
+    200,
+    GetReturn=link("GET", RETURN, "Read the return", return_id=RETURN_ID),
+    ApproveReturn=link("POST", f"{RETURN}/approve", "Approve it", return_id=RETURN_ID),
+    ReceiveReturn=link("POST", f"{RETURN}/receive", "Record units received", return_id=RETURN_ID),
+    PreviewReturnRefund=link(
+        "POST", f"{RETURN}/refund/preview", "Review its refund", return_id=RETURN_ID
+    ),
+)
+METHOD_BY_DESTINATION = {
+    schemas.RefundDestination.ORIGINAL: RefundMethod.ORIGINAL,
+    schemas.RefundDestination.OTHER: RefundMethod.OTHER,
+}
+
+
+def present_return(change: handlers.ReturnChange) -> dict[str, Any]:
+    return _return_model(change.order, change.order_return).model_dump(mode="json")
+
+
+def _return_model(order: Order, order_return: OrderReturn) -> schemas.ReturnOut:
+    return schemas.ReturnOut(**return_document(order, order_return))
+
+
+# ------------------------------------------------------------------- writes
+@router.post(
+    "/orders/{order_id}/returns",
+    status_code=201,
+    response_model=schemas.ReturnOut,
+    responses={201: RETURN_LINKS[200]},
+)
+def create_return(
+    order_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.ReturnIn,
+) -> Response:
+    """Return shipped units: `open` at once, or `requested` to wait for approval.
+
+    Units in a return can be neither refunded by line nor returned again until it ends.
+    """
+    lines = [
+        ReturnLineRequest(
+            line.line_id,
+            line.quantity,
+            line.reason,
+            None
+            if line.restocking_fee_percent is None
+            else basis_points(line.restocking_fee_percent),
+        )
+        for line in body.lines
+    ]
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: handlers.create_return(
+            uow,
+            caller.merchant_id,
+            order_id,
+            lines,
+            requested=body.requested,
+            restocking_fee_bp=basis_points(body.restocking_fee_percent),
+            return_shipping_fee=body.return_shipping_fee,
+            note=body.note,
+            actor=caller.actor,
+        ),
+        present=present_return,
+        status_code=201,
+    )
+
+
+@router.post(
+    "/returns/{return_id}/approve", response_model=schemas.ReturnOut, responses=RETURN_LINKS
+)
+def approve_return(
+    return_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> Response:
+    """A requested return is approved: it is `open`, and its units may be sent back."""
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=None,
+        use_case=lambda uow: handlers.approve_return(
+            uow, caller.merchant_id, return_id, actor=caller.actor
+        ),
+        present=present_return,
+    )
+
+
+@router.post("/returns/{return_id}/decline", response_model=schemas.ReturnOut)
+def decline_return(
+    return_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.DeclineIn,
+) -> Response:
+    """A requested return is refused, with the reason the customer will be told."""
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: handlers.decline_return(
+            uow, caller.merchant_id, return_id, reason=body.reason, actor=caller.actor
+        ),
+        present=present_return,
+    )
+
+
+@router.post("/returns/{return_id}/cancel", response_model=schemas.ReturnOut)
+def cancel_return(
+    return_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.CancelReturnIn | None = None,
+) -> Response:
+    """An open return is withdrawn, while nothing has arrived; its units are released."""
+    body = body or schemas.CancelReturnIn()
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: handlers.cancel_return(
+            uow, caller.merchant_id, return_id, reason=body.reason, actor=caller.actor
+        ),
+        present=present_return,
+    )
+
+
+@router.post(
+    "/returns/{return_id}/receive", response_model=schemas.ReturnOut, responses=RETURN_LINKS
+)
+def receive_return(
+    return_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.ReceiveIn,
+) -> Response:
+    """Units arrived: `resellable` ones go back on the shelf now; `damaged` ones do not."""
+    units = [ReceivedUnits(line.line_id, line.resellable, line.damaged) for line in body.lines]
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: handlers.receive_return(
+            uow, caller.merchant_id, return_id, units, actor=caller.actor
+        ),
+        present=present_return,
+    )
+
+
+@router.post("/returns/{return_id}/refund/preview", response_model=schemas.ReturnRefundPreviewOut)
+def preview_return_refund(
+    return_id: uuid.UUID,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.ReturnRefundIn | None = None,
+) -> Response:
+    """What refunding the units that arrived gives back, fees kept; writes nothing. The
+    quote commits exactly these amounts."""
+    del idempotency_key  # a preview writes nothing: idempotent by nature
+    body = body or schemas.ReturnRefundIn()
+    preview = transactions.read(
+        container.uow_factory,
+        lambda uow: handlers.preview_return_refund(
+            uow,
+            container.quotes,
+            caller.merchant_id,
+            return_id,
+            METHOD_BY_DESTINATION[body.destination],
+        ),
+    )
+    refundable = preview.order.refundable
+    return json_response(
+        schemas.ReturnRefundPreviewOut(
+            **breakdown_document(preview.order, preview.breakdown),
+            return_id=preview.order_return.id,
+            order_id=preview.order.id,
+            destination=body.destination,
+            refundable_before=refundable.minor,
+            refundable_after=(refundable - preview.breakdown.total).minor,
+            quote=preview.quote.token,
+            quote_expires_at=preview.quote.expires_at,
+        ).model_dump(mode="json")
+    )
+
+
+@router.post("/returns/{return_id}/refund", status_code=201, response_model=schemas.ReturnRefundOut)
+def refund_return(
+    return_id: uuid.UUID,
+    request: Request,
+    container: ContainerDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyDep,
+    body: schemas.ReturnRefundIn | None = None,
+) -> Response:
+    """Refund the units that arrived, less the return's fees, and close the return. Units
+    that never arrived are released."""
+    body = body or schemas.ReturnRefundIn()
+
+    def present(done: handlers.ReturnRefunded) -> dict[str, Any]:
+        return schemas.ReturnRefundOut.model_validate(
+            {
+                "return": _return_model(done.order, done.order_return),
+                "refund": refund_document(done.order, done.refund),
+                "order": presenters.order_model(done.order),
+            }
+        ).model_dump(mode="json", by_alias=True)
+
+    return mutate(
+        container=container,
+        caller=caller,
+        request=request,
+        idempotency_key=idempotency_key,
+        body=body,
+        use_case=lambda uow: handlers.refund_return(
+            uow,
+            container.quotes,
+            caller.merchant_id,
+            return_id,
+            method=METHOD_BY_DESTINATION[body.destination],
+            reason=body.reason,
+            quote=body.quote,
+            actor=caller.actor,
+        ),
+        present=present,
+        status_code=201,
+    )
+
+
+# -------------------------------------------------------------------- reads
+@router.get("/returns", response_model=schemas.ReturnListOut)
+def list_returns(
+    container: ContainerDep,
+    caller: CallerDep,
+    status: ReturnStatus | None = None,
+    query: Annotated[Text[str] | None, Query(max_length=320)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Newest first. `query` is a return id, an order id or external id, or a customer's
+    e-mail; `next_cursor` fetches the page after this one."""
+    after = _decode_cursor(cursor)
+    page = transactions.query(
+        container.read_models,
+        lambda read: views.list_returns(
+            read, caller.merchant_id, status=status, query=query, after=after, limit=limit
+        ),
+    )
+    last = page[-1][1] if len(page) == limit else None
+    return json_response(
+        schemas.ReturnListOut(
+            data=[_return_model(order, order_return) for order, order_return in page],
+            next_cursor=None if last is None else _encode_cursor(last),
+        ).model_dump(mode="json")
+    )
+
+
+@router.get(RETURN.removeprefix("/v1"), response_model=schemas.ReturnOut)
+def get_return(return_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
+    order, order_return = transactions.query(
+        container.read_models, lambda read: views.get_return(read, caller.merchant_id, return_id)
+    )
+    return json_response(_return_model(order, order_return).model_dump(mode="json"))
+
+
+@router.get("/orders/{order_id}/returns", response_model=schemas.ReturnListOut)
+def order_returns(order_id: uuid.UUID, container: ContainerDep, caller: CallerDep) -> Response:
+    """The order's returns, oldest first."""
+    order = transactions.query(
+        container.read_models, lambda read: views.order_returns(read, caller.merchant_id, order_id)
+    )
+    return json_response(
+        schemas.ReturnListOut(
+            data=[_return_model(order, order_return) for order_return in order.returns],
+            next_cursor=None,
+        ).model_dump(mode="json")
+    )
+
+
+def _encode_cursor(last: OrderReturn) -> str:
+    text = json.dumps([last.created_at.isoformat(), str(last.id)])
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        created_at, return_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        after = datetime.fromisoformat(created_at), uuid.UUID(return_id)
+    except (ValueError, TypeError):
+        raise InvalidInput("cursor is not one this API gave out") from None
+    if after[0].tzinfo is None:
+        raise InvalidInput("cursor is not one this API gave out")
+    return after

@@ -1,0 +1,39 @@
+"""Returns as they stand: one, an order's, or a merchant's page by page; never changed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from refundry.domain.order import Order
+from refundry.domain.returns import OrderReturn, ReturnNotFound, ReturnStatus
+from refundry.services.ports.read_model import ReadModel
+
+
+def get_return(
+    read: ReadModel, merchant_id: uuid.UUID, return_id: uuid.UUID
+) -> tuple[Order, OrderReturn]:
+    found = read.orders.find_return(merchant_id, return_id)
+    if found is None:
+        raise ReturnNotFound(f"no return {return_id}", return_id=str(return_id))
+    return found
+
+
+def order_returns(read: ReadModel, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order:
+    """The order, whose ``returns`` are its returns, oldest first."""
+    return read.orders.get(merchant_id, order_id)
+
+
+def list_returns(
+    read: ReadModel,
+    merchant_id: uuid.UUID,
+    *,
+    status: ReturnStatus | None,
+    query: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[Order, OrderReturn]]:
+    """Newest first; ``query`` is a return id, an order id or external id, or an e-mail."""
+    return read.orders.returns_page(
+        merchant_id, status=status, query=query, after=after, limit=limit
+    )

@@ -1,0 +1,181 @@
+"""Returns through the API: request, approve, receive, refund less fees; what they hold and
+what they refuse (issue 19)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Api
+from tests.e2e.test_orders_refunds_api import ingest, stock
+
+
+def shipped(api: Api, **overrides: Any) -> dict[str, Any]:
+    """The usual three-line order, paid and fully shipped."""
+    order = ingest(api, **overrides)
+    response = api.client.post(f"/v1/orders/{order['id']}/fulfil")
+    assert response.status_code == 200, response.text
+    fulfilled: dict[str, Any] = response.json()
+    return fulfilled
+
+
+def create_return(api: Api, order: dict[str, Any], **body: Any) -> dict[str, Any]:
+    response = api.client.post(f"/v1/orders/{order['id']}/returns", json=body)
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def problem_type(response: Any) -> str:
+    kind: str = response.json()["type"].rsplit("/", 1)[-1]
+    return kind
+
+
+def test_a_return_is_requested_approved_received_and_refunded_less_its_fees(api: Api) -> None:
+    # given a shipped order: 3 teas (890 each, 100 discount and 514 tax on the line)
+    order = shipped(api)
+    tea = order["lines"][2]
+    assert stock(api, "TEA") == -3
+    # when the customer asks to return 2 of them, with a 10% restocking fee
+    made = create_return(
+        api,
+        order,
+        lines=[{"line_id": tea["id"], "quantity": 2, "reason": "too strong"}],
+        requested=True,
+        restocking_fee_percent=10,
+    )
+    assert (made["status"], made["units"], made["lines"][0]["reason"]) == (
+        "requested", 2, "too strong",
+    )  # fmt: skip
+    # the units are held: they can be neither refunded by line nor returned again
+    refund = api.client.post(
+        f"/v1/orders/{order['id']}/refund", json={"lines": [{"line_id": tea["id"], "quantity": 2}]}
+    )
+    assert refund.status_code == 409, refund.text
+    again = api.client.post(
+        f"/v1/orders/{order['id']}/returns", json={"lines": [{"line_id": tea["id"], "quantity": 2}]}
+    )
+    assert (again.status_code, problem_type(again)) == (409, "return-quantity-exceeded")
+    # approved, then 1 resellable and 1 damaged unit arrive, in two parcels
+    approved = api.client.post(f"/v1/returns/{made['id']}/approve").json()
+    assert approved["status"] == "open"
+    first = api.client.post(
+        f"/v1/returns/{made['id']}/receive",
+        json={"lines": [{"line_id": tea["id"], "resellable": 1}]},
+    ).json()
+    assert (first["status"], first["units_received"]) == ("partially_received", 1)
+    assert stock(api, "TEA") == -2  # the resellable unit is back on the shelf
+    second = api.client.post(
+        f"/v1/returns/{made['id']}/receive",
+        json={"lines": [{"line_id": tea["id"], "damaged": 1}]},
+    ).json()
+    assert second["status"] == "received"
+    assert stock(api, "TEA") == -2  # the damaged one is not
+    # the refund: 2 of 3 teas are 1780 - 67 discount + 343 tax = 2056, less 10% (206)
+    preview = api.client.post(
+        f"/v1/returns/{made['id']}/refund/preview", json={"destination": "original"}
+    ).json()
+    assert (preview["amount"], preview["fees"]) == (2056 - 206, 206)
+    assert [line["restocked_quantity"] for line in preview["lines"]] == [0]
+    refunded = api.client.post(f"/v1/returns/{made['id']}/refund", json={"quote": preview["quote"]})
+    assert refunded.status_code == 201, refunded.text
+    result = refunded.json()
+    assert (result["return"]["status"], result["return"]["fees_kept"]) == ("closed", 206)
+    assert (result["refund"]["amount"], result["refund"]["status"]) == (1850, "started")
+    assert result["order"]["order_status"] == "partially_refunded"
+    assert stock(api, "TEA") == -2  # the refund restocks nothing more
+    api.settle()
+    assert api.client.get(f"/v1/refunds/{result['refund']['id']}").json()["status"] == "completed"
+    # every step is in the return's history, with who did it
+    shown = api.client.get(f"/v1/returns/{made['id']}").json()
+    assert [change["status"] for change in shown["status_history"]] == [
+        "requested", "open", "partially_received", "received", "closed",
+    ]  # fmt: skip
+    actors = {change["actor"] for change in shown["status_history"]}
+    assert len(actors) == 1
+    assert actors.pop().startswith("api_key:")
+
+
+def test_the_return_lists_find_by_status_order_and_email_page_by_page(api: Api) -> None:
+    first = shipped(api, customer={"email": "Dora@Example.com"})
+    second = shipped(api)
+    one = create_return(api, first, lines=[{"line_id": first["lines"][0]["id"], "quantity": 1}])
+    two = create_return(
+        api, second, lines=[{"line_id": second["lines"][1]["id"], "quantity": 1}], requested=True
+    )
+    listed = api.client.get("/v1/returns", params={"limit": 1}).json()
+    assert [found["id"] for found in listed["data"]] == [two["id"]]
+    after = api.client.get("/v1/returns", params={"limit": 1, "cursor": listed["next_cursor"]})
+    assert [found["id"] for found in after.json()["data"]] == [one["id"]]
+    by_status = api.client.get("/v1/returns", params={"status": "requested"}).json()["data"]
+    assert [found["id"] for found in by_status] == [two["id"]]
+    for query in ("dora@example.com", first["id"], first["external_id"], one["id"]):
+        found = api.client.get("/v1/returns", params={"query": query}).json()["data"]
+        assert [item["id"] for item in found] == [one["id"]], query
+    on_order = api.client.get(f"/v1/orders/{second['id']}/returns").json()["data"]
+    assert [item["id"] for item in on_order] == [two["id"]]
+
+
+def test_bad_returns_are_refused_with_a_problem_and_write_nothing(api: Api) -> None:
+    order = ingest(api)
+    mug = order["lines"][0]
+    unshipped = api.client.post(
+        f"/v1/orders/{order['id']}/returns", json={"lines": [{"line_id": mug["id"], "quantity": 1}]}
+    )
+    assert (unshipped.status_code, problem_type(unshipped)) == (409, "return-quantity-exceeded")
+    order = api.client.post(f"/v1/orders/{order['id']}/fulfil").json()
+    too_many = api.client.post(
+        f"/v1/orders/{order['id']}/returns", json={"lines": [{"line_id": mug["id"], "quantity": 3}]}
+    )
+    assert (too_many.status_code, problem_type(too_many)) == (409, "return-quantity-exceeded")
+    fee_too_high = api.client.post(
+        f"/v1/orders/{order['id']}/returns",
+        json={"lines": [{"line_id": mug["id"], "quantity": 1}], "return_shipping_fee": 5000},
+    )
+    assert (fee_too_high.status_code, problem_type(fee_too_high)) == (422, "return-fee-too-high")
+    bad_percent = api.client.post(
+        f"/v1/orders/{order['id']}/returns",
+        json={"lines": [{"line_id": mug["id"], "quantity": 1}], "restocking_fee_percent": 12.345},
+    )
+    assert bad_percent.status_code == 422
+    assert api.client.get(f"/v1/orders/{order['id']}/returns").json()["data"] == []
+    # an open return: more received than listed, a refund before anything arrived
+    made = create_return(api, order, lines=[{"line_id": mug["id"], "quantity": 1}])
+    over = api.client.post(
+        f"/v1/returns/{made['id']}/receive",
+        json={"lines": [{"line_id": mug["id"], "resellable": 2}]},
+    )
+    assert (over.status_code, problem_type(over)) == (409, "receipt-exceeds-return")
+    early = api.client.post(f"/v1/returns/{made['id']}/refund")
+    assert (early.status_code, problem_type(early)) == (409, "return-nothing-received")
+    assert stock(api, "MUG") == -2
+    # cancelled, it releases its unit; a closed return refuses everything
+    cancelled = api.client.post(f"/v1/returns/{made['id']}/cancel", json={"reason": "kept it"})
+    assert cancelled.json()["status"] == "cancelled"
+    for action in ("approve", "cancel", "refund"):
+        refused = api.client.post(f"/v1/returns/{made['id']}/{action}")
+        assert refused.status_code == 409, (action, refused.text)
+    create_return(api, order, lines=[{"line_id": mug["id"], "quantity": 2}])
+
+
+def test_an_unknown_return_is_a_404_problem(api: Api) -> None:
+    # (another merchant's returns: tests/e2e/test_tenant_isolation.py probes every path)
+    missing = api.client.get("/v1/returns/00000000-0000-4000-8000-000000000000")
+    assert (missing.status_code, problem_type(missing)) == (404, "return-not-found")
+
+
+def test_a_declined_return_needs_a_reason_and_releases_its_units(api: Api) -> None:
+    order = shipped(api)
+    pot = order["lines"][1]
+    made = create_return(api, order, lines=[{"line_id": pot["id"], "quantity": 1}], requested=True)
+    blank = api.client.post(f"/v1/returns/{made['id']}/decline", json={"reason": "  "})
+    assert blank.status_code == 422
+    declined = api.client.post(
+        f"/v1/returns/{made['id']}/decline", json={"reason": "outside the 30-day window"}
+    ).json()
+    assert (declined["status"], declined["status_history"][-1]["detail"]) == (
+        "declined", "outside the 30-day window",
+    )  # fmt: skip
+    refund = api.client.post(
+        f"/v1/orders/{order['id']}/refund", json={"lines": [{"line_id": pot["id"], "quantity": 1}]}
+    )
+    assert refund.status_code == 201, refund.text
