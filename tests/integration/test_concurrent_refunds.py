@@ -110,3 +110,40 @@ def test_racing_unit_refunds_refund_each_unit_once(server: str, shop: NewMerchan
     ).json()
     assert final["order_status"] == "fully_refunded"
     assert final["refundable"] == 0
+
+
+def test_racing_receipts_of_one_return_restock_each_unit_once(
+    server: str, shop: NewMerchant
+) -> None:
+    # given 5 shipped units of one SKU and an open return of all 5
+    headers = {"Authorization": f"Bearer {shop.api_key}"}
+    line = {"sku": "RETURNED", "name": "R", "quantity": 5, "unit_price": 1000}
+    order = ingest(server, shop.api_key, [line])
+    with httpx.Client(base_url=server, headers=headers) as client:
+        assert client.post(f"/v1/orders/{order['id']}/fulfil").is_success
+        line_id = client.get(f"/v1/orders/{order['id']}").json()["lines"][0]["id"]
+        made = client.post(
+            f"/v1/orders/{order['id']}/returns",
+            json={"lines": [{"line_id": line_id, "quantity": 5}]},
+        ).json()
+        before = client.get("/v1/stock/RETURNED").json()["on_hand"]
+    # when 24 receipts of 1 resellable unit race (19 more than the return lists)
+    responses = race(
+        server,
+        shop.api_key,
+        f"/v1/returns/{made['id']}/receive",
+        [{"lines": [{"line_id": line_id, "resellable": 1}]}] * RACERS,
+    )
+    # then exactly 5 are received and restocked; the rest are refused cleanly
+    winners = [r for r in responses if r.status_code == 200]
+    assert len(winners) == 5
+    for loser in (r for r in responses if r.status_code != 200):
+        assert loser.status_code == 409, loser.text
+        assert loser.json()["type"].rsplit("/", 1)[-1] in (
+            "receipt-exceeds-return",
+            "return-not-open",
+        )
+    with httpx.Client(base_url=server, headers=headers) as client:
+        assert client.get("/v1/stock/RETURNED").json()["on_hand"] == before + 5
+        shown = client.get(f"/v1/returns/{made['id']}").json()
+    assert (shown["status"], shown["units_received"]) == ("received", 5)
