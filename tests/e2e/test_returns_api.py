@@ -179,3 +179,33 @@ def test_a_declined_return_needs_a_reason_and_releases_its_units(api: Api) -> No
         f"/v1/orders/{order['id']}/refund", json={"lines": [{"line_id": pot["id"], "quantity": 1}]}
     )
     assert refund.status_code == 201, refund.text
+
+
+def test_sales_returns_lists_the_refund_a_cancel_made_beside_the_returns(api: Api) -> None:
+    # given a cancelled paid order (its cancellation refund) and a return on another order
+    cancelled = ingest(api)
+    assert api.client.post(f"/v1/orders/{cancelled['id']}/cancel").status_code == 200
+    order = shipped(api)
+    made = create_return(api, order, lines=[{"line_id": order["lines"][0]["id"], "quantity": 1}])
+    # when Sales > Returns is read: both, newest first, each with its kind
+    listed = api.client.get("/v1/returns").json()["data"]
+    assert [(item["kind"], item["id"]) for item in listed[:2]] == [
+        ("return", made["id"]),
+        (
+            "cancellation",
+            api.client.get(f"/v1/orders/{cancelled['id']}/refunds").json()["data"][0]["id"],
+        ),
+    ]
+    record = listed[1]
+    assert (record["order_id"], record["amount"], record["units"]) == (
+        cancelled["id"], cancelled["total"], 6,
+    )  # fmt: skip
+    # then one kind at a time, and a return status lists returns only
+    only = api.client.get("/v1/returns", params={"kind": "cancellation"}).json()["data"]
+    assert {item["kind"] for item in only} == {"cancellation"}
+    returns_only = api.client.get("/v1/returns", params={"kind": "return"}).json()["data"]
+    assert {item["kind"] for item in returns_only} == {"return"}
+    by_status = api.client.get("/v1/returns", params={"status": "open"}).json()["data"]
+    assert [item["id"] for item in by_status] == [made["id"]]
+    found = api.client.get("/v1/returns", params={"query": cancelled["external_id"]}).json()
+    assert [item["kind"] for item in found["data"]] == ["cancellation"]

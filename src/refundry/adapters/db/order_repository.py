@@ -26,7 +26,7 @@ from refundry.domain.events import DomainEvent
 from refundry.domain.money import Currency
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
-from refundry.domain.returns import OrderReturn, ReturnStatus
+from refundry.domain.returns import AfterSales, OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
 
 
@@ -164,12 +164,20 @@ class SqlOrderRepository:
         query: str | None = None,
         after: ReturnCursor | None = None,
         limit: int,
-    ) -> list[tuple[Order, OrderReturn]]:
-        """A page of the merchant's returns, newest first, each with its order."""
+        records: AfterSales = AfterSales.RETURNS,
+    ) -> list[tuple[Order, OrderReturn | Refund]]:
+        """A page of the merchant's returns (and cancellation refunds, if asked), newest
+        first, each with its order."""
         found = return_queries.returns_page(
-            self._connection, merchant_id, status=status, query=query, after=after, limit=limit
+            self._connection,
+            merchant_id,
+            status=status,
+            query=query,
+            after=after,
+            limit=limit,
+            records=records,
         )
-        order_ids = list({order_id for order_id, _ in found})
+        order_ids = list({order_id for order_id, _, _ in found})
         order_rows = (
             self._connection.execute(
                 sa.select(order_tables.orders).where(order_tables.orders.c.id.in_(order_ids))
@@ -178,7 +186,15 @@ class SqlOrderRepository:
             .all()
         )
         orders = {order.id: order for order in self.hydrate(order_rows)}
-        return [(orders[order_id], orders[order_id].return_by_id(rid)) for order_id, rid in found]
+        return [
+            (
+                orders[order_id],
+                orders[order_id].refund_by_id(record_id)
+                if is_cancellation
+                else orders[order_id].return_by_id(record_id),
+            )
+            for order_id, record_id, is_cancellation in found
+        ]
 
     # ----------------------------------------------------------------- writes
     def add(self, order: Order) -> None:

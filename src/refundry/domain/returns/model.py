@@ -64,6 +64,15 @@ ACTIVE_RETURN_STATUSES = frozenset({_S.REQUESTED, _S.OPEN, _S.PARTIALLY_RECEIVED
 BASIS_POINTS_PER_WHOLE = 10_000
 
 
+class AfterSales(StrEnum):
+    """What a list of after-sales records holds: seed 001's Sales > Returns shows returns
+    and the refunds cancellations made ("you can find later in the Sales > Returns")."""
+
+    RETURNS = "return"
+    CANCELLATIONS = "cancellation"
+    BOTH = "all"
+
+
 @dataclass(frozen=True, slots=True)
 class ReturnStatusChange:
     status: ReturnStatus

@@ -12,8 +12,14 @@ from fastapi import APIRouter, Query, Request, Response
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.order import Order, ReturnLineRequest
-from refundry.domain.refund import RefundMethod
-from refundry.domain.returns import OrderReturn, ReceivedUnits, ReturnStatus, basis_points
+from refundry.domain.refund import Refund, RefundMethod
+from refundry.domain.returns import (
+    AfterSales,
+    OrderReturn,
+    ReceivedUnits,
+    ReturnStatus,
+    basis_points,
+)
 from refundry.entrypoints.api import presenters
 from refundry.entrypoints.api import schemas_returns as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
@@ -23,7 +29,12 @@ from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.views import returns as views
-from refundry.services.views.documents import breakdown_document, refund_document, return_document
+from refundry.services.views.documents import (
+    breakdown_document,
+    cancellation_record_document,
+    refund_document,
+    return_document,
+)
 
 router = APIRouter(prefix="/v1", tags=["returns"])
 
@@ -282,31 +293,48 @@ def refund_return(
 
 
 # -------------------------------------------------------------------- reads
-@router.get("/returns", response_model=schemas.ReturnListOut)
+@router.get("/returns", response_model=schemas.AfterSalesListOut)
 def list_returns(
     container: ContainerDep,
     caller: CallerDep,
+    kind: AfterSales = AfterSales.BOTH,
     status: ReturnStatus | None = None,
     query: Annotated[Text[str] | None, Query(max_length=320)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Newest first. `query` is a return id, an order id or external id, or a customer's
-    e-mail; `next_cursor` fetches the page after this one."""
+    """Sales > Returns (seed 001): returns (`kind` `return`) and the refunds cancels made
+    (`kind` `cancellation`), newest first; `kind` lists one of the two. A `status` (a
+    return's) lists returns only. `query` is a record's id, an order id or external id, or a
+    customer's e-mail; `next_cursor` fetches the page after this one."""
     after = _decode_cursor(cursor)
     page = transactions.query(
         container.read_models,
-        lambda read: views.list_returns(
-            read, caller.merchant_id, status=status, query=query, after=after, limit=limit
+        lambda read: views.list_after_sales(
+            read,
+            caller.merchant_id,
+            status=status,
+            query=query,
+            after=after,
+            limit=limit,
+            records=kind,
         ),
     )
     last = page[-1][1] if len(page) == limit else None
     return json_response(
-        schemas.ReturnListOut(
-            data=[_return_model(order, order_return) for order, order_return in page],
+        schemas.AfterSalesListOut(
+            data=[_record_model(order, record) for order, record in page],
             next_cursor=None if last is None else _encode_cursor(last),
         ).model_dump(mode="json")
     )
+
+
+def _record_model(
+    order: Order, record: OrderReturn | Refund
+) -> schemas.ReturnOut | schemas.CancellationRecordOut:
+    if isinstance(record, OrderReturn):
+        return _return_model(order, record)
+    return schemas.CancellationRecordOut(**cancellation_record_document(order, record))
 
 
 @router.get(RETURN.removeprefix("/v1"), response_model=schemas.ReturnOut)
@@ -331,7 +359,7 @@ def order_returns(order_id: uuid.UUID, container: ContainerDep, caller: CallerDe
     )
 
 
-def _encode_cursor(last: OrderReturn) -> str:
+def _encode_cursor(last: OrderReturn | Refund) -> str:
     text = json.dumps([last.created_at.isoformat(), str(last.id)])
     return base64.urlsafe_b64encode(text.encode()).decode()
 

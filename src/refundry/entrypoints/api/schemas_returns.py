@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
+from refundry.domain.refund import RefundStatus
 from refundry.domain.returns import ReturnStatus
 from refundry.entrypoints.api.fields import (
     MAX_QUANTITY,
@@ -109,6 +110,7 @@ class ReturnStatusChangeOut(BaseModel):
 
 
 class ReturnOut(BaseModel):
+    kind: Literal["return"] = "return"
     id: uuid.UUID
     order_id: uuid.UUID
     order_external_id: str | None
@@ -131,8 +133,41 @@ class ReturnOut(BaseModel):
     status_history: list[ReturnStatusChangeOut]
 
 
+class CancelledLineOut(BaseModel):
+    line_id: uuid.UUID
+    sku: str
+    name: str
+    quantity: int
+
+
+class CancellationRecordOut(BaseModel):
+    """The refund a cancel made, listed with the returns (seed 001's Sales > Returns)."""
+
+    kind: Literal["cancellation"] = "cancellation"
+    id: uuid.UUID = Field(description="the cancellation refund's id (GET /v1/refunds/{id})")
+    order_id: uuid.UUID
+    order_external_id: str | None
+    customer_email: str
+    status: RefundStatus
+    currency: str
+    lines: list[CancelledLineOut]
+    units: int
+    amount: int
+    reason: str | None
+    created_by: str
+    created_at: datetime
+
+
+AfterSalesRecordOut = Annotated[ReturnOut | CancellationRecordOut, Field(discriminator="kind")]
+
+
 class ReturnListOut(BaseModel):
     data: list[ReturnOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page")
+
+
+class AfterSalesListOut(BaseModel):
+    data: list[AfterSalesRecordOut]
     next_cursor: str | None = Field(description="pass as cursor for the next page")
 
 

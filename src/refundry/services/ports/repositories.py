@@ -18,7 +18,7 @@ from refundry.domain.merchant_float import (
 )
 from refundry.domain.order import AuthorizationExpiryAction, Order
 from refundry.domain.refund import Refund
-from refundry.domain.returns import OrderReturn, ReturnStatus
+from refundry.domain.returns import AfterSales, OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
 
 
@@ -63,7 +63,8 @@ class OrderReads(Protocol):
         query: str | None = None,
         after: tuple[datetime, uuid.UUID] | None = None,
         limit: int,
-    ) -> list[tuple[Order, OrderReturn]]: ...
+        records: AfterSales = AfterSales.RETURNS,
+    ) -> list[tuple[Order, OrderReturn | Refund]]: ...
 
 
 class OrderRepository(OrderReads, Protocol):

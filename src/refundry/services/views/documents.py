@@ -71,6 +71,7 @@ def return_document(order: Order, order_return: OrderReturn) -> Json:
     """The return as ``GET /v1/returns/{id}`` shows it, and as webhooks carry it."""
     refund = None if order_return.refund_id is None else order.refund_by_id(order_return.refund_id)
     return {
+        "kind": "return",
         "id": str(order_return.id),
         "order_id": str(order_return.order_id),
         "order_external_id": order.external_id,
@@ -114,6 +115,34 @@ def return_document(order: Order, order_return: OrderReturn) -> Json:
             }
             for change in order_return.history
         ],
+    }
+
+
+def cancellation_record_document(order: Order, refund: Refund) -> Json:
+    """The record a cancel's refund leaves, as seed 001's Sales > Returns lists it beside
+    the returns ("the system automatically creates a refund order")."""
+    return {
+        "kind": "cancellation",
+        "id": str(refund.id),
+        "order_id": str(order.id),
+        "order_external_id": order.external_id,
+        "customer_email": order.customer.email,
+        "status": refund.status.value,
+        "currency": order.currency.code,
+        "lines": [
+            {
+                "line_id": str(line.order_line_id),
+                "sku": order.line(line.order_line_id).sku,
+                "name": order.line(line.order_line_id).name,
+                "quantity": line.quantity,
+            }
+            for line in refund.breakdown.lines
+        ],
+        "units": sum(line.quantity for line in refund.breakdown.lines),
+        "amount": refund.amount.minor,
+        "reason": refund.reason,
+        "created_by": refund.created_by,
+        "created_at": json_time(refund.created_at),
     }
 
 

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 
 from refundry.domain.order import Order
-from refundry.domain.returns import OrderReturn, ReturnNotFound, ReturnStatus
+from refundry.domain.refund import Refund
+from refundry.domain.returns import AfterSales, OrderReturn, ReturnNotFound, ReturnStatus
 from refundry.services.ports.read_model import ReadModel
 
 
@@ -34,6 +35,29 @@ def list_returns(
     limit: int,
 ) -> list[tuple[Order, OrderReturn]]:
     """Newest first; ``query`` is a return id, an order id or external id, or an e-mail."""
-    return read.orders.returns_page(
+    page = read.orders.returns_page(
         merchant_id, status=status, query=query, after=after, limit=limit
+    )
+    return [(order, record) for order, record in page if isinstance(record, OrderReturn)]
+
+
+def list_after_sales(
+    read: ReadModel,
+    merchant_id: uuid.UUID,
+    *,
+    status: ReturnStatus | None,
+    query: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    records: AfterSales = AfterSales.BOTH,
+) -> list[tuple[Order, OrderReturn | Refund]]:
+    """Seed 001's Sales > Returns: returns and the refunds cancels made (or one of the two),
+    newest first; a return status filter lists returns only."""
+    return read.orders.returns_page(
+        merchant_id,
+        status=status,
+        query=query,
+        after=after,
+        limit=limit,
+        records=records,
     )
