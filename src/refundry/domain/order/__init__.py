@@ -11,6 +11,7 @@
 - ``refund_outcomes``: the provider's answers about a refund (processing, completed, failed).
 - ``refund_calculation``: the calculator behind "review refund" and the refund itself.
 - ``points``: the order's share of loyalty points.
+- ``store_credit``: the part of each refund given back as store credit.
 - ``restock``: the one rule for stock an order's change moves (recorded as ``StockMoved``).
 - ``placement``: building an order from what a checkout reports.
 

@@ -22,6 +22,7 @@ from refundry.entrypoints.api import (
     routes_refunds,
     routes_reports,
     routes_stock,
+    routes_store_credit,
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
@@ -57,6 +58,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_providers.router,
         routes_webhooks.router,
         routes_points.router,
+        routes_store_credit.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import Granularity
-from refundry.entrypoints.api.fields import StrictModel, Text
+from refundry.domain.store_credit import MAX_VALIDITY_DAYS
+from refundry.entrypoints.api.fields import StrictModel, Text, WholeNumber
 
 
 class MerchantIn(StrictModel):
@@ -37,6 +38,14 @@ class MerchantIn(StrictModel):
         "order status such as paid or cancelled (`invalid-cancel-labels`)",
         examples=[["Refused", "Out of stock"]],
     )
+    store_credit_validity_days: Annotated[int, WholeNumber] | None = Field(
+        None,
+        strict=True,
+        ge=1,
+        le=MAX_VALIDITY_DAYS,
+        description="how many days store credit issued from now on stays spendable; null: it "
+        "never expires (the default). Omit to leave it as it is",
+    )
 
 
 class MerchantOut(BaseModel):
@@ -47,6 +56,9 @@ class MerchantOut(BaseModel):
     automatic_capture: bool
     cancel_labels: list[str] = Field(
         description='the statuses a cancel may take besides "cancelled"'
+    )
+    store_credit_validity_days: int | None = Field(
+        description="how long store credit issued now stays spendable (null: never expires)"
     )
 
 
