@@ -45,9 +45,11 @@ class FakeStoreCreditRepository:
             if key[:2] == (merchant_id, customer)
         ]
 
-    def all_accounts(self) -> list[StoreCreditAccount]:
+    def merchant_accounts(self, merchant_id: uuid.UUID) -> list[StoreCreditAccount]:
         return [
-            self._loaded(key, row) for key, row in sorted(self._store.store_credit_accounts.items())
+            self._loaded(key, row)
+            for key, row in sorted(self._store.store_credit_accounts.items())
+            if key[0] == merchant_id
         ]
 
     def persist(self) -> None:

@@ -82,8 +82,8 @@ class SqlStoreCreditRepository:
             sa.and_(en.c.merchant_id == merchant_id, en.c.customer == customer),
         )
 
-    def all_accounts(self) -> list[StoreCreditAccount]:
-        return self._load(sa.true(), sa.true())
+    def merchant_accounts(self, merchant_id: uuid.UUID) -> list[StoreCreditAccount]:
+        return self._load(acc.c.merchant_id == merchant_id, en.c.merchant_id == merchant_id)
 
     def persist(self) -> None:
         """Write the new entries of the accounts this unit of work changed."""

@@ -15,8 +15,8 @@ class StoreCreditReads(Protocol):
         """The customer's accounts, one per currency, each with its whole ledger."""
         ...
 
-    def all_accounts(self) -> list[StoreCreditAccount]:
-        """Every account with its ledger (``refundry verify``)."""
+    def merchant_accounts(self, merchant_id: uuid.UUID) -> list[StoreCreditAccount]:
+        """Every account of the merchant with its ledger (``refundry verify``)."""
         ...
 
 
