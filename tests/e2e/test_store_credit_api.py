@@ -284,3 +284,33 @@ def test_another_merchants_customer_has_no_store_credit_here(
         headers={"Authorization": f"Bearer {other.api_key}"},
     )
     assert answer.json()["balances"] == []
+
+
+def test_the_summary_reports_store_credit_issued_spent_and_outstanding(api: Api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    # given 50.00 granted, 13.93 refunded to store credit and 30.00 spent, today
+    assert grant(api, 5000).status_code == 201
+    order = ingest(api)
+    mug = order["lines"][0]
+    api.client.post(
+        f"/v1/orders/{order['id']}/refund",
+        json={"lines": [{"line_id": mug["id"], "quantity": 1}], "method": "store_credit"},
+    )
+    ingest(api, {"store_credit": {"amount": 3000}})
+    today = datetime.now(UTC).date()
+    span = f"from={today - timedelta(days=1)}&to={today + timedelta(days=1)}"
+    report = api.client.get(f"/v1/reports/summary?{span}").json()
+    [total] = report["totals"]
+    # then the period issued 13.93, spent 30.00, and 33.93 is owed at its end
+    assert (total["store_credit_issued"], total["store_credit_spent"]) == (1393, 3000)
+    assert total["store_credit_outstanding"] == 5000 + 1393 - 3000
+    # and a range after today still owes it (nothing moved, the balance stands)
+    later = today + timedelta(days=30)
+    after = api.client.get(f"/v1/reports/summary?from={later}&to={later}").json()
+    [owed] = after["totals"]
+    assert (owed["orders"], owed["store_credit_issued"], owed["store_credit_outstanding"]) == (
+        0,
+        0,
+        3393,
+    )

@@ -112,6 +112,12 @@ class SummaryRowOut(BaseModel):
     refunded_tax: int
     refunded_shipping: int
     net_sales: int
+    store_credit_issued: int = Field(description="store credit refunds credited in the period")
+    store_credit_spent: int = Field(description="store credit checkouts spent in the period")
+    store_credit_outstanding: int = Field(
+        description="store credit owed to customers at the period's end (a liability); in "
+        "totals, at the end of the range"
+    )
 
 
 class SummaryReportOut(ReportRangeOut):
