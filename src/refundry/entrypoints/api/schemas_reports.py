@@ -38,11 +38,10 @@ class MerchantIn(StrictModel):
         "order status such as paid or cancelled (`invalid-cancel-labels`)",
         examples=[["Refused", "Out of stock"]],
     )
-    store_credit_validity_days: Annotated[int, WholeNumber] | None = Field(
+    store_credit_validity_days: (
+        Annotated[int, Field(strict=True, ge=1, le=MAX_VALIDITY_DAYS), WholeNumber] | None
+    ) = Field(
         None,
-        strict=True,
-        ge=1,
-        le=MAX_VALIDITY_DAYS,
         description="how many days store credit issued from now on stays spendable; null: it "
         "never expires (the default). Omit to leave it as it is",
     )
