@@ -35,6 +35,11 @@ def a_merchants_world(api: Api) -> dict[str, str]:
     ).json()
     customer = {"email": "secret@a.example", "external_id": f"cust-{uuid.uuid4().hex[:6]}"}
     order = api.client.post("/v1/orders", json=order_body(customer=customer)).json()
+    granted = api.client.post(
+        f"/v1/customers/{customer['external_id']}/store-credit/adjustments",
+        json={"currency": "EUR", "amount": 777, "note": "goodwill"},
+    )
+    assert granted.status_code == 201, granted.text
     refund = api.client.post(
         f"/v1/orders/{order['id']}/refund", json={"amount": 100, "method": "other"}
     ).json()
@@ -87,6 +92,7 @@ def test_another_merchants_key_finds_nothing_and_changes_nothing(api: Api) -> No
             f"/v1/returns/{world['return_id']}",
             f"/v1/webhook-endpoints/{world['endpoint_id']}",
             f"/v1/customers/{world['customer']}/points",
+            f"/v1/customers/{world['customer']}/store-credit",
             "/v1/stock/MUG",
         )
     }
@@ -108,12 +114,17 @@ def test_another_merchants_key_finds_nothing_and_changes_nothing(api: Api) -> No
                     secret for secret in secrets if secret in answer.text and secret not in path
                 ]
                 assert not leaked, (method, path, answer.text)
-                if template in ("/v1/stock/{sku}", "/v1/customers/{customer}/points"):
+                if template in (
+                    "/v1/stock/{sku}",
+                    "/v1/customers/{customer}/points",
+                    "/v1/customers/{customer}/store-credit",
+                ):
                     # the stranger's own (empty) stock and ledger, not the first merchant's
                     assert answer.status_code in (200, 422), (method, path, answer.text)
+                    assert "777" not in answer.text, (method, path, answer.text)
                 else:
                     assert answer.status_code in (404, 422), (method, path, answer.text)
-    assert probed >= 20  # every tenant-scoped call the schema lists today (23)
+    assert probed >= 22  # every tenant-scoped call the schema lists today (25)
     after = {path: api.client.get(path).text for path in before}
     assert after == before  # nothing the stranger did changed the first merchant's data
 

@@ -12,7 +12,9 @@ The hierarchy, so callers can catch at any level::
     │   ├── EmptyRefund
     │   ├── PrivateWebhookUrl         a webhook URL naming this machine or a private network
     │   ├── InvalidCancelLabels       a merchant's cancellation status labels that cannot be kept
-    │   └── UnknownCancelLabel        a cancel's status that is neither cancelled nor the merchant's
+    │   ├── UnknownCancelLabel        a cancel's status that is neither cancelled nor the merchant's
+    │   ├── StoreCreditInsufficient   spending or taking more store credit than is available
+    │   └── StoreCreditNotAllowed     store credit where it cannot go (a float-paid order)
     ├── NotFound
     │   ├── OrderNotFound             also what another merchant's order looks like
     │   ├── RefundNotFound
@@ -132,6 +134,16 @@ class InvalidCancelLabels(InvalidInput):
 class UnknownCancelLabel(InvalidInput):
     code = "unknown-cancel-label"
     title = "Not one of the merchant's cancellation statuses"
+
+
+class StoreCreditInsufficient(InvalidInput):
+    code = "store-credit-insufficient"
+    title = "The customer has too little store credit"
+
+
+class StoreCreditNotAllowed(InvalidInput):
+    code = "store-credit-not-allowed"
+    title = "Store credit cannot be used here"
 
 
 class IdempotencyKeyReused(InvalidInput):

@@ -10,7 +10,7 @@ Audiences:
 - the payment provider (``ProviderWorkEvent``): money to send back, a hold to release;
 - the merchant's webhook endpoints (``NotifiableEvent``): what was cancelled or
   refunded, how each refund's status moved, and each return's progress;
-- the points ledger (``PointsEvent``);
+- the points ledger (``PointsEvent``) and the store credit ledger (``StoreCreditIssued``);
 - the merchant's stock levels (``StockMoved``): units the order put on or took off the
   shelf.
 """
@@ -114,6 +114,16 @@ class PointsRestored:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreCreditIssued:
+    """A refund was given back for good, and ``amount`` of it goes to the customer's store
+    credit in the order's currency."""
+
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
 class OrderAutoRefunded:
     """Reconciliation found the redeem order's transaction record missing, so Refundry
     reversed the order itself: terminal, refund-class (seed 004)."""
@@ -150,4 +160,4 @@ PointsEvent = PointsAwarded | PointsReversed | PointsRedeemed | PointsRestored
 NotifiableEvent = (
     OrderCancelled | OrderRefunded | RefundStatusChanged | OrderAutoRefunded | ReturnChanged
 )
-DomainEvent = ProviderWorkEvent | NotifiableEvent | PointsEvent | StockMoved
+DomainEvent = ProviderWorkEvent | NotifiableEvent | PointsEvent | StoreCreditIssued | StockMoved

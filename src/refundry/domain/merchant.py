@@ -43,6 +43,7 @@ class Merchant:
     authorization_expiry_action: AuthorizationExpiryAction = AuthorizationExpiryAction.FLAG
     automatic_capture: bool = True  # else orders are held and captured on fulfilment
     cancel_labels: tuple[str, ...] = ()  # its own statuses after cancellation, besides cancelled
+    store_credit_validity_days: int | None = None  # how long store credit lasts (None: ever)
 
     @property
     def allowed_cancel_labels(self) -> tuple[str, ...]:

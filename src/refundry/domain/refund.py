@@ -33,6 +33,7 @@ class RefundMethod(StrEnum):
     ORIGINAL = "original"  # back to the payment method the customer used
     OTHER = "other"  # returned outside Refundry (cash, bank transfer, voucher)
     FLOAT = "float"  # credited to the merchant's prepaid float when the invoice cycle closes
+    STORE_CREDIT = "store_credit"  # credited to the customer's store credit, completed at once
 
 
 class RefundStatus(StrEnum):
@@ -143,6 +144,11 @@ class Refund:
     # only the rest.
     points_restored: int = 0
     points_value: Money | None = None
+    # The part of ``amount`` given back as store credit: all of it (less any points part)
+    # for method ``store_credit``; on an order paid partly with store credit, the part up
+    # to the store credit not given back yet (given back first). Credited to the customer
+    # when the refund completes, never before, so a failed refund credits nothing.
+    store_credit_value: Money | None = None
 
     @property
     def amount(self) -> Money:
@@ -150,8 +156,19 @@ class Refund:
 
     @property
     def money_amount(self) -> Money:
-        """What goes back as money: the amount less the part given back in points."""
-        return self.amount if self.points_value is None else self.amount - self.points_value
+        """What goes back as money: the amount less the parts given back in points and
+        as store credit."""
+        money = self.amount
+        if self.points_value is not None:
+            money = money - self.points_value
+        if self.store_credit_value is not None:
+            money = money - self.store_credit_value
+        return money
+
+    @property
+    def is_settled(self) -> bool:
+        """Given back for good: completed, or returned by other means (not_requested)."""
+        return self.status in (RefundStatus.COMPLETED, RefundStatus.NOT_REQUESTED)
 
     @property
     def counts_against_cap(self) -> bool:

@@ -91,6 +91,9 @@ class SummaryRow:
     refunded_sales: int
     refunded_tax: int
     refunded_shipping: int
+    store_credit_issued: int = 0  # credited by refunds in the period
+    store_credit_spent: int = 0  # spent at checkouts in the period
+    store_credit_outstanding: int = 0  # every balance's sum at the period's end (a liability)
 
     @property
     def net_sales(self) -> int:

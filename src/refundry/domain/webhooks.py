@@ -35,6 +35,7 @@ class EventType(StrEnum):
     REFUND_UPDATED = "refund.updated"
     RETURN_CREATED = "return.created"
     RETURN_UPDATED = "return.updated"
+    STORE_CREDIT_UPDATED = "store_credit.updated"
 
 
 class EndpointStatus(StrEnum):
@@ -122,9 +123,11 @@ class DeliveryPolicy:
 class WebhookEvent:
     id: uuid.UUID
     merchant_id: uuid.UUID
+    # The order the event is about; for store_credit.updated, the store credit account's
+    # id: the stream whose events ``sequence`` counts and the worker sends in turn.
     order_id: uuid.UUID
     type: EventType
-    sequence: int  # the order's events count 1, 2, 3...
+    sequence: int  # the order's (the account's) events count 1, 2, 3...
     body: str  # the JSON sent, byte for byte the same on every attempt
     created_at: datetime
 

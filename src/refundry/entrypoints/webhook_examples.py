@@ -23,7 +23,7 @@ from refundry.domain.events import (
     RefundStatusChanged,
     ReturnChanged,
 )
-from refundry.domain.money import Currency
+from refundry.domain.money import Currency, Money
 from refundry.domain.order import (
     CaptureMode,
     Customer,
@@ -38,13 +38,15 @@ from refundry.domain.order import (
 )
 from refundry.domain.refund import RefundMethod
 from refundry.domain.returns import ReceivedUnits
+from refundry.domain.store_credit import StoreCreditAccount
 from refundry.domain.webhooks import EventType
 from refundry.entrypoints.api.schemas_webhooks import WebhookPayload
-from refundry.services.handlers.webhook_payloads import webhook_body
+from refundry.services.handlers.webhook_payloads import store_credit_body, webhook_body
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ACTOR = "api_key:5f0c8d3c2b7e4a8e9a1d2c3b4a5f6e7d"
+EUR = Currency.of("EUR")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -53,7 +55,7 @@ def _order(external_id: str, *, points: int | None = None, value: int | None = N
         merchant_id=uuid.uuid4(),
         external_id=external_id,
         customer=Customer("ana@example.com"),
-        currency=Currency.of("EUR"),
+        currency=EUR,
         lines=[
             NewLine("MUG-STONE", "Stoneware mug", LineKind.PHYSICAL, 2, 1290, 258, 464),
             NewLine("POT-CAST", "Cast-iron teapot", LineKind.PHYSICAL, 1, 5490, 0, 1098),
@@ -149,6 +151,33 @@ def examples() -> dict[EventType, dict[str, Any]]:
         now=AT + timedelta(days=3, minutes=1),
     )
     return_events += _bodies(returned, "refund-return-ORDER-1004", 4)
+    credited = _order("ORDER-1004")
+    credit_refund = credited.refund(
+        RefundRequest(lines=(LineRefundRequest(credited.lines[1].id, 1),)),
+        method=RefundMethod.STORE_CREDIT,
+        reason="Kept as store credit",
+        created_by=ACTOR,
+        now=AT,
+    )
+    account = StoreCreditAccount(uuid.uuid4(), credited.merchant_id, "ana@example.com", EUR)
+    assert credit_refund.store_credit_value is not None
+    account.issue(
+        credit_refund.store_credit_value,
+        AT,
+        validity_days=365,
+        order_id=credited.id,
+        refund_id=credit_refund.id,
+    )
+    account.spend(Money(2500, EUR), AT + timedelta(days=1), order_id=uuid.uuid4())
+    store_credit_event = store_credit_body(
+        account,
+        account.entries[-1:],
+        event_id=uuid.uuid4(),
+        sequence=2,
+        now=AT + timedelta(days=1),
+        actor=ACTOR,
+        idempotency_key="order-ORDER-1005",
+    )
     chosen = {
         EventType.REFUNDED: refund_events[0],
         EventType.REFUND_UPDATED: refund_events[-1],
@@ -156,6 +185,7 @@ def examples() -> dict[EventType, dict[str, Any]]:
         EventType.AUTO_REFUNDED: auto_events[0],
         EventType.RETURN_CREATED: return_events[0],
         EventType.RETURN_UPDATED: return_events[-1],
+        EventType.STORE_CREDIT_UPDATED: store_credit_event,
     }
     for body in chosen.values():
         WebhookPayload.model_validate(

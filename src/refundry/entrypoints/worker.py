@@ -24,6 +24,7 @@ from refundry.services.handlers import (
     merchant_float,
     provider_work,
     reconciliation,
+    store_credit_expiry,
     webhook_delivery,
 )
 
@@ -96,6 +97,13 @@ def reconcile(container: Container) -> None:
         logger.warning("reconciliation found %d new discrepancies", outcome.discrepancies_found)
 
 
+def expire_store_credit(container: Container) -> None:
+    """Write the ``expired`` entries of store credit whose validity ended."""
+    expired = store_credit_expiry.expire_due(container.uow_factory)
+    if expired:
+        logger.info("store credit expired in %d accounts", expired)
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     run: Callable[[Container], None]
@@ -116,6 +124,7 @@ JOBS: tuple[Job, ...] = (
     Job(deliver_webhooks, every_seconds=0),
     Job(close_invoice_cycles, every_seconds=60),
     Job(watch_authorizations, every_seconds=300),
+    Job(expire_store_credit, every_seconds=300),
     Job(reconcile, every_seconds=lambda settings: settings.reconcile_every_seconds),
 )
 

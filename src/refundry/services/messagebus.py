@@ -32,9 +32,16 @@ from refundry.domain.events import (
     RefundStatusChanged,
     ReturnChanged,
     StockMoved,
+    StoreCreditIssued,
 )
 from refundry.services.clock import utcnow
-from refundry.services.handlers import points, provider_outbox, stock, webhook_publishing
+from refundry.services.handlers import (
+    points,
+    provider_outbox,
+    stock,
+    store_credit,
+    webhook_publishing,
+)
 from refundry.services.unit_of_work import RecordedEvent, UnitOfWork
 
 EventHandler = Callable[[UnitOfWork, Sequence[RecordedEvent], datetime], None]
@@ -49,6 +56,8 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], tuple[EventHandler, ...]] = {
     PointsReversed: (points.record_points,),
     PointsRedeemed: (points.record_points,),
     PointsRestored: (points.record_points,),
+    # the customer's store credit, under the account's row lock
+    StoreCreditIssued: (store_credit.record_store_credit,),
     # the shelf: units back on it (cancels, restocking refunds) or off it (placement)
     StockMoved: (stock.apply_stock_moves,),
     # the merchant's webhook endpoints
@@ -63,6 +72,7 @@ EVENT_HANDLERS: Mapping[type[DomainEvent], tuple[EventHandler, ...]] = {
 HANDLER_ORDER: tuple[EventHandler, ...] = (
     provider_outbox.enqueue_provider_work,
     points.record_points,
+    store_credit.record_store_credit,
     webhook_publishing.publish,
     stock.apply_stock_moves,  # its rows are written at the commit, last (popular SKUs lock)
 )

@@ -27,6 +27,7 @@ from refundry.services.ports.repositories import (
     StockRepository,
 )
 from refundry.services.ports.staff import StaffRepository
+from refundry.services.ports.store_credit import StoreCreditRepository
 from refundry.services.ports.webhooks import (
     WebhookEndpointRepository,
     WebhookEventRepository,
@@ -59,6 +60,8 @@ class UnitOfWork(Protocol):
     def webhook_events(self) -> WebhookEventRepository: ...
     @property
     def points(self) -> PointsRepository: ...
+    @property
+    def store_credit(self) -> StoreCreditRepository: ...
     @property
     def reconciliation(self) -> ReconciliationRepository: ...
     @property

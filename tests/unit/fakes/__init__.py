@@ -25,6 +25,7 @@ The modules, one concern each:
 - ``orders``: ``uow.orders``, the aggregates and the events they record;
 - ``merchants``: merchants and API keys, stock, idempotency keys, settings, provider events;
 - ``money_ledgers``: the merchant's float and the customer's points;
+- ``store_credit``: the customer's store credit accounts and their ledger;
 - ``outbox``: the provider work the worker sends after the commit;
 - ``webhooks``: webhook endpoints, and the events and deliveries owed to them;
 - ``stand_ins``: what stands in for the repositories not faked.

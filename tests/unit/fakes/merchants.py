@@ -38,6 +38,9 @@ class FakeMerchantRepository:
     def set_cancel_labels(self, merchant_id: uuid.UUID, labels: tuple[str, ...]) -> None:
         self._change(merchant_id, cancel_labels=labels)
 
+    def set_store_credit_validity(self, merchant_id: uuid.UUID, days: int | None) -> None:
+        self._change(merchant_id, store_credit_validity_days=days)
+
     def add_api_key(
         self, merchant_id: uuid.UUID, key_id: uuid.UUID, secret_hash: str, now: datetime
     ) -> None:

@@ -16,6 +16,7 @@ from refundry.domain.merchant_float import FloatEntry, Invoice, InvoiceCycle
 from refundry.domain.money import Currency
 from refundry.domain.order import Order
 from refundry.domain.points import PointsEntry, PointsProgram
+from refundry.domain.store_credit import StoreCreditEntry
 from refundry.domain.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint, WebhookEvent
 from refundry.services.ports.outbox import MessageState, OutboxMessage
 from refundry.services.ports.repositories import StoredResponse
@@ -59,6 +60,13 @@ class StoredPointsEntry:
     entry: PointsEntry
 
 
+@dataclass(slots=True)
+class StoreCreditAccountRow:
+    id: uuid.UUID
+    created_at: datetime
+    next_expiry_at: datetime | None = None
+
+
 @dataclass
 class InMemoryStore:
     """Everything the fakes keep, committed state only: the fake's database."""
@@ -77,6 +85,13 @@ class InMemoryStore:
     points_programs: dict[uuid.UUID, PointsProgram] = field(default_factory=dict)
     points_accounts: set[tuple[uuid.UUID, str]] = field(default_factory=set)
     points_entries: list[StoredPointsEntry] = field(default_factory=list)
+    # (merchant id, customer, currency code) -> the account's row, and its entries
+    store_credit_accounts: dict[tuple[uuid.UUID, str, str], StoreCreditAccountRow] = field(
+        default_factory=dict
+    )
+    store_credit_entries: dict[tuple[uuid.UUID, str, str], list[StoreCreditEntry]] = field(
+        default_factory=dict
+    )
     webhook_endpoints: dict[uuid.UUID, StoredEndpoint] = field(default_factory=dict)
     webhook_events: list[WebhookEvent] = field(default_factory=list)
     webhook_deliveries: list[Delivery] = field(default_factory=list)
@@ -94,6 +109,12 @@ class InMemoryStore:
 
     def outbox_messages(self) -> list[OutboxMessage]:
         return [queued.message for queued in self.outbox]
+
+    def store_credit_balance(self, merchant_id: uuid.UUID, customer: str, code: str) -> int:
+        return sum(
+            entry.amount
+            for entry in self.store_credit_entries.get((merchant_id, customer, code), [])
+        )
 
     def points_balance(self, merchant_id: uuid.UUID, customer: str) -> int:
         return sum(

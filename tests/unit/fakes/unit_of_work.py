@@ -21,6 +21,7 @@ from tests.unit.fakes.orders import FakeOrderRepository
 from tests.unit.fakes.outbox import FakeOutboxRepository
 from tests.unit.fakes.stand_ins import NotFaked
 from tests.unit.fakes.store import InMemoryStore
+from tests.unit.fakes.store_credit import FakeStoreCreditRepository
 from tests.unit.fakes.webhooks import FakeWebhookEndpointRepository, FakeWebhookEventRepository
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class FakeUnitOfWork:
     webhook_endpoints: FakeWebhookEndpointRepository
     webhook_events: FakeWebhookEventRepository
     points: FakePointsRepository
+    store_credit: FakeStoreCreditRepository
     reconciliation: ReconciliationRepository
     staff: StaffRepository
 
@@ -70,6 +72,7 @@ class FakeUnitOfWork:
         self.webhook_endpoints = FakeWebhookEndpointRepository(working)
         self.webhook_events = FakeWebhookEventRepository(working)
         self.points = FakePointsRepository(working)
+        self.store_credit = FakeStoreCreditRepository(working)
         self.reconciliation = cast(ReconciliationRepository, NotFaked("reconciliation"))
         self.staff = cast(StaffRepository, NotFaked("staff"))
         return self
@@ -113,6 +116,7 @@ class FakeUnitOfWork:
         # Orders live in the working copy already; float accounts keep their new entries
         # on the account until persisted, as the SQL repository does.
         self.floats.persist()
+        self.store_credit.persist()
 
 
 class FakeUnitOfWorkFactory:

@@ -79,6 +79,7 @@ def order_row(order: Order) -> dict[str, Any]:
         "points_redeemed": order.points.redeemed,
         "points_value": order.payment.points_value.minor,
         "points_restored": order.points.restored,
+        "store_credit": order.payment.store_credit_paid.minor,
         "version": order.version,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
@@ -133,6 +134,9 @@ def refund_row(order: Order, refund: Refund) -> dict[str, Any]:
         "points_reversed": refund.points_reversed,
         "points_restored": refund.points_restored,
         "points_value": None if refund.points_value is None else refund.points_value.minor,
+        "store_credit_value": (
+            None if refund.store_credit_value is None else refund.store_credit_value.minor
+        ),
     }
 
 
@@ -208,6 +212,7 @@ def order_from_rows(
                 if row["points_redeemed"]
                 else None
             ),
+            store_credit=money(row["store_credit"]) if row["store_credit"] else None,
         ),
         status=OrderStatus(row["status"]),
         status_label=row["status_label"],
@@ -300,6 +305,9 @@ def refund_from_rows(
         points_reversed=row["points_reversed"],
         points_restored=row["points_restored"],
         points_value=None if row["points_value"] is None else money(row["points_value"]),
+        store_credit_value=(
+            None if row["store_credit_value"] is None else money(row["store_credit_value"])
+        ),
     )
 
 

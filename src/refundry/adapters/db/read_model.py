@@ -20,6 +20,7 @@ from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import SqlMerchantRepository, SqlStockRepository
+from refundry.adapters.db.store_credit_repository import SqlStoreCreditRepository
 
 
 class SqlReadModel:
@@ -27,6 +28,7 @@ class SqlReadModel:
     stock: SqlStockRepository
     reconciliation: SqlReconciliationRepository
     points: SqlPointsRepository
+    store_credit: SqlStoreCreditRepository
     merchants: SqlMerchantRepository
     floats: SqlFloatRepository
     reports: SqlReportQueries
@@ -43,6 +45,7 @@ class SqlReadModel:
         self.stock = SqlStockRepository(connection)
         self.reconciliation = SqlReconciliationRepository(connection)
         self.points = SqlPointsRepository(connection, lock_rows=False)
+        self.store_credit = SqlStoreCreditRepository(connection, lock_rows=False)
         self.merchants = SqlMerchantRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=False)
         self.reports = SqlReportQueries(connection)

@@ -11,11 +11,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 from refundry.adapters.db.order_rows import aware, utc
+from refundry.adapters.db.store_credit_report import add_store_credit
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.domain.refund import RefundKind, RefundStatus
 from refundry.domain.reporting import (
@@ -115,6 +117,8 @@ class SqlReportQueries:
             row["refunded_sales"] += int(sales_part)
             row["refunded_tax"] += int(tax)
             row["refunded_shipping"] += int(shipping)
+        bucket = partial(self._bucket, timezone=span.timezone, granularity=granularity)
+        add_store_credit(self._connection, merchant_id, span, granularity, bucket, figures)
         return [
             SummaryRow(
                 period=period,
@@ -131,6 +135,9 @@ class SqlReportQueries:
                 refunded_sales=values["refunded_sales"],
                 refunded_tax=values["refunded_tax"],
                 refunded_shipping=values["refunded_shipping"],
+                store_credit_issued=values["store_credit_issued"],
+                store_credit_spent=values["store_credit_spent"],
+                store_credit_outstanding=values["store_credit_outstanding"],
             )
             for (period, currency), values in sorted(figures.items())
         ]

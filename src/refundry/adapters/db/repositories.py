@@ -60,6 +60,7 @@ class SqlMerchantRepository:
                 authorization_expiry_action=merchant.authorization_expiry_action.value,
                 automatic_capture=merchant.automatic_capture,
                 cancel_labels=json.dumps(list(merchant.cancel_labels)),
+                store_credit_validity_days=merchant.store_credit_validity_days,
             )
         )
 
@@ -79,6 +80,7 @@ class SqlMerchantRepository:
             AuthorizationExpiryAction(row.authorization_expiry_action),
             bool(row.automatic_capture),
             tuple(json.loads(row.cancel_labels)),
+            row.store_credit_validity_days,
         )
 
     def set_authorization_expiry_action(
@@ -95,6 +97,13 @@ class SqlMerchantRepository:
             sa.update(merchant_tables.merchants)
             .where(merchant_tables.merchants.c.id == merchant_id)
             .values(automatic_capture=automatic)
+        )
+
+    def set_store_credit_validity(self, merchant_id: uuid.UUID, days: int | None) -> None:
+        self._connection.execute(
+            sa.update(merchant_tables.merchants)
+            .where(merchant_tables.merchants.c.id == merchant_id)
+            .values(store_credit_validity_days=days)
         )
 
     def set_cancel_labels(self, merchant_id: uuid.UUID, labels: tuple[str, ...]) -> None:

@@ -22,6 +22,7 @@ from refundry.adapters.db.repositories import (
     SqlStockRepository,
 )
 from refundry.adapters.db.staff_repository import SqlStaffRepository
+from refundry.adapters.db.store_credit_repository import SqlStoreCreditRepository
 from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
 from refundry.domain.events import DomainEvent
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     webhook_endpoints: SqlWebhookEndpointRepository
     webhook_events: SqlWebhookEventRepository
     points: SqlPointsRepository
+    store_credit: SqlStoreCreditRepository
     reconciliation: SqlReconciliationRepository
     staff: SqlStaffRepository
 
@@ -67,6 +69,7 @@ class SqlUnitOfWork:
         self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
         self.webhook_events = SqlWebhookEventRepository(connection)
         self.points = SqlPointsRepository(connection, lock_rows=self._write)
+        self.store_credit = SqlStoreCreditRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
         self.staff = SqlStaffRepository(connection)
         return self
@@ -105,6 +108,7 @@ class SqlUnitOfWork:
     def _write_changes(self) -> None:
         self.orders.persist()
         self.floats.persist()
+        self.store_credit.persist()
 
 
 class SqlUnitOfWorkFactory:

@@ -18,6 +18,7 @@ from refundry.domain.order import (
 from refundry.domain.order import points as points_rules
 from refundry.domain.order import refunds as refund_rules
 from refundry.domain.order import returns as return_rules
+from refundry.domain.order import store_credit as store_credit_rules
 from refundry.domain.order.refund_calculation import RefundRequest
 from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import RefundBreakdown
@@ -30,7 +31,8 @@ class Order(OrderRoot):
 
     # ------------------------------------------------------------ behaviour
     # Bound from the concept modules; each function takes the order first. Three modules
-    # go by ``*_rules`` names: ``points``, ``refunds`` and ``returns`` here are fields.
+    # go by ``*_rules`` names: ``points``, ``refunds`` and ``returns`` here are fields, and
+    # ``store_credit`` would read like one.
     # authorization.py: holding and taking the customer's money.
     authorize = authorization.authorize
     capture = authorization.capture
@@ -62,6 +64,8 @@ class Order(OrderRoot):
     award_points = points_rules.award_points
     redeem_points = points_rules.redeem_points
     preview_points = points_rules.preview_points
+    # store_credit.py: the part of a refund given back as store credit.
+    store_credit_part = store_credit_rules.store_credit_part
     # returns.py: shipped units coming back.
     return_by_id = return_rules.return_by_id
     returnable_quantity = return_rules.returnable_quantity

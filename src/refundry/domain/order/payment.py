@@ -19,6 +19,7 @@ class PaymentMethod(StrEnum):
     KLARNA = "klarna"
     POINTS = "points"
     FLOAT = "float"  # the merchant's prepaid float (B2B gift-card orders)
+    STORE_CREDIT = "store_credit"  # the customer's store credit paid the whole order
     OTHER = "other"
 
 
@@ -69,6 +70,9 @@ class Payment:
     # A redeem order: points paid ``redemption.value`` of ``captured`` (the money part
     # is the rest, and is what the provider holds).
     redemption: PointsRedemption | None = None
+    # The part of ``captured`` the customer's store credit paid (spent at checkout; the
+    # money part is the rest, and is what the provider holds).
+    store_credit: Money | None = None
 
     @property
     def points_value(self) -> Money:
@@ -77,9 +81,15 @@ class Payment:
         return self.redemption.value
 
     @property
+    def store_credit_paid(self) -> Money:
+        if self.store_credit is None:
+            return Money.zero(self.captured.currency)
+        return self.store_credit
+
+    @property
     def money_captured(self) -> Money:
-        """What the customer paid in money, not in points."""
-        return self.captured - self.points_value
+        """What the customer paid in money, not in points or store credit."""
+        return self.captured - self.points_value - self.store_credit_paid
 
     def hold(self, amount: Money, now: datetime, validity: timedelta | None) -> None:
         self.authorized = amount

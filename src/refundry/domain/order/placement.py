@@ -56,6 +56,7 @@ def place_order(
     authorization_validity: timedelta | None = None,
     points_redeemed: int | None = None,
     points_value: int | None = None,
+    store_credit: int | None = None,
 ) -> Order:
     """Build an order as a checkout reports it; the payment amounts set its first status,
     and its stocked units leave the shelf (a ``StockMoved``).
@@ -67,6 +68,11 @@ def place_order(
     (all of it for payment method ``points``). Points are spent at checkout, so such an
     order is settled there: ``authorized`` and ``captured`` are then the money part, and
     the order's captured amount is the money and the points' value together.
+
+    Store credit (``store_credit`` minor units, spent from the customer's balance at
+    checkout) is settled there the same way: it pays part of the total beside another
+    method, or all of it (method ``store_credit``). Points and store credit do not pay
+    one order together.
     """
     if not lines:
         raise InvalidOrder("an order needs at least one line")
@@ -92,7 +98,10 @@ def place_order(
     redemption = _redemption(
         payment_method, capture_mode, points_redeemed, points_value, total, authorized, captured
     )
-    if redemption is not None:
+    payment_method, credit = _store_credit(
+        payment_method, capture_mode, store_credit, redemption, total, authorized, captured
+    )
+    if redemption is not None or credit is not None:
         authorized = captured = total.minor
     authorized_minor = total.minor if authorized is None else authorized
     if captured is None:
@@ -129,6 +138,7 @@ def place_order(
                 else None
             ),
             redemption=redemption,
+            store_credit=credit,
         ),
         status=status,
         created_at=now,
@@ -184,6 +194,62 @@ def _redemption(
             money_part=money,
         )
     return PointsRedemption(points, Money(value, total.currency))
+
+
+def _store_credit(
+    method: PaymentMethod,
+    capture_mode: CaptureMode,
+    amount: int | None,
+    redemption: PointsRedemption | None,
+    total: Money,
+    authorized: int | None,
+    captured: int | None,
+) -> tuple[PaymentMethod, Money | None]:
+    """The payment method and the store credit a checkout spent, checked against the
+    total. Store credit covering the whole total makes the method ``store_credit``."""
+    if amount is None:
+        if method is not PaymentMethod.STORE_CREDIT:
+            return method, None
+        amount = total.minor  # method store_credit pays the whole order
+    if amount <= 0:
+        raise InvalidOrder("payment.store_credit.amount must be positive")
+    if amount > total.minor:
+        raise InvalidOrder(
+            "payment.store_credit.amount is more than the order total", total=total.minor
+        )
+    if redemption is not None or method is PaymentMethod.POINTS:
+        raise InvalidOrder("an order cannot pay with both points and store credit")
+    if method is PaymentMethod.FLOAT:
+        raise InvalidOrder(
+            "an order paid from the merchant's float cannot also pay with store credit"
+        )
+    if amount == total.minor:
+        if method not in (PaymentMethod.CARD, PaymentMethod.STORE_CREDIT):
+            raise InvalidOrder(
+                "store credit pays the whole order, so nothing is left for method "
+                f"{method.value}; send method store_credit",
+                total=total.minor,
+            )
+        method = PaymentMethod.STORE_CREDIT
+    elif method is PaymentMethod.STORE_CREDIT:
+        raise InvalidOrder(
+            "payment method store_credit pays the whole order; to pay part of it with store "
+            "credit, pay the rest with another method and send payment.store_credit",
+            total=total.minor,
+        )
+    money = total.minor - amount
+    if capture_mode is CaptureMode.MANUAL or (authorized, captured) not in (
+        (None, None),
+        (money, money),
+        (None, money),
+        (money, None),
+    ):
+        raise InvalidOrder(
+            "store credit is spent at checkout, so an order paid with it is settled there: "
+            f"capture must be automatic and cover the money part ({money} minor units)",
+            money_part=money,
+        )
+    return method, Money(amount, total.currency)
 
 
 def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:

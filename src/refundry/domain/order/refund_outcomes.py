@@ -15,6 +15,7 @@ from refundry.domain.order.points import rebalance_points
 from refundry.domain.order.refunds import refund_by_id
 from refundry.domain.order.returns import reopen_refunded_return
 from refundry.domain.order.root import OrderRoot
+from refundry.domain.order.store_credit import credit_if_settled
 from refundry.domain.refund import Refund, RefundStatus
 from refundry.domain.status import TERMINAL_STATUSES
 
@@ -48,6 +49,7 @@ def complete_refund(
     previous = completed.status
     completed.complete(now, detail)
     _refund_moved(order, completed, previous)
+    credit_if_settled(order, completed)  # the store credit part, now it is given back
     order._touch(now)
     return completed
 

@@ -18,6 +18,7 @@ from refundry.domain.errors import (
     OrderNotAutoRefundable,
     RefundExceedsRefundable,
     RefundNotFound,
+    StoreCreditNotAllowed,
 )
 from refundry.domain.events import OrderAutoRefunded, OrderRefunded, RefundRequested
 from refundry.domain.money import Money
@@ -26,6 +27,7 @@ from refundry.domain.order.payment import PaymentMethod
 from refundry.domain.order.points import points_value_share, rebalance_points
 from refundry.domain.order.refund_calculation import RefundRequest, calculate_refund
 from refundry.domain.order.root import OrderRoot
+from refundry.domain.order.store_credit import credit_if_settled, store_credit_part
 from refundry.domain.refund import Refund, RefundBreakdown, RefundKind, RefundMethod
 from refundry.domain.status import TERMINAL_STATUSES, OrderStatus
 
@@ -45,9 +47,16 @@ def refund_by_id(order: OrderRoot, refund_id: uuid.UUID) -> Refund:
 
 def refund_method(order: OrderRoot, requested: RefundMethod | None) -> RefundMethod:
     """The method a refund really takes. ``original`` is the way the customer paid (the
-    float, for a float-paid order); only a float-paid order can be refunded to a float."""
+    float, for a float-paid order); only a float-paid order can be refunded to a float,
+    and it cannot be refunded to store credit (the float is the merchant's money, not a
+    consumer's)."""
     if requested is None or requested is RefundMethod.ORIGINAL:
         return default_refund_method(order)
+    if requested is RefundMethod.STORE_CREDIT and order.payment.method is PaymentMethod.FLOAT:
+        raise StoreCreditNotAllowed(
+            "an order paid from the merchant's float cannot be refunded to store credit",
+            method=requested.value,
+        )
     if requested is RefundMethod.FLOAT and order.payment.method is not PaymentMethod.FLOAT:
         raise InvalidInput(
             "only an order paid from the merchant's float can be refunded to the float",
@@ -62,6 +71,8 @@ def default_refund_method(order: OrderRoot) -> RefundMethod:
         return RefundMethod.OTHER
     if order.payment.method is PaymentMethod.FLOAT:
         return RefundMethod.FLOAT
+    if order.payment.method is PaymentMethod.STORE_CREDIT:
+        return RefundMethod.STORE_CREDIT
     return RefundMethod.ORIGINAL  # for points: back to the customer's points account
 
 
@@ -224,13 +235,20 @@ def record_breakdown(
         now=now,
     )
     made.points_value = points_value_share(order, made.amount)
+    made.store_credit_value = store_credit_part(order, made.amount, method)
     order.refunds.append(made)
     rebalance_points(order, made)
     if made.money_amount.minor == 0 and made.is_pending:
-        # No money to send (all of it goes back as points, in this very transaction, or
-        # a return's fees kept all of it): nothing for the provider.
-        detail = "given back in points" if made.points_value else "no money to send"
+        # No money to send: all of it goes back as points or store credit, in this very
+        # transaction, or a return's fees kept all of it.
+        if made.store_credit_value is not None and made.store_credit_value.minor > 0:
+            detail = "given back as store credit"
+        elif made.points_value is not None and made.points_value.minor > 0:
+            detail = "given back in points"
+        else:
+            detail = "no money to send"
         made.complete(now, detail)
+    credit_if_settled(order, made)
     if made.is_sent_to_provider and made.is_pending:
         order.events.append(RefundRequested(order.id, made.id))
     # A whole-order cancel sets its own terminal status; refunds and item

@@ -90,6 +90,26 @@ class OrderRoot:
         )
 
     @property
+    def store_credit_refunded(self) -> Money:
+        """Of ``refunded``, the part given (or, while pending, to be given) back as store
+        credit."""
+        return sum_money(
+            (
+                refund.store_credit_value
+                for refund in self.refunds
+                if refund.counts_against_cap and refund.store_credit_value is not None
+            ),
+            self.currency,
+        )
+
+    @property
+    def store_credit_returnable(self) -> Money:
+        """Of the store credit the checkout spent, what no refund has given back yet: the
+        next refunds give it back first."""
+        left = self.payment.store_credit_paid - self.store_credit_refunded
+        return left if left.minor > 0 else Money.zero(self.currency)
+
+    @property
     def refundable(self) -> Money:
         remaining = self.payment.captured - self.refunded
         return remaining if remaining.minor > 0 else Money.zero(self.currency)

@@ -23,6 +23,7 @@ from refundry.entrypoints.api import (
     routes_reports,
     routes_returns,
     routes_stock,
+    routes_store_credit,
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
@@ -59,6 +60,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_webhooks.router,
         routes_points.router,
         routes_returns.router,
+        routes_store_credit.router,
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())

@@ -10,6 +10,7 @@ from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
 from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api.schemas_store_credit import StoreCreditPaymentOut
 from refundry.services.clock import utcnow
 from refundry.services.handlers.refunds import RefundMade, RefundPreview
 from refundry.services.views.documents import breakdown_document, refund_document
@@ -56,6 +57,7 @@ def order_model(order: Order) -> schemas.OrderOut:
         refundable=order.refundable.minor,
         points_earned=order.points.earned,
         points_reversible=order.points.reversible,
+        store_credit_refunded=order.store_credit_refunded.minor,
         can_cancel=order_blocker is None,
         cancel_blocked_because=None if order_blocker is None else order_blocker.detail,
         lines=[
@@ -106,6 +108,15 @@ def order_model(order: Order) -> schemas.OrderOut:
                     restorable=order.points.restorable,
                 )
             ),
+            store_credit=(
+                None
+                if order.payment.store_credit is None
+                else StoreCreditPaymentOut(
+                    amount=order.payment.store_credit.minor,
+                    refunded=min(order.store_credit_refunded, order.payment.store_credit).minor,
+                    returnable=order.store_credit_returnable.minor,
+                )
+            ),
         ),
         cancel_reason=order.cancel_reason,
         cancelled_at=order.cancelled_at,
@@ -149,14 +160,19 @@ def present_preview(preview: RefundPreview) -> JsonBody:
     refundable = preview.order.refundable
     amount = preview.breakdown.total
     points_value, points_move = preview.order.preview_points(amount)
+    store_credit = preview.order.store_credit_part(amount, preview.method)
+    money = amount
+    for part in (points_value, store_credit):
+        money = money if part is None else money - part
     return schemas.RefundPreviewOut(
         **breakdown_document(preview.order, preview.breakdown),
         order_id=preview.order.id,
         method=preview.method,
         refundable_before=refundable.minor,
         refundable_after=(refundable - amount).minor,
-        money_amount=(amount if points_value is None else amount - points_value).minor,
+        money_amount=money.minor,
         points_value=None if points_value is None else points_value.minor,
+        store_credit_value=None if store_credit is None else store_credit.minor,
         points_to_restore=points_move.restored,
         points_to_reverse=points_move.reversed,
         quote=preview.quote.token,

@@ -79,6 +79,10 @@ def create_order(
         authorization_validity=container.settings.authorization_validity,
         points_redeemed=None if body.payment.points is None else body.payment.points.redeemed,
         points_value=None if body.payment.points is None else body.payment.points.value,
+        store_credit=(
+            None if body.payment.store_credit is None else body.payment.store_credit.amount
+        ),
+        actor=caller.actor,
     )
     return mutate(
         container=container,

@@ -83,6 +83,7 @@ def _merchant_out(merchant: Merchant) -> schemas_reports.MerchantOut:
         authorization_expiry_action=merchant.authorization_expiry_action,
         automatic_capture=merchant.automatic_capture,
         cancel_labels=list(merchant.cancel_labels),
+        store_credit_validity_days=merchant.store_credit_validity_days,
     )
 
 
@@ -96,7 +97,8 @@ def update_merchant(
 ) -> Response:
     """Set the time zone reports cut their days in (an IANA name), what the
     authorization watch does with holds about to lapse, whether payments are captured at
-    once, and the merchant's own statuses after cancellation."""
+    once, the merchant's own statuses after cancellation, and how long store credit
+    issued from now on lasts."""
     return mutate(
         container=container,
         caller=caller,
@@ -110,6 +112,11 @@ def update_merchant(
             authorization_expiry_action=body.authorization_expiry_action,
             automatic_capture=body.automatic_capture,
             cancel_labels=body.cancel_labels,
+            store_credit_validity_days=(
+                body.store_credit_validity_days
+                if "store_credit_validity_days" in body.model_fields_set
+                else merchants.UNCHANGED
+            ),
         ),
         present=lambda merchant: _merchant_out(merchant).model_dump(mode="json"),
     )

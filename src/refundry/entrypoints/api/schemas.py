@@ -31,6 +31,10 @@ from refundry.entrypoints.api.fields import (
     Text200,
     WholeNumber,
 )
+from refundry.entrypoints.api.schemas_store_credit import (
+    StoreCreditPaymentIn,
+    StoreCreditPaymentOut,
+)
 
 
 # ------------------------------------------------------------------ requests
@@ -92,6 +96,12 @@ class PaymentIn(StrictModel):
         None,
         description="a redeem order: points paid the whole order (method points) or part "
         "of it; authorized and captured are then the money part",
+    )
+    store_credit: StoreCreditPaymentIn | None = Field(
+        None,
+        description="store credit paid part of the order, or all of it (the method is then "
+        "store_credit); spent at checkout, so the order is settled there: authorized and "
+        "captured are the money part. Not with points.",
     )
 
 
@@ -222,6 +232,9 @@ class PaymentOut(BaseModel):
     authorization_expires_at: datetime | None  # an uncaptured hold cannot be captured after
     authorization_flagged_at: datetime | None  # the watch saw it about to lapse
     points: PointsPaymentOut | None = Field(description="redeem orders: what points paid")
+    store_credit: StoreCreditPaymentOut | None = Field(
+        description="what the customer's store credit paid, and how much was given back"
+    )
 
 
 class PointsPaymentOut(BaseModel):
@@ -245,6 +258,9 @@ class OrderOut(BaseModel):
     refundable: int
     points_earned: int = Field(description="loyalty points the order's capture earned")
     points_reversible: int = Field(description="of those, points refunds have not taken back")
+    store_credit_refunded: int = Field(
+        description="of refunded, the part given (or to be given) back as store credit"
+    )
     can_cancel: bool
     cancel_blocked_because: str | None
     lines: list[LineOut]
@@ -310,6 +326,10 @@ class RefundOut(BreakdownOut):
     points_value: int | None = Field(
         description="redeem orders: the part of amount given back in points"
     )
+    store_credit_value: int | None = Field(
+        description="the part of amount given back as store credit (credited when the refund "
+        "completes)"
+    )
     money_amount: int = Field(description="the part of amount given back as money")
     created_by: str
     created_at: datetime
@@ -332,6 +352,7 @@ class RefundPreviewOut(BreakdownOut):
     refundable_after: int
     money_amount: int = Field(description="of amount, what goes back as money")
     points_value: int | None = Field(description="of amount, what goes back as points")
+    store_credit_value: int | None = Field(description="of amount, what goes back as store credit")
     points_to_restore: int = Field(description="redeemed points the refund will give back")
     points_to_reverse: int = Field(description="earned points the refund will take back")
     quote: str

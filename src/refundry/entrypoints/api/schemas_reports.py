@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import Granularity
-from refundry.entrypoints.api.fields import StrictModel, Text
+from refundry.domain.store_credit import MAX_VALIDITY_DAYS
+from refundry.entrypoints.api.fields import StrictModel, Text, WholeNumber
 
 
 class MerchantIn(StrictModel):
@@ -37,6 +38,13 @@ class MerchantIn(StrictModel):
         "order status such as paid or cancelled (`invalid-cancel-labels`)",
         examples=[["Refused", "Out of stock"]],
     )
+    store_credit_validity_days: (
+        Annotated[int, Field(strict=True, ge=1, le=MAX_VALIDITY_DAYS), WholeNumber] | None
+    ) = Field(
+        None,
+        description="how many days store credit issued from now on stays spendable; null: it "
+        "never expires (the default). Omit to leave it as it is",
+    )
 
 
 class MerchantOut(BaseModel):
@@ -47,6 +55,9 @@ class MerchantOut(BaseModel):
     automatic_capture: bool
     cancel_labels: list[str] = Field(
         description='the statuses a cancel may take besides "cancelled"'
+    )
+    store_credit_validity_days: int | None = Field(
+        description="how long store credit issued now stays spendable (null: never expires)"
     )
 
 
@@ -100,6 +111,12 @@ class SummaryRowOut(BaseModel):
     refunded_tax: int
     refunded_shipping: int
     net_sales: int
+    store_credit_issued: int = Field(description="store credit refunds credited in the period")
+    store_credit_spent: int = Field(description="store credit checkouts spent in the period")
+    store_credit_outstanding: int = Field(
+        description="store credit owed to customers at the period's end (a liability); in "
+        "totals, at the end of the range"
+    )
 
 
 class SummaryReportOut(ReportRangeOut):

@@ -17,6 +17,7 @@ from refundry.domain.order import PaymentMethod
 from refundry.domain.refund import RefundStatus
 from refundry.domain.returns import ReturnStatus
 from refundry.domain.status import OrderStatus
+from refundry.domain.store_credit import StoreCreditEntryKind
 from refundry.domain.webhooks import DeliveryState, EndpointStatus, EventType
 from refundry.entrypoints.api.fields import StrictModel, Text, WholeNumber
 from refundry.entrypoints.api.schemas import RefundOut
@@ -83,7 +84,9 @@ class WebhookEndpointListOut(BaseModel):
 class EventOut(BaseModel):
     id: uuid.UUID
     type: EventType
-    order_id: uuid.UUID
+    order_id: uuid.UUID = Field(
+        description="The order; for store_credit.updated, the store credit account's id"
+    )
     sequence: int
     created_at: datetime
     payload: dict[str, Any] = Field(description="The body sent, exactly")
@@ -137,6 +140,8 @@ class OrderSummaryPayload(PayloadModel):
     points_reversible: int
     points_redeemed: int
     points_restorable: int
+    store_credit_paid: int
+    store_credit_refunded: int
     payment_method: PaymentMethod
 
 
@@ -185,8 +190,32 @@ class EventData(PayloadModel):
     return_: ReturnPayload | None = Field(None, alias="return")
 
 
+class StoreCreditEntryPayload(PayloadModel):
+    id: uuid.UUID
+    kind: StoreCreditEntryKind
+    amount: int = Field(description="signed: what the entry did to the balance")
+    sequence: int
+    expires_at: datetime | None
+    order_id: uuid.UUID | None
+    refund_id: uuid.UUID | None
+    note: str | None
+    created_at: datetime
+
+
+class StoreCreditEventData(PayloadModel):
+    sequence: int = Field(description="1, 2, 3... per store credit account")
+    account_id: uuid.UUID
+    customer: str
+    currency: str
+    balance: int = Field(description="the ledger's sum after the change")
+    available: int = Field(description="what the customer can spend now")
+    entries: list[StoreCreditEntryPayload] = Field(description="what the change wrote")
+    actor: ActorPayload
+    idempotency_key: str | None
+
+
 class WebhookPayload(PayloadModel):
     id: uuid.UUID = Field(description="The event id, also sent as the webhook-id header")
     type: EventType
     timestamp: datetime
-    data: EventData
+    data: EventData | StoreCreditEventData

@@ -9,16 +9,27 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from refundry.domain.errors import InvalidInput, Unauthenticated
 from refundry.domain.merchant import Merchant, checked_cancel_labels
 from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import merchant_zone
+from refundry.domain.store_credit import checked_validity_days
 from refundry.services.clock import utcnow
 from refundry.services.transactions import read
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 KEY_PREFIX = "rfk"
+
+
+class Unchanged(Enum):
+    """A setting the request did not name (``None`` may be a value: "never")."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +153,16 @@ def update_merchant(
     authorization_expiry_action: AuthorizationExpiryAction | None = None,
     automatic_capture: bool | None = None,
     cancel_labels: Sequence[str] | None = None,
+    store_credit_validity_days: int | Unchanged | None = UNCHANGED,
 ) -> Merchant:
     """Change the settings named; the others stay as they are. ``cancel_labels`` replaces
-    the merchant's own statuses after cancellation (``[]`` leaves only ``cancelled``)."""
+    the merchant's own statuses after cancellation (``[]`` leaves only ``cancelled``);
+    ``store_credit_validity_days`` applies to store credit issued from now on (``None``:
+    it never expires)."""
     labels = None if cancel_labels is None else checked_cancel_labels(cancel_labels)
+    if not isinstance(store_credit_validity_days, Unchanged):
+        days = checked_validity_days(store_credit_validity_days)
+        uow.merchants.set_store_credit_validity(merchant_id, days)
     if timezone is not None:
         set_timezone(uow, merchant_id, timezone)
     if authorization_expiry_action is not None:

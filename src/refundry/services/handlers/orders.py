@@ -21,7 +21,7 @@ from refundry.domain.order import (
 )
 from refundry.domain.status import OrderStatus
 from refundry.services.clock import utcnow
-from refundry.services.handlers import merchant_float, points
+from refundry.services.handlers import merchant_float, points, store_credit
 from refundry.services.ports.payment_providers import ProviderRegistry
 from refundry.services.unit_of_work import UnitOfWork
 
@@ -42,6 +42,8 @@ class PlaceOrder:
     payment_reference: str | None = None  # the provider's payment id, from the checkout
     points_redeemed: int | None = None  # a redeem order: points spent at checkout
     points_value: int | None = None  # what they paid of the total (all of it for ``points``)
+    store_credit: int | None = None  # what the customer's store credit paid of the total
+    actor: str = "system"  # who placed it (told to webhook receivers of store credit spent)
     # How long a hold lasts, by payment method (a deployment may change the defaults).
     authorization_validity: Mapping[PaymentMethod, timedelta] = field(
         default_factory=lambda: dict(AUTHORIZATION_VALIDITY)
@@ -68,10 +70,12 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         authorization_validity=command.authorization_validity.get(command.payment_method),
         points_redeemed=command.points_redeemed,
         points_value=command.points_value,
+        store_credit=command.store_credit,
     )
     if order.payment.method is PaymentMethod.FLOAT:
         merchant_float.charge_order(uow, order)
     points.redeem_points(uow, order, now)
+    store_credit.spend_at_checkout(uow, order, command.actor, now)
     points.award_points(uow, order, now)
     uow.orders.add(order)  # placement recorded its units leaving the shelf (StockMoved)
     return order
@@ -144,8 +148,10 @@ def fulfil_order(
 
 def _default_capture_mode(uow: UnitOfWork, command: PlaceOrder) -> CaptureMode:
     """The merchant's toggle; points are spent at checkout, so a redeem order is settled
-    there whatever the toggle says."""
+    there whatever the toggle says; so is an order paid with store credit."""
     if command.points_redeemed is not None or command.payment_method is PaymentMethod.POINTS:
+        return CaptureMode.AUTOMATIC
+    if command.store_credit is not None or command.payment_method is PaymentMethod.STORE_CREDIT:
         return CaptureMode.AUTOMATIC
     merchant = uow.merchants.get(command.merchant_id)
     automatic = merchant.automatic_capture if merchant is not None else True

@@ -23,6 +23,7 @@ from refundry.domain.events import (
     ReturnChanged,
 )
 from refundry.domain.order import Order
+from refundry.domain.store_credit import StoreCreditAccount, StoreCreditEntry
 from refundry.domain.webhooks import EventType
 from refundry.services.views.documents import json_time, refund_document, return_document
 
@@ -107,6 +108,49 @@ def webhook_body(
     }
 
 
+def store_credit_body(
+    account: StoreCreditAccount,
+    entries: list[StoreCreditEntry],
+    *,
+    event_id: uuid.UUID,
+    sequence: int,
+    now: datetime,
+    actor: str,
+    idempotency_key: str | None,
+) -> Json:
+    """``store_credit.updated``: the account after one change, and the entries it wrote."""
+    return {
+        "id": str(event_id),
+        "type": EventType.STORE_CREDIT_UPDATED.value,
+        "timestamp": json_time(now),
+        "data": {
+            "sequence": sequence,
+            "account_id": str(account.id),
+            "customer": account.customer,
+            "currency": account.currency.code,
+            "balance": account.balance.minor,
+            "available": account.available(now).minor,
+            "entries": [store_credit_entry_document(entry) for entry in entries],
+            "actor": actor_document(actor),
+            "idempotency_key": idempotency_key,
+        },
+    }
+
+
+def store_credit_entry_document(entry: StoreCreditEntry) -> Json:
+    return {
+        "id": str(entry.id),
+        "kind": entry.kind.value,
+        "amount": entry.amount,
+        "sequence": entry.sequence,
+        "expires_at": None if entry.expires_at is None else json_time(entry.expires_at),
+        "order_id": None if entry.order_id is None else str(entry.order_id),
+        "refund_id": None if entry.refund_id is None else str(entry.refund_id),
+        "note": entry.note,
+        "created_at": json_time(entry.created_at),
+    }
+
+
 def order_summary(order: Order) -> Json:
     """The figures of ``GET /v1/orders/{id}`` a receiver needs to mirror the order."""
     return {
@@ -123,6 +167,8 @@ def order_summary(order: Order) -> Json:
         "points_reversible": order.points.reversible,
         "points_redeemed": order.points.redeemed,
         "points_restorable": order.points.restorable,
+        "store_credit_paid": order.payment.store_credit_paid.minor,
+        "store_credit_refunded": order.store_credit_refunded.minor,
         "payment_method": order.payment.method.value,
     }
 

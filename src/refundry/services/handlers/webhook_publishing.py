@@ -17,7 +17,8 @@ from refundry.domain.events import (
     RefundStatusChanged,
     ReturnChanged,
 )
-from refundry.domain.webhooks import WebhookEndpoint, WebhookEvent
+from refundry.domain.store_credit import StoreCreditAccount, StoreCreditEntry
+from refundry.domain.webhooks import EventType, WebhookEndpoint, WebhookEvent
 from refundry.services.handlers import webhook_payloads
 from refundry.services.json_text import dump_json
 from refundry.services.unit_of_work import RecordedEvent, UnitOfWork
@@ -61,3 +62,39 @@ def publish(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -
             endpoints[order.merchant_id] = uow.webhook_endpoints.for_merchant(order.merchant_id)
         subscribed = [e.id for e in endpoints[order.merchant_id] if e.subscribes_to(event_type)]
         uow.webhook_events.add(webhook_event, subscribed)
+
+
+def publish_store_credit(
+    uow: UnitOfWork,
+    account: StoreCreditAccount,
+    entries: list[StoreCreditEntry],
+    now: datetime,
+    actor: str,
+) -> None:
+    """One ``store_credit.updated`` for a change of one account (``entries``: what it
+    wrote), numbered in the account's own stream."""
+    if not entries:
+        return
+    event_id = uuid.uuid4()
+    sequence = uow.webhook_events.next_sequence(account.id)
+    body = webhook_payloads.store_credit_body(
+        account,
+        entries,
+        event_id=event_id,
+        sequence=sequence,
+        now=now,
+        actor=actor,
+        idempotency_key=uow.idempotency_key,
+    )
+    event_type = EventType.STORE_CREDIT_UPDATED
+    webhook_event = WebhookEvent(
+        id=event_id,
+        merchant_id=account.merchant_id,
+        order_id=account.id,
+        type=event_type,
+        sequence=sequence,
+        body=dump_json(body),
+        created_at=now,
+    )
+    endpoints = uow.webhook_endpoints.subscribed(account.merchant_id, event_type)
+    uow.webhook_events.add(webhook_event, [endpoint.id for endpoint in endpoints])

@@ -11,7 +11,9 @@ from refundry.domain.payments import PaymentProvider
 # Money paid this way never leaves through a provider: the float is credited at the
 # invoice close and "other" is returned outside Refundry. Points are Refundry's own
 # ledger: a refund gives them back in the same transaction and settles here.
-SETTLED_BY_REFUNDRY = frozenset({PaymentMethod.FLOAT, PaymentMethod.OTHER, PaymentMethod.POINTS})
+SETTLED_BY_REFUNDRY = frozenset(
+    {PaymentMethod.FLOAT, PaymentMethod.OTHER, PaymentMethod.POINTS, PaymentMethod.STORE_CREDIT}
+)
 
 
 class ProviderRegistry:

@@ -29,6 +29,7 @@ from refundry.domain.reporting import (
 )
 from refundry.services.ports.ledger import LedgerQueries
 from refundry.services.ports.repositories import OrderReads, StockLevel
+from refundry.services.ports.store_credit import StoreCreditReads
 
 
 class ReportQueries(Protocol):
@@ -95,6 +96,8 @@ class ReadModel(Protocol):
     def reconciliation(self) -> DiscrepancyReads: ...
     @property
     def points(self) -> PointsReads: ...
+    @property
+    def store_credit(self) -> StoreCreditReads: ...
     @property
     def merchants(self) -> MerchantReads: ...
     @property

@@ -56,6 +56,9 @@ def refund_document(order: Order, refund: Refund) -> Json:
         "points_reversed": refund.points_reversed,
         "points_restored": refund.points_restored,
         "points_value": None if refund.points_value is None else refund.points_value.minor,
+        "store_credit_value": (
+            None if refund.store_credit_value is None else refund.store_credit_value.minor
+        ),
         "money_amount": refund.money_amount.minor,
         "created_by": refund.created_by,
         "created_at": json_time(refund.created_at),

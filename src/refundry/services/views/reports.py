@@ -162,6 +162,12 @@ def totals(rows: list[SummaryRow]) -> list[SummaryRow]:
             refunded_sales=sum(row.refunded_sales for row in group),
             refunded_tax=sum(row.refunded_tax for row in group),
             refunded_shipping=sum(row.refunded_shipping for row in group),
+            store_credit_issued=sum(row.store_credit_issued for row in group),
+            store_credit_spent=sum(row.store_credit_spent for row in group),
+            # a balance, not a flow: what is owed at the end of the last period
+            store_credit_outstanding=max(
+                group, key=lambda row: row.period
+            ).store_credit_outstanding,
         )
         for currency, group in sorted(by_currency.items())
     ]

@@ -23,6 +23,7 @@ from refundry.domain.ledger_check import (
     report_drifts,
 )
 from refundry.domain.reporting import MAX_REPORT_DAYS, Granularity, SummaryRow, merchant_zone
+from refundry.domain.store_credit_check import StoreCreditExpected, store_credit_drifts
 from refundry.services.ports.read_model import ReadModel, ReadModelFactory
 from refundry.services.views.reports import merchant_range
 
@@ -78,6 +79,7 @@ def _verify_merchant(
     progress: Callable[[int], None] | None,
 ) -> None:
     totals = ReportTotals()
+    store_credit = StoreCreditExpected()
     after: tuple[datetime, uuid.UUID] | None = None
     while batch := read.ledger.order_batch(merchant_id, after, batch_size):
         for checked in batch:
@@ -86,6 +88,7 @@ def _verify_merchant(
                 order_drifts(order, checked.stored, checked.points, checked.refunds_in_flight)
             )
             totals.add(order)
+            store_credit.add(order)
             outcome.orders += 1
             outcome.refunds += len(order.refunds)
         after = (batch[-1].order.created_at, batch[-1].order.id)
@@ -95,6 +98,8 @@ def _verify_merchant(
     if float_ledger is not None:
         invoices = read.floats.invoices(merchant_id, limit=1_000_000)
         outcome.add(float_drifts(merchant_id, float_ledger, invoices))
+    accounts = read.store_credit.merchant_accounts(merchant_id)
+    outcome.add(store_credit_drifts(merchant_id, accounts, store_credit))
     outcome.add(report_drifts(merchant_id, totals, _summary(read, merchant_id)))
 
 

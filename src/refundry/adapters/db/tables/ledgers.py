@@ -1,5 +1,5 @@
-"""Money ledgers beside the orders: the merchant float with its invoices, and loyalty
-points. Every balance is the sum of its entries."""
+"""Money ledgers beside the orders: the merchant float with its invoices, loyalty points
+and store credit. Every balance is the sum of its entries."""
 
 from __future__ import annotations
 
@@ -99,4 +99,52 @@ points_entries = sa.Table(
     ),
     sa.Index(None, "merchant_id", "customer", "created_at"),
     sa.Index(None, "order_id"),
+)
+
+
+# One row per customer and currency with store credit: what a change locks before it reads
+# the ledger, so two changes of one balance take turns (the balance is the ledger's sum).
+store_credit_accounts = sa.Table(
+    "store_credit_accounts",
+    metadata,
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("customer", sa.Text, primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    # The account's stream id: its store_credit.updated webhooks are numbered under it.
+    sa.Column("id", sa.Uuid, nullable=False, unique=True),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    # When the earliest unspent credit expires (null: none will), kept under the lock with
+    # each change so the worker's sweep finds the accounts due without reading every ledger.
+    sa.Column("next_expiry_at", UTC_TIME, index=True),
+)
+
+
+# The store credit ledger: every balance is the sum of its entries.
+store_credit_entries = sa.Table(
+    "store_credit_entries",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, nullable=False),
+    sa.Column("customer", sa.Text, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),  # the account's entries count 1, 2, 3
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),  # signed, minor units
+    sa.Column("expires_at", UTC_TIME),  # credits only
+    sa.Column("order_id", sa.Uuid),
+    # A refund is credited once, whatever happens (solidus#3989): the index says so.
+    sa.Column("refund_id", sa.Uuid, unique=True),
+    sa.Column("note", sa.Text),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["merchant_id", "customer", "currency"],
+        [
+            "store_credit_accounts.merchant_id",
+            "store_credit_accounts.customer",
+            "store_credit_accounts.currency",
+        ],
+    ),
+    sa.UniqueConstraint("merchant_id", "customer", "currency", "sequence"),
+    sa.Index(None, "order_id"),
+    sa.Index(None, "merchant_id", "created_at"),
 )

@@ -20,6 +20,8 @@ merchants = sa.Table(
     sa.Column("automatic_capture", sa.Boolean, nullable=False, server_default=sa.true()),
     # Seed 001's statuses after cancellation besides "cancelled": a JSON list of labels.
     sa.Column("cancel_labels", sa.Text, nullable=False, server_default="[]"),
+    # How long store credit issued from now on stays spendable (null: never expires).
+    sa.Column("store_credit_validity_days", sa.Integer),
 )
 
 

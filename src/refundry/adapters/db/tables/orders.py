@@ -46,6 +46,8 @@ orders = sa.Table(
     sa.Column("points_redeemed", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("points_value", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("points_restored", sa.BigInteger, nullable=False, server_default="0"),
+    # The part of ``captured`` the customer's store credit paid at checkout.
+    sa.Column("store_credit", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", UTC_TIME, nullable=False),
     sa.Column("updated_at", UTC_TIME, nullable=False),
@@ -110,6 +112,7 @@ refunds = sa.Table(
     sa.Column("points_reversed", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("points_restored", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("points_value", sa.BigInteger),  # of ``amount``, given back in points
+    sa.Column("store_credit_value", sa.BigInteger),  # of ``amount``, given back as store credit
     sa.Index(None, "merchant_id", "created_at"),
     sa.Index(None, "merchant_id", "settled_at"),
     sa.Index(None, "provider_reference"),
