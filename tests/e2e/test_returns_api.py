@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.conftest import Api
 from tests.e2e.test_orders_refunds_api import ingest, stock
+from tests.e2e.test_reports_api import RANGE
 
 
 def shipped(api: Api, **overrides: Any) -> dict[str, Any]:
@@ -209,3 +210,72 @@ def test_sales_returns_lists_the_refund_a_cancel_made_beside_the_returns(api: Ap
     assert [item["id"] for item in by_status] == [made["id"]]
     found = api.client.get("/v1/returns", params={"query": cancelled["external_id"]}).json()
     assert [item["kind"] for item in found["data"]] == ["cancellation"]
+
+
+def test_a_return_refunded_to_store_credit_is_credited_at_once_and_spent_at_checkout(
+    api: Api,
+) -> None:
+    # given 2 of 3 teas received back, with a 10% restocking fee
+    order = shipped(api)
+    tea = order["lines"][2]
+    made = create_return(
+        api, order, lines=[{"line_id": tea["id"], "quantity": 2}], restocking_fee_percent=10
+    )
+    api.client.post(
+        f"/v1/returns/{made['id']}/receive",
+        json={"lines": [{"line_id": tea["id"], "resellable": 1, "damaged": 1}]},
+    )
+    # when it is refunded to store credit
+    done = api.client.post(f"/v1/returns/{made['id']}/refund", json={"destination": "store_credit"})
+    assert done.status_code == 201, done.text
+    refund = done.json()["refund"]
+    # then it is completed at once, nothing sent to the provider, and credited
+    assert (refund["method"], refund["status"], refund["amount"]) == (
+        "store_credit", "completed", 1850,
+    )  # fmt: skip
+    assert (refund["store_credit_value"], refund["money_amount"]) == (1850, 0)
+    balance = api.client.get("/v1/customers/ana@example.com/store-credit").json()
+    assert balance["balances"][0]["available"] == 1850
+    # and a new order spends it
+    spent = api.client.post(
+        "/v1/orders",
+        json={
+            "currency": "EUR",
+            "customer": {"email": "ana@example.com"},
+            "lines": [{"sku": "CUP", "name": "Cup", "quantity": 1, "unit_price": 2500}],
+            "payment": {"store_credit": {"amount": 1850}},
+        },
+    )
+    assert spent.status_code == 201, spent.text
+    assert spent.json()["payment"]["store_credit"]["amount"] == 1850
+    after = api.client.get("/v1/customers/ana@example.com/store-credit").json()
+    assert after["balances"][0]["available"] == 0
+
+
+def test_reports_count_returns_units_returned_fees_kept_and_return_reasons(api: Api) -> None:
+    # given a return of 2 teas (one too strong), both received, refunded less 10% by other means
+    order = shipped(api)
+    tea = order["lines"][2]
+    made = create_return(
+        api,
+        order,
+        lines=[{"line_id": tea["id"], "quantity": 2, "reason": "Too strong."}],
+        restocking_fee_percent=10,
+    )
+    api.client.post(
+        f"/v1/returns/{made['id']}/receive",
+        json={"lines": [{"line_id": tea["id"], "resellable": 2}]},
+    )
+    api.client.post(f"/v1/returns/{made['id']}/refund", json={"destination": "other"})
+    summary = api.client.get(f"/v1/reports/summary?{RANGE}").json()
+    totals = summary["totals"][0]
+    assert (totals["returns"], totals["units_returned"], totals["fees_kept"]) == (1, 2, 206)
+    # net sales keep the fee: the refunded sales are the teas' share less it
+    assert totals["refunded_sales"] == 1780 - 67 - 206
+    items = api.client.get(f"/v1/reports/items?{RANGE}").json()["data"]
+    assert {row["sku"]: row["units_returned"] for row in items}["TEA"] == 2
+    reasons = api.client.get(f"/v1/reports/reasons?{RANGE}").json()["data"]
+    returned = [row for row in reasons if row["kind"] == "return"]
+    assert [(row["reason"], row["count"], row["amount"]) for row in returned] == [
+        ("Too strong.", 2, 2056)
+    ]

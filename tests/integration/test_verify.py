@@ -12,10 +12,15 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import returns as return_tables
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
+from refundry.domain.order import ReturnLineRequest
+from refundry.domain.refund import RefundMethod
+from refundry.domain.returns import ReceivedUnits
 from refundry.entrypoints import seed_data
 from refundry.services import transactions
+from refundry.services.handlers import returns as return_handlers
 from refundry.services.handlers.merchants import create_merchant
 from refundry.services.views.verify import verify
 from tests.servers import venv_script
@@ -88,5 +93,74 @@ def test_verify_names_every_figure_changed_behind_the_ledgers(own_database_url: 
         listed = json.loads(run_verify(own_database_url, "--json").stdout)
         assert listed["drift_count"] == outcome.drift_count
         assert {d["check"] for d in listed["drifts"]} == {d.check for d in outcome.drifts}
+    finally:
+        container.engine.dispose()
+
+
+def test_verify_names_a_return_changed_behind_its_order(own_database_url: str) -> None:
+    # given a return of one received unit, refunded less a 10% restocking fee
+    container, merchant_id = seeded(own_database_url, orders=5)
+    try:
+        r = order_tables.refunds
+        rl = return_tables.return_lines
+        with container.engine.begin() as connection:
+            order_id, line_id = connection.execute(
+                sa.select(order_tables.order_lines.c.order_id, order_tables.order_lines.c.id)
+                .join(
+                    order_tables.orders,
+                    order_tables.orders.c.id == order_tables.order_lines.c.order_id,
+                )
+                .where(
+                    order_tables.orders.c.merchant_id == merchant_id,
+                    order_tables.orders.c.status == "paid",
+                    order_tables.order_lines.c.kind == "physical",
+                    order_tables.order_lines.c.fulfilled_quantity > 0,
+                )
+                .limit(1)
+            ).one()
+        made = transactions.run(
+            container.uow_factory,
+            lambda uow: return_handlers.create_return(
+                uow,
+                merchant_id,
+                order_id,
+                [ReturnLineRequest(line_id, 1)],
+                requested=False,
+                restocking_fee_bp=1000,
+                return_shipping_fee=0,
+                note=None,
+                actor="test",
+            ),
+        )
+        return_id = made.order_return.id
+        transactions.run(
+            container.uow_factory,
+            lambda uow: return_handlers.receive_return(
+                uow, merchant_id, return_id, [ReceivedUnits(line_id, 1, 0)], actor="test"
+            ),
+        )
+        refunded = transactions.run(
+            container.uow_factory,
+            lambda uow: return_handlers.refund_return(
+                uow,
+                container.quotes,
+                merchant_id,
+                return_id,
+                method=RefundMethod.OTHER,
+                reason=None,
+                quote=None,
+                actor="test",
+            ),
+        )
+        assert verify(container.read_models, merchant_id).drifts == []
+        # when its received units and its refund's fees are changed behind the order
+        with container.engine.begin() as connection:
+            connection.execute(rl.update().where(rl.c.return_id == return_id).values(damaged=5))
+            connection.execute(
+                r.update().where(r.c.id == refunded.refund.id).values(fees=r.c.fees + 1)
+            )
+        # then verify names both
+        checks = {drift.check for drift in verify(container.read_models, merchant_id).drifts}
+        assert {"return_received", "return_refund_units", "return_fees"} <= checks
     finally:
         container.engine.dispose()

@@ -12,6 +12,8 @@ Definitions (docs/reports.md says the same for merchants):
   return kept (restocking, return shipping: sales the merchant keeps). Tax and shipping
   refunded are reported beside it.
 - ``net_sales = gross_sales - discounts - refunded_sales``, per period and in total.
+- ``returns`` and ``units_returned`` count returns on the day they were created (with the
+  units received so far); ``fees_kept`` counts a return refund's fees on the day it settled.
 """
 
 from __future__ import annotations
@@ -94,6 +96,9 @@ class SummaryRow:
     store_credit_issued: int = 0  # credited by refunds in the period
     store_credit_spent: int = 0  # spent at checkouts in the period
     store_credit_outstanding: int = 0  # every balance's sum at the period's end (a liability)
+    returns: int = 0  # returns created in the period
+    units_returned: int = 0  # of those returns, units received (resellable or damaged)
+    fees_kept: int = 0  # restocking and return-shipping fees of refunds settled in the period
 
     @property
     def net_sales(self) -> int:
@@ -110,10 +115,17 @@ class ItemRow:
     gross: int
     discounts: int
     refunds: int  # refunded subtotals less their discount share, settled in the range
+    units_returned: int = 0  # received by returns created in the range
 
     @property
     def net(self) -> int:
         return self.gross - self.discounts - self.refunds
+
+
+# The summary's figures (every field but period and currency), in the order reports show.
+SUMMARY_FIGURES = tuple(
+    name for name in SummaryRow.__dataclass_fields__ if name not in ("period", "currency")
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from refundry.adapters.db.tables import ledgers as ledger_tables
 from refundry.adapters.db.tables import merchants as merchant_tables
 from refundry.adapters.db.tables import messages as message_tables
 from refundry.adapters.db.tables import orders as order_tables
+from refundry.adapters.db.tables import returns as return_tables
 from refundry.domain.ledger_check import (
     FloatCredit,
     FloatLedger,
@@ -221,8 +222,9 @@ class SqlLedgerQueries:
 
     # ----------------------------------------------------------------- reports
     def activity_span(self, merchant_id: uuid.UUID) -> tuple[datetime, datetime] | None:
-        """The first and last moment a report could count: orders placed, refunds settled."""
-        o, r = order_tables.orders, order_tables.refunds
+        """The first and last moment a report could count: orders placed, refunds settled,
+        returns created."""
+        o, r, rt = order_tables.orders, order_tables.refunds, return_tables.returns
         orders = self._connection.execute(
             sa.select(sa.func.min(o.c.created_at), sa.func.max(o.c.created_at)).where(
                 o.c.merchant_id == merchant_id
@@ -233,7 +235,12 @@ class SqlLedgerQueries:
                 r.c.merchant_id == merchant_id
             )
         ).one()
-        moments = [utc(moment) for moment in (*orders, *refunds) if moment is not None]
+        returns = self._connection.execute(
+            sa.select(sa.func.min(rt.c.created_at), sa.func.max(rt.c.created_at)).where(
+                rt.c.merchant_id == merchant_id
+            )
+        ).one()
+        moments = [utc(moment) for moment in (*orders, *refunds, *returns) if moment is not None]
         if not moments:
             return None
         return min(moments), max(moments)

@@ -17,11 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from refundry.adapters.db.order_rows import aware, utc
+from refundry.adapters.db.return_report import add_returned_units, add_returns, return_reasons
 from refundry.adapters.db.store_credit_report import add_store_credit
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.domain.refund import RefundKind, RefundStatus
 from refundry.domain.reporting import (
     NO_REASON,
+    SUMMARY_FIGURES,
     CustomerRow,
     Granularity,
     ItemRow,
@@ -119,26 +121,9 @@ class SqlReportQueries:
             row["refunded_shipping"] += int(shipping)
         bucket = partial(self._bucket, timezone=span.timezone, granularity=granularity)
         add_store_credit(self._connection, merchant_id, span, granularity, bucket, figures)
+        add_returns(self._connection, merchant_id, span, bucket, figures)
         return [
-            SummaryRow(
-                period=period,
-                currency=currency,
-                orders=values["orders"],
-                gross_sales=values["gross_sales"],
-                discounts=values["discounts"],
-                tax=values["tax"],
-                shipping=values["shipping"],
-                cancellations=values["cancellations"],
-                cancellation_count=values["cancellation_count"],
-                refunds=values["refunds"],
-                refund_count=values["refund_count"],
-                refunded_sales=values["refunded_sales"],
-                refunded_tax=values["refunded_tax"],
-                refunded_shipping=values["refunded_shipping"],
-                store_credit_issued=values["store_credit_issued"],
-                store_credit_spent=values["store_credit_spent"],
-                store_credit_outstanding=values["store_credit_outstanding"],
-            )
+            SummaryRow(period, currency, **{name: values[name] for name in SUMMARY_FIGURES})
             for (period, currency), values in sorted(figures.items())
         ]
 
@@ -194,6 +179,7 @@ class SqlReportQueries:
             cancelled = kind == RefundKind.CANCELLATION.value
             row["units_cancelled" if cancelled else "units_refunded"] += int(units)
             row["refunds"] += int(amount)
+        add_returned_units(self._connection, merchant_id, span, figures)
         return [
             ItemRow(
                 sku=sku,
@@ -204,6 +190,7 @@ class SqlReportQueries:
                 gross=values["gross"],
                 discounts=values["discounts"],
                 refunds=values["refunds"],
+                units_returned=values["units_returned"],
             )
             for (sku, currency), values in sorted(figures.items())
         ]
@@ -239,7 +226,7 @@ class SqlReportQueries:
                 amount=int(amount),
             )
             for key, example, kind, currency, count, amount in rows
-        ]
+        ] + return_reasons(self._connection, merchant_id, span)
 
     # ----------------------------------------------------------------- refunds
     @staticmethod

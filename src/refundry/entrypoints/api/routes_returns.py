@@ -51,6 +51,7 @@ RETURN_LINKS = links(
 )
 METHOD_BY_DESTINATION = {
     schemas.RefundDestination.ORIGINAL: RefundMethod.ORIGINAL,
+    schemas.RefundDestination.STORE_CREDIT: RefundMethod.STORE_CREDIT,
     schemas.RefundDestination.OTHER: RefundMethod.OTHER,
 }
 

@@ -117,6 +117,13 @@ class SummaryRowOut(BaseModel):
         description="store credit owed to customers at the period's end (a liability); in "
         "totals, at the end of the range"
     )
+    returns: int = Field(description="returns created in the period")
+    units_returned: int = Field(
+        description="units those returns received so far (resellable or damaged)"
+    )
+    fees_kept: int = Field(
+        description="restocking and return-shipping fees of refunds settled in the period"
+    )
 
 
 class SummaryReportOut(ReportRangeOut):
@@ -135,6 +142,7 @@ class ItemRowOut(BaseModel):
     discounts: int
     refunds: int
     net: int
+    units_returned: int = Field(description="units received by returns created in the range")
 
 
 class ItemsReportOut(ReportRangeOut):

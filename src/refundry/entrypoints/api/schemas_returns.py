@@ -40,6 +40,7 @@ class RefundDestination(StrEnum):
     """Where a return's money goes."""
 
     ORIGINAL = "original"  # the way the customer paid, through the provider
+    STORE_CREDIT = "store_credit"  # the customer's store credit, credited at once
     OTHER = "other"  # given back outside Refundry; recorded as not_requested
 
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.reporting import (
+    SUMMARY_FIGURES,
     Granularity,
     ItemRow,
     ReasonRow,
@@ -148,22 +149,9 @@ def totals(rows: list[SummaryRow]) -> list[SummaryRow]:
         by_currency[row.currency].append(row)
     return [
         SummaryRow(
-            period=min(row.period for row in group),
-            currency=currency,
-            orders=sum(row.orders for row in group),
-            gross_sales=sum(row.gross_sales for row in group),
-            discounts=sum(row.discounts for row in group),
-            tax=sum(row.tax for row in group),
-            shipping=sum(row.shipping for row in group),
-            cancellations=sum(row.cancellations for row in group),
-            cancellation_count=sum(row.cancellation_count for row in group),
-            refunds=sum(row.refunds for row in group),
-            refund_count=sum(row.refund_count for row in group),
-            refunded_sales=sum(row.refunded_sales for row in group),
-            refunded_tax=sum(row.refunded_tax for row in group),
-            refunded_shipping=sum(row.refunded_shipping for row in group),
-            store_credit_issued=sum(row.store_credit_issued for row in group),
-            store_credit_spent=sum(row.store_credit_spent for row in group),
+            min(row.period for row in group),
+            currency,
+            **{name: sum(getattr(row, name) for row in group) for name in FLOW_FIGURES},
             # a balance, not a flow: what is owed at the end of the last period
             store_credit_outstanding=max(
                 group, key=lambda row: row.period
@@ -171,6 +159,9 @@ def totals(rows: list[SummaryRow]) -> list[SummaryRow]:
         )
         for currency, group in sorted(by_currency.items())
     ]
+
+
+FLOW_FIGURES = tuple(name for name in SUMMARY_FIGURES if name != "store_credit_outstanding")
 
 
 def _kpis(rows: Iterable[SummaryRow]) -> list[Kpi]:

@@ -23,6 +23,7 @@ from refundry.domain.ledger_check import (
     report_drifts,
 )
 from refundry.domain.reporting import MAX_REPORT_DAYS, Granularity, SummaryRow, merchant_zone
+from refundry.domain.return_check import ReturnExpected
 from refundry.domain.store_credit_check import StoreCreditExpected, store_credit_drifts
 from refundry.services.ports.read_model import ReadModel, ReadModelFactory
 from refundry.services.views.reports import merchant_range
@@ -80,6 +81,7 @@ def _verify_merchant(
 ) -> None:
     totals = ReportTotals()
     store_credit = StoreCreditExpected()
+    returns = ReturnExpected(merchant_id)
     after: tuple[datetime, uuid.UUID] | None = None
     while batch := read.ledger.order_batch(merchant_id, after, batch_size):
         for checked in batch:
@@ -89,6 +91,7 @@ def _verify_merchant(
             )
             totals.add(order)
             store_credit.add(order)
+            returns.add(order)
             outcome.orders += 1
             outcome.refunds += len(order.refunds)
         after = (batch[-1].order.created_at, batch[-1].order.id)
@@ -100,7 +103,10 @@ def _verify_merchant(
         outcome.add(float_drifts(merchant_id, float_ledger, invoices))
     accounts = read.store_credit.merchant_accounts(merchant_id)
     outcome.add(store_credit_drifts(merchant_id, accounts, store_credit))
-    outcome.add(report_drifts(merchant_id, totals, _summary(read, merchant_id)))
+    summary = list(_summary(read, merchant_id))
+    outcome.add(report_drifts(merchant_id, totals, summary))
+    outcome.add(returns.drifts)
+    outcome.add(returns.report_drifts(summary))
 
 
 def _summary(read: ReadModel, merchant_id: uuid.UUID) -> Iterator[SummaryRow]:
