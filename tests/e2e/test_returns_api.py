@@ -279,3 +279,75 @@ def test_reports_count_returns_units_returned_fees_kept_and_return_reasons(api: 
     assert [(row["reason"], row["count"], row["amount"]) for row in returned] == [
         ("Too strong.", 2, 2056)
     ]
+
+
+def received_return(api: Api, order: dict[str, Any], line: dict[str, Any], units: int) -> str:
+    made = create_return(api, order, lines=[{"line_id": line["id"], "quantity": units}])
+    received = api.client.post(
+        f"/v1/returns/{made['id']}/receive",
+        json={"lines": [{"line_id": line["id"], "resellable": units}]},
+    )
+    assert received.status_code == 200, received.text
+    return str(made["id"])
+
+
+def test_an_exchange_for_less_refunds_the_difference_and_pays_the_replacement(api: Api) -> None:
+    # given the teapot (5490 + 1098 tax = 6588) back on the shelf
+    order = shipped(api)
+    return_id = received_return(api, order, order["lines"][1], 1)
+    before = stock(api, "CUP")
+    # when it is exchanged for two cups worth 5000
+    cups = {"sku": "CUP", "name": "Cup", "quantity": 2, "unit_price": 2000, "tax": 1000}
+    done = api.client.post(f"/v1/returns/{return_id}/exchange", json={"lines": [cups]})
+    assert done.status_code == 201, done.text
+    result = done.json()
+    # then the replacement is paid by the return's value, and 1588 goes back to the card
+    replacement = result["replacement_order"]
+    assert (replacement["order_status"], replacement["total"]) == ("paid", 5000)
+    assert replacement["payment"]["store_credit"]["amount"] == 5000
+    assert replacement["customer"] == order["customer"]
+    assert (result["carried"]["amount"], result["carried"]["method"]) == (5000, "store_credit")
+    assert result["carried"]["lines"][0]["quantity"] == 1  # the teapot, with its tax
+    assert (result["difference_refunded"]["amount"], result["difference_paid"]) == (1588, 0)
+    assert result["difference_refunded"]["method"] == "original"
+    assert result["return"]["status"] == "closed"
+    assert result["return"]["exchange_order_id"] == replacement["id"]
+    assert stock(api, "CUP") == before - 2
+    # and the customer's store credit went in and out: nothing left, both moves kept
+    credit = api.client.get("/v1/customers/ana@example.com/store-credit").json()
+    assert credit["balances"][0]["available"] == 0
+    assert sorted(entry["kind"] for entry in credit["entries"]) == ["issued", "spent"]
+
+
+def test_an_exchange_for_more_has_the_replacements_checkout_take_the_difference(
+    api: Api,
+) -> None:
+    order = shipped(api)
+    return_id = received_return(api, order, order["lines"][0], 1)  # one mug: 1393
+    kettle = {"sku": "KETTLE", "name": "Kettle", "quantity": 1, "unit_price": 4000, "tax": 800}
+    done = api.client.post(
+        f"/v1/returns/{return_id}/exchange",
+        json={"lines": [kettle], "payment_reference": "pi_difference"},
+    )
+    assert done.status_code == 201, done.text
+    result = done.json()
+    replacement = result["replacement_order"]
+    assert (result["carried"]["amount"], result["difference_refunded"]) == (1393, None)
+    assert result["difference_paid"] == 4800 - 1393
+    assert (replacement["order_status"], replacement["captured"]) == ("paid", 4800)
+    assert replacement["payment"]["store_credit"]["amount"] == 1393
+    assert replacement["payment"]["method"] == "card"
+
+
+def test_an_exchange_needs_units_received_and_refuses_a_closed_return(api: Api) -> None:
+    order = shipped(api)
+    made = create_return(api, order, lines=[{"line_id": order["lines"][0]["id"], "quantity": 1}])
+    cup = {"sku": "CUP", "name": "Cup", "quantity": 1, "unit_price": 500}
+    early = api.client.post(f"/v1/returns/{made['id']}/exchange", json={"lines": [cup]})
+    assert (early.status_code, problem_type(early)) == (409, "return-nothing-received")
+    return_id = received_return(api, order, order["lines"][1], 1)
+    assert api.client.post(f"/v1/returns/{return_id}/exchange", json={"lines": [cup]}).is_success
+    again = api.client.post(f"/v1/returns/{return_id}/exchange", json={"lines": [cup]})
+    assert again.status_code == 409, again.text
+    orders = api.client.get("/v1/orders", params={"query": "ana@example.com"}).json()["data"]
+    assert len(orders) == 2  # the original and one replacement: nothing else was written

@@ -6,6 +6,7 @@ changes nothing (issue 19)."""
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections import Counter
 
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from refundry.domain.errors import RefundryError
 from refundry.domain.events import StockMoved
+from refundry.domain.money import Money
 from refundry.domain.order import LineKind, Order, ReturnLineRequest
 from refundry.domain.refund import RefundMethod
 from refundry.domain.returns import ReceivedUnits, ReturnStatus
@@ -51,6 +53,7 @@ return_operations = st.lists(
         *[st.tuples(st.just("refund_return"), st.integers(0, 5), st.integers(0, 2), st.booleans())]
         * 3,
         st.tuples(st.just("cancel_return"), st.integers(0, 5), st.just(0), st.just(False)),
+        st.tuples(st.just("exchange"), st.integers(0, 5), st.integers(0, 3), st.booleans()),
         st.tuples(st.just("approve"), st.integers(0, 5), st.just(0), st.just(False)),
     ),
     max_size=24,
@@ -93,6 +96,13 @@ def apply_return_operation(order: Order, operation: tuple[str, int, int, bool]) 
         method = [RefundMethod.ORIGINAL, RefundMethod.OTHER, None][second]
         order.refund_return(chosen.id, method=order.refund_method(method), reason=None,
                             actor="t", now=NOW)  # fmt: skip
+    elif kind == "exchange" and chosen is not None:
+        value = order.exchange_value(chosen.id, NOW)
+        # all of its value, or part of it (the replacement cost less: the rest is refunded)
+        carried = value if flag else Money(max(1, value.minor // (second + 2)), value.currency)
+        order.exchange_return(
+            chosen.id, carried=carried, replacement_id=uuid.uuid4(), actor="t", now=NOW
+        )
     elif kind == "cancel_return" and chosen is not None:
         order.cancel_return(chosen.id, None, "t", NOW)
     elif kind == "approve" and chosen is not None:

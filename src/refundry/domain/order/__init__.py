@@ -12,6 +12,7 @@
 - ``refund_calculation``: the calculator behind "review refund" and the refund itself.
 - ``points``: the order's share of loyalty points.
 - ``returns``: shipped units coming back: which can, receiving them, refunding them.
+- ``exchanges``: a return's value paying for a replacement order.
 - ``store_credit``: the part of each refund given back as store credit.
 - ``restock``: the one rule for stock an order's change moves (recorded as ``StockMoved``).
 - ``placement``: building an order from what a checkout reports.

@@ -10,6 +10,7 @@ from datetime import datetime
 from refundry.domain.order import (
     authorization,
     cancellation,
+    exchanges,
     fulfilment,
     gift_cards,
     refund_calculation,
@@ -75,6 +76,9 @@ class Order(OrderRoot):
     cancel_return = return_rules.cancel_return
     receive_return = return_rules.receive_return
     refund_return = return_rules.refund_return
+    # exchanges.py: a return's value paying for a replacement order.
+    exchange_value = exchanges.exchange_value
+    exchange_return = exchanges.exchange_return
 
     def preview_return_refund(self, return_id: uuid.UUID, as_of: datetime) -> RefundBreakdown:
         """What refunding the return would give back as of ``as_of``; changes nothing."""

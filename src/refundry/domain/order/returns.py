@@ -154,7 +154,7 @@ def approve_return(order: OrderRoot, return_id: uuid.UUID, actor: str, now: date
     order_return = return_by_id(order, return_id)
     previous = order_return.status
     order_return.approve(actor, now)
-    _changed(order, order_return, previous, actor, now)
+    record_return_changed(order, order_return, previous, actor, now)
 
 
 def decline_return(
@@ -163,7 +163,7 @@ def decline_return(
     order_return = return_by_id(order, return_id)
     previous = order_return.status
     order_return.decline(reason, actor, now)
-    _changed(order, order_return, previous, actor, now)
+    record_return_changed(order, order_return, previous, actor, now)
 
 
 def cancel_return(
@@ -172,7 +172,7 @@ def cancel_return(
     order_return = return_by_id(order, return_id)
     previous = order_return.status
     order_return.cancel(_text(reason), actor, now)
-    _changed(order, order_return, previous, actor, now)
+    record_return_changed(order, order_return, previous, actor, now)
 
 
 def receive_return(
@@ -194,7 +194,7 @@ def receive_return(
     restock.record_stock_moved(
         order, [(arrived.order_line_id, arrived.resellable) for arrived in units]
     )
-    _changed(order, order_return, previous, actor, now)
+    record_return_changed(order, order_return, previous, actor, now)
 
 
 def refund_return(
@@ -221,7 +221,7 @@ def refund_return(
     order.events.append(OrderRefunded(order.id, made.id))
     previous = order_return.status
     order_return.close(actor=actor, now=now, refund_id=made.id)
-    _changed(order, order_return, previous, actor, now)
+    record_return_changed(order, order_return, previous, actor, now)
     return made
 
 
@@ -232,11 +232,11 @@ def reopen_refunded_return(order: OrderRoot, failed: Refund, now: datetime) -> N
         if order_return.refund_id == failed.id:
             previous = order_return.status
             order_return.reopen(f"the refund failed: {failed.failure_reason}", now)
-            _changed(order, order_return, previous, "system", now)
+            record_return_changed(order, order_return, previous, "system", now)
 
 
 # ------------------------------------------------------------------ helpers
-def _changed(
+def record_return_changed(
     order: OrderRoot, order_return: OrderReturn, previous: ReturnStatus, actor: str, now: datetime
 ) -> None:
     order.events.append(ReturnChanged(order.id, order_return.id, previous, actor))

@@ -21,6 +21,7 @@ from refundry.entrypoints.api import (
     routes_reconciliation,
     routes_refunds,
     routes_reports,
+    routes_return_money,
     routes_returns,
     routes_stock,
     routes_store_credit,
@@ -60,6 +61,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         routes_webhooks.router,
         routes_points.router,
         routes_returns.router,
+        routes_return_money.router,
         routes_store_credit.router,
     )
     for router in routers:

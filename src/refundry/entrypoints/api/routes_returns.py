@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from refundry.domain.errors import InvalidInput
 from refundry.domain.order import Order, ReturnLineRequest
-from refundry.domain.refund import Refund, RefundMethod
+from refundry.domain.refund import Refund
 from refundry.domain.returns import (
     AfterSales,
     OrderReturn,
@@ -20,7 +20,6 @@ from refundry.domain.returns import (
     ReturnStatus,
     basis_points,
 )
-from refundry.entrypoints.api import presenters
 from refundry.entrypoints.api import schemas_returns as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.fields import Text
@@ -30,9 +29,7 @@ from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.views import returns as views
 from refundry.services.views.documents import (
-    breakdown_document,
     cancellation_record_document,
-    refund_document,
     return_document,
 )
 
@@ -49,18 +46,13 @@ RETURN_LINKS = links(
         "POST", f"{RETURN}/refund/preview", "Review its refund", return_id=RETURN_ID
     ),
 )
-METHOD_BY_DESTINATION = {
-    schemas.RefundDestination.ORIGINAL: RefundMethod.ORIGINAL,
-    schemas.RefundDestination.STORE_CREDIT: RefundMethod.STORE_CREDIT,
-    schemas.RefundDestination.OTHER: RefundMethod.OTHER,
-}
 
 
 def present_return(change: handlers.ReturnChange) -> dict[str, Any]:
-    return _return_model(change.order, change.order_return).model_dump(mode="json")
+    return return_model(change.order, change.order_return).model_dump(mode="json")
 
 
-def _return_model(order: Order, order_return: OrderReturn) -> schemas.ReturnOut:
+def return_model(order: Order, order_return: OrderReturn) -> schemas.ReturnOut:
     return schemas.ReturnOut(**return_document(order, order_return))
 
 
@@ -213,86 +205,6 @@ def receive_return(
     )
 
 
-@router.post("/returns/{return_id}/refund/preview", response_model=schemas.ReturnRefundPreviewOut)
-def preview_return_refund(
-    return_id: uuid.UUID,
-    container: ContainerDep,
-    caller: CallerDep,
-    idempotency_key: IdempotencyKeyDep,
-    body: schemas.ReturnRefundIn | None = None,
-) -> Response:
-    """What refunding the units that arrived gives back, fees kept; writes nothing. The
-    quote commits exactly these amounts."""
-    del idempotency_key  # a preview writes nothing: idempotent by nature
-    body = body or schemas.ReturnRefundIn()
-    preview = transactions.read(
-        container.uow_factory,
-        lambda uow: handlers.preview_return_refund(
-            uow,
-            container.quotes,
-            caller.merchant_id,
-            return_id,
-            METHOD_BY_DESTINATION[body.destination],
-        ),
-    )
-    refundable = preview.order.refundable
-    return json_response(
-        schemas.ReturnRefundPreviewOut(
-            **breakdown_document(preview.order, preview.breakdown),
-            return_id=preview.order_return.id,
-            order_id=preview.order.id,
-            destination=body.destination,
-            refundable_before=refundable.minor,
-            refundable_after=(refundable - preview.breakdown.total).minor,
-            quote=preview.quote.token,
-            quote_expires_at=preview.quote.expires_at,
-        ).model_dump(mode="json")
-    )
-
-
-@router.post("/returns/{return_id}/refund", status_code=201, response_model=schemas.ReturnRefundOut)
-def refund_return(
-    return_id: uuid.UUID,
-    request: Request,
-    container: ContainerDep,
-    caller: CallerDep,
-    idempotency_key: IdempotencyKeyDep,
-    body: schemas.ReturnRefundIn | None = None,
-) -> Response:
-    """Refund the units that arrived, less the return's fees, and close the return. Units
-    that never arrived are released."""
-    body = body or schemas.ReturnRefundIn()
-
-    def present(done: handlers.ReturnRefunded) -> dict[str, Any]:
-        return schemas.ReturnRefundOut.model_validate(
-            {
-                "return": _return_model(done.order, done.order_return),
-                "refund": refund_document(done.order, done.refund),
-                "order": presenters.order_model(done.order),
-            }
-        ).model_dump(mode="json", by_alias=True)
-
-    return mutate(
-        container=container,
-        caller=caller,
-        request=request,
-        idempotency_key=idempotency_key,
-        body=body,
-        use_case=lambda uow: handlers.refund_return(
-            uow,
-            container.quotes,
-            caller.merchant_id,
-            return_id,
-            method=METHOD_BY_DESTINATION[body.destination],
-            reason=body.reason,
-            quote=body.quote,
-            actor=caller.actor,
-        ),
-        present=present,
-        status_code=201,
-    )
-
-
 # -------------------------------------------------------------------- reads
 @router.get("/returns", response_model=schemas.AfterSalesListOut)
 def list_returns(
@@ -334,7 +246,7 @@ def _record_model(
     order: Order, record: OrderReturn | Refund
 ) -> schemas.ReturnOut | schemas.CancellationRecordOut:
     if isinstance(record, OrderReturn):
-        return _return_model(order, record)
+        return return_model(order, record)
     return schemas.CancellationRecordOut(**cancellation_record_document(order, record))
 
 
@@ -343,7 +255,7 @@ def get_return(return_id: uuid.UUID, container: ContainerDep, caller: CallerDep)
     order, order_return = transactions.query(
         container.read_models, lambda read: views.get_return(read, caller.merchant_id, return_id)
     )
-    return json_response(_return_model(order, order_return).model_dump(mode="json"))
+    return json_response(return_model(order, order_return).model_dump(mode="json"))
 
 
 @router.get("/orders/{order_id}/returns", response_model=schemas.ReturnListOut)
@@ -354,7 +266,7 @@ def order_returns(order_id: uuid.UUID, container: ContainerDep, caller: CallerDe
     )
     return json_response(
         schemas.ReturnListOut(
-            data=[_return_model(order, order_return) for order_return in order.returns],
+            data=[return_model(order, order_return) for order_return in order.returns],
             next_cursor=None,
         ).model_dump(mode="json")
     )

@@ -18,9 +18,17 @@ from refundry.entrypoints.api.fields import (
     Reason,
     StrictModel,
     Text,
+    Text200,
     WholeNumber,
 )
-from refundry.entrypoints.api.schemas import BreakdownOut, OrderOut, RefundOut
+from refundry.entrypoints.api.schemas import (
+    BreakdownOut,
+    LineIn,
+    OrderOut,
+    ProviderReference,
+    RefundOut,
+    ShippingIn,
+)
 
 # A JSON number; the domain turns it into basis points and refuses a third decimal.
 Percent = Annotated[
@@ -89,6 +97,17 @@ class ReturnRefundIn(StrictModel):
     quote: Text[Annotated[str, Field(max_length=1000)]] | None = Field(
         None, description="from the preview: commit exactly the previewed amounts"
     )
+
+
+class ExchangeIn(StrictModel):
+    """The replacement order: paid by the return's value; a difference in the customer's
+    favour is refunded, one in the merchant's favour is taken by the replacement's checkout
+    the way the original order was paid (`payment_reference`: the provider's id of it)."""
+
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
+    shipping: ShippingIn | None = None
+    external_id: Text200 | None = None
+    payment_reference: ProviderReference | None = None
 
 
 class ReturnLineOut(BaseModel):
@@ -180,6 +199,21 @@ class ReturnRefundPreviewOut(BreakdownOut):
     refundable_after: int
     quote: str
     quote_expires_at: datetime
+
+
+class ReturnExchangeOut(BaseModel):
+    return_: ReturnOut = Field(alias="return")
+    replacement_order: OrderOut
+    carried: RefundOut = Field(
+        description="the return's refund, carried to the replacement as store credit (spent "
+        "by its checkout in the same change)"
+    )
+    difference_refunded: RefundOut | None = Field(
+        description="the return was worth more than the replacement: the rest, refunded"
+    )
+    difference_paid: int = Field(
+        description="the replacement cost more than the return: what its checkout took"
+    )
 
 
 class ReturnRefundOut(BaseModel):

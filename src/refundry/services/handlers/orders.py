@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from refundry.domain.errors import LinkNotFound
 from refundry.domain.gift_card import GiftCardLink
@@ -53,7 +53,14 @@ class PlaceOrder:
 def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
     """Record an order as the checkout placed it; its units leave the shelf."""
     now = utcnow()
-    order = place_order(
+    order = build_order(uow, command, now)
+    admit_order(uow, order, command.actor, now)
+    return order
+
+
+def build_order(uow: UnitOfWork, command: PlaceOrder, now: datetime) -> Order:
+    """The order the checkout reports, validated; nothing recorded yet."""
+    return place_order(
         merchant_id=command.merchant_id,
         external_id=command.external_id,
         customer=command.customer,
@@ -72,13 +79,17 @@ def ingest_order(uow: UnitOfWork, command: PlaceOrder) -> Order:
         points_value=command.points_value,
         store_credit=command.store_credit,
     )
+
+
+def admit_order(uow: UnitOfWork, order: Order, actor: str, now: datetime) -> None:
+    """Record a built order: what it spends (float, points, store credit) is taken, what it
+    earns is awarded, and it is added."""
     if order.payment.method is PaymentMethod.FLOAT:
         merchant_float.charge_order(uow, order)
     points.redeem_points(uow, order, now)
-    store_credit.spend_at_checkout(uow, order, command.actor, now)
+    store_credit.spend_at_checkout(uow, order, actor, now)
     points.award_points(uow, order, now)
     uow.orders.add(order)  # placement recorded its units leaving the shelf (StockMoved)
-    return order
 
 
 def authorize_order(

@@ -1,5 +1,6 @@
 """Returns: create one for shipped units, approve or decline it, receive what arrives, and
-refund it (previewed first, with the same calculator and quote as every refund)."""
+refund it (previewed first, with the same calculator and quote as every refund) or
+exchange it for a replacement order."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from refundry.domain.order import Order, ReturnLineRequest
+from refundry.domain.money import Currency, Money
+from refundry.domain.order import CaptureMode, NewLine, Order, PaymentMethod, ReturnLineRequest
 from refundry.domain.refund import Refund, RefundBreakdown, RefundMethod
 from refundry.domain.returns import OrderReturn, ReceivedUnits, ReturnNotFound
 from refundry.services.clock import utcnow
+from refundry.services.handlers import store_credit
+from refundry.services.handlers.orders import PlaceOrder, admit_order, build_order
 from refundry.services.handlers.quotes import Quote, QuoteSigner
 from refundry.services.unit_of_work import UnitOfWork
 
@@ -140,6 +144,88 @@ def refund_return(
         signer.verify(quote, order, order.preview_return_refund(return_id, now), method, now)
     refund = order.refund_return(return_id, method=method, reason=reason, actor=actor, now=now)
     return ReturnRefunded(order, order.return_by_id(return_id), refund)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacementOrder:
+    """The replacement an exchange places: its lines and shipping, and, when it costs more
+    than the return is worth, how the checkout took the difference."""
+
+    lines: Sequence[NewLine]
+    shipping_amount: int = 0
+    shipping_tax: int = 0
+    external_id: str | None = None
+    payment_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnExchanged:
+    order: Order
+    order_return: OrderReturn
+    replacement: Order
+    carried: Refund  # the return's refund, carried to the replacement as store credit
+    difference_refunded: Refund | None  # the return was worth more than its replacement
+    difference_paid: Money  # the replacement cost more: what its checkout took
+
+
+def exchange_return(
+    uow: UnitOfWork,
+    merchant_id: uuid.UUID,
+    return_id: uuid.UUID,
+    replacement: ReplacementOrder,
+    *,
+    actor: str,
+) -> ReturnExchanged:
+    """In one change: the replacement order is placed, paid by the return's value (carried
+    as store credit and spent at once); a difference in the customer's favour is refunded
+    the way they paid, one in the merchant's favour is the money part of the replacement,
+    taken by its checkout the way the original was paid."""
+    now = utcnow()
+    order = _locked_order(uow, merchant_id, return_id)
+    value = order.exchange_value(return_id, now)
+    total = replacement_total(replacement, order.currency)
+    carried = min(value, total)
+    new_order = build_order(
+        uow,
+        PlaceOrder(
+            merchant_id=merchant_id,
+            external_id=replacement.external_id,
+            customer=order.customer,
+            currency_code=order.currency.code,
+            lines=replacement.lines,
+            shipping_amount=replacement.shipping_amount,
+            shipping_tax=replacement.shipping_tax,
+            payment_method=_difference_method(order) if total > carried else PaymentMethod.CARD,
+            capture_mode=CaptureMode.AUTOMATIC,
+            payment_reference=replacement.payment_reference,
+            store_credit=carried.minor,
+            actor=actor,
+        ),
+        now,
+    )
+    refund, rest = order.exchange_return(
+        return_id, carried=carried, replacement_id=new_order.id, actor=actor, now=now
+    )
+    store_credit.credit_at_once(uow, order, now)
+    admit_order(uow, new_order, actor, now)
+    return ReturnExchanged(
+        order, order.return_by_id(return_id), new_order, refund, rest, total - carried
+    )
+
+
+def _difference_method(order: Order) -> PaymentMethod:
+    """How the replacement's checkout takes what the return does not cover: the way the
+    original was paid, by card when that was store credit itself."""
+    if order.payment.method is PaymentMethod.STORE_CREDIT:
+        return PaymentMethod.CARD
+    return order.payment.method
+
+
+def replacement_total(replacement: ReplacementOrder, currency: Currency) -> Money:
+    minor = sum(
+        line.unit_price * line.quantity - line.discount + line.tax for line in replacement.lines
+    )
+    return Money(minor + replacement.shipping_amount + replacement.shipping_tax, currency)
 
 
 def _locked_order(uow: UnitOfWork, merchant_id: uuid.UUID, return_id: uuid.UUID) -> Order:

@@ -68,6 +68,14 @@ def record_store_credit(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now:
         publish_store_credit(uow, account, account.entries[written:], now, actor)
 
 
+def credit_at_once(uow: UnitOfWork, order: Order, now: datetime) -> None:
+    """Credit now what the order's refunds of this change give back as store credit, for a
+    checkout in the same change to spend (an exchange). The bus's handler, run again at
+    the commit, finds each refund credited already and writes nothing more."""
+    issued = [(order, event) for event in order.events if isinstance(event, StoreCreditIssued)]
+    record_store_credit(uow, issued, now)
+
+
 def adjust(
     uow: UnitOfWork,
     merchant_id: uuid.UUID,
