@@ -160,3 +160,36 @@ def test_readme_points_tour_reverses_points_and_auto_refunds(
     assert "balance after the reversal: 50" in out
     assert "problems/order-not-refundable" in out
     assert out.splitlines()[-2:] == ["missing_record,", "record_without_order,PTS-1"], out
+
+
+def test_readme_returns_tour_walks_a_return_to_store_credit_and_spends_it(
+    demo_server: str, tmp_path: Path
+) -> None:
+    # given the returns tour from the README and the demo serving
+    script = readme_block("tour-returns")
+    # when it runs in bash
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env={**os.environ, "API": demo_server},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # then each step prints what the README promises, in order
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert result.stdout.splitlines() == [
+        "fulfilled",
+        "lamps on the shelf after the sale: 7",
+        "open",
+        "('received', 2)",
+        "lamps on the shelf after the receipt: 8",
+        "(6480, 720)",
+        "('closed', 'completed', 'partially_refunded')",
+        "store credit: 6480",
+        "('paid', 6480)",
+        "store credit after the checkout: 0",
+        "{'returns': 1, 'units_returned': 2, 'fees_kept': 720, 'store_credit_issued': 6480, "
+        "'store_credit_spent': 6480}",
+    ]
