@@ -19,6 +19,7 @@ from refundry.bootstrap import Container, payment_providers
 from refundry.entrypoints.api.app import create_app
 from refundry.services.handlers.provider_work import ProviderWork
 from tests.conftest import Api, order_body, sandbox_psp_server
+from tests.e2e.test_reports_api import RANGE
 
 
 def ingest(api: Api, **overrides: Any) -> dict[str, Any]:
@@ -230,6 +231,34 @@ def test_a_failed_cancellation_refund_can_be_made_again_on_the_cancelled_order(
     assert statuses(own_api, made["id"])[-1] == "completed"
     final = own_api.client.get(f"/v1/orders/{order['id']}").json()
     assert (final["order_status"], final["refundable"]) == ("cancelled", 0)
+    # and it is the cancellation again (issue 19): the cancelled units with their tax and
+    # shipping shares, not goodwill, restocking nothing twice
+    failed, retried = own_api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
+    assert (retried["kind"], retried["goodwill"]) == ("cancellation", 0)
+    assert [
+        (line["sku"], line["quantity"], line["tax"], line["restocked_quantity"])
+        for line in retried["lines"]
+    ] == [(line["sku"], line["quantity"], line["tax"], 0) for line in failed["lines"]]
+    assert (retried["shipping"], retried["tax"]) == (failed["shipping"], failed["tax"])
+    assert [line["open_quantity"] for line in final["lines"]] == [0, 0, 0]
+    # so the reports see a cancelled sale: net sales 0, the tax back, the units cancelled
+    summary = own_api.client.get(f"/v1/reports/summary?{RANGE}").json()["totals"][0]
+    assert (summary["net_sales"], summary["cancellation_count"], summary["refund_count"]) == (
+        0, 1, 0,
+    )  # fmt: skip
+    assert summary["refunded_tax"] == summary["tax"]
+    items = own_api.client.get(f"/v1/reports/items?{RANGE}").json()["data"]
+    assert all(row["units_cancelled"] == row["units_sold"] for row in items)
+    # and a partial refund instead is refused: the cancellation is owed whole
+    another = ingest(own_api)
+    httpx.post(f"{base}/_sandbox/faults", json={"reject_refunds": 1})
+    own_api.client.post(f"/v1/orders/{another['id']}/cancel")
+    own_api.settle()
+    part = own_api.client.post(f"/v1/orders/{another['id']}/refund", json={"amount": 100})
+    assert part.status_code == 409
+    assert part.json()["type"].endswith("/order-not-refundable")
+    preview = own_api.client.post(f"/v1/orders/{another['id']}/refund/preview").json()
+    assert (preview["amount"], preview["goodwill"]) == (another["total"], 0)
 
 
 def test_refund_ids_are_the_providers_idempotency_keys(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from refundry.domain.errors import (
     EmptyRefund,
@@ -275,6 +275,16 @@ class Order:
             assert status in TRANSITIONS[self.status], f"model: {self.status} -> {status}"
             self.status = status
 
+    def owed_stop_refund(self) -> Refund | None:
+        """The last cancellation or automatic refund of a stopped order, when it failed and
+        its money is still owed whole."""
+        if not self.terminal:
+            return None
+        stops = [r for r in self.refunds if r.kind in ("cancellation", "auto_refund")]
+        if not stops or stops[-1].status != FAILED or stops[-1].amount != self.refundable:
+            return None
+        return stops[-1]
+
     # ------------------------------------------------------------ refund maths
     def calculate(self, request: Request) -> Breakdown:
         """What ``request`` gives back now, or the rejection the system must make. Which
@@ -291,6 +301,19 @@ class Order:
         refundable = self.refundable
         if refundable == 0:
             raise Rejected(RefundExceedsRefundable, "nothing left")
+        owed = self.owed_stop_refund()
+        if owed is not None:
+            # A stopped order's failed cancellation (or automatic) refund is retried as
+            # itself, whole: the same units, shares and shipping, restocking nothing again.
+            if not request.everything:
+                raise Rejected(OrderNotRefundable, "retry the failed stop refund whole")
+            return Breakdown(
+                tuple(replace(line, restocked=0) for line in owed.breakdown.lines),
+                owed.breakdown.shipping,
+                owed.breakdown.shipping_tax,
+                owed.breakdown.goodwill,
+                owed.breakdown.adjustment,
+            )
         shipping_refunded, shipping_tax_refunded = self.shipping_refunded()
         shipping_left = self.shipping - shipping_refunded
         if request.everything and self.terminal:
@@ -513,6 +536,11 @@ class Shop:
     def refund(self, order: Order, request: Request, requested_method: str | None) -> Refund:
         method = self.resolve_method(order, requested_method)
         breakdown = order.calculate(request)
+        owed = order.owed_stop_refund()
+        if owed is not None:
+            for refunded in breakdown.lines:
+                order.lines[refunded.line].cancelled -= refunded.unfulfilled
+            return self.record_refund(order, breakdown, kind=owed.kind, method=method, derive=False)
         refund = self.record_refund(order, breakdown, kind="refund", method=method, derive=True)
         self.kill_refunded_links(order, refund)
         self.restock(order, breakdown.lines)

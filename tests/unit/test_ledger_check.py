@@ -25,10 +25,21 @@ from refundry.domain.ledger_check import (
 )
 from refundry.domain.merchant_float import Invoice
 from refundry.domain.money import Currency, Money
-from refundry.domain.order import Order, RefundRequest
-from refundry.domain.refund import RefundStatus
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    NewLine,
+    Order,
+    PaymentMethod,
+    RefundRequest,
+    place_order,
+)
+from refundry.domain.order.refunds import record_refund
+from refundry.domain.refund import RefundKind, RefundMethod, RefundStatus
 from refundry.domain.reporting import SummaryRow, reason_key
 from refundry.domain.status import OrderStatus
+from refundry.domain.stop_check import stop_refund_drifts
 from refundry.entrypoints.seed_data import generate_order
 from tests.unit.test_redeem_orders import NOW, redeem_order
 
@@ -218,3 +229,54 @@ def test_a_report_total_that_disagrees_is_named(figure: str) -> None:
     assert report_drifts(uuid.uuid4(), totals, [row]) == []
     off = dataclasses.replace(row, **{figure: figures[figure] + 1})
     assert [d.check for d in report_drifts(uuid.uuid4(), totals, [off])] == [f"report_{figure}"]
+
+
+def test_a_failed_cancellation_refund_retried_as_goodwill_is_a_drift() -> None:
+    # given a cancelled card order whose cancellation refund the provider refused
+    order = stop_check_order()
+    order.cancel(reason=None, status_label=None, created_by="t", now=STOP_NOW)
+    [cancellation] = order.refunds
+    order.fail_refund(cancellation.id, "declined", STOP_NOW)
+    # a retry made as it is now is no drift
+    assert stop_refund_drifts(order) == []
+    # when the money went back as goodwill instead (the bug issue 19 found)
+    record_refund(
+        order,
+        RefundRequest.full(),
+        kind=RefundKind.REFUND,
+        method=RefundMethod.ORIGINAL,
+        reason=None,
+        created_by="t",
+        now=STOP_NOW,
+    )
+    # then verify names it
+    assert [drift.check for drift in stop_refund_drifts(order)] == ["stop_refund_as_goodwill"]
+    # and the retry the order makes now is no drift
+    retried = stop_check_order()
+    retried.cancel(reason=None, status_label=None, created_by="t", now=STOP_NOW)
+    retried.fail_refund(retried.refunds[0].id, "declined", STOP_NOW)
+    made = retried.refund(
+        RefundRequest.full(), method=None, reason=None, created_by="t", now=STOP_NOW
+    )
+    assert made.kind is RefundKind.CANCELLATION
+    assert stop_refund_drifts(retried) == []
+
+
+STOP_NOW = datetime(2026, 12, 6, tzinfo=UTC)
+
+
+def stop_check_order() -> Order:
+    return place_order(
+        merchant_id=uuid.uuid4(),
+        external_id=None,
+        customer=Customer("a@example.com"),
+        currency=Currency.of("EUR"),
+        lines=[NewLine("MUG", "Mug", LineKind.PHYSICAL, 2, 1000, 100, 380)],
+        shipping_amount=490,
+        shipping_tax=98,
+        payment_method=PaymentMethod.CARD,
+        capture_mode=CaptureMode.AUTOMATIC,
+        authorized=None,
+        captured=None,
+        now=STOP_NOW,
+    )

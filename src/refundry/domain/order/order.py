@@ -86,4 +86,8 @@ class Order(OrderRoot):
 
     def preview_refund(self, request: RefundRequest, as_of: datetime) -> RefundBreakdown:
         """The refund ``request`` would make as of ``as_of``; changes nothing."""
+        owed = refund_rules.owed_stop_refund(self)
+        if owed is not None:
+            refund_rules.check_retry_request(self, owed, request)
+            return refund_rules.retry_breakdown(owed)
         return refund_calculation.calculate_refund(self, request, as_of)

@@ -24,6 +24,7 @@ from refundry.domain.ledger_check import (
 )
 from refundry.domain.reporting import MAX_REPORT_DAYS, Granularity, SummaryRow, merchant_zone
 from refundry.domain.return_check import ReturnExpected
+from refundry.domain.stop_check import stop_refund_drifts
 from refundry.domain.store_credit_check import StoreCreditExpected, store_credit_drifts
 from refundry.services.ports.read_model import ReadModel, ReadModelFactory
 from refundry.services.views.reports import merchant_range
@@ -92,6 +93,7 @@ def _verify_merchant(
             totals.add(order)
             store_credit.add(order)
             returns.add(order)
+            outcome.add(stop_refund_drifts(order))
             outcome.orders += 1
             outcome.refunds += len(order.refunds)
         after = (batch[-1].order.created_at, batch[-1].order.id)
