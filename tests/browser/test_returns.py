@@ -147,6 +147,14 @@ def test_a_return_is_requested_approved_received_and_refunded_less_a_restocking_
     expect(page.get_by_role("heading", level=1)).to_contain_text("partially refunded")
     expect(page.locator("#returns")).to_contain_text("Closed")
     expect(page.locator("#returns")).to_contain_text("€25.07")
+    # and the customer's Account History (seed 002) shows the return with the purchase
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Account History").click()
+    history_page = page.locator("main")
+    expect(history_page).to_contain_text("2 of 2 units received")
+    expect(history_page.get_by_text("Closed")).to_be_visible()
+    page.screenshot(path=screenshot_path("returns-6-account-history"), full_page=True)
+    assert_accessible(page, "account history with a return")
 
     refunded, shelf = stored(database, order)
     assert refunded.status is OrderStatus.PARTIALLY_REFUNDED

@@ -213,3 +213,48 @@ def test_the_returns_list_pages_on_with_next_page(
     broken = browser_client.get("/dashboard/returns", params={"after": "not a cursor"})
     assert broken.status_code == 422
     assert "that page link is broken" in broken.text
+
+
+def test_a_return_changed_meanwhile_is_explained_on_the_page(
+    api: Api, browser_client: TestClient
+) -> None:
+    # given a requested return whose page is open, approved meanwhile through the API
+    order = shipped(api)
+    made = create_return(
+        api, order, lines=[{"line_id": order["lines"][0]["id"], "quantity": 1}], requested=True
+    )
+    sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
+    page = browser_client.get(f"/dashboard/returns/{made['id']}")
+    assert api.client.post(f"/v1/returns/{made['id']}/approve").status_code == 200
+    # when the page's Decline is sent: refused, said at the top, the return as it now is
+    refused = browser_client.post(
+        f"/dashboard/returns/{made['id']}/decline",
+        data={"csrf": csrf_of(page.text), "reason": "Worn"},
+    )
+    assert refused.status_code == 409
+    assert "This return is open now, so that cannot be done" in refused.text
+    assert "Receive items" in refused.text
+    assert status_of(api, made["id"]) == "open"
+
+
+def test_a_refund_reviewed_before_the_order_changed_is_reviewed_again(
+    api: Api, browser_client: TestClient
+) -> None:
+    order, made = received_return(api)
+    sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
+    csrf = csrf_of(browser_client.get(f"/dashboard/returns/{made['id']}").text)
+    review = browser_client.post(
+        f"/dashboard/returns/{made['id']}/refund/review",
+        data={"csrf": csrf, "destination": "original"},
+    )
+    quote = re.search(r'name="quote" value="([^"]+)"', review.text)
+    assert quote
+    teapot = {"lines": [{"line_id": order["lines"][1]["id"], "quantity": 1, "restock": True}]}
+    assert api.client.post(f"/v1/orders/{order['id']}/refund", json=teapot).status_code == 201
+    stale = browser_client.post(
+        f"/dashboard/returns/{made['id']}/refund",
+        data={"csrf": csrf, "destination": "original", "quote": quote.group(1)},
+    )
+    assert stale.status_code == 409
+    assert "The order changed since you reviewed this refund. Review it again." in stale.text
+    assert status_of(api, made["id"]) == "received"

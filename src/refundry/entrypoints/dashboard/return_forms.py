@@ -12,14 +12,23 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from refundry.domain.errors import InvalidAmount, InvalidInput, RefundryError
+from refundry.domain.errors import (
+    IllegalTransition,
+    InvalidAmount,
+    InvalidInput,
+    QuoteExpired,
+    QuoteStale,
+    RefundryError,
+)
 from refundry.domain.money import Money
 from refundry.domain.order import Order
 from refundry.domain.refund import RefundMethod
 from refundry.domain.returns import (
+    NothingReceived,
     OrderReturn,
     ReceiptExceedsReturn,
     ReturnFeeTooHigh,
+    ReturnNotOpen,
     ReturnQuantityExceeded,
     ReturnStatus,
 )
@@ -95,12 +104,49 @@ class FormError:
     field: str | None = None
 
 
+# The forms a return's page shows in each status; a refusal of another form (the return
+# changed meanwhile) is shown at the top of the page instead.
+FORMS_BY_STATUS = {
+    ReturnStatus.REQUESTED: frozenset({"approve", "decline"}),
+    ReturnStatus.OPEN: frozenset({"receive", "cancel"}),
+    ReturnStatus.PARTIALLY_RECEIVED: frozenset({"receive", "refund"}),
+    ReturnStatus.RECEIVED: frozenset({"refund"}),
+}
+
+
 def plain_error(
-    form: str, error: RefundryError, order: Order, money: Callable[[Money], str]
+    form: str,
+    error: RefundryError,
+    order: Order,
+    money: Callable[[Money], str],
+    order_return: OrderReturn | None = None,
 ) -> FormError:
     """The refusal in words a person at the counter can act on: goods by name, amounts in
-    the shop's currency, and what to do about it."""
+    the shop's currency, and what to do about it. On a return's page, a refusal of a form
+    its status no longer shows (the return changed meanwhile) goes to the page's top."""
+    said = _in_words(form, error, order, money)
+    if order_return is None:
+        return said
+    if isinstance(error, IllegalTransition | ReturnNotOpen | NothingReceived):
+        label = STATUS_LABELS[order_return.status].lower()
+        said = FormError(
+            form,
+            f"This return is {label} now, so that cannot be done: someone may have changed "
+            "it meanwhile. The page shows where it stands.",
+        )
+    if form not in FORMS_BY_STATUS.get(order_return.status, frozenset()):
+        return FormError("page", said.message)
+    return said
+
+
+def _in_words(
+    form: str, error: RefundryError, order: Order, money: Callable[[Money], str]
+) -> FormError:
     extensions = error.extensions
+    if isinstance(error, QuoteStale):
+        return FormError(form, "The order changed since you reviewed this refund. Review it again.")
+    if isinstance(error, QuoteExpired):
+        return FormError(form, "This review is too old to use. Review the refund again.")
     if isinstance(error, FieldInvalid):
         return FormError(form, error.detail, extensions["field"])
     if isinstance(error, ReceiptExceedsReturn):

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from refundry.domain.errors import Forbidden, InvalidInput, NotFound, RefundryError
 from refundry.domain.order import Order
+from refundry.domain.refund import Refund
 from refundry.domain.returns import OrderReturn, ReceivedUnits, ReturnStatus
 from refundry.domain.staff import Permission, StaffMember
 from refundry.entrypoints.api.dependencies import ContainerDep
@@ -93,7 +94,7 @@ def returns_list(
     )
 
 
-def _refunded(order: Order, order_return: OrderReturn) -> object:
+def _refunded(order: Order, order_return: OrderReturn) -> Refund | None:
     return None if order_return.refund_id is None else order.refund_by_id(order_return.refund_id)
 
 
@@ -151,7 +152,9 @@ def show(
     except NotFound:
         return render(request, "error.html", 404, session=current, message="No such return.")
     money = money_formatter(reader_locale(request))
-    error = None if failure is None else plain_error(failure[0], failure[1], order, money)
+    error = (
+        None if failure is None else plain_error(failure[0], failure[1], order, money, order_return)
+    )
     filled = dict(default_receipt(order_return))
     filled.update(fields or {})
     return render(
