@@ -147,6 +147,7 @@ def test_a_return_is_requested_approved_received_and_refunded_less_a_restocking_
     expect(page.get_by_role("heading", level=1)).to_contain_text("partially refunded")
     expect(page.locator("#returns")).to_contain_text("Closed")
     expect(page.locator("#returns")).to_contain_text("€25.07")
+    page.screenshot(path=screenshot_path("returns-order-page"), full_page=True)
     # and the customer's Account History (seed 002) shows the return with the purchase
     page.get_by_role("link", name="Users").click()
     page.get_by_role("link", name="Account History").click()
@@ -297,6 +298,7 @@ def test_returns_work_at_a_phone_width(browser: Browser, database: str, server: 
     page = context.new_page()
     sign_in(page, server, AGENT, PASSWORD)
     for path, name in (
+        (f"/dashboard/orders/{order.id}", "phone-returns-order"),
         ("/dashboard/returns", "phone-returns-list"),
         (f"/dashboard/orders/{order.id}/returns/new", "phone-returns-create"),
         (f"/dashboard/returns/{made}", "phone-returns-open"),

@@ -20,6 +20,17 @@ REFUND_STEPS = {
 }
 
 
+RETURN_STEPS = {
+    "requested": "requested",
+    "open": "opened",
+    "partially_received": "partly received",
+    "received": "received",
+    "closed": "closed",
+    "declined": "declined",
+    "cancelled": "cancelled",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     at: datetime
@@ -95,7 +106,7 @@ def timeline(
             entries.append(
                 Entry(
                     step.at,
-                    f"{name} {step.status.value.replace('_', ' ')}",
+                    f"{name} {RETURN_STEPS[step.status.value]}",
                     who(step.actor, team),
                     return_detail(order, step.detail),
                 )
