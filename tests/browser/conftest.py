@@ -84,3 +84,33 @@ def sign_in(page: Page, base: str, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+AXE_JS = Path(
+    os.environ.get("REFUNDRY_AXE_JS")
+    or Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+)
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """No serious or critical axe-core violation on the page as it stands.
+
+    axe-core comes from npm (`npm install axe-core` at the repository's root, or
+    REFUNDRY_AXE_JS naming its axe.min.js); without it the check is skipped, except in
+    CI, where .ci/run installs it. It is evaluated through the DevTools protocol, which
+    the dashboard's CSP (no inline script) does not govern: the page keeps its real CSP."""
+    if not AXE_JS.exists():
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"CI needs axe-core at {AXE_JS} (.ci/run installs it)")
+        return
+    page.evaluate(AXE_JS.read_text() + "\n;0")
+    result = page.evaluate(
+        """async () => {
+            const found = await axe.run(document, {resultTypes: ["violations"]});
+            return found.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.id} (${v.impact}): ${v.help}: ` +
+                            v.nodes.map((n) => n.target.join(" ")).join(", "));
+        }"""
+    )
+    assert not result, f"{name}: accessibility violations:\n" + "\n".join(result)

@@ -22,6 +22,9 @@ from refundry.entrypoints.dashboard import (
     operations,
     refunds,
     report_pages,
+    return_create,
+    return_refunds,
+    returns,
     routes,
     team,
 )
@@ -49,6 +52,9 @@ def create_dashboard_app(container: Container) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(refunds.router)
     app.include_router(customers.router)
+    app.include_router(returns.router)
+    app.include_router(return_create.router)
+    app.include_router(return_refunds.router)
     app.include_router(approvals.router)
     app.include_router(team.router)
     app.include_router(report_pages.router)

@@ -17,6 +17,7 @@ from refundry.domain.staff import Permission
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.report_pages import FIRST_DAY, LAST_DAY, From, To
+from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, refuse_nul, to_login
 from refundry.entrypoints.refund_report_csv import refund_report_csv
 from refundry.services import clock, transactions
@@ -69,6 +70,7 @@ def account_history(request: Request, container: ContainerDep, email: Email) -> 
         purchases=purchases,
         points_balance=balance,
         can_refund=current.member.can(Permission.REFUND),
+        return_labels=RETURN_STATUS_LABELS,
     )
 
 

@@ -26,6 +26,7 @@ from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, St
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
+from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
 from refundry.entrypoints.dashboard.timeline import timeline
 from refundry.services import clock, transactions
 from refundry.services.handlers import refund_approvals, staff
@@ -190,6 +191,9 @@ def order_page(
         can_cancel=current.member.can(Permission.CANCEL),
         cancel_labels=cancel_labels,  # offered after "Canceled" (seed 001, step 4)
         can_refund=current.member.can(Permission.REFUND),
+        # Create return: shipped units not refunded and not in another return (seed 001)
+        returnable=any(order.returnable_quantity(line) > 0 for line in order.lines),
+        return_labels=RETURN_STATUS_LABELS,
     )
 
 

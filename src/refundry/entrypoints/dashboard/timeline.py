@@ -20,6 +20,17 @@ REFUND_STEPS = {
 }
 
 
+RETURN_STEPS = {
+    "requested": "requested",
+    "open": "opened",
+    "partially_received": "partly received",
+    "received": "received",
+    "closed": "closed",
+    "declined": "declined",
+    "cancelled": "cancelled",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     at: datetime
@@ -40,6 +51,14 @@ def who(actor: str, team: dict[str, str]) -> str:
     if kind == "system":
         return f"Refundry ({identifier})" if identifier else "Refundry"
     return actor
+
+
+def return_detail(order: Order, detail: str | None) -> str | None:
+    """A return's change as a person reads it: items by name, not by line id."""
+    if detail:
+        for line in order.lines:
+            detail = detail.replace(f"of line {line.id}", f"of {line.name}")
+    return detail
 
 
 def timeline(
@@ -79,6 +98,17 @@ def timeline(
             entries.append(
                 Entry(
                     link.cancelled_at, f"Gift card link {number} cancelled", "", link.cancel_reason
+                )
+            )
+    for order_return in order.returns:
+        name = f"Return #{str(order_return.id)[:8]}"
+        for step in order_return.history:
+            entries.append(
+                Entry(
+                    step.at,
+                    f"{name} {RETURN_STEPS[step.status.value]}",
+                    who(step.actor, team),
+                    return_detail(order, step.detail),
                 )
             )
     if order.cancelled_at is not None:

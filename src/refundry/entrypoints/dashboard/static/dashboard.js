@@ -9,6 +9,8 @@ document.addEventListener("click", (event) => {
   const closer = event.target.closest("[data-close-dialog]");
   if (closer) closer.closest("dialog").close();
 });
+// A dialog whose form was refused opens again on the new page, showing why.
+for (const dialog of document.querySelectorAll("dialog[data-open-on-load]")) dialog.showModal();
 // A session that lapsed while htmx polls: go to the sign-in page, not a blank section.
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.xhr.responseURL.endsWith("/dashboard/login")) {

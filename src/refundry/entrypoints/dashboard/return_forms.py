@@ -1,0 +1,233 @@
+"""What the returns pages share: the posted form as text, a refusal in plain words on the
+form that caused it (Polaris: next to the field, saying what to do), the return's labels,
+and its history as a person reads it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from refundry.domain.errors import (
+    IllegalTransition,
+    InvalidAmount,
+    InvalidInput,
+    QuoteExpired,
+    QuoteStale,
+    RefundryError,
+)
+from refundry.domain.money import Money
+from refundry.domain.order import Order
+from refundry.domain.refund import RefundMethod
+from refundry.domain.returns import (
+    NothingReceived,
+    OrderReturn,
+    ReceiptExceedsReturn,
+    ReturnFeeTooHigh,
+    ReturnNotOpen,
+    ReturnQuantityExceeded,
+    ReturnStatus,
+)
+from refundry.domain.staff import StaffMember
+from refundry.entrypoints.dashboard.timeline import return_detail, who
+
+MAX_FIELD = 1000
+
+STATUS_LABELS = {
+    ReturnStatus.REQUESTED: "Requested",
+    ReturnStatus.OPEN: "Open",
+    ReturnStatus.PARTIALLY_RECEIVED: "Partially received",
+    ReturnStatus.RECEIVED: "Received",
+    ReturnStatus.CLOSED: "Closed",
+    ReturnStatus.DECLINED: "Declined",
+    ReturnStatus.CANCELLED: "Cancelled",
+}
+
+# Where a return's money can go from the dashboard, in the order offered. Store credit
+# (issue 19) joins here as ("store_credit", ...) once RefundMethod has it; an exchange is
+# not a destination but an action of its own on the return page (return.html, "Exchange").
+DESTINATIONS: tuple[tuple[RefundMethod, str], ...] = (
+    (RefundMethod.ORIGINAL, "The original payment method (the card the customer paid with)"),
+    (RefundMethod.OTHER, 'Other means (recorded only: "Not requested by administrator")'),
+)
+
+
+class FormFields(dict[str, str]):
+    """A posted form's text fields, trimmed; NUL refused (PostgreSQL cannot store it)."""
+
+    def text(self, name: str) -> str:
+        return self.get(name, "")
+
+    def count(self, name: str, label: str) -> int:
+        """A whole number of units; blank is 0."""
+        value = self.text(name) or "0"
+        try:
+            return int(value)
+        except ValueError:
+            raise FieldInvalid(
+                f"{label}: enter a whole number of units, not “{value[:20]}”.", name
+            ) from None
+
+
+async def form_fields(request: Request) -> FormFields:
+    form = await request.form()
+    fields = FormFields()
+    for name, value in form.multi_items():
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            raise InvalidInput(f"{name[:40]} must not contain a NUL character")
+        fields[name[:100]] = value.strip()[:MAX_FIELD]
+    return fields
+
+
+FieldsDep = Annotated[FormFields, Depends(form_fields)]
+
+
+class FieldInvalid(InvalidInput):
+    """A form field the dashboard could not read, already in plain words."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class FormError:
+    """A refusal shown on the form that caused it: ``field`` is the input to mark."""
+
+    form: str
+    message: str
+    field: str | None = None
+
+
+# The forms a return's page shows in each status; a refusal of another form (the return
+# changed meanwhile) is shown at the top of the page instead.
+FORMS_BY_STATUS = {
+    ReturnStatus.REQUESTED: frozenset({"approve", "decline"}),
+    ReturnStatus.OPEN: frozenset({"receive", "cancel"}),
+    ReturnStatus.PARTIALLY_RECEIVED: frozenset({"receive", "refund"}),
+    ReturnStatus.RECEIVED: frozenset({"refund"}),
+}
+
+
+def plain_error(
+    form: str,
+    error: RefundryError,
+    order: Order,
+    money: Callable[[Money], str],
+    order_return: OrderReturn | None = None,
+) -> FormError:
+    """The refusal in words a person at the counter can act on: goods by name, amounts in
+    the shop's currency, and what to do about it. On a return's page, a refusal of a form
+    its status no longer shows (the return changed meanwhile) goes to the page's top."""
+    said = _in_words(form, error, order, money)
+    if order_return is None:
+        return said
+    if isinstance(error, IllegalTransition | ReturnNotOpen | NothingReceived):
+        label = STATUS_LABELS[order_return.status].lower()
+        said = FormError(
+            form,
+            f"This return is {label} now, so that cannot be done: someone may have changed "
+            "it meanwhile. The page shows where it stands.",
+        )
+    if form not in FORMS_BY_STATUS.get(order_return.status, frozenset()):
+        return FormError("page", said.message)
+    return said
+
+
+def _in_words(
+    form: str, error: RefundryError, order: Order, money: Callable[[Money], str]
+) -> FormError:
+    extensions = error.extensions
+    if isinstance(error, QuoteStale):
+        return FormError(form, "The order changed since you reviewed this refund. Review it again.")
+    if isinstance(error, QuoteExpired):
+        return FormError(form, "This review is too old to use. Review the refund again.")
+    if isinstance(error, FieldInvalid):
+        return FormError(form, error.detail, extensions["field"])
+    if isinstance(error, ReceiptExceedsReturn):
+        name = _line_name(order, extensions["line_id"])
+        expected = extensions["expected"]
+        return FormError(
+            form,
+            f"{name}: only {_units(expected)} {'is' if expected == 1 else 'are'} still "
+            "expected. Count again what arrived.",
+            f"resellable-{extensions['line_id']}",
+        )
+    if isinstance(error, ReturnQuantityExceeded):
+        name = _line_name(order, extensions["line_id"])
+        left = extensions["returnable_quantity"]
+        return FormError(
+            form,
+            f"{name}: {_units(left)} can be returned (shipped, not refunded, not in another "
+            f"return), not {extensions['requested_quantity']}.",
+            f"quantity-{extensions['line_id']}",
+        )
+    if isinstance(error, ReturnFeeTooHigh):
+        fees = money(Money(extensions["fees"], order.currency))
+        value = money(Money(extensions["value"], order.currency))
+        return FormError(
+            form,
+            f"The fees ({fees}) are more than the returned units are worth ({value}). "
+            "Lower the restocking fee or the return-shipping fee.",
+            "restocking_fee",
+        )
+    if isinstance(error, InvalidAmount):
+        return FormError(form, f"{_sentence(error.detail)} Enter an amount like 4.90.")
+    return FormError(form, _sentence(error.detail))
+
+
+def _sentence(detail: str) -> str:
+    text = detail.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
+
+
+def _line_name(order: Order, line_id: str) -> str:
+    for line in order.lines:
+        if str(line.id) == line_id:
+            return line.name
+    return "An item"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    at: datetime
+    status: ReturnStatus
+    who: str
+    detail: str | None
+
+
+def history(
+    order: Order, order_return: OrderReturn, members: list[StaffMember]
+) -> list[HistoryEntry]:
+    """Every status change, oldest first, with who made it; line ids read as item names."""
+    team = {str(member.id): member.email for member in members}
+    return [
+        HistoryEntry(
+            change.at, change.status, who(change.actor, team), return_detail(order, change.detail)
+        )
+        for change in order_return.history
+    ]
+
+
+def short_id(return_id: uuid.UUID) -> str:
+    """How a return is named on screen: Polaris names records by a short number."""
+    return str(return_id)[:8]
+
+
+def default_receipt(order_return: OrderReturn) -> Mapping[str, str]:
+    """The receive form's first values: every unit still expected, as resellable."""
+    fields: dict[str, str] = {}
+    for line in order_return.lines:
+        fields[f"resellable-{line.order_line_id}"] = str(line.quantity - line.received)
+        fields[f"damaged-{line.order_line_id}"] = "0"
+    return fields

@@ -1,0 +1,280 @@
+"""Sales > Returns (seed 001): every return, newest first, by status or found by order,
+return or customer; and a return's page, with what its status allows: approve or decline
+a request, receive units (resellable or damaged), cancel, and refund (return_refunds.py).
+
+Every action checks the session, the CSRF token and the refund permission on the server;
+a refusal is shown in plain words on the form that caused it, and writes nothing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from refundry.domain.errors import Forbidden, InvalidInput, NotFound, RefundryError
+from refundry.domain.order import Order
+from refundry.domain.refund import Refund
+from refundry.domain.returns import OrderReturn, ReceivedUnits, ReturnStatus
+from refundry.domain.staff import Permission, StaffMember
+from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
+from refundry.entrypoints.dashboard.return_forms import (
+    DESTINATIONS,
+    STATUS_LABELS,
+    FieldInvalid,
+    FieldsDep,
+    FormFields,
+    default_receipt,
+    history,
+    plain_error,
+    short_id,
+)
+from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
+from refundry.services import transactions
+from refundry.services.handlers import returns as handlers
+from refundry.services.handlers.staff import Session
+from refundry.services.unit_of_work import UnitOfWork
+from refundry.services.views import returns as views
+
+router = APIRouter(include_in_schema=False)  # mounted at /dashboard
+
+PAGE_SIZE = 50
+
+
+# --------------------------------------------------------------------- the list
+@router.get("/returns")
+def returns_list(
+    request: Request,
+    container: ContainerDep,
+    query: QueryText = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    after: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Newest first, one status or all, found by order id, external id, return id or
+    the customer's e-mail; "Next page" carries on after the last one shown."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    text = (query or "").strip()[:320] or None
+    try:
+        wanted = ReturnStatus(status) if status else None  # "All" sends no status
+    except ValueError:
+        raise InvalidInput(f"{status!r} is not a return status") from None
+    page = transactions.query(
+        container.read_models,
+        lambda read: views.list_returns(
+            read,
+            current.member.merchant_id,
+            status=wanted,
+            query=text,
+            after=_decode_cursor(after),
+            limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
+        ),
+    )
+    rows, more = page[:PAGE_SIZE], len(page) > PAGE_SIZE
+    return render(
+        request,
+        "returns.html",
+        session=current,
+        rows=rows,
+        query=text or "",
+        status=wanted,
+        statuses=STATUS_LABELS,
+        next_cursor=_encode_cursor(rows[-1][1]) if more else None,
+        first_page=after is None,
+        short_id=short_id,
+        refunded=_refunded,
+    )
+
+
+def _refunded(order: Order, order_return: OrderReturn) -> Refund | None:
+    return None if order_return.refund_id is None else order.refund_by_id(order_return.refund_id)
+
+
+def _encode_cursor(last: OrderReturn) -> str:
+    text = f"{last.created_at.isoformat()}|{last.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    try:
+        created_at, _, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        after = datetime.fromisoformat(created_at), uuid.UUID(return_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("that page link is broken; start again from the first page") from None
+    if after[0].tzinfo is None:
+        raise InvalidInput("that page link is broken; start again from the first page")
+    return after
+
+
+# ------------------------------------------------------------------ the return
+@router.get("/returns/{return_id}")
+def return_page(
+    request: Request, container: ContainerDep, return_id: uuid.UUID, done: str | None = None
+) -> Response:
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    return show(request, container, current, return_id, done=done)
+
+
+def show(
+    request: Request,
+    container: ContainerDep,
+    current: Session,
+    return_id: uuid.UUID,
+    *,
+    done: str | None = None,
+    failure: tuple[str, RefundryError] | None = None,
+    fields: FormFields | None = None,
+) -> Response:
+    """The return page; after a refusal, with its reason on the form that was sent
+    (``failure``: the form's name and the error) and that form as it was filled in."""
+
+    def load(uow: UnitOfWork) -> tuple[Order, OrderReturn, list[StaffMember]]:
+        merchant_id = current.member.merchant_id
+        found = uow.orders.find_return(merchant_id, return_id)
+        if found is None:
+            raise NotFound("no such return")
+        return found[0], found[1], uow.staff.members(merchant_id)
+
+    try:
+        order, order_return, members = transactions.read(container.uow_factory, load)
+    except NotFound:
+        return render(request, "error.html", 404, session=current, message="No such return.")
+    money = money_formatter(reader_locale(request))
+    error = (
+        None if failure is None else plain_error(failure[0], failure[1], order, money, order_return)
+    )
+    filled = dict(default_receipt(order_return))
+    filled.update(fields or {})
+    return render(
+        request,
+        "return.html",
+        status_code=200 if failure is None else status_for(failure[1]),
+        session=current,
+        order=order,
+        order_return=order_return,
+        refund=_refunded(order, order_return),
+        history=history(order, order_return, members),
+        statuses=STATUS_LABELS,
+        destinations=DESTINATIONS,
+        short_id=short_id,
+        can_refund=current.member.can(Permission.REFUND),
+        done=done,
+        error=error,
+        fields=filled,
+    )
+
+
+# --------------------------------------------------------------------- actions
+UseCase = Callable[[UnitOfWork], object]
+
+
+def act(
+    request: Request,
+    container: ContainerDep,
+    return_id: uuid.UUID,
+    fields: FormFields,
+    form: str,
+    use_case_for: Callable[[Session], UseCase],
+    *,
+    done: str,
+) -> Response:
+    """Run one action on the return for the signed-in member: session, CSRF token and the
+    refund permission first (refused on an error page); then a refusal of the action
+    itself is shown on the form that was sent, and nothing is written."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    current.check_csrf(fields.text("csrf") or None)
+    current.member.require(Permission.REFUND)
+    try:  # reading the form is part of the action: what cannot be read is refused too
+        transactions.run(container.uow_factory, use_case_for(current))
+    except (Forbidden, NotFound):
+        raise
+    except RefundryError as error:
+        return show(request, container, current, return_id, failure=(form, error), fields=fields)
+    return RedirectResponse(f"/dashboard/returns/{return_id}?done={done}", status_code=303)
+
+
+@router.post("/returns/{return_id}/approve")
+def approve(
+    request: Request, container: ContainerDep, return_id: uuid.UUID, fields: FieldsDep
+) -> Response:
+    """A requested return is approved: it is open, and the customer may send the units."""
+    return act(request, container, return_id, fields, "approve", lambda current: (
+        lambda uow: handlers.approve_return(
+            uow, current.member.merchant_id, return_id, actor=current.member.actor
+        )
+    ), done="approved")  # fmt: skip
+
+
+@router.post("/returns/{return_id}/decline")
+def decline(
+    request: Request, container: ContainerDep, return_id: uuid.UUID, fields: FieldsDep
+) -> Response:
+    """A requested return is refused, with the reason the customer will be told."""
+
+    def use_case(current: Session) -> UseCase:
+        reason = fields.text("reason")
+        if not reason:
+            raise FieldInvalid(
+                "Say why you decline the return: the customer will be told.", "reason"
+            )
+        return lambda uow: handlers.decline_return(
+            uow, current.member.merchant_id, return_id, reason=reason, actor=current.member.actor
+        )
+
+    return act(request, container, return_id, fields, "decline", use_case, done="declined")
+
+
+@router.post("/returns/{return_id}/cancel")
+def cancel(
+    request: Request, container: ContainerDep, return_id: uuid.UUID, fields: FieldsDep
+) -> Response:
+    """An open return is withdrawn while nothing has arrived; its units are released."""
+    return act(request, container, return_id, fields, "cancel", lambda current: (
+        lambda uow: handlers.cancel_return(
+            uow, current.member.merchant_id, return_id,
+            reason=fields.text("reason") or None, actor=current.member.actor,
+        )
+    ), done="cancelled")  # fmt: skip
+
+
+@router.post("/returns/{return_id}/receive")
+def receive(
+    request: Request, container: ContainerDep, return_id: uuid.UUID, fields: FieldsDep
+) -> Response:
+    """Units arrived: resellable ones go back on the shelf now, damaged ones do not."""
+
+    def use_case(current: Session) -> UseCase:
+        units = []
+        for name in fields:
+            if name.startswith("resellable-"):
+                line_id = name.removeprefix("resellable-")
+                try:
+                    order_line_id = uuid.UUID(line_id)
+                except ValueError:
+                    raise InvalidInput("the form names an item this return does not list") from None
+                units.append(
+                    ReceivedUnits(
+                        order_line_id,
+                        fields.count(name, "Resellable units"),
+                        fields.count(f"damaged-{line_id}", "Damaged units"),
+                    )
+                )
+        return lambda uow: handlers.receive_return(
+            uow, current.member.merchant_id, return_id, units, actor=current.member.actor
+        )
+
+    return act(request, container, return_id, fields, "receive", use_case, done="received")
