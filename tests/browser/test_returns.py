@@ -221,7 +221,7 @@ def test_the_returns_list_filters_by_status_and_finds_by_order_or_email(
     expect(rows).to_have_count(1)
     search.fill("nobody@example.com")
     page.get_by_role("button", name="Search").click()
-    expect(rows.first).to_contain_text("No return matches “nobody@example.com”.")
+    expect(rows.first).to_contain_text("No return or cancellation matches “nobody@example.com”.")
     # a row leads to its return
     page.get_by_role("link", name="Clear search").click()
     page.get_by_role("link", name=f"#{str(requested)[:8]}").click()

@@ -105,7 +105,7 @@ def test_another_merchants_return_is_not_found(api: Api, browser_client: TestCli
     assert browser_client.get(f"/dashboard/returns/{made['id']}").status_code == 404
     listed = browser_client.get("/dashboard/returns", params={"query": made["id"]})
     assert f"/dashboard/returns/{made['id']}" not in listed.text
-    assert "No return matches" in listed.text
+    assert "No return or cancellation matches" in listed.text
     csrf = csrf_of(listed.text)
     refused = browser_client.post(
         f"/dashboard/returns/{made['id']}/refund/review",

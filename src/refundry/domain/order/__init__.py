@@ -21,6 +21,7 @@ Other layers import from here, never from the modules.
 """
 
 from refundry.domain.order.cancellation import DEFAULT_CANCEL_LABEL, Cancellation
+from refundry.domain.order.exchanges import EXCHANGE_DIFFERENCE_REASON
 from refundry.domain.order.lines import LineKind, OrderLine, Shipping
 from refundry.domain.order.order import Order
 from refundry.domain.order.payment import (
@@ -48,6 +49,7 @@ from refundry.domain.order.root import Customer
 __all__ = [
     "AUTHORIZATION_VALIDITY",
     "DEFAULT_CANCEL_LABEL",
+    "EXCHANGE_DIFFERENCE_REASON",
     "MAX_ORDER_TOTAL_MINOR",
     "AuthorizationExpiryAction",
     "AuthorizationState",

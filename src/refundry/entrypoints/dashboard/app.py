@@ -23,6 +23,7 @@ from refundry.entrypoints.dashboard import (
     refunds,
     report_pages,
     return_create,
+    return_exchanges,
     return_refunds,
     returns,
     routes,
@@ -55,6 +56,7 @@ def create_dashboard_app(container: Container) -> FastAPI:
     app.include_router(returns.router)
     app.include_router(return_create.router)
     app.include_router(return_refunds.router)
+    app.include_router(return_exchanges.router)
     app.include_router(approvals.router)
     app.include_router(team.router)
     app.include_router(report_pages.router)

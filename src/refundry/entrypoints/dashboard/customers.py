@@ -25,6 +25,8 @@ from refundry.services.handlers import points
 from refundry.services.ports.read_model import ReadModel
 from refundry.services.views import points as points_views
 from refundry.services.views import reports
+from refundry.services.views import store_credit as store_credit_views
+from refundry.services.views.store_credit import CustomerStoreCredit
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
@@ -52,14 +54,16 @@ def account_history(request: Request, container: ContainerDep, email: Email) -> 
         return to_login()
     merchant_id = current.member.merchant_id
 
-    def history(read: ReadModel) -> tuple[list[Order], int | None]:
+    def history(read: ReadModel) -> tuple[list[Order], int | None, CustomerStoreCredit | None]:
         purchases = read.orders.search(merchant_id, None, customer_email=email, limit=200, offset=0)
         if not purchases:
-            return [], None
+            return [], None, None
         key = points.customer_key(purchases[0])
-        return list(purchases), points_views.customer_points(read, merchant_id, key, 1).balance
+        balance = points_views.customer_points(read, merchant_id, key, 1).balance
+        credit = store_credit_views.customer_store_credit(read, merchant_id, key, limit=20)
+        return list(purchases), balance, credit
 
-    purchases, balance = transactions.query(container.read_models, history)
+    purchases, balance, credit = transactions.query(container.read_models, history)
     if not purchases:
         return render(request, "error.html", 404, session=current, message="No such customer.")
     return render(
@@ -69,6 +73,7 @@ def account_history(request: Request, container: ContainerDep, email: Email) -> 
         email=email,
         purchases=purchases,
         points_balance=balance,
+        store_credit=credit,
         can_refund=current.member.can(Permission.REFUND),
         return_labels=RETURN_STATUS_LABELS,
     )

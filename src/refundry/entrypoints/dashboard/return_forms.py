@@ -47,11 +47,11 @@ STATUS_LABELS = {
     ReturnStatus.CANCELLED: "Cancelled",
 }
 
-# Where a return's money can go from the dashboard, in the order offered. Store credit
-# (issue 19) joins here as ("store_credit", ...) once RefundMethod has it; an exchange is
+# Where a return's money can go from the dashboard, in the order offered; an exchange is
 # not a destination but an action of its own on the return page (return.html, "Exchange").
 DESTINATIONS: tuple[tuple[RefundMethod, str], ...] = (
     (RefundMethod.ORIGINAL, "The original payment method (the card the customer paid with)"),
+    (RefundMethod.STORE_CREDIT, "Store credit (credited at once; spent at a next checkout)"),
     (RefundMethod.OTHER, 'Other means (recorded only: "Not requested by administrator")'),
 )
 
@@ -109,8 +109,8 @@ class FormError:
 FORMS_BY_STATUS = {
     ReturnStatus.REQUESTED: frozenset({"approve", "decline"}),
     ReturnStatus.OPEN: frozenset({"receive", "cancel"}),
-    ReturnStatus.PARTIALLY_RECEIVED: frozenset({"receive", "refund"}),
-    ReturnStatus.RECEIVED: frozenset({"refund"}),
+    ReturnStatus.PARTIALLY_RECEIVED: frozenset({"receive", "refund", "exchange"}),
+    ReturnStatus.RECEIVED: frozenset({"refund", "exchange"}),
 }
 
 

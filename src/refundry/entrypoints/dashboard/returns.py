@@ -18,9 +18,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from refundry.domain.errors import Forbidden, InvalidInput, NotFound, RefundryError
-from refundry.domain.order import Order
+from refundry.domain.order import EXCHANGE_DIFFERENCE_REASON, Order
 from refundry.domain.refund import Refund
-from refundry.domain.returns import OrderReturn, ReceivedUnits, ReturnStatus
+from refundry.domain.returns import AfterSales, OrderReturn, ReceivedUnits, ReturnStatus
 from refundry.domain.staff import Permission, StaffMember
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
@@ -63,19 +63,28 @@ def returns_list(
     if current is None:
         return to_login()
     text = (query or "").strip()[:320] or None
-    try:
-        wanted = ReturnStatus(status) if status else None  # "All" sends no status
+    cancellations = status == CANCELLATIONS_TAB
+    try:  # "All" sends no status; Cancellations lists the refunds cancels made
+        wanted = ReturnStatus(status) if status and not cancellations else None
     except ValueError:
         raise InvalidInput(f"{status!r} is not a return status") from None
+    records = (
+        AfterSales.CANCELLATIONS
+        if cancellations
+        else AfterSales.RETURNS
+        if wanted is not None
+        else AfterSales.BOTH
+    )
     page = transactions.query(
         container.read_models,
-        lambda read: views.list_returns(
+        lambda read: views.list_after_sales(
             read,
             current.member.merchant_id,
             status=wanted,
             query=text,
             after=_decode_cursor(after),
             limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
+            records=records,
         ),
     )
     rows, more = page[:PAGE_SIZE], len(page) > PAGE_SIZE
@@ -86,19 +95,24 @@ def returns_list(
         rows=rows,
         query=text or "",
         status=wanted,
+        cancellations=cancellations,
         statuses=STATUS_LABELS,
         next_cursor=_encode_cursor(rows[-1][1]) if more else None,
         first_page=after is None,
         short_id=short_id,
         refunded=_refunded,
+        is_return=lambda record: isinstance(record, OrderReturn),
     )
+
+
+CANCELLATIONS_TAB = "cancellations"
 
 
 def _refunded(order: Order, order_return: OrderReturn) -> Refund | None:
     return None if order_return.refund_id is None else order.refund_by_id(order_return.refund_id)
 
 
-def _encode_cursor(last: OrderReturn) -> str:
+def _encode_cursor(last: OrderReturn | Refund) -> str:
     text = f"{last.created_at.isoformat()}|{last.id}"
     return base64.urlsafe_b64encode(text.encode()).decode()
 
@@ -168,6 +182,7 @@ def show(
         history=history(order, order_return, members),
         statuses=STATUS_LABELS,
         destinations=DESTINATIONS,
+        difference_reason=EXCHANGE_DIFFERENCE_REASON,
         short_id=short_id,
         can_refund=current.member.can(Permission.REFUND),
         done=done,

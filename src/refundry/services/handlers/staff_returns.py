@@ -21,6 +21,29 @@ from refundry.services.handlers.refund_approvals import over_limit
 from refundry.services.unit_of_work import UnitOfWork
 
 
+def exchange_return_as_staff(
+    uow: UnitOfWork,
+    member: StaffMember,
+    return_id: uuid.UUID,
+    replacement: returns.ReplacementOrder,
+) -> returns.ReturnExchanged:
+    """An exchange gives the return's whole value away (carried to the replacement, and
+    any difference refunded): within the member's refund limit, like a refund of it."""
+    found = uow.orders.find_return(member.merchant_id, return_id)
+    if found is None:
+        raise ReturnNotFound(f"no return {return_id}", return_id=str(return_id))
+    order = found[0]
+    value = order.exchange_value(return_id, utcnow())
+    if over_limit(member, order, value):
+        raise RefundNeedsApproval(
+            "this exchange gives back more than your refund limit: an admin has to make it",
+            amount=value.minor,
+        )
+    return returns.exchange_return(
+        uow, member.merchant_id, return_id, replacement, actor=member.actor
+    )
+
+
 def refund_return_as_staff(
     uow: UnitOfWork,
     signer: QuoteSigner,
