@@ -96,6 +96,26 @@ def test_an_exchange_places_the_replacement_and_refunds_the_difference(
     expect(page.locator("main")).to_contain_text("Enamel teapot")
 
 
+def test_an_exchange_for_more_waits_for_the_customer_to_pay_the_difference(
+    page: Page, database: str, server: str
+) -> None:
+    [order] = seed(database)
+    return_id = received(database, order, 0)  # one mug: 13.93
+    sign_in(page, server, AGENT, PASSWORD)
+    page.goto(f"{server}/dashboard/returns/{return_id}")
+    exchange = page.locator("#exchange")
+    exchange.get_by_label("Replacement 1: item name").fill("Large mug")
+    exchange.get_by_label("Replacement 1: quantity").fill("1")
+    exchange.get_by_label("Replacement 1: unit price (EUR, before tax)").fill("20.00")
+    exchange.get_by_role("button", name="Exchange").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "it waits for the customer to pay the difference"
+    )
+    page.get_by_role("link", name="the replacement order").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("pending")
+    page.screenshot(path=screenshot_path("returns-replacement-pending"), full_page=True)
+
+
 def test_sales_returns_lists_a_cancelled_orders_refund(
     page: Page, database: str, server: str
 ) -> None:

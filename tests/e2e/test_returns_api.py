@@ -308,7 +308,7 @@ def test_an_exchange_for_less_refunds_the_difference_and_pays_the_replacement(ap
     assert replacement["customer"] == order["customer"]
     assert (result["carried"]["amount"], result["carried"]["method"]) == (5000, "store_credit")
     assert result["carried"]["lines"][0]["quantity"] == 1  # the teapot, with its tax
-    assert (result["difference_refunded"]["amount"], result["difference_paid"]) == (1588, 0)
+    assert (result["difference_refunded"]["amount"], result["difference_owed"]) == (1588, 0)
     assert result["difference_refunded"]["method"] == "original"
     assert result["return"]["status"] == "closed"
     assert result["return"]["exchange_order_id"] == replacement["id"]
@@ -319,23 +319,66 @@ def test_an_exchange_for_less_refunds_the_difference_and_pays_the_replacement(ap
     assert sorted(entry["kind"] for entry in credit["entries"]) == ["issued", "spent"]
 
 
-def test_an_exchange_for_more_has_the_replacements_checkout_take_the_difference(
+def test_an_exchange_for_more_waits_for_the_difference_then_is_paid_like_any_order(
+    api: Api,
+) -> None:
+    # given one mug back (1393) exchanged for a kettle of 4800
+    order = shipped(api)
+    return_id = received_return(api, order, order["lines"][0], 1)
+    kettle = {"sku": "KETTLE", "name": "Kettle", "quantity": 1, "unit_price": 4000, "tax": 800}
+    done = api.client.post(f"/v1/returns/{return_id}/exchange", json={"lines": [kettle]})
+    assert done.status_code == 201, done.text
+    result = done.json()
+    # then the replacement waits for the difference, the store credit part settled
+    replacement = result["replacement_order"]
+    assert (result["carried"]["amount"], result["difference_refunded"]) == (1393, None)
+    assert result["difference_owed"] == 4800 - 1393
+    assert (replacement["order_status"], replacement["captured"]) == ("pending", 1393)
+    assert replacement["payment"]["store_credit"]["amount"] == 1393
+    # when the checkout authorizes and captures the money part
+    path = f"/v1/orders/{replacement['id']}"
+    too_much = api.client.post(f"{path}/authorize", json={"amount": 4800})
+    assert too_much.status_code == 422, too_much.text
+    held = api.client.post(f"{path}/authorize", json={"amount": 3407})
+    assert (held.json()["order_status"], held.json()["payment"]["authorized"]) == (
+        "authorized", 4800,
+    )  # fmt: skip
+    paid = api.client.post(f"{path}/capture").json()
+    # then it is paid in full: the store credit and the money
+    assert (paid["order_status"], paid["captured"], paid["refundable"]) == ("paid", 4800, 4800)
+
+
+def test_a_replacement_waiting_for_the_difference_cancelled_gives_the_store_credit_back(
     api: Api,
 ) -> None:
     order = shipped(api)
-    return_id = received_return(api, order, order["lines"][0], 1)  # one mug: 1393
+    return_id = received_return(api, order, order["lines"][0], 1)
+    kettle = {"sku": "KETTLE", "name": "Kettle", "quantity": 1, "unit_price": 4000, "tax": 800}
+    result = api.client.post(f"/v1/returns/{return_id}/exchange", json={"lines": [kettle]}).json()
+    replacement = result["replacement_order"]
+    cancelled = api.client.post(f"/v1/orders/{replacement['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["order_status"] == "cancelled"
+    [refund] = api.client.get(f"/v1/orders/{replacement['id']}/refunds").json()["data"]
+    assert (refund["kind"], refund["amount"], refund["status"]) == (
+        "cancellation", 1393, "completed",
+    )  # fmt: skip
+    assert refund["store_credit_value"] == 1393
+    credit = api.client.get("/v1/customers/ana@example.com/store-credit").json()
+    assert credit["balances"][0]["available"] == 1393
+
+
+def test_an_exchange_whose_difference_the_checkout_took_is_paid_at_once(api: Api) -> None:
+    order = shipped(api)
+    return_id = received_return(api, order, order["lines"][0], 1)
     kettle = {"sku": "KETTLE", "name": "Kettle", "quantity": 1, "unit_price": 4000, "tax": 800}
     done = api.client.post(
         f"/v1/returns/{return_id}/exchange",
-        json={"lines": [kettle], "payment_reference": "pi_difference"},
+        json={"lines": [kettle], "difference_paid": True, "payment_reference": "pi_difference"},
     )
     assert done.status_code == 201, done.text
-    result = done.json()
-    replacement = result["replacement_order"]
-    assert (result["carried"]["amount"], result["difference_refunded"]) == (1393, None)
-    assert result["difference_paid"] == 4800 - 1393
+    replacement = done.json()["replacement_order"]
     assert (replacement["order_status"], replacement["captured"]) == ("paid", 4800)
-    assert replacement["payment"]["store_credit"]["amount"] == 1393
     assert replacement["payment"]["method"] == "card"
 
 

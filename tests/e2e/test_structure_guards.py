@@ -15,7 +15,7 @@ from tests.conftest import Api, order_body
 
 # sha256 of the bytes GET /openapi.json serves (400 kB, so not kept as a file). To see
 # what changed: save the document from the commit before and diff the two.
-OPENAPI_SHA256 = "412eda03c5821ec1c2890746812b995634376db46a88316767f38f1a639262eb"
+OPENAPI_SHA256 = "0f80c55822c8010890d4126d73b0782374eb2fe06bf34864c016318007a6145e"
 
 # Statements a keyed partial refund of one line issues (claim, lock-and-load, writes,
 # webhook fan-out, stock, commit), counted by the driver's cursor executions.

@@ -19,9 +19,14 @@ def authorize(
     """Hold money on the customer's account; ``validity`` is how long the hold lasts."""
     if order.status is not OrderStatus.PENDING:
         raise OrderNotCapturable(f"order is {order.status}; only a pending order is authorized")
-    amount = order.total if amount is None else amount
-    if not 0 < amount.minor <= order.total.minor:
-        raise InvalidOrder("authorized amount must be positive and at most the order total")
+    money_part = order.total - order.payment.settled_at_checkout
+    amount = money_part if amount is None else amount
+    if not 0 < amount.minor <= money_part.minor:
+        raise InvalidOrder(
+            "authorized amount must be positive and at most the order total (less what store "
+            "credit paid at checkout)",
+            money_part=money_part.minor,
+        )
     order.payment.hold(amount, now, validity)
     order._move_to(OrderStatus.AUTHORIZED, now)
 

@@ -91,8 +91,15 @@ class Payment:
         """What the customer paid in money, not in points or store credit."""
         return self.captured - self.points_value - self.store_credit_paid
 
+    @property
+    def settled_at_checkout(self) -> Money:
+        """What points and store credit paid at checkout: part of ``authorized`` and
+        ``captured`` from the start. A hold and a capture are of the money part beside it
+        (an exchange's replacement can wait for it: the store credit paid the rest)."""
+        return self.points_value + self.store_credit_paid
+
     def hold(self, amount: Money, now: datetime, validity: timedelta | None) -> None:
-        self.authorized = amount
+        self.authorized = self.settled_at_checkout + amount
         self.authorization_state = AuthorizationState.ACTIVE
         self.authorization_expires_at = None if validity is None else now + validity
 
@@ -105,14 +112,16 @@ class Payment:
                 "cancel the order (nothing was taken from the customer)",
                 authorization_expires_at=lapses.isoformat(),
             )
-        amount = self.authorized if amount is None else amount
-        if not 0 < amount.minor <= self.authorized.minor:
+        settled = self.settled_at_checkout
+        held = self.authorized - settled
+        amount = held if amount is None else amount
+        if not 0 < amount.minor <= held.minor:
             # A wrong amount is bad input (422), not a state conflict.
             raise InvalidAmount(
                 "capture must be positive and at most the authorized amount",
-                authorized=self.authorized.minor,
+                authorized=held.minor,
             )
-        self.captured = amount
+        self.captured = settled + amount
         self.authorization_state = AuthorizationState.CAPTURED
 
     def lapses_within(self, horizon: timedelta, now: datetime) -> bool:

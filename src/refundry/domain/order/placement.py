@@ -98,10 +98,12 @@ def place_order(
     redemption = _redemption(
         payment_method, capture_mode, points_redeemed, points_value, total, authorized, captured
     )
-    payment_method, credit = _store_credit(
+    payment_method, credit, money_waits = _store_credit(
         payment_method, capture_mode, store_credit, redemption, total, authorized, captured
     )
-    if redemption is not None or credit is not None:
+    if money_waits and credit is not None:
+        authorized = captured = credit.minor  # settled; the money part is not held yet
+    elif redemption is not None or credit is not None:
         authorized = captured = total.minor
     authorized_minor = total.minor if authorized is None else authorized
     if captured is None:
@@ -111,7 +113,9 @@ def place_order(
             "payment amounts must satisfy 0 <= captured <= authorized <= order total",
             total=total.minor,
         )
-    if captured > 0:
+    if money_waits:
+        status, authorization = OrderStatus.PENDING, AuthorizationState.NONE
+    elif captured > 0:
         status, authorization = OrderStatus.PAID, AuthorizationState.CAPTURED
     elif authorized_minor > 0:
         status, authorization = OrderStatus.AUTHORIZED, AuthorizationState.ACTIVE
@@ -204,12 +208,13 @@ def _store_credit(
     total: Money,
     authorized: int | None,
     captured: int | None,
-) -> tuple[PaymentMethod, Money | None]:
+) -> tuple[PaymentMethod, Money | None, bool]:
     """The payment method and the store credit a checkout spent, checked against the
-    total. Store credit covering the whole total makes the method ``store_credit``."""
+    total, and whether the money part waits for payment. Store credit covering the whole
+    total makes the method ``store_credit``."""
     if amount is None:
         if method is not PaymentMethod.STORE_CREDIT:
-            return method, None
+            return method, None, False
         amount = total.minor  # method store_credit pays the whole order
     if amount <= 0:
         raise InvalidOrder("payment.store_credit.amount must be positive")
@@ -238,6 +243,10 @@ def _store_credit(
             total=total.minor,
         )
     money = total.minor - amount
+    if money > 0 and (authorized, captured) in ((0, None), (0, 0)):
+        # The money part waits for the customer (an exchange's replacement that costs more
+        # than the return): the order is pending with the store credit settled.
+        return method, Money(amount, total.currency), True
     if capture_mode is CaptureMode.MANUAL or (authorized, captured) not in (
         (None, None),
         (money, money),
@@ -246,10 +255,11 @@ def _store_credit(
     ):
         raise InvalidOrder(
             "store credit is spent at checkout, so an order paid with it is settled there: "
-            f"capture must be automatic and cover the money part ({money} minor units)",
+            f"capture must be automatic and cover the money part ({money} minor units), or "
+            "nothing be authorized yet (authorized 0: the order waits for the money part)",
             money_part=money,
         )
-    return method, Money(amount, total.currency)
+    return method, Money(amount, total.currency), False
 
 
 def _build_line(index: int, new_line: NewLine, currency: Currency) -> OrderLine:

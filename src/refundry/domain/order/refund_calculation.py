@@ -108,10 +108,12 @@ class RefundableOrder(Protocol):
 
 
 def calculate_refund(
-    order: RefundableOrder, request: RefundRequest, as_of: datetime
+    order: RefundableOrder, request: RefundRequest, as_of: datetime, *, stopping: bool = False
 ) -> RefundBreakdown:
-    """The refund ``request`` asks for, as of ``as_of`` (which gift-card links are live)."""
-    _check_refundable_status(order)
+    """The refund ``request`` asks for, as of ``as_of`` (which gift-card links are live).
+    ``stopping``: a cancellation's, which may give back what a pending order's checkout
+    settled (its store credit) though the money part was never paid."""
+    _check_refundable_status(order, stopping)
     currency = order.currency
     refundable = order.refundable
     if refundable.minor == 0:
@@ -207,9 +209,12 @@ def calculate_refund(
     return breakdown
 
 
-def _check_refundable_status(order: RefundableOrder) -> None:
+def _check_refundable_status(order: RefundableOrder, stopping: bool) -> None:
     if order.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED):
         return
+    waiting = order.status in (OrderStatus.PENDING, OrderStatus.AUTHORIZED)
+    if stopping and waiting and order.refundable.minor > 0:
+        return  # store credit spent at checkout, given back by the cancel
     if order.status in TERMINAL_STATUSES and order.refundable.minor > 0:
         # The cancellation (or automatic) refund failed at the provider: the money is
         # still owed.

@@ -279,9 +279,10 @@ def record_refund(
     """Add the refund ``request`` asks for to the ledger; every kind of refund but a
     return's goes through here (a return's works out its own breakdown first). Moves no
     stock: the command that asked for it records that, once for the whole change."""
+    stopping = kind is RefundKind.CANCELLATION
     return record_breakdown(
         order,
-        calculate_refund(order, request, now),
+        calculate_refund(order, request, now, stopping=stopping),
         kind=kind,
         method=method,
         reason=reason,
@@ -333,7 +334,10 @@ def record_breakdown(
     # cancellations leave the status to the ledger, unless the order has ended
     # (a refund retried after a cancellation refund failed).
     derive = derive_status if derive_status is not None else kind is RefundKind.REFUND
-    if derive and order.status not in TERMINAL_STATUSES:
+    # An order still waiting for its money part (its store credit given back by an item
+    # cancel) keeps waiting: the ledger's statuses are a paid order's.
+    waiting = order.status in (OrderStatus.PENDING, OrderStatus.AUTHORIZED)
+    if derive and not waiting and order.status not in TERMINAL_STATUSES:
         order._move_to(order.status_from_ledger(), now)
     else:
         order._touch(now)

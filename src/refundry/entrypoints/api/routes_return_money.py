@@ -122,8 +122,8 @@ def exchange_return(
 ) -> Response:
     """Exchange what arrived for a replacement order, paid by the return's value (fees
     kept): the return closes as exchanged, the replacement is placed for the same customer,
-    and the difference is refunded (return worth more) or taken by the replacement's
-    checkout (replacement worth more)."""
+    and the difference is refunded (return worth more) or owed (replacement worth more: the
+    replacement is pending until paid, unless `difference_paid`)."""
     shipping = body.shipping or ShippingIn()
     replacement = handlers.ReplacementOrder(
         lines=[
@@ -143,6 +143,7 @@ def exchange_return(
         shipping_tax=shipping.tax,
         external_id=body.external_id,
         payment_reference=body.payment_reference,
+        difference_paid=body.difference_paid,
     )
 
     def present(done: handlers.ReturnExchanged) -> dict[str, Any]:
@@ -153,7 +154,7 @@ def exchange_return(
                 "replacement_order": presenters.order_model(done.replacement),
                 "carried": refund_document(done.order, done.carried),
                 "difference_refunded": None if rest is None else refund_document(done.order, rest),
-                "difference_paid": done.difference_paid.minor,
+                "difference_owed": done.difference_owed.minor,
             }
         ).model_dump(mode="json", by_alias=True)
 

@@ -101,12 +101,15 @@ class ReturnRefundIn(StrictModel):
 
 class ExchangeIn(StrictModel):
     """The replacement order: paid by the return's value; a difference in the customer's
-    favour is refunded, one in the merchant's favour is taken by the replacement's checkout
-    the way the original order was paid (`payment_reference`: the provider's id of it)."""
+    favour is refunded. One in the merchant's favour is owed: the replacement waits for it
+    (`pending`: authorize and capture it as for any order), or, with `difference_paid`, the
+    checkout took it already the way the original order was paid (`payment_reference`: the
+    provider's id of that payment)."""
 
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
     shipping: ShippingIn | None = None
     external_id: Text200 | None = None
+    difference_paid: StrictBool = False
     payment_reference: ProviderReference | None = None
 
 
@@ -211,8 +214,9 @@ class ReturnExchangeOut(BaseModel):
     difference_refunded: RefundOut | None = Field(
         description="the return was worth more than the replacement: the rest, refunded"
     )
-    difference_paid: int = Field(
-        description="the replacement cost more than the return: what its checkout took"
+    difference_owed: int = Field(
+        description="the replacement cost more than the return: its money part, which it "
+        "waits for (pending) unless difference_paid said the checkout took it"
     )
 
 

@@ -1,7 +1,8 @@
 """A return exchanged from the dashboard: the replacement items are typed on the return's
 page (up to three rows), and what arrived pays for them. The return closes as exchanged,
 the replacement order is placed for the same customer, and a difference is refunded (the
-return was worth more) or taken by the replacement's checkout (it cost more)."""
+return was worth more) or owed (it cost more: the replacement waits for the customer's
+payment, unless the person says it was taken already)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ def exchange(
             container.uow_factory,
             lambda uow: _currency(uow.orders.find_return(current.member.merchant_id, return_id)),
         )
-        replacement = handlers.ReplacementOrder(lines=replacement_lines(fields, currency))
+        replacement = handlers.ReplacementOrder(
+            lines=replacement_lines(fields, currency),
+            difference_paid=fields.text("difference_paid") == "yes",
+        )
         transactions.run(
             container.uow_factory,
             lambda uow: exchange_return_as_staff(uow, current.member, return_id, replacement),

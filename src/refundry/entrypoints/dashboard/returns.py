@@ -22,6 +22,7 @@ from refundry.domain.order import EXCHANGE_DIFFERENCE_REASON, Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReceivedUnits, ReturnStatus
 from refundry.domain.staff import Permission, StaffMember
+from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
@@ -154,15 +155,22 @@ def show(
     """The return page; after a refusal, with its reason on the form that was sent
     (``failure``: the form's name and the error) and that form as it was filled in."""
 
-    def load(uow: UnitOfWork) -> tuple[Order, OrderReturn, list[StaffMember]]:
+    def load(uow: UnitOfWork) -> tuple[Order, OrderReturn, list[StaffMember], bool]:
         merchant_id = current.member.merchant_id
         found = uow.orders.find_return(merchant_id, return_id)
         if found is None:
             raise NotFound("no such return")
-        return found[0], found[1], uow.staff.members(merchant_id)
+        replacement = found[1].exchange_order_id
+        waits = replacement is not None and uow.orders.get(merchant_id, replacement).status in (
+            OrderStatus.PENDING,
+            OrderStatus.AUTHORIZED,
+        )
+        return found[0], found[1], uow.staff.members(merchant_id), waits
 
     try:
-        order, order_return, members = transactions.read(container.uow_factory, load)
+        order, order_return, members, replacement_waits = transactions.read(
+            container.uow_factory, load
+        )
     except NotFound:
         return render(request, "error.html", 404, session=current, message="No such return.")
     money = money_formatter(reader_locale(request))
@@ -183,6 +191,7 @@ def show(
         statuses=STATUS_LABELS,
         destinations=DESTINATIONS,
         difference_reason=EXCHANGE_DIFFERENCE_REASON,
+        replacement_waits=replacement_waits,
         short_id=short_id,
         can_refund=current.member.can(Permission.REFUND),
         done=done,

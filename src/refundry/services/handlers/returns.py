@@ -156,6 +156,10 @@ class ReplacementOrder:
     shipping_tax: int = 0
     external_id: str | None = None
     payment_reference: str | None = None
+    # When it costs more than the return: False, it waits for the customer to pay the
+    # difference (pending; the checkout authorizes and captures it later); True, the
+    # checkout took it already.
+    difference_paid: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +169,7 @@ class ReturnExchanged:
     replacement: Order
     carried: Refund  # the return's refund, carried to the replacement as store credit
     difference_refunded: Refund | None  # the return was worth more than its replacement
-    difference_paid: Money  # the replacement cost more: what its checkout took
+    difference_owed: Money  # the replacement cost more: the money part, paid or waiting
 
 
 def exchange_return(
@@ -178,8 +182,9 @@ def exchange_return(
 ) -> ReturnExchanged:
     """In one change: the replacement order is placed, paid by the return's value (carried
     as store credit and spent at once); a difference in the customer's favour is refunded
-    the way they paid, one in the merchant's favour is the money part of the replacement,
-    taken by its checkout the way the original was paid."""
+    the way they paid; one in the merchant's favour is the replacement's money part, which
+    waits for the customer (the order is pending until its checkout authorizes and
+    captures it) unless the checkout took it already."""
     now = utcnow()
     order = _locked_order(uow, merchant_id, return_id)
     value = order.exchange_value(return_id, now)
@@ -197,6 +202,7 @@ def exchange_return(
             shipping_tax=replacement.shipping_tax,
             payment_method=_difference_method(order) if total > carried else PaymentMethod.CARD,
             capture_mode=CaptureMode.AUTOMATIC,
+            authorized=None if replacement.difference_paid or total == carried else 0,
             payment_reference=replacement.payment_reference,
             store_credit=carried.minor,
             actor=actor,
