@@ -151,6 +151,7 @@ class Refund:
     points_reversed: int = 0
     points_restored: int = 0
     via_gateway: bool = False  # card money: sent to the gateway through the outbox
+    failed_while_stopped: bool = False  # refused when the order was already stopped
     id: uuid.UUID | None = None  # the system's id, learnt when it is made
 
     @property
@@ -276,14 +277,30 @@ class Order:
             self.status = status
 
     def owed_stop_refund(self) -> Refund | None:
-        """The last cancellation or automatic refund of a stopped order, when it failed and
-        its money is still owed whole."""
-        if not self.terminal:
+        """The earliest cancellation or automatic refund that failed while the order was
+        stopped and was not made again since (same kind, units and shipping)."""
+        if not self.terminal or self.refundable == 0:
             return None
-        stops = [r for r in self.refunds if r.kind in ("cancellation", "auto_refund")]
-        if not stops or stops[-1].status != FAILED or stops[-1].amount != self.refundable:
-            return None
-        return stops[-1]
+        for position, failed in enumerate(self.refunds):
+            if failed.kind not in ("cancellation", "auto_refund") or failed.status != FAILED:
+                continue
+            if not failed.failed_while_stopped:
+                continue
+            shape = (
+                [(x.line, x.quantity) for x in failed.breakdown.lines],
+                failed.breakdown.shipping,
+            )
+            if not any(
+                later.kind == failed.kind
+                and (
+                    [(x.line, x.quantity) for x in later.breakdown.lines],
+                    later.breakdown.shipping,
+                )
+                == shape
+                for later in self.refunds[position + 1 :]
+            ):
+                return failed
+        return None
 
     # ------------------------------------------------------------ refund maths
     def calculate(self, request: Request) -> Breakdown:
@@ -307,13 +324,15 @@ class Order:
             # itself, whole: the same units, shares and shipping, restocking nothing again.
             if not request.everything:
                 raise Rejected(OrderNotRefundable, "retry the failed stop refund whole")
-            return Breakdown(
+            again = Breakdown(
                 tuple(replace(line, restocked=0) for line in owed.breakdown.lines),
                 owed.breakdown.shipping,
                 owed.breakdown.shipping_tax,
                 owed.breakdown.goodwill,
                 owed.breakdown.adjustment,
             )
+            short = again.total - refundable
+            return replace(again, adjustment=again.adjustment - short) if short > 0 else again
         shipping_refunded, shipping_tax_refunded = self.shipping_refunded()
         shipping_left = self.shipping - shipping_refunded
         if request.everything and self.terminal:
@@ -657,6 +676,7 @@ class Shop:
         gift-card links a failed refund cancelled stay cancelled, so their units are
         refundable again only as an amount."""
         refund.status = FAILED
+        refund.failed_while_stopped = order.terminal
         self.rebalance_points(order, refund)
         if order.terminal:
             for refunded in refund.breakdown.lines:

@@ -165,3 +165,44 @@ def test_percentages_have_at_most_two_decimals_and_lie_between_0_and_100() -> No
     for bad in ("12.345", "-1", "100.01", "nan", "ten"):
         with pytest.raises(InvalidInput):
             basis_points(bad)
+
+
+def test_a_failed_refund_of_a_partly_received_return_holds_only_what_arrived() -> None:
+    # given 2 of 3 teas in a return, 1 received, refunded; the unit released goes into a
+    # second return
+    order = shipped_order()
+    tea = order.lines[0]
+    first = order.create_return(
+        [ReturnLineRequest(tea.id, 2)],
+        requested=False,
+        restocking_fee_bp=0,
+        return_shipping_fee=0,
+        note=None,
+        actor="staff:1",
+        now=NOW,
+    )
+    order.receive_return(first.id, [ReceivedUnits(tea.id, 1, 0)], "staff:1", NOW)
+    refund = order.refund_return(
+        first.id, method=RefundMethod.ORIGINAL, reason=None, actor="staff:1", now=NOW
+    )
+    assert first.lines[0].quantity == 1  # closing released the unit that never came
+    assert "1 unit(s) never received released" in (first.history[-1].detail or "")
+    second = order.create_return(
+        [ReturnLineRequest(tea.id, 2)],
+        requested=False,
+        restocking_fee_bp=0,
+        return_shipping_fee=0,
+        note=None,
+        actor="staff:1",
+        now=NOW,
+    )
+    # when the first refund fails
+    order.fail_refund(refund.id, "declined", NOW)
+    # then the first return holds its one received unit only: 3 held of 3 sold
+    assert first.status is ReturnStatus.RECEIVED
+    assert order.units_in_returns(tea.id) == 3
+    # and both can still end: the first refunded again, the second received and refunded
+    order.refund_return(first.id, method=RefundMethod.OTHER, reason=None, actor="s", now=NOW)
+    order.receive_return(second.id, [ReceivedUnits(tea.id, 2, 0)], "staff:1", NOW)
+    order.refund_return(second.id, method=RefundMethod.OTHER, reason=None, actor="s", now=NOW)
+    assert order.line_refunds(tea.id).quantity == 3

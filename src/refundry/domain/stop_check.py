@@ -7,26 +7,27 @@ counts the units as sold."""
 from __future__ import annotations
 
 from refundry.domain.ledger_check import Drift
-from refundry.domain.order import Order
-from refundry.domain.refund import RefundKind, RefundStatus
+from refundry.domain.order import Order, failed_while_stopped, stopped_at
+from refundry.domain.refund import RefundKind
 from refundry.domain.status import TERMINAL_STATUSES
-
-STOP_KINDS = (RefundKind.CANCELLATION, RefundKind.AUTO_REFUND)
 
 
 def stop_refund_drifts(order: Order) -> list[Drift]:
+    """A goodwill refund (kind refund, no units) made after a stop refund the provider
+    refused once the order had stopped: the money went back in the refused refund's place
+    as goodwill (a refund made in the provider's own dashboard is kind external, not this)."""
     if order.status not in TERMINAL_STATUSES:
         return []
+    stopped = stopped_at(order)
     drifts = []
     for position, failed in enumerate(order.refunds):
-        if failed.kind not in STOP_KINDS or failed.status is not RefundStatus.FAILED:
+        if not failed_while_stopped(failed, stopped):
             continue
         for later in order.refunds[position + 1 :]:
             if (
                 later.kind is RefundKind.REFUND
                 and later.counts_against_cap
                 and not later.breakdown.lines
-                and later.amount == failed.amount
             ):
                 drifts.append(
                     Drift(
@@ -37,4 +38,5 @@ def stop_refund_drifts(order: Order) -> list[Drift]:
                         "a goodwill amount with no units, tax or shipping",
                     )
                 )
+        break  # the first such refusal names every goodwill after it once
     return drifts

@@ -181,9 +181,10 @@ def _write_returns(
             )
             changed = [
                 {"b_return": order_return.id, "b_line": line.order_line_id,
-                 "resellable": line.resellable, "damaged": line.damaged}
-                for line, received in zip(order_return.lines, before.received, strict=True)
-                if (line.resellable, line.damaged) != received
+                 "quantity": line.quantity, "resellable": line.resellable,
+                 "damaged": line.damaged}
+                for line, stored in zip(order_return.lines, before.received, strict=True)
+                if (line.quantity, line.resellable, line.damaged) != stored
             ]  # fmt: skip
             if changed:
                 connection.execute(_UPDATE_RETURN_LINE, changed)
@@ -248,7 +249,11 @@ _UPDATE_RETURN_LINE = (
         return_tables.return_lines.c.return_id == sa.bindparam("b_return"),
         return_tables.return_lines.c.order_line_id == sa.bindparam("b_line"),
     )
-    .values(resellable=sa.bindparam("resellable"), damaged=sa.bindparam("damaged"))
+    .values(
+        quantity=sa.bindparam("quantity"),
+        resellable=sa.bindparam("resellable"),
+        damaged=sa.bindparam("damaged"),
+    )
 )
 _UPDATE_LINE = (
     sa.update(order_tables.order_lines)

@@ -18,14 +18,14 @@ class StoredReturn:
 
     status: ReturnStatus
     history: int  # status changes stored
-    received: tuple[tuple[int, int], ...]  # (resellable, damaged) per line
+    received: tuple[tuple[int, int, int], ...]  # (quantity, resellable, damaged) per line
 
 
 def stored(order_return: OrderReturn) -> StoredReturn:
     return StoredReturn(
         order_return.status,
         len(order_return.history),
-        tuple((line.resellable, line.damaged) for line in order_return.lines),
+        tuple((line.quantity, line.resellable, line.damaged) for line in order_return.lines),
     )
 
 

@@ -8,6 +8,7 @@
 - ``gift_cards``: the consumer's gift-card links.
 - ``cancellation``: cancelling the order or one item, and what blocks it.
 - ``refunds``: the refund ledger and its cap: refunds, external refunds, auto-refunds.
+- ``stop_retries``: a stopped order's refused stop refund, made again as what it is.
 - ``refund_outcomes``: the provider's answers about a refund (processing, completed, failed).
 - ``refund_calculation``: the calculator behind "review refund" and the refund itself.
 - ``points``: the order's share of loyalty points.
@@ -45,6 +46,7 @@ from refundry.domain.order.refund_calculation import (
 )
 from refundry.domain.order.returns import ReturnLineRequest
 from refundry.domain.order.root import Customer
+from refundry.domain.order.stop_retries import failed_while_stopped, stopped_at
 
 __all__ = [
     "AUTHORIZATION_VALIDITY",
@@ -67,6 +69,8 @@ __all__ = [
     "RefundRequest",
     "ReturnLineRequest",
     "Shipping",
+    "failed_while_stopped",
     "in_utc_range",
     "place_order",
+    "stopped_at",
 ]

@@ -15,6 +15,7 @@ from refundry.domain.order import (
     gift_cards,
     refund_calculation,
     refund_outcomes,
+    stop_retries,
 )
 from refundry.domain.order import points as points_rules
 from refundry.domain.order import refunds as refund_rules
@@ -22,7 +23,7 @@ from refundry.domain.order import returns as return_rules
 from refundry.domain.order import store_credit as store_credit_rules
 from refundry.domain.order.refund_calculation import RefundRequest
 from refundry.domain.order.root import OrderRoot
-from refundry.domain.refund import RefundBreakdown
+from refundry.domain.refund import Refund, RefundBreakdown, RefundMethod
 
 __all__ = ["Order"]
 
@@ -54,7 +55,27 @@ class Order(OrderRoot):
     # refunds.py: the refund ledger and its cap.
     refund_by_id = refund_rules.refund_by_id
     refund_method = refund_rules.refund_method
-    refund = refund_rules.refund
+
+    def refund(
+        self,
+        request: RefundRequest,
+        *,
+        method: RefundMethod | None,
+        reason: str | None,
+        created_by: str,
+        now: datetime,
+    ) -> Refund:
+        """Give money back (``refunds.refund``); on a stopped order whose stop refund the
+        provider refused, that refund again (``stop_retries``)."""
+        owed = stop_retries.owed_stop_refund(self)
+        if owed is not None:
+            return stop_retries.retry_stop_refund(
+                self, owed, request, method=method, reason=reason, created_by=created_by, now=now
+            )
+        return refund_rules.refund(
+            self, request, method=method, reason=reason, created_by=created_by, now=now
+        )
+
     auto_refund = refund_rules.auto_refund
     record_external_refund = refund_rules.record_external_refund
     # refund_outcomes.py: the provider's answers about a refund.
@@ -86,8 +107,8 @@ class Order(OrderRoot):
 
     def preview_refund(self, request: RefundRequest, as_of: datetime) -> RefundBreakdown:
         """The refund ``request`` would make as of ``as_of``; changes nothing."""
-        owed = refund_rules.owed_stop_refund(self)
+        owed = stop_retries.owed_stop_refund(self)
         if owed is not None:
-            refund_rules.check_retry_request(self, owed, request)
-            return refund_rules.retry_breakdown(owed)
+            stop_retries.check_retry_request(self, owed, request)
+            return stop_retries.retry_breakdown(self, owed)
         return refund_calculation.calculate_refund(self, request, as_of)

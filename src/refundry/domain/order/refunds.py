@@ -11,13 +11,11 @@ The commands here are bound as methods on ``Order``: ``refund``, ``auto_refund``
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime
 
 from refundry.domain.errors import (
     InvalidInput,
     OrderNotAutoRefundable,
-    OrderNotRefundable,
     RefundExceedsRefundable,
     RefundNotFound,
     StoreCreditNotAllowed,
@@ -35,7 +33,6 @@ from refundry.domain.refund import (
     RefundBreakdown,
     RefundKind,
     RefundMethod,
-    RefundStatus,
 )
 from refundry.domain.status import TERMINAL_STATUSES, OrderStatus
 
@@ -99,12 +96,9 @@ def refund(
     Refunded gift-card link units cancel that many links that could still be
     cancelled, so a refunded link can never be opened or spent afterwards.
 
-    On a stopped order whose cancellation (or automatic) refund failed, the refund is that
-    refund again (``retry_stop_refund``).
+    On a stopped order whose cancellation (or automatic) refund failed, ``Order.refund``
+    makes that refund again instead (``stop_retries``).
     """
-    owed = owed_stop_refund(order)
-    if owed is not None:
-        return retry_stop_refund(order, owed, request, method, reason, created_by, now)
     made = record_refund(
         order,
         request,
@@ -117,70 +111,6 @@ def refund(
     restock.record_stock_moved(order, restock.restocked_by(made))
     order.events.append(OrderRefunded(order.id, made.id))
     gift_cards.cancel_refunded_links(order, made, reason or "Refunded", now)
-    return made
-
-
-def owed_stop_refund(order: OrderRoot) -> Refund | None:
-    """A stopped order's last cancellation (or automatic) refund, when the provider refused
-    it and its money is still owed whole: what a retry gives back again."""
-    if order.status not in TERMINAL_STATUSES:
-        return None
-    stops = [
-        r for r in order.refunds if r.kind in (RefundKind.CANCELLATION, RefundKind.AUTO_REFUND)
-    ]
-    if not stops or stops[-1].status is not RefundStatus.FAILED:
-        return None
-    return stops[-1] if stops[-1].amount == order.refundable else None
-
-
-def retry_breakdown(owed: Refund) -> RefundBreakdown:
-    """The failed stop refund's breakdown again: the same units with their exact tax and
-    discount shares, and the same shipping. Its units are on the shelf already (a failure
-    on a stopped order leaves them there), so none is restocked twice."""
-    return replace(
-        owed.breakdown,
-        lines=tuple(replace(line, restocked_quantity=0) for line in owed.breakdown.lines),
-    )
-
-
-def check_retry_request(order: OrderRoot, owed: Refund, request: RefundRequest) -> None:
-    """A failed stop refund is owed whole: a retry names no lines, shipping or amount."""
-    if not request.everything:
-        what = owed.kind.value.replace("_", " ")
-        raise OrderNotRefundable(
-            f"the order is {order.status} and its {what} refund failed: retry it whole "
-            f"(refund with an empty body), so it counts as the {what} it is",
-            order_status=order.status.value,
-            failed_refund_id=str(owed.id),
-        )
-
-
-def retry_stop_refund(
-    order: OrderRoot,
-    owed: Refund,
-    request: RefundRequest,
-    method: RefundMethod | None,
-    reason: str | None,
-    created_by: str,
-    now: datetime,
-) -> Refund:
-    """Retry a stopped order's failed refund as what it is (a cancellation, an automatic
-    refund), so the sales, tax and items reports count it as such, never as goodwill."""
-    check_retry_request(order, owed, request)
-    for line in owed.breakdown.lines:
-        # The failure left these units cancelled without a refund; they are refunded again.
-        order.line(line.order_line_id).cancelled_quantity -= line.unfulfilled_quantity
-    made = record_breakdown(
-        order,
-        retry_breakdown(owed),
-        kind=owed.kind,
-        method=refund_method(order, method),
-        reason=reason or owed.reason,
-        created_by=created_by,
-        now=now,
-        derive_status=False,
-    )
-    order.events.append(OrderRefunded(order.id, made.id))
     return made
 
 

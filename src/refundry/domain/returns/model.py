@@ -52,7 +52,7 @@ RETURN_TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
     _S.OPEN: frozenset({_S.PARTIALLY_RECEIVED, _S.RECEIVED, _S.CANCELLED}),
     _S.PARTIALLY_RECEIVED: frozenset({_S.PARTIALLY_RECEIVED, _S.RECEIVED, _S.CLOSED}),
     _S.RECEIVED: frozenset({_S.CLOSED}),
-    _S.CLOSED: frozenset({_S.PARTIALLY_RECEIVED, _S.RECEIVED}),  # its refund failed
+    _S.CLOSED: frozenset({_S.RECEIVED}),  # its refund failed
     _S.DECLINED: frozenset(),
     _S.CANCELLED: frozenset(),
 }
@@ -216,19 +216,25 @@ class OrderReturn:
         refund_id: uuid.UUID | None = None,
         exchange_order_id: uuid.UUID | None = None,
     ) -> None:
-        """Refunded or exchanged for what arrived; units that never came are released."""
+        """Refunded or exchanged for what arrived. Units that never came are released: the
+        return lists what arrived from now on (its history says how many were released), so
+        a return reopened after a failed refund holds only those."""
         self.check_refundable()
+        released = sum(line.quantity - line.received for line in self.lines)
+        for line in self.lines:
+            line.quantity = line.received
         self.refund_id = refund_id
         self.exchange_order_id = exchange_order_id
         detail = "exchanged" if exchange_order_id is not None else "refunded"
+        if released:
+            detail += f"; {released} unit(s) never received released"
         self._move_to(ReturnStatus.CLOSED, now, actor, detail)
 
     def reopen(self, detail: str, now: datetime) -> None:
-        """Its refund failed: back to what had arrived, to be refunded again."""
-        complete = all(line.received == line.quantity for line in self.lines)
+        """Its refund failed: back to received (it lists only what arrived), to be refunded
+        again; nothing more is expected."""
         self.refund_id = None
-        target = ReturnStatus.RECEIVED if complete else ReturnStatus.PARTIALLY_RECEIVED
-        self._move_to(target, now, "system", detail)
+        self._move_to(ReturnStatus.RECEIVED, now, "system", detail)
 
     def _move_to(self, target: ReturnStatus, now: datetime, actor: str, detail: str) -> None:
         if target not in RETURN_TRANSITIONS[self.status]:
