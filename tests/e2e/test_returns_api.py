@@ -394,3 +394,37 @@ def test_an_exchange_needs_units_received_and_refuses_a_closed_return(api: Api) 
     assert again.status_code == 409, again.text
     orders = api.client.get("/v1/orders", params={"query": "ana@example.com"}).json()["data"]
     assert len(orders) == 2  # the original and one replacement: nothing else was written
+
+
+def test_a_waiting_replacement_refuses_an_item_cancel_and_is_paid_whole(api: Api) -> None:
+    # given a replacement of two lines (10.00 and 40.00) waiting, paid 13.93 by the return
+    order = shipped(api)
+    return_id = received_return(api, order, order["lines"][0], 1)
+    cup = {"sku": "CUP", "name": "Cup", "quantity": 1, "unit_price": 1000}
+    kettle = {"sku": "KETTLE", "name": "Kettle", "quantity": 1, "unit_price": 4000}
+    result = api.client.post(
+        f"/v1/returns/{return_id}/exchange", json={"lines": [cup, kettle]}
+    ).json()
+    path = f"/v1/orders/{result['replacement_order']['id']}"
+    # an item cancel is refused while the rest is unpaid: what is owed would change
+    kettle_id = result["replacement_order"]["lines"][1]["id"]
+    refused = api.client.post(f"{path}/items/{kettle_id}/cancel")
+    assert (refused.status_code, problem_type(refused)) == (409, "item-not-cancellable")
+    assert refused.json()["condition"] == "waiting_for_payment"
+    # then it is paid in full, and an item can be cancelled like on any paid order
+    assert api.client.post(f"{path}/authorize").json()["order_status"] == "authorized"
+    paid = api.client.post(f"{path}/capture").json()
+    assert (paid["order_status"], paid["captured"]) == ("paid", 5000)
+    done = api.client.post(f"{path}/items/{kettle_id}/cancel").json()
+    assert (done["order_status"], done["refunded"]) == ("partially_refunded", 4000)
+
+
+def test_a_difference_said_paid_needs_the_payment_reference(api: Api) -> None:
+    order = shipped(api)
+    return_id = received_return(api, order, order["lines"][0], 1)
+    kettle = {"sku": "KETTLE", "name": "Kettle", "quantity": 1, "unit_price": 4000}
+    refused = api.client.post(
+        f"/v1/returns/{return_id}/exchange", json={"lines": [kettle], "difference_paid": True}
+    )
+    assert (refused.status_code, problem_type(refused)) == (422, "invalid-input")
+    assert api.client.get(f"/v1/returns/{return_id}").json()["status"] == "received"

@@ -314,3 +314,13 @@ def test_the_summary_reports_store_credit_issued_spent_and_outstanding(api: Api)
         0,
         3393,
     )
+
+
+def test_a_blank_customer_key_is_refused_and_nothing_is_granted(api: Api) -> None:
+    refused = api.client.post(
+        "/v1/customers/%20/store-credit/adjustments",
+        json={"currency": "EUR", "amount": 500, "note": "goodwill"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("/invalid-input")
+    assert api.client.get("/v1/customers/%20/store-credit").json()["balances"] == []

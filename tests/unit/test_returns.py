@@ -206,3 +206,26 @@ def test_a_failed_refund_of_a_partly_received_return_holds_only_what_arrived() -
     order.receive_return(second.id, [ReceivedUnits(tea.id, 2, 0)], "staff:1", NOW)
     order.refund_return(second.id, method=RefundMethod.OTHER, reason=None, actor="s", now=NOW)
     assert order.line_refunds(tea.id).quantity == 3
+
+
+def test_a_flat_fee_above_what_arrived_keeps_it_all_and_the_return_still_closes() -> None:
+    # given a return of 2 teas with a return-shipping fee of 15.00 (checked against both)
+    order = shipped_order()
+    tea = order.lines[0]
+    made = order.create_return(
+        [ReturnLineRequest(tea.id, 2)],
+        requested=False,
+        restocking_fee_bp=0,
+        return_shipping_fee=1500,
+        note=None,
+        actor="staff:1",
+        now=NOW,
+    )
+    # when one tea (worth 10.28) arrives, then the refund keeps it all and closes the return
+    order.receive_return(made.id, [ReceivedUnits(tea.id, 1, 0)], "staff:1", NOW)
+    refund = order.refund_return(
+        made.id, method=RefundMethod.ORIGINAL, reason=None, actor="staff:1", now=NOW
+    )
+    assert (refund.amount.minor, refund.breakdown.fees.minor) == (0, 1028)
+    assert refund.status.value == "completed"
+    assert made.status is ReturnStatus.CLOSED

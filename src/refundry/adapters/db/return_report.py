@@ -3,8 +3,10 @@
 - Summary: ``returns`` created in each period, the ``units_returned`` (received, resellable
   or damaged) of those returns, and the ``fees_kept`` by refunds settled in the period.
 - Items: ``units_returned`` per SKU, of the returns created in the range.
-- Reasons: each return line's reason, as kind ``return``: the units returned for it and
-  what their refund gave back (once the return is refunded, the refund not failed).
+- Reasons: each return line's reason, as kind ``return``: the units that came back for it
+  (declined and cancelled returns have none) and the value their refund gave back for those
+  units before the return's fees (once refunded, the refund not failed). These rows break
+  the returns' refunds down by cause: the same money is in the refund rows too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from refundry.adapters.db.tables import orders as order_tables
 from refundry.adapters.db.tables import returns as return_tables
 from refundry.domain.refund import RefundStatus
 from refundry.domain.reporting import NO_REASON, ReasonRow, ReportRange, reason_key
+from refundry.domain.returns import ReturnStatus
 
 Figures = MutableMapping[tuple[date, str], dict[str, int]]
 SkuFigures = MutableMapping[tuple[str, str], dict[str, int]]
@@ -104,7 +107,12 @@ def return_reasons(
         else_=0,
     )
     rows = connection.execute(
-        sa.select(rl.c.reason, rt.c.currency, rl.c.quantity, sa.func.coalesce(refunded, 0))
+        sa.select(
+            rl.c.reason,
+            rt.c.currency,
+            rl.c.resellable + rl.c.damaged,
+            sa.func.coalesce(refunded, 0),
+        )
         .join(rt, rt.c.id == rl.c.return_id)
         .outerjoin(r, r.c.id == rt.c.refund_id)
         .outerjoin(
@@ -114,6 +122,8 @@ def return_reasons(
             rt.c.merchant_id == merchant_id,
             rt.c.created_at >= span.start,
             rt.c.created_at < span.end,
+            rt.c.status.not_in((ReturnStatus.DECLINED.value, ReturnStatus.CANCELLED.value)),
+            rl.c.resellable + rl.c.damaged > 0,
         )
     ).all()
     grouped: dict[tuple[str, str], list[Any]] = defaultdict(lambda: ["", 0, 0])

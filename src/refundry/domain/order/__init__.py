@@ -22,7 +22,7 @@ Other layers import from here, never from the modules.
 """
 
 from refundry.domain.order.cancellation import DEFAULT_CANCEL_LABEL, Cancellation
-from refundry.domain.order.exchanges import EXCHANGE_DIFFERENCE_REASON
+from refundry.domain.order.exchanges import EXCHANGE_DIFFERENCE_REASON, carried_value
 from refundry.domain.order.lines import LineKind, OrderLine, Shipping
 from refundry.domain.order.order import Order
 from refundry.domain.order.payment import (
@@ -37,6 +37,7 @@ from refundry.domain.order.placement import (
     MAX_ORDER_TOTAL_MINOR,
     NewLine,
     in_utc_range,
+    new_order_total,
     place_order,
 )
 from refundry.domain.order.refund_calculation import (
@@ -69,8 +70,10 @@ __all__ = [
     "RefundRequest",
     "ReturnLineRequest",
     "Shipping",
+    "carried_value",
     "failed_while_stopped",
     "in_utc_range",
+    "new_order_total",
     "place_order",
     "stopped_at",
 ]

@@ -38,6 +38,10 @@ def capture(order: OrderRoot, amount: Money | None, now: datetime) -> None:
         )
     order.payment.take(amount, now)
     order._move_to(OrderStatus.PAID, now)
+    if order.refunded.minor:
+        # An item cancel gave back part of what the checkout settled before the money
+        # part came: the ledger, not the capture, says how refunded the order is.
+        order._move_to(order.status_from_ledger(), now)
 
 
 def request_void(order: OrderRoot) -> bool:

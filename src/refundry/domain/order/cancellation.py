@@ -58,6 +58,15 @@ def item_cancel_blocker(
     """Why this line cannot be cancelled as one item now, or ``None`` if it can."""
     if order.status in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
         return ItemNotCancellable(f"order {order.id} is {order.status}")
+    if order.status in (OrderStatus.PENDING, OrderStatus.AUTHORIZED) and order.payment.captured:
+        # Store credit paid part of it and the rest is not paid yet: what is still owed would
+        # have to be worked out again for the items left. Cancel the order, or one item once
+        # it is paid.
+        return ItemNotCancellable(
+            f"order {order.id} waits for the rest of its payment (store credit paid part of "
+            "it): cancel the whole order, or cancel the item once the order is paid",
+            condition="waiting_for_payment",
+        )
     if line.kind is LineKind.GIFT_CARD_LINK:
         live = order.live_links(line.id)
         if not live:
@@ -156,6 +165,9 @@ def cancel_item(
     if order.status in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
         raise ItemNotCancellable(f"order {order.id} is {order.status}")
     line, links = _item(order, item_id)
+    waiting = item_cancel_blocker(order, line, now)
+    if waiting is not None and waiting.extensions.get("condition") == "waiting_for_payment":
+        raise waiting
     if len(links) == 1 and links[0].id == item_id:
         link_blocker = links[0].cancellation_blocker(now)
         if link_blocker is not None:

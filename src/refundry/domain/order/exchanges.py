@@ -24,6 +24,7 @@ from refundry.domain.order.refunds import default_refund_method, record_breakdow
 from refundry.domain.order.returns import record_return_changed, return_by_id, return_value
 from refundry.domain.order.root import OrderRoot
 from refundry.domain.refund import Refund, RefundKind, RefundMethod
+from refundry.domain.returns import ExchangeNotAllowed
 
 EXCHANGE_DIFFERENCE_REASON = "Exchange: the return was worth more than its replacement"
 
@@ -34,14 +35,20 @@ def exchange_value(order: OrderRoot, return_id: uuid.UUID, now: datetime) -> Mon
     return return_value(order, return_by_id(order, return_id), now).total
 
 
+def carried_value(value: Money, replacement: Money) -> Money:
+    """What the return carries to its replacement: all of its value, or the replacement's
+    price when that is less (the rest is refunded)."""
+    return min(value, replacement)
+
+
 def check_exchangeable(order: OrderRoot) -> None:
     if order.payment.method is PaymentMethod.FLOAT:
-        raise InvalidInput(
+        raise ExchangeNotAllowed(
             "a return of an order paid from the merchant's float cannot be exchanged (its "
             "value is the merchant's, not a customer's store credit): refund it to the float"
         )
     if order.payment.redemption is not None:
-        raise InvalidInput(
+        raise ExchangeNotAllowed(
             "a return of an order paid with points cannot be exchanged: refund it (the "
             "points go back) and place the replacement as a new order"
         )

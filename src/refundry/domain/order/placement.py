@@ -17,7 +17,6 @@ from refundry.domain.order.order import Order
 from refundry.domain.order.payment import AuthorizationState, CaptureMode, Payment, PaymentMethod
 from refundry.domain.order.root import Customer
 from refundry.domain.points import PointsRedemption
-from refundry.domain.refund import sum_money
 from refundry.domain.status import OrderStatus
 
 # No real order comes near this (10^13 euros); it keeps every sum inside 64 bits.
@@ -91,8 +90,7 @@ def place_order(
         # Shipping tax is refunded in proportion to shipping; it needs a base.
         raise InvalidOrder("shipping tax needs a shipping amount")
     shipping = Shipping(Money(shipping_amount, currency), Money(shipping_tax, currency))
-    total = sum_money((line.total for line in order_lines), currency)
-    total = total + shipping.amount + shipping.tax
+    total = new_order_total(lines, shipping_amount, shipping_tax, currency)
     if total.minor > MAX_ORDER_TOTAL_MINOR:
         raise InvalidOrder(f"the order total exceeds {MAX_ORDER_TOTAL_MINOR} minor units")
     redemption = _redemption(
@@ -151,6 +149,15 @@ def place_order(
     )
     restock.record_stock_moved(order, restock.placed(order))
     return order
+
+
+def new_order_total(
+    lines: Sequence[NewLine], shipping_amount: int, shipping_tax: int, currency: Currency
+) -> Money:
+    """What an order of ``lines`` totals: each line's subtotal less its discount plus its
+    tax, and the shipping with its tax (an exchange prices its replacement with it)."""
+    minor = sum(line.unit_price * line.quantity - line.discount + line.tax for line in lines)
+    return Money(minor + shipping_amount + shipping_tax, currency)
 
 
 def _redemption(

@@ -81,7 +81,9 @@ def return_value(order: OrderRoot, order_return: OrderReturn, now: datetime) -> 
         )
     )
     breakdown = calculate_refund(_ReturnedUnits(order, order_return), request, now)
-    return _keep_fees(order_return, breakdown)
+    # Fewer units than listed may have come: the fees keep at most what they are worth
+    # (they were checked against every listed unit when the return was made).
+    return _keep_fees(order_return, breakdown, at_most_the_value=True)
 
 
 # ----------------------------------------------------------------- commands
@@ -243,7 +245,9 @@ def record_return_changed(
     order._touch(now)
 
 
-def _keep_fees(order_return: OrderReturn, breakdown: RefundBreakdown) -> RefundBreakdown:
+def _keep_fees(
+    order_return: OrderReturn, breakdown: RefundBreakdown, *, at_most_the_value: bool = False
+) -> RefundBreakdown:
     currency = breakdown.currency
     restocking = sum_money(
         (
@@ -255,6 +259,8 @@ def _keep_fees(order_return: OrderReturn, breakdown: RefundBreakdown) -> RefundB
         currency,
     )
     fees = restocking + order_return.return_shipping_fee
+    if fees > breakdown.total and at_most_the_value:
+        fees = breakdown.total
     if fees > breakdown.total:
         raise ReturnFeeTooHigh(
             f"the fees ({fees.minor}) exceed the {breakdown.total.minor} {currency.code} minor "

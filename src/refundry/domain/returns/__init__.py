@@ -6,6 +6,7 @@ can come back, what a return gives back) are in ``domain/order/returns.py``.
 """
 
 from refundry.domain.returns.errors import (
+    ExchangeNotAllowed,
     NothingReceived,
     ReceiptExceedsReturn,
     ReturnFeeTooHigh,
@@ -31,6 +32,7 @@ __all__ = [
     "BASIS_POINTS_PER_WHOLE",
     "RETURN_TRANSITIONS",
     "AfterSales",
+    "ExchangeNotAllowed",
     "NothingReceived",
     "OrderReturn",
     "ReceiptExceedsReturn",

@@ -40,3 +40,11 @@ class ReturnFeeTooHigh(InvalidInput):
 class NothingReceived(Conflict):
     code = "return-nothing-received"
     title = "No unit of the return has been received"
+
+
+class ExchangeNotAllowed(InvalidInput):
+    """The order's payment cannot carry a return's value to a replacement (the merchant's
+    float, loyalty points)."""
+
+    code = "exchange-not-allowed"
+    title = "This return cannot be exchanged"

@@ -2,7 +2,7 @@
 page (up to three rows), and what arrived pays for them. The return closes as exchanged,
 the replacement order is placed for the same customer, and a difference is refunded (the
 return was worth more) or owed (it cost more: the replacement waits for the customer's
-payment, unless the person says it was taken already)."""
+payment, which the checkout records)."""
 
 from __future__ import annotations
 
@@ -48,10 +48,9 @@ def exchange(
             container.uow_factory,
             lambda uow: _currency(uow.orders.find_return(current.member.merchant_id, return_id)),
         )
-        replacement = handlers.ReplacementOrder(
-            lines=replacement_lines(fields, currency),
-            difference_paid=fields.text("difference_paid") == "yes",
-        )
+        # A difference the replacement costs more is left to the checkout: the dashboard
+        # records no payment it did not see.
+        replacement = handlers.ReplacementOrder(lines=replacement_lines(fields, currency))
         transactions.run(
             container.uow_factory,
             lambda uow: exchange_return_as_staff(uow, current.member, return_id, replacement),

@@ -8,8 +8,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from refundry.domain.money import Currency, Money
-from refundry.domain.order import CaptureMode, NewLine, Order, PaymentMethod, ReturnLineRequest
+from refundry.domain.errors import InvalidInput
+from refundry.domain.money import Money
+from refundry.domain.order import (
+    CaptureMode,
+    NewLine,
+    Order,
+    PaymentMethod,
+    ReturnLineRequest,
+    carried_value,
+    new_order_total,
+)
 from refundry.domain.refund import Refund, RefundBreakdown, RefundMethod
 from refundry.domain.returns import OrderReturn, ReceivedUnits, ReturnNotFound
 from refundry.services.clock import utcnow
@@ -185,11 +194,18 @@ def exchange_return(
     the way they paid; one in the merchant's favour is the replacement's money part, which
     waits for the customer (the order is pending until its checkout authorizes and
     captures it) unless the checkout took it already."""
+    if replacement.difference_paid and not replacement.payment_reference:
+        raise InvalidInput(
+            "difference_paid needs the payment_reference of the payment the checkout took "
+            "for the difference; without it the replacement waits for the payment"
+        )
     now = utcnow()
     order = _locked_order(uow, merchant_id, return_id)
     value = order.exchange_value(return_id, now)
-    total = replacement_total(replacement, order.currency)
-    carried = min(value, total)
+    total = new_order_total(
+        replacement.lines, replacement.shipping_amount, replacement.shipping_tax, order.currency
+    )
+    carried = carried_value(value, total)
     new_order = build_order(
         uow,
         PlaceOrder(
@@ -225,13 +241,6 @@ def _difference_method(order: Order) -> PaymentMethod:
     if order.payment.method is PaymentMethod.STORE_CREDIT:
         return PaymentMethod.CARD
     return order.payment.method
-
-
-def replacement_total(replacement: ReplacementOrder, currency: Currency) -> Money:
-    minor = sum(
-        line.unit_price * line.quantity - line.discount + line.tax for line in replacement.lines
-    )
-    return Money(minor + replacement.shipping_amount + replacement.shipping_tax, currency)
 
 
 def _locked_order(uow: UnitOfWork, merchant_id: uuid.UUID, return_id: uuid.UUID) -> Order:

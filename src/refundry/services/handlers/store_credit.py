@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from refundry.domain.errors import InvalidInput
 from refundry.domain.events import StoreCreditIssued
 from refundry.domain.money import Currency, Money
 from refundry.domain.order import Order
@@ -90,7 +91,11 @@ def adjust(
     currency = Currency.of(currency_code)
     merchant = uow.merchants.get(merchant_id)
     days = None if merchant is None else merchant.store_credit_validity_days
-    account = uow.store_credit.account(merchant_id, customer.strip(), currency, now)
+    if not customer.strip():
+        # A key no checkout can ever name: credit granted to it could never be spent.
+        raise InvalidInput("name the customer: their external id, or their e-mail")
+    # The key as given, as GET .../store-credit reads it and a checkout's order makes it.
+    account = uow.store_credit.account(merchant_id, customer, currency, now)
     written = len(account.entries)
     entry = account.adjust(Money(amount, currency), now, note=note, validity_days=days)
     publish_store_credit(uow, account, account.entries[written:], now, actor)
