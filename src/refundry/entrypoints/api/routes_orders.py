@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -19,6 +20,23 @@ from refundry.services.handlers.cancellation import cancel_order
 from refundry.services.views import orders as order_views
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+def new_lines(lines: Sequence[schemas.LineIn]) -> list[NewLine]:
+    """The lines of a new order (a checkout's, or an exchange's replacement) as sent."""
+    return [
+        NewLine(
+            sku=line.sku,
+            name=line.name,
+            kind=line.kind,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+            tax=line.tax,
+            link_expires_at=line.link_expires_at,
+        )
+        for line in lines
+    ]
 
 
 @router.post(
@@ -56,19 +74,7 @@ def create_order(
         external_id=body.external_id,
         customer=Customer(body.customer.email, body.customer.external_id),
         currency_code=body.currency,
-        lines=[
-            NewLine(
-                sku=line.sku,
-                name=line.name,
-                kind=line.kind,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-                tax=line.tax,
-                link_expires_at=line.link_expires_at,
-            )
-            for line in body.lines
-        ],
+        lines=new_lines(body.lines),
         shipping_amount=shipping.amount,
         shipping_tax=shipping.tax,
         payment_method=body.payment.method,

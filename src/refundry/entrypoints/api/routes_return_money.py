@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from refundry.domain.order import NewLine
 from refundry.domain.refund import RefundMethod
 from refundry.entrypoints.api import presenters
 from refundry.entrypoints.api import schemas_returns as schemas
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.entrypoints.api.routes_orders import new_lines
 from refundry.entrypoints.api.routes_returns import return_model
 from refundry.entrypoints.api.schemas import ShippingIn
 from refundry.services import transactions
@@ -126,19 +126,7 @@ def exchange_return(
     replacement is pending until paid, unless `difference_paid`)."""
     shipping = body.shipping or ShippingIn()
     replacement = handlers.ReplacementOrder(
-        lines=[
-            NewLine(
-                sku=line.sku,
-                name=line.name,
-                kind=line.kind,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-                tax=line.tax,
-                link_expires_at=line.link_expires_at,
-            )
-            for line in body.lines
-        ],
+        lines=new_lines(body.lines),
         shipping_amount=shipping.amount,
         shipping_tax=shipping.tax,
         external_id=body.external_id,
