@@ -84,10 +84,10 @@ def reconcile(
     cutoff = now - grace
     linked = run(uow_factory, lambda uow: uow.reconciliation.link_records(merchant_id))
     reversed_orders: list[uuid.UUID] = []
-    after: uuid.UUID | None = None
+    after: tuple[datetime, uuid.UUID] | None = None
     while True:
         page = read(uow_factory, partial(_orders_missing_records, merchant_id, cutoff, after))
-        for order_merchant, order_id in page:
+        for order_merchant, order_id, _ in page:
             try:
                 reversed_now = run(
                     uow_factory,
@@ -109,7 +109,7 @@ def reconcile(
                 reversed_orders.append(order_id)
         if len(page) < REVERSAL_PAGE:
             break
-        after = page[-1][1]
+        after = (page[-1][2], page[-1][1])
     found = run(
         uow_factory, lambda uow: uow.reconciliation.note_discrepancies(merchant_id, cutoff, now)
     )
@@ -123,9 +123,9 @@ def reconcile(
 def _orders_missing_records(
     merchant_id: uuid.UUID | None,
     created_before: datetime,
-    after: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
     uow: UnitOfWork,
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
+) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
     return uow.reconciliation.orders_missing_records(
         merchant_id, created_before, after=after, limit=REVERSAL_PAGE
     )

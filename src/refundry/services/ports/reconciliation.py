@@ -25,10 +25,11 @@ class ReconciliationRepository(Protocol):
         merchant_id: uuid.UUID | None,
         created_before: datetime,
         *,
-        after: uuid.UUID | None,
+        after: tuple[datetime, uuid.UUID] | None,
         limit: int,
-    ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        """Settled redeem orders older than ``created_before`` with no record, by id."""
+    ) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
+        """Settled redeem orders older than ``created_before`` with no record: (merchant,
+        order, placed at), oldest first, after the ``(placed at, order)`` given."""
 
     def has_record(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> bool: ...
 
