@@ -48,9 +48,13 @@ LONG = os.environ.get("REFUNDRY_LONG_TESTS") == "1"
 # Set it to rerun the examples of a failed run (the database starts empty either way).
 SEED = int(os.environ.get("REFUNDRY_FUZZ_SEED") or random.randrange(2**32))
 
-PLACE_ORDER_TRIES = 5
+# Generated orders mostly break a rule a schema cannot state; store credit (which no
+# generated customer has) made one more way to fail, so a few more tries per scenario.
+PLACE_ORDER_TRIES = 8
 MAX_STATEFUL_RUNS = 5
-STATEFUL_PATHS = r"^/v1/(orders|refunds|links|events)\b"
+# An order's returns are left to the stateless run: with them the scenarios, spread over
+# more operations, went whole runs without a turn at the capture -> refund -> cancel chain.
+STATEFUL_PATHS = r"^/v1/(orders|refunds|links|events)\b(?!.*/returns$)"
 
 
 @dataclass(frozen=True)
