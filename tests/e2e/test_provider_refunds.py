@@ -424,3 +424,34 @@ def test_a_klarna_refund_beyond_what_klarna_captured_is_refused_and_refundable_a
     assert body["status"] == "failed"
     assert "REFUND_NOT_ALLOWED" in body["failure_reason"]
     assert own_api.client.get(f"/v1/orders/{order['id']}").json()["refundable"] == 13046
+
+
+def test_a_replacement_waiting_for_its_difference_captures_only_the_money_part_at_the_gateway(
+    own_api: Api, own_psp: tuple[str, Container]
+) -> None:
+    # given a shipped mug (13.93) returned and exchanged for a 48.00 kettle, the checkout
+    # holding the 34.07 difference at the gateway for the replacement
+    base, _ = own_psp
+    order = own_api.client.post("/v1/orders/" + ingest(own_api)["id"] + "/fulfil").json()
+    mug = order["lines"][0]["id"]
+    made = own_api.client.post(
+        f"/v1/orders/{order['id']}/returns", json={"lines": [{"line_id": mug, "quantity": 1}]}
+    ).json()
+    own_api.client.post(
+        f"/v1/returns/{made['id']}/receive", json={"lines": [{"line_id": mug, "resellable": 1}]}
+    )
+    intent = checkout_payment(base, 4800 - 1393, "manual")
+    kettle = {"sku": "KETTLE", "name": "Kettle", "quantity": 1, "unit_price": 4000, "tax": 800}
+    exchanged = own_api.client.post(
+        f"/v1/returns/{made['id']}/exchange",
+        json={"lines": [kettle], "payment_reference": intent["id"]},
+    ).json()
+    replacement = exchanged["replacement_order"]["id"]
+    # when the hold is recorded and captured through Refundry
+    assert own_api.client.post(f"/v1/orders/{replacement}/authorize").is_success
+    captured = own_api.client.post(f"/v1/orders/{replacement}/capture")
+    assert captured.status_code == 200, captured.text
+    # then the gateway captured the money part only (the store credit is not there)
+    [held] = [i for i in psp_state(base)["payment_intents"] if i["id"] == intent["id"]]
+    assert (held["status"], held["amount_received"]) == ("succeeded", 4800 - 1393)
+    assert captured.json()["captured"] == 4800

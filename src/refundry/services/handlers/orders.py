@@ -132,7 +132,9 @@ def capture_order(
     if provider is not None and reference is not None:
         provider.capture(
             reference,
-            order.payment.captured,
+            # The money part only: store credit the checkout spent is not at the provider
+            # (an exchange's replacement that waited for its difference).
+            order.payment.money_captured,
             idempotency_key=f"capture-{order.id}",
         )
     points.award_points(uow, order, now)
