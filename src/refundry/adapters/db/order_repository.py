@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -263,53 +263,19 @@ class SqlOrderRepository:
         if not order_rows:
             return []
         order_ids = [row["id"] for row in order_rows]
-        lines = self._children(
-            order_tables.order_lines, order_tables.order_lines.c.order_id, order_ids, "position"
+        t, rt = order_tables, return_tables
+        lines = self._children(t.order_lines, "order_id", order_ids, "position")
+        link_rows = self._children(t.gift_card_links, "order_id", order_ids, "position")
+        refund_rows = self._children(t.refunds, "order_id", order_ids, "created_at")
+        refund_ids = _ids(refund_rows)
+        refund_line_rows = self._children(t.refund_lines, "refund_id", refund_ids, "position")
+        history_rows = self._children(t.refund_status_changes, "refund_id", refund_ids, "sequence")
+        returns = self._children(rt.returns, "order_id", order_ids, "created_at")
+        return_ids = _ids(returns)
+        return_lines = self._children(rt.return_lines, "return_id", return_ids, "position")
+        return_history = self._children(
+            rt.return_status_changes, "return_id", return_ids, "sequence"
         )
-        refund_rows = self._children(
-            order_tables.refunds, order_tables.refunds.c.order_id, order_ids, "created_at"
-        )
-        link_rows = self._children(
-            order_tables.gift_card_links,
-            order_tables.gift_card_links.c.order_id,
-            order_ids,
-            "position",
-        )
-        refund_ids = [row["id"] for group in refund_rows.values() for row in group]
-        refund_line_rows: dict[Any, list[sa.RowMapping]] = {}
-        history_rows: dict[Any, list[sa.RowMapping]] = {}
-        if refund_ids:
-            refund_line_rows = self._children(
-                order_tables.refund_lines,
-                order_tables.refund_lines.c.refund_id,
-                refund_ids,
-                "position",
-            )
-            history_rows = self._children(
-                order_tables.refund_status_changes,
-                order_tables.refund_status_changes.c.refund_id,
-                refund_ids,
-                "sequence",
-            )
-        returns = self._children(
-            return_tables.returns, return_tables.returns.c.order_id, order_ids, "created_at"
-        )
-        return_ids = [row["id"] for group in returns.values() for row in group]
-        return_lines: dict[Any, list[sa.RowMapping]] = {}
-        return_history: dict[Any, list[sa.RowMapping]] = {}
-        if return_ids:
-            return_lines = self._children(
-                return_tables.return_lines,
-                return_tables.return_lines.c.return_id,
-                return_ids,
-                "position",
-            )
-            return_history = self._children(
-                return_tables.return_status_changes,
-                return_tables.return_status_changes.c.return_id,
-                return_ids,
-                "sequence",
-            )
         orders = []
         for row in order_rows:
             order_id = row["id"]
@@ -357,12 +323,21 @@ class SqlOrderRepository:
         return order
 
     def _children(
-        self, table: sa.Table, key: sa.Column[Any], ids: Iterable[Any], order_by: str
+        self, table: sa.Table, key_name: str, ids: Sequence[Any], order_by: str
     ) -> dict[Any, list[sa.RowMapping]]:
+        """``table``'s rows whose ``key_name`` is one of ``ids``, grouped by it, in order;
+        no statement when there are no ids (most orders have no refunds or returns)."""
+        grouped: dict[Any, list[sa.RowMapping]] = defaultdict(list)
+        if not ids:
+            return grouped
+        key = table.c[key_name]
         rows = self._connection.execute(
             sa.select(table).where(key.in_(list(ids))).order_by(key, table.c[order_by])
         ).mappings()
-        grouped: dict[Any, list[sa.RowMapping]] = defaultdict(list)
         for row in rows:
-            grouped[row[key.name]].append(row)
+            grouped[row[key_name]].append(row)
         return grouped
+
+
+def _ids(groups: dict[Any, list[sa.RowMapping]]) -> list[Any]:
+    return [row["id"] for group in groups.values() for row in group]

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from refundry.domain.errors import InvalidInput
 from refundry.domain.order import Order, ReturnLineRequest
 from refundry.domain.refund import Refund
 from refundry.domain.returns import (
@@ -25,6 +21,7 @@ from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, Idemp
 from refundry.entrypoints.api.fields import Text
 from refundry.entrypoints.api.links import link, links
 from refundry.entrypoints.api.responses import json_response, mutate
+from refundry.entrypoints.return_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.views import returns as views
@@ -220,7 +217,7 @@ def list_returns(
     (`kind` `cancellation`), newest first; `kind` lists one of the two. A `status` (a
     return's) lists returns only. `query` is a record's id, an order id or external id, or a
     customer's e-mail; `next_cursor` fetches the page after this one."""
-    after = _decode_cursor(cursor)
+    after = decode_cursor(cursor, refusal="cursor is not one this API gave out")
     page = transactions.query(
         container.read_models,
         lambda read: views.list_after_sales(
@@ -237,7 +234,7 @@ def list_returns(
     return json_response(
         schemas.AfterSalesListOut(
             data=[_record_model(order, record) for order, record in page],
-            next_cursor=None if last is None else _encode_cursor(last),
+            next_cursor=None if last is None else encode_cursor(last),
         ).model_dump(mode="json")
     )
 
@@ -270,21 +267,3 @@ def order_returns(order_id: uuid.UUID, container: ContainerDep, caller: CallerDe
             next_cursor=None,
         ).model_dump(mode="json")
     )
-
-
-def _encode_cursor(last: OrderReturn | Refund) -> str:
-    text = json.dumps([last.created_at.isoformat(), str(last.id)])
-    return base64.urlsafe_b64encode(text.encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        created_at, return_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        after = datetime.fromisoformat(created_at), uuid.UUID(return_id)
-    except (ValueError, TypeError):
-        raise InvalidInput("cursor is not one this API gave out") from None
-    if after[0].tzinfo is None:
-        raise InvalidInput("cursor is not one this API gave out")
-    return after

@@ -7,11 +7,8 @@ a refusal is shown in plain words on the form that caused it, and writes nothing
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -38,6 +35,7 @@ from refundry.entrypoints.dashboard.return_forms import (
     short_id,
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
+from refundry.entrypoints.return_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.handlers.staff import Session
@@ -83,7 +81,9 @@ def returns_list(
             current.member.merchant_id,
             status=wanted,
             query=text,
-            after=_decode_cursor(after),
+            after=decode_cursor(
+                after, refusal="that page link is broken; start again from the first page"
+            ),
             limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
             records=records,
         ),
@@ -98,7 +98,7 @@ def returns_list(
         status=wanted,
         cancellations=cancellations,
         statuses=STATUS_LABELS,
-        next_cursor=_encode_cursor(rows[-1][1]) if more else None,
+        next_cursor=encode_cursor(rows[-1][1]) if more else None,
         first_page=after is None,
         short_id=short_id,
         refunded=_refunded,
@@ -111,24 +111,6 @@ CANCELLATIONS_TAB = "cancellations"
 
 def _refunded(order: Order, order_return: OrderReturn) -> Refund | None:
     return None if order_return.refund_id is None else order.refund_by_id(order_return.refund_id)
-
-
-def _encode_cursor(last: OrderReturn | Refund) -> str:
-    text = f"{last.created_at.isoformat()}|{last.id}"
-    return base64.urlsafe_b64encode(text.encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    try:
-        created_at, _, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        after = datetime.fromisoformat(created_at), uuid.UUID(return_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("that page link is broken; start again from the first page") from None
-    if after[0].tzinfo is None:
-        raise InvalidInput("that page link is broken; start again from the first page")
-    return after
 
 
 # ------------------------------------------------------------------ the return
