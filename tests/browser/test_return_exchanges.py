@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
@@ -154,3 +154,33 @@ def test_sales_returns_lists_a_cancelled_orders_refund(
     expect(rows.first).to_contain_text("TEA-CANCEL")
     page.screenshot(path=screenshot_path("returns-list-cancellations"), full_page=True)
     assert_accessible(page, "returns list with cancellations")
+
+
+def test_store_credit_exchange_and_cancellations_work_at_a_phone_width(
+    browser: Browser, database: str, server: str
+) -> None:
+    [order] = seed(database)
+    return_id = received(database, order, 1)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    sign_in(page, server, AGENT, PASSWORD)
+    page.goto(f"{server}/dashboard/returns/{return_id}")
+    for check in ("received return", "after the exchange"):
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the {check} page scrolls sideways by {overflow}px"
+        page.screenshot(
+            path=screenshot_path(f"phone-returns-{check.replace(' ', '-')}"), full_page=True
+        )
+        assert_accessible(page, f"phone {check}")
+        if check == "received return":
+            exchange = page.locator("#exchange")
+            exchange.get_by_label("Replacement 1: item name").fill("Enamel teapot")
+            exchange.get_by_label("Replacement 1: unit price (EUR, before tax)").fill("20.00")
+            exchange.get_by_role("button", name="Exchange").click()
+            expect(page.get_by_role("status")).to_contain_text("Return exchanged")
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Account History").click()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"Account History scrolls sideways by {overflow}px"
+    page.screenshot(path=screenshot_path("phone-account-history-store-credit"), full_page=True)
+    context.close()
