@@ -36,6 +36,12 @@ LONG = os.environ.get("REFUNDRY_LONG_TESTS") == "1"
 BASE_SEED = int(os.environ.get("REFUNDRY_CRASH_SEED") or new_base_seed())
 
 
+# Some plans' kills all fall between requests (seed 198613's did, at the start of stop 18
+# too), so nothing is retried though the run was checked whole (``storm`` asserts it found
+# no problem): then another plan must show the retries, and every check of assert_sound.
+ANOTHER = 1000
+
+
 def run_count(short: int) -> int:
     configured = os.environ.get("REFUNDRY_CRASH_RUNS")
     if configured:
@@ -91,6 +97,10 @@ def test_a_crash_storm_on_sqlite_pays_each_refund_once_and_delivers_each_event(
     run: int, gateway: str, tmp_path: Path
 ) -> None:
     report = storm(f"sqlite:///{tmp_path / 'crash.db'}", gateway, tmp_path, run)
+    if not report.retried:
+        again = tmp_path / "again"
+        again.mkdir()
+        report = storm(f"sqlite:///{again / 'crash.db'}", gateway, again, run + ANOTHER)
     assert_sound(report)
 
 
@@ -102,4 +112,9 @@ def test_a_crash_storm_on_postgresql_pays_each_refund_once_and_delivers_each_eve
 ) -> None:
     with fresh_postgres_database() as database_url:
         report = storm(database_url, gateway, tmp_path, run)
+    if not report.retried:
+        again = tmp_path / "again"
+        again.mkdir()
+        with fresh_postgres_database() as database_url:
+            report = storm(database_url, gateway, again, run + ANOTHER)
     assert_sound(report)
