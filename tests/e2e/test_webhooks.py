@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -478,3 +481,26 @@ def test_a_sender_refuses_private_addresses_unless_allowed(
     assert attempt.status_code is None
     assert attempt.error == "refused: 127.0.0.1 is a private or loopback address"
     assert state.delivered() == []
+
+
+def test_a_request_whose_sender_died_mid_body_is_not_a_delivery(
+    receiver: tuple[str, ListenerState],
+) -> None:
+    # A worker killed while sending leaves the receiver half a body: that never arrived
+    # (it cannot verify), and must not count as a delivery with another body (a crash
+    # storm did count it so, seed 125272). A whole request after it is kept.
+    url, state = receiver
+    parts = urlsplit(url)
+    body = b'{"type":"refund.updated","data":{}}'
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"webhook-id: msg_cut\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((parts.hostname, parts.port)) as sent:
+        sent.sendall(head + body[:10])
+        sent.shutdown(socket.SHUT_WR)
+        assert sent.recv(100) == b""  # no answer: the receiver only closes
+    whole = httpx.post(url, content=body, headers={"webhook-id": "msg_whole"})
+    assert whole.status_code == 400  # no secret registered here: not verified, but kept
+    assert [item.webhook_id for item in state.delivered()] == ["msg_whole"]

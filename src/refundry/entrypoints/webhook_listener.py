@@ -66,6 +66,11 @@ def _handler(state: ListenerState) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender went away mid-body (a worker killed while sending): no
+                # delivery arrived, so nothing is kept and nobody is left to answer.
+                self.close_connection = True
+                return
             headers = {name.lower(): value for name, value in self.headers.items()}
             received = Received(
                 webhook_id=headers.get("webhook-id", ""),
@@ -81,11 +86,16 @@ def _handler(state: ListenerState) -> type[BaseHTTPRequestHandler]:
                 time.sleep(state.hang_seconds)
             status = state.status_code if received.verified else 400
             answer = b'{"ok":true}' if status < 300 else b'{"error":"refused"}'
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+            except (BrokenPipeError, ConnectionResetError):
+                # The sender gave up after sending the whole body (its timeout, or a
+                # killed worker): what arrived is kept, and the sender will retry.
+                self.close_connection = True
 
         def do_GET(self) -> None:
             self.send_response(200)
