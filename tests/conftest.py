@@ -154,6 +154,7 @@ def settle(container: Container, *, max_rounds: int = 50) -> int:
             poll_base=timedelta(0),
             poll_ceiling=timedelta(0),
         ),
+        container.provider_work.calls,
     )
     handled = 0
     for _ in range(max_rounds):

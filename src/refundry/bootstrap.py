@@ -56,7 +56,13 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
     provider_work = ProviderWork(
         uow_factory,
         payment_providers(settings),
-        OutboxPolicy(lease=timedelta(seconds=settings.outbox_lease_seconds)),
+        OutboxPolicy(
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            batch_size=settings.provider_batch_size,
+            concurrency=settings.provider_concurrency,
+            events_expected=settings.refund_events_expected,
+            poll_fallback=timedelta(seconds=settings.refund_poll_fallback_seconds),
+        ),
     )
     webhook_work = WebhookWork(
         uow_factory,

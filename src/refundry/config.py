@@ -36,8 +36,17 @@ class Settings:
     klarna_password: str = "sandbox"  # noqa: S105 -- the sandbox's published test login
     sandbox_webhook_secret: str = DEFAULT_SANDBOX_WEBHOOK_SECRET
     provider_timeout_seconds: float = 10.0
-    # How long a worker owns an outbox message it took; longer than any provider call.
+    # How long a worker owns an outbox message it took; longer than a batch's calls.
     outbox_lease_seconds: float = 60.0
+    # Provider work: messages a worker leases at once, and calls it keeps in flight per
+    # provider (a slow gateway then costs latency, not throughput).
+    provider_batch_size: int = 32
+    provider_concurrency: int = 32
+    # The providers send refund events (Stripe's refund.updated, the sandbox's own, to
+    # POST /v1/providers/{name}/events): a refund settles from its event, and a poll of
+    # the provider is only the fallback, this long after the send.
+    refund_events_expected: bool = False
+    refund_poll_fallback_seconds: float = 30.0
     # Days an uncaptured authorization lasts, by payment method (Klarna 28, card 7).
     authorization_days: Mapping[str, int] = field(default_factory=lambda: {"klarna": 28, "card": 7})
     # How far ahead the authorization watch looks for holds about to lapse.
@@ -80,8 +89,20 @@ class Settings:
                 f"REFUNDRY_CARD_PROVIDER must be one of {', '.join(CARD_PROVIDERS)}, "
                 f"not {self.card_provider!r}"
             )
-        if self.outbox_lease_seconds <= self.provider_timeout_seconds:
-            raise ValueError("the outbox lease must outlast a provider call's timeout")
+        if not 1 <= self.provider_concurrency <= self.provider_batch_size <= 1000:
+            raise ValueError(
+                "REFUNDRY_PROVIDER_CONCURRENCY must be from 1 to REFUNDRY_PROVIDER_BATCH_SIZE,"
+                " which must be at most 1000"
+            )
+        # A batch's calls run in waves of the concurrency, each as long as a timeout at most.
+        waves = -(-self.provider_batch_size // self.provider_concurrency)
+        if self.outbox_lease_seconds <= waves * self.provider_timeout_seconds:
+            raise ValueError(
+                "the outbox lease must outlast a batch's provider calls: more than "
+                f"{waves} x REFUNDRY_PROVIDER_TIMEOUT_SECONDS"
+            )
+        if self.refund_poll_fallback_seconds <= 0:
+            raise ValueError("REFUNDRY_REFUND_POLL_FALLBACK_SECONDS must be positive")
         if not 0 <= self.reconcile_grace_hours <= 24 * 365:
             raise ValueError("REFUNDRY_RECONCILE_GRACE_HOURS must be from 0 to 8760")
         if not 0 < self.reconcile_every_seconds <= 7 * 24 * 3600:
@@ -128,6 +149,12 @@ class Settings:
             ),
             provider_timeout_seconds=float(env("REFUNDRY_PROVIDER_TIMEOUT_SECONDS", "10")),
             outbox_lease_seconds=float(env("REFUNDRY_OUTBOX_LEASE_SECONDS", "60")),
+            provider_batch_size=int(env("REFUNDRY_PROVIDER_BATCH_SIZE", "32")),
+            provider_concurrency=int(env("REFUNDRY_PROVIDER_CONCURRENCY", "32")),
+            refund_events_expected=(
+                env("REFUNDRY_REFUND_EVENTS_EXPECTED", "").lower() in ("1", "true", "yes")
+            ),
+            refund_poll_fallback_seconds=float(env("REFUNDRY_REFUND_POLL_FALLBACK_SECONDS", "30")),
             authorization_days={
                 method: int(env(f"REFUNDRY_AUTHORIZATION_DAYS_{method.upper()}", str(days)))
                 for method, days in {"klarna": 28, "card": 7}.items()

@@ -28,6 +28,14 @@ class FakeOrderRepository:
             raise OrderNotFound(f"no order {order_id}", order_id=str(order_id))
         return self._hand_out(order)
 
+    def get_many(self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> dict[uuid.UUID, Order]:
+        found = {}
+        for merchant_id, order_id in keys:
+            order = self._store.orders.get(order_id)
+            if order is not None and order.merchant_id == merchant_id:
+                found[order_id] = self._hand_out(order)
+        return found
+
     def search(
         self,
         merchant_id: uuid.UUID,

@@ -8,8 +8,9 @@ that runs out (its worker died) makes the row due again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,12 +23,12 @@ def lease_due_rows(
     now: datetime,
     limit: int,
     lease_until: datetime,
-) -> Sequence[sa.RowMapping]:
-    """Take up to ``limit`` due rows until ``lease_until``; rows come back as they were
-    before the lease (``attempts`` not yet counting this one)."""
+) -> list[Mapping[str, Any]]:
+    """Take up to ``limit`` due rows until ``lease_until``, oldest due first; rows come
+    back as leased (``attempts`` counting this one). One statement on PostgreSQL."""
     c = table.c
-    query = (
-        sa.select(table)
+    due = (
+        sa.select(c.id)
         .where(
             c.state == pending,
             c.run_after <= now,
@@ -36,16 +37,20 @@ def lease_due_rows(
         .order_by(c.run_after)
         .limit(limit)
     )
+    lease = {"leased_until": lease_until, "attempts": c.attempts + 1}
     if connection.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = connection.execute(query).mappings().all()
-    if rows:
+        picked = due.with_for_update(skip_locked=True).cte("due")
+        leased = connection.execute(
+            sa.update(table).where(c.id == picked.c.id).values(**lease).returning(*c)
+        ).mappings()
+        return sorted((dict(row) for row in leased), key=lambda row: row["run_after"])
+    rows = connection.execute(sa.select(table).where(c.id.in_(due.scalar_subquery())))
+    found = sorted(rows.mappings(), key=lambda row: row["run_after"])
+    if found:
         connection.execute(
-            sa.update(table)
-            .where(c.id.in_([row["id"] for row in rows]))
-            .values(leased_until=lease_until, attempts=c.attempts + 1)
+            sa.update(table).where(c.id.in_([row["id"] for row in found])).values(**lease)
         )
-    return rows
+    return [{**row, "leased_until": lease_until, "attempts": row["attempts"] + 1} for row in found]
 
 
 def update_if_leased(

@@ -58,7 +58,7 @@ class SqlOutboxRepository:
                 order_id=row["order_id"],
                 topic=Topic(row["topic"]),
                 payload=json.loads(row["payload"]),
-                attempts=row["attempts"] + 1,
+                attempts=row["attempts"],
                 created_at=utc(row["created_at"]),
                 leased_until=lease_until,
             )

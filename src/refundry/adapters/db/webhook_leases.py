@@ -132,7 +132,7 @@ def _lease_in_one_statement(
 
 
 def _with_events_and_endpoints(
-    connection: sa.Connection, rows: Sequence[sa.RowMapping]
+    connection: sa.Connection, rows: Sequence[Mapping[str, Any]]
 ) -> list[Found]:
     if not rows:
         return []
@@ -150,7 +150,7 @@ def _with_events_and_endpoints(
     }
     return [
         (
-            {**row, "attempts": row["attempts"] + 1},  # as leased
+            row,
             events[row["event_id"]],
             endpoints[row["endpoint_id"]],
         )

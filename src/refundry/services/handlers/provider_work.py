@@ -1,11 +1,12 @@
 """The worker's side of the outbox: send refunds and voids to providers, follow them.
 
-Each message is handled in three steps, none of which holds a lock across the network:
-read the order, call the provider (the refund id is the provider's idempotency key),
-then record the outcome under the order's lock in a new transaction, together with the
-message's next state. A crash between any two steps leaves a leased message whose lease
-runs out; the next attempt calls the provider with the same key and gets the same
-refund back, so a refund is paid once whatever happens to the worker.
+Due messages are handled a batch at a time, in four steps, none of which holds a lock
+across the network: lease the batch (one statement), read its orders (one read
+transaction), call the providers side by side (``provider_calls``; the refund id is the
+provider's idempotency key), then record every outcome in one transaction, each under
+its order's lock and rules, with its message's next state. A crash between any two steps
+leaves leased messages whose leases run out; the next attempt calls the provider with the
+same key and gets the same refund back, so a refund is paid once whatever happens.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from refundry.domain.errors import ProviderRejected, ProviderUnavailable
 from refundry.domain.money import Money
@@ -24,6 +26,7 @@ from refundry.domain.payments import ProviderRefund, ProviderRefundState, Refund
 from refundry.domain.refund import Refund
 from refundry.domain.retry import backoff_delay
 from refundry.services.clock import utcnow
+from refundry.services.handlers.provider_calls import ProviderCalls
 from refundry.services.handlers.provider_events import event_from_payload
 from refundry.services.ports.outbox import OutboxMessage, Topic
 from refundry.services.ports.payment_providers import ProviderRegistry
@@ -35,12 +38,17 @@ logger = logging.getLogger("refundry.worker")
 
 @dataclass(frozen=True, slots=True)
 class OutboxPolicy:
-    lease: timedelta = timedelta(seconds=60)  # longer than any provider call may take
-    batch_size: int = 20
+    lease: timedelta = timedelta(seconds=60)  # longer than a batch's provider calls
+    batch_size: int = 32
+    concurrency: int = 32  # provider calls in flight at once, per provider
     retry_base: timedelta = timedelta(seconds=2)  # after a provider was unavailable
     retry_ceiling: timedelta = timedelta(hours=1)
     poll_base: timedelta = timedelta(seconds=1)  # while a provider settles a refund
     poll_ceiling: timedelta = timedelta(minutes=10)
+    # Where the providers send refund events, a refund settles from its event and a poll
+    # is the fallback for an event that did not come: the first waits this long.
+    events_expected: bool = False
+    poll_fallback: timedelta = timedelta(seconds=30)
     jitter: Callable[[], float] = field(default=random.random)
 
 
@@ -49,75 +57,160 @@ class ProviderWork:
     uow_factory: UnitOfWorkFactory
     providers: ProviderRegistry
     policy: OutboxPolicy = OutboxPolicy()
+    calls: ProviderCalls = field(default_factory=ProviderCalls)
+
+
+# What a provider call answered: a refund's state, ``None`` (a void went through, or no
+# call was needed), or the exception it raised.
+Answer = object
+Record = Callable[[UnitOfWork, Order, Answer], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One message's part of a batch: the provider call to make, if any, and how to
+    record its answer on the locked order."""
+
+    message: OutboxMessage
+    record: Record
+    call: Callable[[], Answer] | None = None
+    provider: str = ""
 
 
 def process_outbox(work: ProviderWork) -> int:
-    """Handle up to a batch of due messages; returns how many were handled.
-
-    Messages are leased one at a time, right before their calls, so a lease only has
-    to outlast one message's calls, never a whole batch's.
-    """
-    handled = 0
-    for _ in range(work.policy.batch_size):
-        message = _lease_one(work)
-        if message is None:
-            break
-        try:
-            HANDLERS[message.topic](work, message)
-        except Exception as error:
-            # A bug or an unexpected answer must not stall the other messages; this one
-            # backs off like an unavailable provider and says why.
-            logger.exception("%s %s failed unexpectedly", message.topic, message.id)
-            _retry_later(work, message, ProviderUnavailable(f"{type(error).__name__}: {error}"))
-        handled += 1
-    return handled
-
-
-def _lease_one(work: ProviderWork) -> OutboxMessage | None:
+    """Handle a batch of due messages; returns how many were handled."""
+    policy = work.policy
     now = utcnow()
-    lease_until = now + work.policy.lease
-    leased = run(
+    messages = run(
         work.uow_factory,
-        lambda uow: uow.outbox.lease_due(now, limit=1, lease_until=lease_until),
+        lambda uow: uow.outbox.lease_due(
+            now, limit=policy.batch_size, lease_until=now + policy.lease
+        ),
     )
-    return leased[0] if leased else None
+    if not messages:
+        return 0
+    keys = [(message.merchant_id, message.order_id) for message in messages if message.order_id]
+    orders = read(work.uow_factory, lambda uow: uow.orders.get_many(keys))
+    steps = [
+        _plan(work, message, orders.get(message.order_id) if message.order_id else None)
+        for message in messages
+    ]
+    calling = [step for step in steps if step.call is not None]
+    answers: dict[uuid.UUID, Answer] = dict(
+        zip(
+            (step.message.id for step in calling),
+            work.calls.run(
+                [(step.provider, step.call) for step in calling if step.call is not None],
+                limit=policy.concurrency,
+            ),
+            strict=True,
+        )
+    )
+    _record(work, [(step, answers.get(step.message.id)) for step in steps])
+    return len(messages)
 
 
-def send_refund(work: ProviderWork, message: OutboxMessage) -> None:
+def _plan(work: ProviderWork, message: OutboxMessage, order: Order | None) -> Step:
+    try:
+        if order is None:
+            raise LookupError(f"order {message.order_id} of message {message.id} not found")
+        return PLANNERS[message.topic](work, message, order)
+    except ProviderUnavailable as error:
+        return Step(message, partial(_retry_later, work, message, error))
+    except Exception as error:
+        # A bug or an unexpected state must not stall the other messages; this one
+        # backs off like an unavailable provider and says why.
+        logger.exception("%s %s failed unexpectedly", message.topic, message.id)
+        unexpected = ProviderUnavailable(f"{type(error).__name__}: {error}")
+        return Step(message, partial(_retry_later, work, message, unexpected))
+
+
+def _record(work: ProviderWork, answered: Sequence[tuple[Step, Answer]]) -> None:
+    try:
+        run(work.uow_factory, lambda uow: _record_all(uow, answered))
+    except Exception:
+        if len(answered) == 1:
+            step, _ = answered[0]
+            logger.exception("%s %s failed unexpectedly", step.message.topic, step.message.id)
+            _retry_alone(work, step.message)
+            return
+        # One outcome that cannot be recorded (a bug, a conflict) must not hold back the
+        # rest of its batch: each is recorded on its own, and only it backs off.
+        logger.warning("a batch of %d outcomes is recorded one by one", len(answered))
+        for item in answered:
+            _record(work, [item])
+
+
+def _record_all(uow: UnitOfWork, answered: Sequence[tuple[Step, Answer]]) -> None:
+    keys = [(step.message.merchant_id, step.message.order_id) for step, _ in answered]
+    orders = uow.orders.get_many([(merchant, order) for merchant, order in keys if order])
+    for step, answer in answered:
+        order = orders.get(step.message.order_id) if step.message.order_id else None
+        if order is None:
+            raise LookupError(f"order {step.message.order_id} not found")
+        step.record(uow, order, answer)
+
+
+def _retry_alone(work: ProviderWork, message: OutboxMessage) -> None:
+    error = ProviderUnavailable("its outcome could not be recorded; see the worker's log")
+    run(work.uow_factory, lambda uow: _retry_later(work, message, error, uow))
+
+
+# ----------------------------------------------------------------- refunds
+def _plan_refund(work: ProviderWork, message: OutboxMessage, order: Order) -> Step:
     refund_id = uuid.UUID(message.payload["refund_id"])
-    order = _read_order(work, message)
     refund = order.refund_by_id(refund_id)
     if not refund.is_pending:
-        run(work.uow_factory, lambda uow: uow.outbox.finish(message, utcnow()))
-        return
-    try:
-        provider = work.providers.for_order(order)
-        if provider is None or refund.money_amount.minor == 0:
-            # Refundry settles it: all of it, or all it gives back, is points.
-            outcome = ProviderRefund(None, ProviderRefundState.COMPLETED)
-        elif refund.provider_reference is None:
-            outcome = provider.refund(
-                RefundInstruction(
-                    refund_id=refund.id,
-                    order_id=order.id,
-                    payment_reference=order.payment.reference,
-                    amount=refund.money_amount,  # points come back through the ledger
-                    reason=refund.reason,
-                )
-            )
-        else:
-            outcome = provider.fetch_refund(refund.provider_reference)
-    except ProviderUnavailable as error:
-        _retry_later(work, message, error)
-        return
-    except ProviderRejected as error:
-        outcome = ProviderRefund(
-            refund.provider_reference, ProviderRefundState.FAILED, error.detail
+        return Step(message, partial(_finish, message))  # settled meanwhile (by an event, say)
+    record = partial(_record_refund, work, message, refund_id, refund.provider_reference)
+    provider = work.providers.for_order(order)
+    if provider is None or refund.money_amount.minor == 0:
+        # Refundry settles it: all of it, or all it gives back, is points.
+        settled = ProviderRefund(None, ProviderRefundState.COMPLETED)
+        return Step(message, lambda uow, locked, _answer: record(uow, locked, settled))
+    if refund.provider_reference is None:
+        instruction = RefundInstruction(
+            refund_id=refund.id,
+            order_id=order.id,
+            payment_reference=order.payment.reference,
+            amount=refund.money_amount,  # points come back through the ledger
+            reason=refund.reason,
         )
-    run(
-        work.uow_factory,
-        lambda uow: _record_refund_outcome(uow, work, message, refund_id, outcome),
-    )
+        return Step(message, record, partial(provider.refund, instruction), provider.name)
+    fetch = partial(provider.fetch_refund, refund.provider_reference)
+    return Step(message, record, fetch, provider.name)
+
+
+def _record_refund(
+    work: ProviderWork,
+    message: OutboxMessage,
+    refund_id: uuid.UUID,
+    reference: str | None,
+    uow: UnitOfWork,
+    order: Order,
+    answer: Answer,
+) -> None:
+    match answer:
+        case ProviderRefund():
+            outcome = answer
+        case ProviderRejected():
+            outcome = ProviderRefund(reference, ProviderRefundState.FAILED, answer.detail)
+        case _:
+            _retry_later(work, message, _unavailable(message, answer), uow)
+            return
+    refund = apply_refund_outcome(uow, order, refund_id, outcome)
+    if refund.is_pending:
+        policy = work.policy
+        base = policy.poll_fallback if policy.events_expected else policy.poll_base
+        delay = backoff_delay(
+            message.attempts,
+            base=base,
+            ceiling=max(policy.poll_ceiling, base),
+            jitter=policy.jitter(),
+        )
+        uow.outbox.retry(message, utcnow() + delay, None)
+    else:
+        uow.outbox.finish(message, utcnow())
 
 
 def apply_refund_outcome(
@@ -142,113 +235,99 @@ def apply_refund_outcome(
     return refund
 
 
-def _record_refund_outcome(
-    uow: UnitOfWork,
-    work: ProviderWork,
-    message: OutboxMessage,
-    refund_id: uuid.UUID,
-    outcome: ProviderRefund,
-) -> None:
-    assert message.order_id is not None
-    order = uow.orders.get(message.merchant_id, message.order_id)
-    refund = apply_refund_outcome(uow, order, refund_id, outcome)
-    now = utcnow()
-    if refund.is_pending:
-        delay = backoff_delay(
-            message.attempts,
-            base=work.policy.poll_base,
-            ceiling=work.policy.poll_ceiling,
-            jitter=work.policy.jitter(),
-        )
-        uow.outbox.retry(message, now + delay, None)
-    else:
-        uow.outbox.finish(message, now)
-
-
-def void_authorization(work: ProviderWork, message: OutboxMessage) -> None:
-    order = _read_order(work, message)
+# ------------------------------------------------------------------- voids
+def _plan_void(work: ProviderWork, message: OutboxMessage, order: Order) -> Step:
     if order.payment.authorization_state is not AuthorizationState.VOID_PENDING:
-        run(work.uow_factory, lambda uow: uow.outbox.finish(message, utcnow()))
-        return
-    try:
-        provider = work.providers.for_order(order)
-        if provider is not None and order.payment.reference is not None:
-            provider.void_authorization(order.payment.reference, idempotency_key=f"void-{order.id}")
-    except ProviderUnavailable as error:
-        _retry_later(work, message, error)
-        return
-    except ProviderRejected as error:
-        refusal = error.detail
-        logger.error("void of order %s refused by the provider: %s", order.id, refusal)
+        return Step(message, partial(_finish, message))
+    record = partial(_record_void, work, message)
+    provider = work.providers.for_order(order)
+    if provider is None or order.payment.reference is None:
+        return Step(message, record)
+    void = partial(
+        provider.void_authorization, order.payment.reference, idempotency_key=f"void-{order.id}"
+    )
+    return Step(message, record, void, provider.name)
 
-        def record_refusal(uow: UnitOfWork) -> None:
-            assert message.order_id is not None
-            uow.orders.get(message.merchant_id, message.order_id).authorization_void_refused(
-                utcnow()
-            )
-            uow.outbox.fail(message, refusal, utcnow())
 
-        run(work.uow_factory, record_refusal)
-        return
-
-    def record(uow: UnitOfWork) -> None:
-        locked = uow.orders.get(message.merchant_id, order.id)
-        locked.authorization_voided(utcnow())
+def _record_void(
+    work: ProviderWork, message: OutboxMessage, uow: UnitOfWork, order: Order, answer: Answer
+) -> None:
+    if isinstance(answer, ProviderRejected):
+        logger.error("void of order %s refused by the provider: %s", order.id, answer.detail)
+        order.authorization_void_refused(utcnow())
+        uow.outbox.fail(message, answer.detail, utcnow())
+    elif answer is None:
+        if order.payment.authorization_state is AuthorizationState.VOID_PENDING:
+            order.authorization_voided(utcnow())
         uow.outbox.finish(message, utcnow())
+    else:
+        _retry_later(work, message, _unavailable(message, answer), uow)
 
-    run(work.uow_factory, record)
+
+# ------------------------------------------------------------------ events
+def _plan_event(_work: ProviderWork, message: OutboxMessage, _order: Order) -> Step:
+    return Step(message, partial(_record_event, message))
 
 
-def apply_refund_event(work: ProviderWork, message: OutboxMessage) -> None:
+def _record_event(message: OutboxMessage, uow: UnitOfWork, order: Order, _answer: Answer) -> None:
     """A provider's event about a refund: ours moves along; one we never asked for (made
     in the provider's dashboard) is recorded as an external, completed refund."""
     event = event_from_payload(message.payload)
-
-    def record(uow: UnitOfWork) -> None:
-        assert message.order_id is not None
-        order = uow.orders.get(message.merchant_id, message.order_id)
-        ours = next(
-            (
-                refund
-                for refund in order.refunds
-                if refund.id == event.refundry_refund_id
-                or (event.refund.reference and refund.provider_reference == event.refund.reference)
-            ),
-            None,
-        )
-        if ours is not None:
-            apply_refund_outcome(uow, order, ours.id, event.refund)
-        elif event.refund.state is ProviderRefundState.COMPLETED and event.refund.reference:
-            if event.currency_code != order.currency.code:
-                logger.error(
-                    "event %s refunds %s on a %s order; not recorded",
-                    event.event_id,
-                    event.currency_code,
-                    order.currency.code,
-                )
-            else:
-                order.record_external_refund(
-                    Money(event.amount, order.currency), event.refund.reference, None, utcnow()
-                )
-        uow.outbox.finish(message, utcnow())
-
-    run(work.uow_factory, record)
+    ours = next(
+        (
+            refund
+            for refund in order.refunds
+            if refund.id == event.refundry_refund_id
+            or (event.refund.reference and refund.provider_reference == event.refund.reference)
+        ),
+        None,
+    )
+    if ours is not None:
+        apply_refund_outcome(uow, order, ours.id, event.refund)
+    elif event.refund.state is ProviderRefundState.COMPLETED and event.refund.reference:
+        if event.currency_code != order.currency.code:
+            logger.error(
+                "event %s refunds %s on a %s order; not recorded",
+                event.event_id,
+                event.currency_code,
+                order.currency.code,
+            )
+        else:
+            order.record_external_refund(
+                Money(event.amount, order.currency), event.refund.reference, None, utcnow()
+            )
+    uow.outbox.finish(message, utcnow())
 
 
-HANDLERS: dict[Topic, Callable[[ProviderWork, OutboxMessage], None]] = {
-    Topic.PROVIDER_REFUND: send_refund,
-    Topic.PROVIDER_VOID_AUTHORIZATION: void_authorization,
-    Topic.PROVIDER_REFUND_EVENT: apply_refund_event,
+PLANNERS: dict[Topic, Callable[[ProviderWork, OutboxMessage, Order], Step]] = {
+    Topic.PROVIDER_REFUND: _plan_refund,
+    Topic.PROVIDER_VOID_AUTHORIZATION: _plan_void,
+    Topic.PROVIDER_REFUND_EVENT: _plan_event,
 }
 
 
-def _read_order(work: ProviderWork, message: OutboxMessage) -> Order:
-    assert message.order_id is not None
-    order_id = message.order_id
-    return read(work.uow_factory, lambda uow: uow.orders.get(message.merchant_id, order_id))
+# ------------------------------------------------------------------ shared
+def _finish(message: OutboxMessage, uow: UnitOfWork, _order: Order, _answer: Answer) -> None:
+    uow.outbox.finish(message, utcnow())
 
 
-def _retry_later(work: ProviderWork, message: OutboxMessage, error: ProviderUnavailable) -> None:
+def _unavailable(message: OutboxMessage, answer: Answer) -> ProviderUnavailable:
+    if isinstance(answer, ProviderUnavailable):
+        return answer
+    # Anything else a call raised is a bug or an answer we do not understand: logged in
+    # full, and retried like an outage rather than taken for a result.
+    logger.error("%s %s: unexpected answer %r", message.topic, message.id, answer)
+    return ProviderUnavailable(f"{type(answer).__name__}: {answer}")
+
+
+def _retry_later(
+    work: ProviderWork,
+    message: OutboxMessage,
+    error: ProviderUnavailable,
+    uow: UnitOfWork,
+    _order: Order | None = None,
+    _answer: Answer = None,
+) -> None:
     policy = work.policy
     delay = backoff_delay(
         message.attempts,
@@ -264,7 +343,4 @@ def _retry_later(work: ProviderWork, message: OutboxMessage, error: ProviderUnav
         message.attempts,
         delay.total_seconds(),
     )
-    run(
-        work.uow_factory,
-        lambda uow: uow.outbox.retry(message, utcnow() + delay, error.detail),
-    )
+    uow.outbox.retry(message, utcnow() + delay, error.detail)

@@ -68,6 +68,11 @@ class OrderReads(Protocol):
 
 
 class OrderRepository(OrderReads, Protocol):
+    def get_many(self, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> dict[uuid.UUID, Order]:
+        """Orders by (merchant id, order id), by order id; the ones not found left out.
+        Locked, where ``get`` locks, in order id order."""
+        ...
+
     def lapsing_authorizations(
         self, before: datetime, *, limit: int
     ) -> list[tuple[uuid.UUID, uuid.UUID]]: ...

@@ -1,0 +1,95 @@
+"""Provider work in batches against the sandbox gateway as a real process (issue 20): two
+workers side by side, each calling the gateway many at a time, pay each refund once."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import httpx
+
+from refundry.bootstrap import Container
+from refundry.services.handlers import provider_work
+from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
+from tests.conftest import Api
+from tests.e2e.test_provider_refunds import (
+    ingest,
+    own_api,  # noqa: F401 -- a fixture
+    own_psp,  # noqa: F401 -- a fixture
+    psp_state,
+    refund,
+    statuses,
+)
+
+REFUNDS = 24
+
+
+def test_two_batching_workers_pay_each_refund_once_and_settle_them_all(
+    own_api: Api,  # noqa: F811 -- the fixture
+    own_psp: tuple[str, Container],  # noqa: F811
+) -> None:
+    # given a gateway that takes 100 ms a call, and 24 refunds waiting for it
+    base, wired = own_psp
+    httpx.post(f"{base}/_sandbox/faults", json={"latency_ms": 100})
+    made = [
+        refund(own_api, ingest(own_api)["id"], {"amount": 100 + number})
+        for number in range(REFUNDS)
+    ]
+    # when two workers take batches of 8, calling up to 8 at a time, until all is done
+    policy = OutboxPolicy(
+        batch_size=8,
+        concurrency=8,
+        poll_base=timedelta(0),
+        poll_ceiling=timedelta(0),
+        retry_base=timedelta(0),
+        retry_ceiling=timedelta(0),
+    )
+    handled: list[int] = []
+
+    def worker() -> None:
+        work = ProviderWork(wired.uow_factory, wired.provider_work.providers, policy)
+        for _ in range(40):
+            count = provider_work.process_outbox(work)
+            handled.append(count)
+            if count == 0:
+                return
+        work.calls.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # then every refund went through every status
+    for made_refund in made:
+        assert statuses(own_api, made_refund["id"]) == ["started", "processing", "completed"]
+    # the gateway was asked for each refund once (the refund id is the idempotency key)
+    state = psp_state(base)
+    requests = state["refund_requests"]
+    assert sorted(requests) == sorted(made_refund["id"] for made_refund in made)
+    assert set(requests.values()) == {1}
+    assert sorted(refund["amount"] for refund in state["refunds"]) == [
+        100 + number for number in range(REFUNDS)
+    ]
+    # and the work went in full batches: a send and a poll per refund, 8 at a time
+    assert sum(handled) == 2 * REFUNDS
+    assert max(handled) == 8
+
+
+def test_orders_are_read_for_a_batch_by_merchant_and_order(
+    own_api: Api,  # noqa: F811 -- the fixture
+    own_psp: tuple[str, Container],  # noqa: F811
+) -> None:
+    # A message names its merchant and order: an order id under another merchant is not
+    # found, so a batch never applies an outcome to another merchant's order.
+    _, wired = own_psp
+    order_id = uuid.UUID(ingest(own_api)["id"])
+    merchant_id = own_api.merchant.merchant.id
+    with wired.uow_factory() as uow:
+        mine = uow.orders.get_many([(merchant_id, order_id), (merchant_id, uuid.uuid4())])
+        theirs = uow.orders.get_many([(uuid.uuid4(), order_id)])
+    assert list(mine) == [order_id]
+    assert mine[order_id].merchant_id == merchant_id
+    assert theirs == {}
