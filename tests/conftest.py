@@ -144,11 +144,16 @@ def postgres_container(postgres_url: str, sandbox_psp_url: str) -> Iterator[Cont
 
 def settle(container: Container, *, max_rounds: int = 50) -> int:
     """Do the worker's provider work now, with no waits between polls: every refund
-    the provider settles is recorded. Returns how many messages were handled."""
+    the provider settles is recorded. Returns how many messages were handled.
+
+    One call at a time, in the order the refunds were made: tests script the gateway's
+    answers by arrival (``reject_refunds``: the next N are declined). Calls side by side
+    are tests/e2e/test_provider_batches.py's subject."""
     work = ProviderWork(
         container.uow_factory,
         container.provider_work.providers,
         OutboxPolicy(
+            concurrency=1,
             retry_base=timedelta(0),
             retry_ceiling=timedelta(0),
             poll_base=timedelta(0),
