@@ -93,3 +93,28 @@ def test_orders_are_read_for_a_batch_by_merchant_and_order(
     assert list(mine) == [order_id]
     assert mine[order_id].merchant_id == merchant_id
     assert theirs == {}
+
+
+def test_refunds_on_their_way_are_followed_before_a_backlog_of_new_sends(
+    own_api: Api,  # noqa: F811 -- the fixture
+    own_psp: tuple[str, Container],  # noqa: F811
+) -> None:
+    # given eight refunds queued, of which the worker sent the oldest three: their polls
+    # are due now, after the five others were queued
+    _, wired = own_psp
+    policy = OutboxPolicy(batch_size=3, poll_base=timedelta(0), poll_ceiling=timedelta(0))
+    work = ProviderWork(wired.uow_factory, wired.provider_work.providers, policy)
+    own_api.settle()  # what earlier tests left in this database
+    sent = [refund(own_api, ingest(own_api)["id"], {"amount": 100}) for _ in range(3)]
+    backlog = [refund(own_api, ingest(own_api)["id"], {"amount": 100}) for _ in range(5)]
+    assert provider_work.process_outbox(work) == 3
+    for made in sent:
+        assert statuses(own_api, made["id"]) == ["started", "processing"]
+    # when the worker takes its next batch
+    assert provider_work.process_outbox(work) == 3
+    # then it followed the three on their way (they completed), before any new send
+    for made in sent:
+        assert statuses(own_api, made["id"]) == ["started", "processing", "completed"]
+    for made in backlog:
+        assert statuses(own_api, made["id"]) == ["started"]
+    work.calls.close()

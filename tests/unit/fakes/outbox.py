@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from refundry.services.ports.outbox import MessageState, OutboxMessage
+from refundry.services.ports.outbox import MessageState, OutboxMessage, Topic
 from tests.unit.fakes.store import InMemoryStore, QueuedMessage
 
 
@@ -33,7 +33,11 @@ class FakeOutboxRepository:
                 and queued.run_after <= now
                 and (queued.leased_until is None or queued.leased_until <= now)
             ),
-            key=lambda queued: queued.run_after,
+            # work on refunds already sent, and providers' events, before new sends
+            key=lambda queued: (
+                not (queued.attempts > 0 or queued.message.topic is Topic.PROVIDER_REFUND_EVENT),
+                queued.run_after,
+            ),
         )[:limit]
         for queued in due:
             queued.attempts += 1

@@ -23,10 +23,13 @@ def lease_due_rows(
     now: datetime,
     limit: int,
     lease_until: datetime,
+    first: sa.ColumnElement[Any] | None = None,
 ) -> list[Mapping[str, Any]]:
-    """Take up to ``limit`` due rows until ``lease_until``, oldest due first; rows come
-    back as leased (``attempts`` counting this one). One statement on PostgreSQL."""
+    """Take up to ``limit`` due rows until ``lease_until``, oldest due first (those for
+    which ``first`` is true before the others, if given); rows come back as leased
+    (``attempts`` counting this one). One statement on PostgreSQL."""
     c = table.c
+    order = [c.run_after] if first is None else [sa.case((first, 0), else_=1), c.run_after]
     due = (
         sa.select(c.id)
         .where(
@@ -34,7 +37,7 @@ def lease_due_rows(
             c.run_after <= now,
             sa.or_(c.leased_until.is_(None), c.leased_until <= now),
         )
-        .order_by(c.run_after)
+        .order_by(*order)
         .limit(limit)
     )
     lease = {"leased_until": lease_until, "attempts": c.attempts + 1}

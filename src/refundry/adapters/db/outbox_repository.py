@@ -42,7 +42,9 @@ class SqlOutboxRepository:
         )
 
     def lease_due(self, now: datetime, *, limit: int, lease_until: datetime) -> list[OutboxMessage]:
-        """Take up to ``limit`` due messages for this worker until ``lease_until``."""
+        """Take up to ``limit`` due messages for this worker until ``lease_until``: work
+        on refunds already sent (polls, retries) and providers' events before new sends,
+        so a backlog of sends never holds back refunds that are about to complete."""
         rows = lease_due_rows(
             self._connection,
             o,
@@ -50,6 +52,7 @@ class SqlOutboxRepository:
             now=now,
             limit=limit,
             lease_until=lease_until,
+            first=sa.or_(o.c.attempts > 0, o.c.topic == Topic.PROVIDER_REFUND_EVENT.value),
         )
         return [
             OutboxMessage(

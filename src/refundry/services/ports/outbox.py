@@ -10,7 +10,9 @@ Topics:
 
 A message is ``pending`` until its handler says it is ``done`` (or ``failed`` for good).
 The worker leases due messages, so two workers never act on one at the same time,
-and a worker that dies mid-call leaves a lease that simply runs out.
+and a worker that dies mid-call leaves a lease that simply runs out. Messages tried
+before (polls, retries) and providers' events are leased before new sends: they finish
+refunds already on their way, which a backlog of new sends must not hold back.
 """
 
 from __future__ import annotations
