@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.ceiling import Ceiling, run_ceiling
-from benchmarks.databases import analyze
 from benchmarks.db_counters import RefundProgress, ServerCounters
 from benchmarks.http_scenarios import Client, Outcome
 from benchmarks.http_server import BIN, api_server, background, free_port, log, prepare
@@ -83,7 +82,6 @@ def run_money(url: str, database: str, knobs: MoneyKnobs) -> MoneyOutcome:
         if len(orders) < knobs.refunds * len(matrix):
             outcome.failures.append(f"money: {len(orders)} paid orders made, not enough")
             return outcome
-        analyze(url)
         if counters is not None:
             counters.settled()  # the orders' making is not the cells' work
         for number, (workers, latency) in enumerate(matrix):

@@ -150,15 +150,18 @@ class Watch(threading.Thread):
         return created, completed, self.now["failed"] - self.before["failed"]
 
     def run(self) -> None:
-        started, next_point = time.monotonic(), 0.0
+        started: float | None = None  # when the first refund was seen
+        next_point = 0.0
         knobs = self.rig.knobs
         while not self.stopping.is_set():
             self.now = self.rig.progress.read()
             self.meter.sample()
             created, completed, failed = self.settled()
-            at = time.monotonic() - started
+            if started is None and created:
+                started = time.monotonic()
+            at = 0.0 if started is None else time.monotonic() - started
             finished = completed + failed >= self.expected
-            if at >= next_point or finished:
+            if started is not None and (at >= next_point or finished):
                 self.backlog.append((at, created - completed - failed))
                 next_point += knobs.sample_seconds
             if finished:
@@ -208,8 +211,10 @@ def drain_cell(rig: Rig, workers: int, latency_ms: int, orders: list[PlacedOrder
         # Settled at the end of the last cell (or after the orders were made): since
         # then, only these workers' start-up and first idle rounds.
         db_before = rig.counters.last if rig.counters else None
-        server_before = postgres_server_ticks()
+        server_before = postgres_server_ticks() if rig.counters else None
         reads_before = rig.progress.reads
+        # As autovacuum would have, with the tables as the cells before left them.
+        rig.progress.analyze()
         meter.sample()
         watch = Watch(rig, meter, len(orders))
         watch.start()
@@ -224,7 +229,7 @@ def drain_cell(rig: Rig, workers: int, latency_ms: int, orders: list[PlacedOrder
         watch.stopping.set()
         watch.join()
         meter.sample()
-        server_after = postgres_server_ticks()
+        server_after = postgres_server_ticks() if rig.counters else None
     cell.cpu_ms = meter.ms()
     cell.backlog = watch.backlog
     if server_before is not None and server_after is not None:
