@@ -55,8 +55,9 @@ class DbCounters:
 class ServerCounters:
     """The counters of one benchmark database, read from the server's ``postgres`` one."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, wait: float = STATS_FLUSH_SECONDS) -> None:
         self.name = make_url(url).database
+        self.wait = wait
         admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
         self._admin = psycopg.connect(libpq(admin), autocommit=True)
         self.statements_counted = _load_statement_counts(url)
@@ -84,7 +85,7 @@ class ServerCounters:
 
     def settled(self) -> DbCounters:
         """The counters once every idle backend has reported its last transactions."""
-        time.sleep(STATS_FLUSH_SECONDS)
+        time.sleep(self.wait)
         self.last = self.read()
         return self.last
 

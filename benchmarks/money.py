@@ -26,7 +26,7 @@ from benchmarks.db_counters import RefundProgress, ServerCounters
 from benchmarks.http_scenarios import Client, Outcome
 from benchmarks.http_server import BIN, api_server, background, free_port, log, prepare
 from benchmarks.money_check import check_money
-from benchmarks.money_drain import Cell, Rig, drain_cell, paid_orders
+from benchmarks.money_drain import Cell, Rig, drain_cell, paid_orders, record_times
 from benchmarks.money_knobs import MoneyKnobs
 
 
@@ -69,7 +69,7 @@ def run_money(url: str, database: str, knobs: MoneyKnobs) -> MoneyOutcome:
         stack.callback(progress.close)
         counters = None
         if not sqlite:
-            counters = ServerCounters(url)
+            counters = ServerCounters(url, knobs.stats_wait_seconds)
             stack.callback(counters.close)
             outcome.statements_counted = counters.statements_counted
         rig = Rig(knobs, database, url, env, api, gateway, psp.pid,
@@ -84,13 +84,15 @@ def run_money(url: str, database: str, knobs: MoneyKnobs) -> MoneyOutcome:
             return outcome
         if counters is not None:
             counters.settled()  # the orders' making is not the cells' work
-        for number, (workers, latency) in enumerate(matrix):
-            chunk = orders[number * knobs.refunds : (number + 1) * knobs.refunds]
-            cell = drain_cell(rig, workers, latency, chunk)
-            outcome.cells.append(cell)
-            outcome.failures += _cell_failures(cell, logs)
-            if cell.timed_out:
+        chunks = [orders[number * knobs.refunds : (number + 1) * knobs.refunds]
+                  for number in range(len(matrix))]  # fmt: skip
+        for (workers, latency), chunk in zip(matrix, chunks, strict=True):
+            outcome.cells.append(drain_cell(rig, workers, latency, chunk))
+            if outcome.cells[-1].timed_out:
                 break  # what is left would queue behind this cell's backlog
+        for cell, chunk in zip(outcome.cells, chunks, strict=False):
+            record_times(url, cell, chunk)
+            outcome.failures += _cell_failures(cell, logs)
         checked = check_money(url, rig.gateway_state())
         outcome.money = checked.summary
         outcome.failures += checked.failures

@@ -240,7 +240,6 @@ def drain_cell(rig: Rig, workers: int, latency_ms: int, orders: list[PlacedOrder
         own = rig.progress.reads - reads_before
         mine = DbCounters(commits=own, statements=None if after.statements is None else own)
         cell.db = after - db_before - mine
-    _record_times(rig.url, cell, orders)
     for path in logs:
         text = path.read_text(errors="replace")
         for kind in WORKER_TROUBLE:
@@ -248,8 +247,9 @@ def drain_cell(rig: Rig, workers: int, latency_ms: int, orders: list[PlacedOrder
     return cell
 
 
-def _record_times(url: str, cell: Cell, orders: list[PlacedOrder]) -> None:
-    """Completed refunds, and the drain's pace, from the stored times of the cell's refunds."""
+def record_times(url: str, cell: Cell, orders: list[PlacedOrder]) -> None:
+    """Completed refunds, and the drain's pace, from the stored times of the cell's refunds
+    (read once the cells are over: a session of its own would be in the next one's count)."""
     refunds = order_tables.refunds
     engine = create_engine(url)
     try:
