@@ -10,6 +10,7 @@ gateway has it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -41,8 +42,11 @@ def run_smoke(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 def check(result: subprocess.CompletedProcess[str], databases: list[str]) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    table = rows[1:]  # below the header
+    lines = result.stdout.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("| scenario |")))
+    # The scenarios' table, below its header and rule, up to the blank line after it (the
+    # money-out part's tables follow).
+    table = list(itertools.takewhile(lambda line: line.startswith("| "), lines[start + 2 :]))
     for database in databases:
         mine = [line for line in table if f"| {database}" in line]
         scenarios = {line.split("|")[1].strip().split(".")[0] for line in mine}
