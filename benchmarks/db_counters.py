@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -27,6 +27,9 @@ from sqlalchemy.engine import make_url
 from benchmarks.databases import libpq
 
 STATS_FLUSH_SECONDS = 11.0  # longer than PGSTAT_IDLE_INTERVAL (see above)
+
+
+COUNTS = ("commits", "rollbacks", "inserted", "updated", "deleted", "fetched", "sessions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +44,13 @@ class DbCounters:
     statements: int | None = None  # pg_stat_statements' calls, when it is loaded
 
     def __sub__(self, other: DbCounters) -> DbCounters:
-        values = {}
-        for name in (item.name for item in fields(self)):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            values[name] = None if mine is None or theirs is None else mine - theirs
-        return DbCounters(**values)
+        statements = None
+        if self.statements is not None and other.statements is not None:
+            statements = self.statements - other.statements
+        return DbCounters(
+            **{name: getattr(self, name) - getattr(other, name) for name in COUNTS},
+            statements=statements,
+        )
 
     @property
     def transactions(self) -> int:
@@ -81,7 +86,10 @@ class ServerCounters:
                 (self.name,),
             ).fetchone()
             statements = int(calls[0]) if calls else None
-        return DbCounters(*(int(value) for value in row), statements=statements)
+        return DbCounters(
+            **{name: int(value) for name, value in zip(COUNTS, row, strict=True)},
+            statements=statements,
+        )
 
     def settled(self) -> DbCounters:
         """The counters once every idle backend has reported its last transactions."""

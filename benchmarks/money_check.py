@@ -11,6 +11,7 @@ refund are counted: the idempotency key makes them harmless, but they cost a cal
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,24 +27,22 @@ class MoneyCheck:
     failures: list[str]
 
 
-def _stored_refunds(url: str) -> list[sa.Row[Any]]:
+def _stored_refunds(url: str) -> Sequence[Any]:
     refunds, orders = order_tables.refunds, order_tables.orders
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    sa.select(
-                        refunds.c.id,
-                        refunds.c.status,
-                        refunds.c.amount,
-                        refunds.c.provider_reference,
-                        orders.c.payment_reference,
-                    )
-                    .join(orders, orders.c.id == refunds.c.order_id)
-                    .where(refunds.c.kind == "refund")
-                ).all()
-            )
+            return connection.execute(
+                sa.select(
+                    refunds.c.id,
+                    refunds.c.status,
+                    refunds.c.amount,
+                    refunds.c.provider_reference,
+                    orders.c.payment_reference,
+                )
+                .join(orders, orders.c.id == refunds.c.order_id)
+                .where(refunds.c.kind == "refund")
+            ).all()
     finally:
         engine.dispose()
 

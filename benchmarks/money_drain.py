@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -200,7 +201,9 @@ def drain_cell(rig: Rig, workers: int, latency_ms: int, orders: list[PlacedOrder
     with ExitStack() as stack:
         processes = [stack.enter_context(_background_worker(rig, path)) for path in logs]
         _wait_ready(logs)
-        groups = {"API": lambda: process_tree(rig.api.process.pid)}
+        groups: dict[str, Callable[[], Iterable[int]]] = {
+            "API": lambda: process_tree(rig.api.process.pid)
+        }
         for number, process in enumerate(processes, 1):
             groups[f"worker {number}"] = lambda pid=process.pid: [pid]  # type: ignore[misc]
         groups["gateway"] = lambda: [rig.gateway_pid]

@@ -154,10 +154,10 @@ def _drain_targets(outcome: MoneyOutcome) -> list[tuple[str, str, bool | None]]:
             said.append((f"2 workers drain at least as fast as 1, at {latency} ms",
                          f"{two.completed_per_s:,.1f} vs {one.completed_per_s:,.1f}/s "
                          f"({times:.2f}x)", times >= 1))  # fmt: skip
-    measured = [(ms, cell) for cell in outcome.cells
-                if (ms := cell.per_refund(cell.cpu_total_ms)) is not None]  # fmt: skip
-    if measured:
-        worst, cell = max(measured, key=lambda item: item[0])
+    costs = [(ms, cell) for cell in outcome.cells
+             if (ms := cell.per_refund(cell.cpu_total_ms)) is not None]  # fmt: skip
+    if costs:
+        worst, cell = max(costs, key=lambda item: item[0])
         said.append(("CPU per completed refund, all processes <= 10 ms (worst cell)",
                      f"{worst:.1f} ms ({cell.workers} worker(s), {cell.latency_ms} ms)",
                      worst <= 10))  # fmt: skip
