@@ -12,13 +12,21 @@ would (with the baseline endpoint on), and loads it from a separate process on l
 6. 64 refunds racing on one order, a few rounds: the settle time, and the cumulative
    cap checked through the API and in the database.
 
+Money out (``money``, on another fresh database each): refunds created as fast as a
+client can and drained to the sandbox gateway by 1 and 2 ``refundry worker`` processes,
+the gateway at 0, 50 and 200 ms; CPU per refund by process, the database's work per
+refund, every refund checked against the gateway, and the framework ceiling (a bare
+FastAPI one-INSERT app beside the baseline and the keyed partial refund); see
+benchmarks/money.py, its knobs in benchmarks/money_knobs.py.
+
 Then, unless --only says otherwise, the existing benchmarks run as their own commands:
 7. reports (benchmarks.reports), 8. webhook delivery (benchmarks.webhooks), and
 9. reconciliation (benchmarks.reconcile); smaller than 1M records unless --full.
 
-It prints one Markdown table, the machine, and the targets with whether they hold. It
-exits non-zero when any request got an unexpected answer, a race over-refunded, or a
-benchmark it ran failed. Timings are only printed: nothing here fails on speed.
+It prints Markdown tables, the machine, and the targets with whether they hold. It
+exits non-zero when any request got an unexpected answer, a race over-refunded, a refund
+did not complete in time or was paid wrongly, or a benchmark it ran failed. Timings are
+only printed: nothing here fails on speed.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from benchmarks import suite
+from benchmarks import money_knobs, suite
 from benchmarks.databases import fresh_postgres, fresh_sqlite
 from benchmarks.http_scenarios import CATALOGUE, Outcome, Row, Settings, run_scenarios
 from benchmarks.http_server import (
@@ -38,8 +46,10 @@ from benchmarks.http_server import (
     machine_line,
     prepare,
 )
+from benchmarks.money import MoneyOutcome, run_money
+from benchmarks.money_report import report as money_report
 
-PARTS = ("http", "reports", "webhooks", "reconcile")
+PARTS = ("http", "money", "reports", "webhooks", "reconcile")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--skus", type=int, default=CATALOGUE, help="products in the catalogue orders draw on"
     )
+    money_knobs.add_arguments(parser)
     args = parser.parse_args()
     args.parts = [part.strip() for part in args.only.split(",") if part.strip()]
     if unknown := set(args.parts) - set(PARTS):
@@ -158,7 +169,8 @@ def targets(rows: list[Row], over_refunds: int) -> list[str]:
 
 def main() -> None:
     args = parse()
-    mode = MODES["smoke" if args.smoke else "full" if args.full else "default"]
+    mode_name = "smoke" if args.smoke else "full" if args.full else "default"
+    mode = MODES[mode_name]
     settings = Settings(
         args.requests or mode.settings.requests,
         mode.settings.warmup,
@@ -171,6 +183,8 @@ def main() -> None:
     failures: list[str] = []
     over_refunds = 0
     databases: list[str] = []
+    knobs = money_knobs.knobs_from(args, mode_name, settings)
+    money: list[MoneyOutcome] = []
     engines = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.postgres else [])
     for engine in engines:
         fresh = fresh_sqlite() if engine == "sqlite" else fresh_postgres(args.postgres)
@@ -182,6 +196,12 @@ def main() -> None:
                 rows += outcome.rows
                 failures += outcome.failures
                 over_refunds += outcome.over_refunds
+        if "money" in args.parts:
+            # A database of its own: the HTTP scenarios leave refunds a worker would send.
+            fresh = fresh_sqlite() if engine == "sqlite" else fresh_postgres(args.postgres)
+            with fresh as url:
+                money.append(run_money(url, database_name(url), knobs))
+                failures += money[-1].failures
     # 7 and 9 as their issues measured them: on PostgreSQL when there is one.
     flag = ["--postgres", args.postgres] if args.postgres else ["--sqlite"]
     where = databases[-1] if databases else "SQLite"
@@ -209,8 +229,12 @@ def main() -> None:
         f"{settings.concurrency} connections; {settings.skus} products; uvicorn workers: "
         f"{args.workers} on PostgreSQL, {args.sqlite_workers} on SQLite\n"
     )
-    print(table(rows))
-    print("\ntargets:\n" + "\n".join(targets(rows, over_refunds)))
+    if rows:
+        print(table(rows))
+        print("\ntargets:\n" + "\n".join(targets(rows, over_refunds)))
+    if money:
+        print(f"\nmoney out: {money_knobs.describe(knobs)}\n")
+        print(money_report(money, knobs))
     if failures or over_refunds:
         print("\nFAILED:\n" + "\n".join(f"- {failure}" for failure in failures))
         sys.exit(1)

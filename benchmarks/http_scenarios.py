@@ -112,10 +112,12 @@ class Client:
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         return request_bytes("POST", path, headers, data)
 
-    def order(self, number: int) -> bytes:
+    def order(self, number: int, payment: dict[str, Any] | None = None) -> bytes:
         product = number % self.skus
         lines = [{**line, "sku": f"{line['sku']}-{product}"} for line in ORDER_TEMPLATE["lines"]]
         body = {**ORDER_TEMPLATE, "lines": lines, "external_id": f"{self.run}-{number}"}
+        if payment is not None:
+            body["payment"] = payment
         return self.post("/v1/orders", body, f"order-{number}")
 
     def phase(self, name: str, requests: list[bytes], settings: Settings, **extra: Any) -> Phase:
@@ -167,28 +169,48 @@ def merged(name: str, results: list[PhaseResult]) -> PhaseResult:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One scenario's requests for ``interleaved``, sent by ``client`` (to its server)."""
+
+    client: Client
+    label: str
+    requests: list[bytes]
+    keep_bodies: bool = False
+
+
+def interleaved(settings: Settings, streams: list[Stream]) -> list[PhaseResult]:
+    """The streams in parts, taking turns (a part of the first, of the second, ..., then
+    the next parts): this machine is shared and its speed drifts by tens of percent
+    within minutes, so scenarios are compared only as they ran at the same time. The
+    first requests of every part (``warmup`` in all) are not timed. One result a stream."""
+    parts: list[list[PhaseResult]] = [[] for _ in streams]
+    warm = settings.warmup // settings.parts
+    for part in range(settings.parts):
+        for stream, results in zip(streams, parts, strict=True):
+            size = -(-len(stream.requests) // settings.parts)
+            chunk = stream.requests[part * size : (part + 1) * size]
+            if not chunk:
+                continue
+            phase = stream.client.phase(
+                stream.label, chunk, settings, warmup=min(warm, len(chunk) - 1),
+                keep_bodies=stream.keep_bodies,
+            )  # fmt: skip
+            results.append(run_phase(phase))
+    return [merged(stream.label, results) for stream, results in zip(streams, parts, strict=True)]
+
+
 def alternately(
     client: Client, settings: Settings, label: str, requests: list[bytes], keep_bodies: bool
 ) -> tuple[PhaseResult, PhaseResult]:
-    """``requests`` in parts, each right after as many baseline requests: this machine is
-    shared and its speed drifts by tens of percent within minutes, so each scenario is
-    compared with the baseline as it ran at the same time. The first requests of every
-    part (``warmup`` in all) are not timed."""
-    size = -(-len(requests) // settings.parts)
-    warm = settings.warmup // settings.parts
-    baselines, results = [], []
-    for part in range(settings.parts):
-        chunk = requests[part * size : (part + 1) * size]
-        if not chunk:
-            break
-        baseline = [client.post("/v1/_bench/rows", {"note": label}, f"{label}-base-{part}-{i}")
-                    for i in range(len(chunk))]  # fmt: skip
-        warmup = min(warm, len(chunk) - 1)
-        baselines.append(run_phase(client.phase("baseline", baseline, settings, warmup=warmup)))
-        results.append(
-            run_phase(client.phase(label, chunk, settings, warmup=warmup, keep_bodies=keep_bodies))
-        )
-    return merged("baseline", baselines), merged(label, results)
+    """``requests`` in parts, each right after as many baseline requests (``interleaved``)."""
+    baseline = [client.post("/v1/_bench/rows", {"note": label}, f"{label}-base-{i}")
+                for i in range(len(requests))]  # fmt: skip
+    first, second = interleaved(
+        settings,
+        [Stream(client, "baseline", baseline), Stream(client, label, requests, keep_bodies)],
+    )
+    return first, second
 
 
 def run_scenarios(

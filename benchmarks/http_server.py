@@ -24,6 +24,14 @@ import psycopg
 from benchmarks.databases import libpq
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_env() -> dict[str, str]:
+    """PYTHONPATH for a process started here, so it runs this checkout's code: the venv's
+    ``refundry`` is an editable install of one checkout, which need not be this one."""
+    paths = [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+    return {"PYTHONPATH": os.pathsep.join(path for path in paths if path)}
 
 
 def log(message: str) -> None:
@@ -49,7 +57,7 @@ def refundry(url: str, *arguments: str) -> str:
     """Run the ``refundry`` command on this database; its standard output."""
     done = subprocess.run(
         [str(BIN / "refundry"), *arguments],
-        env={**os.environ, "REFUNDRY_DATABASE_URL": url},
+        env={**os.environ, **code_env(), "REFUNDRY_DATABASE_URL": url},
         check=True,
         capture_output=True,
         text=True,
@@ -107,12 +115,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def uvicorn_command(port: int, workers: int) -> list[str]:
+# The API with its baseline endpoint.
+BENCH_API = "refundry.entrypoints.cli:bench_api"
+
+
+def uvicorn_command(port: int, workers: int, app: str = BENCH_API) -> list[str]:
     """The production way to serve the API: uvicorn with its fast loop and HTTP parser,
     several worker processes, no per-request access log."""
     return [
         str(BIN / "uvicorn"),
-        "--factory", "refundry.entrypoints.cli:bench_api",  # the API with its baseline endpoint
+        "--factory", app,
         "--host", "127.0.0.1",
         "--port", str(port),
         "--workers", str(workers),
@@ -124,13 +136,17 @@ def uvicorn_command(port: int, workers: int) -> list[str]:
 
 
 @contextmanager
-def api_server(url: str, workers: int, env: Mapping[str, str] | None = None) -> Iterator[Server]:
-    """The API on a free loopback port, with the benchmark's baseline endpoint on."""
+def api_server(
+    url: str, workers: int, env: Mapping[str, str] | None = None, app: str = BENCH_API
+) -> Iterator[Server]:
+    """The API on a free loopback port, with the benchmark's baseline endpoint on (or
+    another application factory served the same way)."""
     port = free_port()
     process = subprocess.Popen(
-        uvicorn_command(port, workers),
+        uvicorn_command(port, workers, app),
         env={
             **os.environ,
+            **code_env(),
             **(env or {}),
             "REFUNDRY_DATABASE_URL": url,
             # The per-key rate limit (100/s a process by default) would refuse the load
@@ -150,20 +166,30 @@ def api_server(url: str, workers: int, env: Mapping[str, str] | None = None) -> 
 
 
 @contextmanager
-def background(command: Sequence[str], env: Mapping[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """A helper process (the worker, the sandbox gateway, a webhook receiver), stopped after."""
-    process = subprocess.Popen(
-        list(command),
-        env={**os.environ, **env},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        _stop(process)
+def background(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    health: str | None = None,
+    log_to: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A helper process (the worker, the sandbox gateway, a webhook receiver), stopped after;
+    once ``health`` answers 200 when given; its standard error kept in ``log_to`` if given."""
+    with open(log_to or os.devnull, "wb") as stderr:
+        process = subprocess.Popen(
+            list(command),
+            env={**os.environ, **code_env(), **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            if health is not None:
+                _wait_healthy(process, health)
+            yield process
+        finally:
+            _stop(process)
 
 
 # ----------------------------------------------------------------------- memory
