@@ -37,14 +37,15 @@ logger = logging.getLogger("refundry.worker")
 PROVIDER_ROUND_SECONDS = 5.0
 
 
-def send_provider_work(container: Container) -> None:
-    # Drain what is due now, for a round at most (one batch at least); a full batch
-    # suggests more is waiting.
+def send_provider_work(container: Container) -> bool:
+    """Drain what is due now, for a round at most (one batch at least); ``True`` when the
+    round ended with more waiting (its last batch was full)."""
     started = time.monotonic()
     batch = container.provider_work.policy.batch_size
     while provider_work.process_outbox(container.provider_work) == batch:
         if time.monotonic() - started >= PROVIDER_ROUND_SECONDS:
-            return
+            return True
+    return False
 
 
 # One round of webhook sending leases no new batch after this long, so receivers that hang
@@ -54,8 +55,10 @@ def send_provider_work(container: Container) -> None:
 WEBHOOK_ROUND_SECONDS = 5.0
 
 
-def deliver_webhooks(container: Container) -> None:
-    webhook_delivery.deliver_continuously(container.webhook_work, WEBHOOK_ROUND_SECONDS)
+def deliver_webhooks(container: Container) -> bool:
+    """``True`` when a full batch went out: more may be waiting."""
+    work = container.webhook_work
+    return webhook_delivery.deliver_continuously(work, WEBHOOK_ROUND_SECONDS) >= work.batch_size
 
 
 def close_invoice_cycles(container: Container) -> None:
@@ -106,7 +109,8 @@ def expire_store_credit(container: Container) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    run: Callable[[Container], None]
+    # Returns ``True`` when it stopped with work left (the worker then rests no interval).
+    run: Callable[[Container], bool | None]
     # At most this often (0: every round), or as the deployment's settings say.
     every_seconds: float | Callable[[Settings], float]
 
@@ -136,8 +140,10 @@ class Worker:
         self.stopping = threading.Event()
         self._last_run: dict[str, float] = {}
 
-    def run_round(self, *, force: bool = False) -> None:
+    def run_round(self, *, force: bool = False) -> bool:
+        """Run the jobs that are due; ``True`` when one stopped with work left."""
         now = time.monotonic()
+        busy = False
         for job in self.jobs:
             last = self._last_run.get(job.name)
             every = job.interval(self.container.settings)
@@ -145,10 +151,11 @@ class Worker:
                 continue
             self._last_run[job.name] = now
             try:
-                job.run(self.container)
+                busy = bool(job.run(self.container)) or busy
             except Exception:
                 # One failing job must not stop the others; it is retried next round.
                 logger.exception("job %s failed", job.name)
+        return busy
 
     def run(self, *, once: bool = False, interval: float = 1.0) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -156,10 +163,11 @@ class Worker:
             signal.signal(signal.SIGINT, self._stop)
         logger.info("worker running: %s", ", ".join(job.name for job in self.jobs))
         while not self.stopping.is_set():
-            self.run_round(force=once)
+            busy = self.run_round(force=once)
             if once:
                 return
-            self.stopping.wait(interval)
+            if not busy:  # a backlog is worked through without a rest between rounds
+                self.stopping.wait(interval)
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
