@@ -40,12 +40,7 @@ PROVIDER_ROUND_SECONDS = 5.0
 def send_provider_work(container: Container) -> bool:
     """Drain what is due now, for a round at most (one batch at least); ``True`` when the
     round ended with more waiting (its last batch was full)."""
-    started = time.monotonic()
-    batch = container.provider_work.policy.batch_size
-    while provider_work.process_outbox(container.provider_work) == batch:
-        if time.monotonic() - started >= PROVIDER_ROUND_SECONDS:
-            return True
-    return False
+    return provider_work.process_continuously(container.provider_work, PROVIDER_ROUND_SECONDS)
 
 
 # One round of webhook sending leases no new batch after this long, so receivers that hang

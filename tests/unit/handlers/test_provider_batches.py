@@ -203,3 +203,22 @@ def test_where_refund_events_are_expected_the_poll_is_only_a_late_fallback(
     assert provider_work.process_outbox(_work(uow_factory, gateway, policy)) == 0
     assert gateway.fetched == []
     assert _status(uow_factory, refund) is RefundStatus.PROCESSING
+
+
+def test_a_worker_round_goes_batch_after_batch_and_says_when_it_left_work_waiting(
+    uow_factory: FakeUnitOfWorkFactory, merchant_id: uuid.UUID
+) -> None:
+    refunds = _refunds(uow_factory, merchant_id, 10)
+    gateway = SlowGateway(0.01)
+    policy = replace(NOW_DUE, batch_size=4, concurrency=4, poll_base=timedelta(hours=1))
+    work = _work(uow_factory, gateway, policy)
+
+    # a round with no time to spare takes one batch, and says more is waiting
+    assert provider_work.process_continuously(work, seconds=0) is True
+    assert len(gateway.refunded) == 4
+    # a round with time sends the rest (4, then 2: a short batch ends it)
+    assert provider_work.process_continuously(work, seconds=60) is False
+    assert sorted(gateway.refunded) == sorted(refund.id for refund in refunds)
+    # every outcome was recorded, the last batch's too
+    assert {_status(uow_factory, refund) for refund in refunds} == {RefundStatus.PROCESSING}
+    assert provider_work.process_continuously(work, seconds=60) is False

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -79,6 +81,35 @@ class Step:
 
 def process_outbox(work: ProviderWork) -> int:
     """Handle a batch of due messages; returns how many were handled."""
+    steps = _lease_and_plan(work)
+    if steps:
+        _record(work, _call_all(work, steps))
+    return len(steps)
+
+
+def process_continuously(work: ProviderWork, seconds: float) -> bool:
+    """Batch after batch for about ``seconds``, or until a batch comes back short;
+    ``True`` when it stopped with more waiting. A batch's outcomes are recorded while
+    the next batch's calls are in flight, so the database's time is not added to the
+    network's. Each batch is leased only once the one before has its answers, so a
+    lease covers its own batch's calls alone."""
+    started = time.monotonic()
+    answered: list[tuple[Step, Answer]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="provider-batch") as background:
+        while True:
+            steps = _lease_and_plan(work)
+            full = len(steps) == work.policy.batch_size
+            calling = background.submit(_call_all, work, steps)
+            _record(work, answered)
+            answered = calling.result()
+            if not full or time.monotonic() - started >= seconds:
+                break
+        _record(work, answered)
+    return full
+
+
+def _lease_and_plan(work: ProviderWork) -> list[Step]:
+    """Lease a batch (one statement) and read its orders (one read transaction)."""
     policy = work.policy
     now = utcnow()
     messages = run(
@@ -88,26 +119,25 @@ def process_outbox(work: ProviderWork) -> int:
         ),
     )
     if not messages:
-        return 0
+        return []
     keys = [(message.merchant_id, message.order_id) for message in messages if message.order_id]
     orders = read(work.uow_factory, lambda uow: uow.orders.get_many(keys))
-    steps = [
+    return [
         _plan(work, message, orders.get(message.order_id) if message.order_id else None)
         for message in messages
     ]
-    calling = [step for step in steps if step.call is not None]
-    answers: dict[uuid.UUID, Answer] = dict(
-        zip(
-            (step.message.id for step in calling),
-            work.calls.run(
-                [(step.provider, step.call) for step in calling if step.call is not None],
-                limit=policy.concurrency,
-            ),
-            strict=True,
-        )
+
+
+def _call_all(work: ProviderWork, steps: Sequence[Step]) -> list[tuple[Step, Answer]]:
+    """Each step with its call's answer (``None`` where it had no call)."""
+    calling = [(step, step.call) for step in steps if step.call is not None]
+    answers = work.calls.run(
+        [(step.provider, call) for step, call in calling], limit=work.policy.concurrency
     )
-    _record(work, [(step, answers.get(step.message.id)) for step in steps])
-    return len(messages)
+    by_message = {
+        step.message.id: answer for (step, _), answer in zip(calling, answers, strict=True)
+    }
+    return [(step, by_message.get(step.message.id)) for step in steps]
 
 
 def _plan(work: ProviderWork, message: OutboxMessage, order: Order | None) -> Step:
@@ -126,6 +156,8 @@ def _plan(work: ProviderWork, message: OutboxMessage, order: Order | None) -> St
 
 
 def _record(work: ProviderWork, answered: Sequence[tuple[Step, Answer]]) -> None:
+    if not answered:
+        return
     try:
         run(work.uow_factory, lambda uow: _record_all(uow, answered))
     except Exception:
