@@ -1,5 +1,5 @@
 """A card refund settles from the gateway's event: the sandbox posts its signed refund
-events to Refundry's API (a real server on this test's database), and the worker's part
+events to Refundry's API (a real server on a database of the test's own), and the worker's part
 (in-process) records them without polling the gateway again."""
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from refundry.bootstrap import Container, payment_providers
+from refundry.bootstrap import bootstrap, payment_providers
+from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
+from refundry.services import transactions
 from refundry.services.handlers import provider_work
+from refundry.services.handlers.merchants import create_merchant
 from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
-from tests.conftest import Api, order_body, sandbox_psp_server
+from tests.conftest import Api, assert_no_drift, order_body, sandbox_psp_server
 from tests.servers import api_server, wait_for
 
 # A worker that would not poll a processing refund for an hour: if the refund settles
@@ -57,12 +60,15 @@ class Wired:
 
 
 @pytest.fixture
-def wired(container: Container, api: Api) -> Iterator[Wired]:
-    """Refundry's API served on this test's database, a sandbox gateway of this test's own
+def wired(own_database_url: str) -> Iterator[Wired]:
+    """Refundry's API served on a database of this test's own (the in-process worker
+    drains the whole outbox, and must meet no other test's refunds), a sandbox gateway
     sending its events there, and the in-process API and worker wired to that sandbox."""
-    database_url = container.engine.url.render_as_string(hide_password=False)
+    # bootstrap migrates the database, which the server expects done
+    container = bootstrap(Settings(database_url=own_database_url, rate_limit_per_second=0))
+    merchant = transactions.run(container.uow_factory, lambda uow: create_merchant(uow, "Shop"))
     with (
-        api_server(database_url) as refundry,
+        api_server(own_database_url) as refundry,
         # The refund settles a moment after it is made, once the worker has recorded
         # the gateway's "pending" answer.
         sandbox_psp_server(
@@ -77,12 +83,14 @@ def wired(container: Container, api: Api) -> Iterator[Wired]:
             provider_work=ProviderWork(container.uow_factory, providers),
         )
         with TestClient(create_app(own), raise_server_exceptions=False) as client:
-            client.headers.update(api.client.headers)
+            client.headers.update({"Authorization": f"Bearer {merchant.api_key}"})
             yield Wired(
-                Api(client, api.merchant, own),
+                Api(client, merchant, own),
                 psp,
                 ProviderWork(container.uow_factory, providers, PATIENT),
             )
+    assert_no_drift(container, merchant.merchant.id)
+    container.engine.dispose()
 
 
 def statuses(api: Api, refund_id: str) -> list[str]:
