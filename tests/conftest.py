@@ -63,10 +63,15 @@ def postgres_url() -> Iterator[str]:
 
 
 @contextmanager
-def sandbox_psp_server(*, settle_seconds: float = 0.0) -> Iterator[str]:
-    """The sandbox card gateway as a real process on a free loopback port."""
+def sandbox_psp_server(
+    *, settle_seconds: float = 0.0, events_url: str | None = None
+) -> Iterator[str]:
+    """The sandbox card gateway as a real process on a free loopback port; with
+    ``events_url`` it posts a signed event there as each refund settles."""
     port = free_port()
     command = [venv_script("refundry"), "sandbox-psp", "--port", str(port)]
+    if events_url is not None:
+        command += ["--events-url", events_url]
     with running_server(command, port=port) as base:
         httpx.post(f"{base}/_sandbox/faults", json={"settle_seconds": settle_seconds})
         yield base

@@ -14,7 +14,7 @@ import typer
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
-from refundry.config import Settings
+from refundry.config import DEFAULT_SANDBOX_WEBHOOK_SECRET, Settings
 from refundry.domain.errors import InvalidInput, RefundryError
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.cli_reconcile import reconcile_app
@@ -56,8 +56,8 @@ def serve(
     """Serve the API (migrating the database first).
 
     With ``--with-worker`` the background jobs run in this process too, and when cards
-    go to the sandbox gateway and none answers, the sandbox starts here as well: one
-    command gives the whole system.
+    go to the sandbox gateway and none answers, the sandbox starts here as well, sending
+    its refund events to this API: one command gives the whole system.
     """
     import logging
     import threading
@@ -71,7 +71,11 @@ def serve(
     container = bootstrap()  # migrate once here rather than racing in every worker
     if with_worker:
         if container.settings.card_provider == "sandbox":
-            _start_sandbox_psp_if_absent(container.settings.sandbox_psp_url)
+            _start_sandbox_psp_if_absent(
+                container.settings.sandbox_psp_url,
+                events_url=f"{_loopback_base(host, port)}/v1/providers/sandbox/events",
+                events_secret=container.settings.sandbox_webhook_secret,
+            )
         threading.Thread(target=Worker(container).run, name="refundry-worker", daemon=True).start()
     bench = container.settings.bench_endpoints  # REFUNDRY_BENCH_ENDPOINTS=1
     uvicorn.run(
@@ -164,13 +168,25 @@ def worker(
 def sandbox_psp(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8010,
+    events_url: Annotated[
+        str | None, typer.Option(help="POST a signed event here as each refund settles")
+    ] = None,
+    events_secret: Annotated[
+        str,
+        typer.Option(help="the events' signing secret", envvar="REFUNDRY_SANDBOX_WEBHOOK_SECRET"),
+    ] = DEFAULT_SANDBOX_WEBHOOK_SECRET,
 ) -> None:
-    """Run the sandbox card gateway (a subset of Stripe's API, state in memory)."""
+    """Run the sandbox card gateway (a subset of Stripe's API, state in memory).
+
+    With ``--events-url`` (Refundry's is ``http://HOST:PORT/v1/providers/sandbox/events``)
+    it tells of every settled refund there, signed as Stripe signs its events."""
     import uvicorn
 
     from refundry.sandbox_psp.app import create_app
+    from refundry.sandbox_psp.events import EventsConfig
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    events = EventsConfig(url=events_url, secret=events_secret)
+    uvicorn.run(create_app(events=events), host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -305,7 +321,7 @@ def demo(
         serve(host="127.0.0.1", port=port, workers=1, with_worker=True)
 
 
-def _start_sandbox_psp_if_absent(url: str) -> None:
+def _start_sandbox_psp_if_absent(url: str, *, events_url: str, events_secret: str) -> None:
     import socket
     import threading
     from urllib.parse import urlsplit
@@ -313,6 +329,7 @@ def _start_sandbox_psp_if_absent(url: str) -> None:
     import uvicorn
 
     from refundry.sandbox_psp.app import create_app
+    from refundry.sandbox_psp.events import EventsConfig
 
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -322,13 +339,22 @@ def _start_sandbox_psp_if_absent(url: str) -> None:
         probe.settimeout(0.5)
         if probe.connect_ex((host, port)) == 0:
             return  # one is already listening
-    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_level="warning"))
+    # Its first events may come before the API listens; the sandbox retries them.
+    sandbox = create_app(events=EventsConfig(url=events_url, secret=events_secret))
+    server = uvicorn.Server(uvicorn.Config(sandbox, host=host, port=port, log_level="warning"))
     threading.Thread(target=server.run, name="sandbox-psp", daemon=True).start()
     for _ in range(100):
         if server.started:
             break
         threading.Event().wait(0.05)
-    typer.echo(f"sandbox PSP:   {url} (in-process; state in memory)")
+    typer.echo(f"sandbox PSP:   {url} (in-process; state in memory; events to {events_url})")
+
+
+def _loopback_base(host: str, port: int) -> str:
+    """This server's address as a local client reaches it (a wildcard means loopback)."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 -- compared, not bound
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _redacted(url: str) -> str:

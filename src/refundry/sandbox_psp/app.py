@@ -2,13 +2,17 @@
 Klarna's Order Management API under ``/ordermanagement/v1/orders``.
 
 ``/v1/...`` is the card API, behind ``Authorization: Bearer sk_test_...``; ``/_sandbox/...``
-lets a test or a curious merchant inspect the state and switch faults on.
+lets a test or a curious merchant inspect the state, switch faults on and point the refund
+events somewhere (``POST /_sandbox/events {"url": ..., "secret": ...}``). The events'
+dispatcher runs as a task of the app's lifespan.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,13 +21,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from refundry.sandbox_psp.events import EventDispatcher, EventsConfig
 from refundry.sandbox_psp.gateway import Faults, Gateway, GatewayError
 from refundry.sandbox_psp.klarna import KlarnaError, KlarnaSandbox
 
 
-def create_app(gateway: Gateway | None = None, klarna: KlarnaSandbox | None = None) -> Starlette:
+def create_app(
+    gateway: Gateway | None = None,
+    klarna: KlarnaSandbox | None = None,
+    events: EventsConfig | None = None,
+) -> Starlette:
     gateway = gateway or Gateway()
     klarna = klarna or KlarnaSandbox()
+    dispatcher = EventDispatcher(gateway, events or EventsConfig())
+    gateway.on_change = dispatcher.wake
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(dispatcher.run(), name="sandbox-events")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def klarna_api(request: Request) -> Response:
         if not request.headers.get("authorization", "").startswith("Basic "):
@@ -91,11 +112,28 @@ def create_app(gateway: Gateway | None = None, klarna: KlarnaSandbox | None = No
             return JSONResponse({"error": {"message": str(error)}}, status_code=400)
         return JSONResponse(gateway.faults.__dict__)
 
+    async def set_events(request: Request) -> JSONResponse:
+        try:
+            changes = await request.json()
+            if not isinstance(changes, dict):
+                raise TypeError("expected a JSON object")
+            dispatcher.config.update(changes)
+        except GatewayError as error:
+            return JSONResponse(error.body, status_code=error.status)
+        except (ValueError, TypeError) as error:
+            return JSONResponse({"error": {"message": str(error)}}, status_code=400)
+        return JSONResponse(dispatcher.config.describe())
+
     async def state(_request: Request) -> JSONResponse:
-        return JSONResponse({**gateway.snapshot(), "klarna": klarna.snapshot()})
+        snapshot = gateway.snapshot()
+        return JSONResponse(
+            {**snapshot, "events": dispatcher.describe(), "klarna": klarna.snapshot()}
+        )
 
     async def reset(_request: Request) -> JSONResponse:
+        # The events' URL and secret are the sandbox's setup, not its state: they stay.
         gateway.reset()
+        dispatcher.reset()
         return JSONResponse({"faults": Faults().__dict__})
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -106,8 +144,10 @@ def create_app(gateway: Gateway | None = None, klarna: KlarnaSandbox | None = No
             Route("/v1/{path:path}", api, methods=["GET", "POST"]),
             Route("/ordermanagement/v1/orders{path:path}", klarna_api, methods=["GET", "POST"]),
             Route("/_sandbox/faults", set_faults, methods=["POST"]),
+            Route("/_sandbox/events", set_events, methods=["POST"]),
             Route("/_sandbox/state", state, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+        ],
+        lifespan=lifespan,
     )

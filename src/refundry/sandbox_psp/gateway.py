@@ -2,7 +2,9 @@
 
 Shapes follow Stripe's documented objects (``payment_intent``, ``refund``) so the
 official SDK reads them. Refunds start ``pending`` and settle once ``settle_seconds``
-have passed, decided when they are next read: no background thread is needed.
+have passed: at ``settles_at`` when the app's event dispatcher runs (``events.py``), or
+when they are read first, whichever comes sooner. Either way a refund settles once, and
+once settled it waits in ``settled`` until the dispatcher takes it to announce.
 """
 
 from __future__ import annotations
@@ -62,6 +64,14 @@ class Gateway:
     # Every refund request by idempotency key, replays included: tests read it to see
     # that no two workers ever sent the same refund at the same time.
     refund_requests: dict[str, int] = field(default_factory=dict)
+    # GET /v1/refunds/{id} by refund id: tests read it to see a refund settled from its
+    # event, with no poll of the gateway.
+    refund_reads: dict[str, int] = field(default_factory=dict)
+    # Refunds settled and not yet taken by the event dispatcher (copies of their bodies).
+    settled: list[Json] = field(default_factory=list)
+    # Called, under the lock, when a refund is created or settles: the event dispatcher
+    # wakes to recompute its next settle time or to announce the refund.
+    on_change: Callable[[], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ------------------------------------------------------------- requests
@@ -112,6 +122,7 @@ class Gateway:
             case "POST", ["refunds"]:
                 return self._create_refund(params)
             case "GET", ["refunds", refund_id]:
+                self.refund_reads[refund_id] = self.refund_reads.get(refund_id, 0) + 1
                 return self._refund_body(refund_id)
         raise GatewayError(404, "invalid_request_error", f"Unrecognized request URL ({path})")
 
@@ -212,6 +223,7 @@ class Gateway:
         self.refunds[body["id"]] = _Refund(
             body, self.clock() + self.faults.settle_seconds, will_fail
         )
+        self._changed()
         return dict(body)
 
     def _refund_body(self, refund_id: str) -> Json:
@@ -233,6 +245,33 @@ class Gateway:
                 intent["amount_refunded"] -= refund.body["amount"]
         else:
             refund.body["status"] = "succeeded"
+        self.settled.append(dict(refund.body))
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    # ------------------------------------------------------------ settling
+    def settle_due(self) -> None:
+        """Settle every refund whose time has come, read or not."""
+        with self.lock:
+            for refund in self.refunds.values():
+                self._settle(refund)
+
+    def next_settle_at(self) -> float | None:
+        """When the next pending refund settles (``None``: none is pending)."""
+        with self.lock:
+            return min(
+                (r.settles_at for r in self.refunds.values() if r.body["status"] == "pending"),
+                default=None,
+            )
+
+    def take_settled(self) -> list[Json]:
+        """The refunds settled since the last call, each returned exactly once."""
+        with self.lock:
+            taken, self.settled = self.settled, []
+            return taken
 
     # ---------------------------------------------------------- inspection
     def snapshot(self) -> Json:
@@ -243,6 +282,7 @@ class Gateway:
                 "payment_intents": list(self.payment_intents.values()),
                 "refunds": [refund.body for refund in self.refunds.values()],
                 "refund_requests": dict(self.refund_requests),
+                "refund_reads": dict(self.refund_reads),
                 "faults": self.faults.__dict__,
             }
 
@@ -252,6 +292,8 @@ class Gateway:
             self.refunds.clear()
             self.idempotent.clear()
             self.refund_requests.clear()
+            self.refund_reads.clear()
+            self.settled.clear()
             self.faults = Faults()
 
 
