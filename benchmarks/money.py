@@ -21,6 +21,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from benchmarks.ceiling import Ceiling, run_ceiling
 from benchmarks.db_counters import RefundProgress, ServerCounters
 from benchmarks.http_scenarios import Client, Outcome
@@ -53,6 +55,7 @@ def run_money(url: str, database: str, knobs: MoneyKnobs) -> MoneyOutcome:
         "REFUNDRY_DATABASE_URL": url,
         "REFUNDRY_CARD_PROVIDER": "sandbox",
         "REFUNDRY_SANDBOX_PSP_URL": gateway,
+        **({"REFUNDRY_REFUND_EVENTS_EXPECTED": "1"} if knobs.settle_by == "events" else {}),
         **knobs.env,
     }
     with ExitStack() as stack:
@@ -65,6 +68,10 @@ def run_money(url: str, database: str, knobs: MoneyKnobs) -> MoneyOutcome:
             )
         )
         api = stack.enter_context(api_server(url, 1 if sqlite else knobs.api_workers, env))
+        if knobs.settle_by == "events":
+            # The sandbox's signed refund events go to the API, as Stripe's would.
+            events = {"url": f"{api.base}/v1/providers/sandbox/events"}
+            httpx.post(f"{gateway}/_sandbox/events", json=events).raise_for_status()
         progress = RefundProgress(url)
         stack.callback(progress.close)
         counters = None

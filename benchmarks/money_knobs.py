@@ -24,6 +24,9 @@ class MoneyKnobs:
     # 0: an accepted refund is pending once and has settled when the worker next reads it
     # (each refund is then one refund call, one poll, and the outbox's backoff between).
     settle_seconds: float = 0.0
+    # How a refund settles: "events" (the sandbox sends its signed refund events to the
+    # API, the workers expect them and poll only as a fallback) or "polls" (no events).
+    settle_by: str = "events"
     worker_interval: float | None = None  # seconds between rounds; None: the CLI's default
     env: Mapping[str, str] = field(default_factory=dict)  # for the API and the workers
     concurrency: int = 32  # connections creating the refunds, as fast as they are answered
@@ -71,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--money-workers", type=_numbers, help="worker counts, e.g. 1,2")
     group.add_argument("--money-latencies", type=_numbers, help="gateway ms, e.g. 0,50,200")
     group.add_argument("--money-settle-seconds", type=float, help="the gateway's settle time")
+    group.add_argument(
+        "--money-settle-by", choices=("events", "polls"), help="how refunds settle (events)"
+    )
     group.add_argument("--money-worker-interval", type=float, help="`refundry worker --interval`")
     group.add_argument(
         "--money-env",
@@ -98,6 +104,7 @@ def knobs_from(args: argparse.Namespace, mode: str, http: Settings) -> MoneyKnob
         ("workers", args.money_workers),
         ("latencies_ms", args.money_latencies),
         ("settle_seconds", args.money_settle_seconds),
+        ("settle_by", args.money_settle_by),
         ("worker_interval", args.money_worker_interval),
         ("timeout_seconds", args.money_timeout),
     ):
@@ -114,7 +121,8 @@ def describe(knobs: MoneyKnobs) -> str:
         f"{knobs.refunds:,} partial refunds a cell, created by {knobs.concurrency} connections; "
         f"workers {', '.join(map(str, knobs.workers))} (1 on SQLite); gateway latency "
         f"{', '.join(map(str, knobs.latencies_ms))} ms, settle_seconds "
-        f"{knobs.settle_seconds:g}; `refundry worker` interval {interval}; extra environment: "
+        f"{knobs.settle_seconds:g}, refunds settled by {knobs.settle_by}; "
+        f"`refundry worker` interval {interval}; extra environment: "
         f"{env}; uvicorn workers {knobs.api_workers} on PostgreSQL, 1 on SQLite; time-out "
         f"{knobs.drain_timeout:,.0f} s a cell; the ceiling: {knobs.ceiling.requests:,} timed "
         f"requests a scenario in {knobs.ceiling.parts} parts, {knobs.ceiling.concurrency} "

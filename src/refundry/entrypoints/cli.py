@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -27,6 +28,8 @@ from refundry.services.handlers.merchants import create_merchant
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from refundry.bootstrap import Container
 
 app = typer.Typer(help="Refundry: cancel orders and refund money correctly.", no_args_is_help=True)
 merchants_app = typer.Typer(help="Manage merchants and their API keys.", no_args_is_help=True)
@@ -70,12 +73,12 @@ def serve(
     redact_root_handlers()
     container = bootstrap()  # migrate once here rather than racing in every worker
     if with_worker:
-        if container.settings.card_provider == "sandbox":
-            _start_sandbox_psp_if_absent(
-                container.settings.sandbox_psp_url,
-                events_url=f"{_loopback_base(host, port)}/v1/providers/sandbox/events",
-                events_secret=container.settings.sandbox_webhook_secret,
-            )
+        if container.settings.card_provider == "sandbox" and _start_sandbox_psp_if_absent(
+            container.settings.sandbox_psp_url,
+            events_url=f"{_loopback_base(host, port)}/v1/providers/sandbox/events",
+            events_secret=container.settings.sandbox_webhook_secret,
+        ):
+            container = _expecting_refund_events(container)
         threading.Thread(target=Worker(container).run, name="refundry-worker", daemon=True).start()
     bench = container.settings.bench_endpoints  # REFUNDRY_BENCH_ENDPOINTS=1
     uvicorn.run(
@@ -321,7 +324,8 @@ def demo(
         serve(host="127.0.0.1", port=port, workers=1, with_worker=True)
 
 
-def _start_sandbox_psp_if_absent(url: str, *, events_url: str, events_secret: str) -> None:
+def _start_sandbox_psp_if_absent(url: str, *, events_url: str, events_secret: str) -> bool:
+    """``True`` when it started one here (whose refund events come to ``events_url``)."""
     import socket
     import threading
     from urllib.parse import urlsplit
@@ -334,11 +338,11 @@ def _start_sandbox_psp_if_absent(url: str, *, events_url: str, events_secret: st
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     if host not in ("127.0.0.1", "localhost"):
-        return  # a remote sandbox is someone else's to run
+        return False  # a remote sandbox is someone else's to run
     with socket.socket() as probe:
         probe.settimeout(0.5)
         if probe.connect_ex((host, port)) == 0:
-            return  # one is already listening
+            return False  # one is already listening
     # Its first events may come before the API listens; the sandbox retries them.
     sandbox = create_app(events=EventsConfig(url=events_url, secret=events_secret))
     server = uvicorn.Server(uvicorn.Config(sandbox, host=host, port=port, log_level="warning"))
@@ -348,6 +352,15 @@ def _start_sandbox_psp_if_absent(url: str, *, events_url: str, events_secret: st
             break
         threading.Event().wait(0.05)
     typer.echo(f"sandbox PSP:   {url} (in-process; state in memory; events to {events_url})")
+    return True
+
+
+def _expecting_refund_events(container: Container) -> Container:
+    """The sandbox started here sends its refund events to this API: refunds settle from
+    them, and the worker polls only as a fallback (REFUNDRY_REFUND_EVENTS_EXPECTED)."""
+    work = container.provider_work
+    policy = dataclasses.replace(work.policy, events_expected=True)
+    return dataclasses.replace(container, provider_work=dataclasses.replace(work, policy=policy))
 
 
 def _loopback_base(host: str, port: int) -> str:
