@@ -185,6 +185,9 @@ class StormPlan:
     psp_settle_seconds: float  # an accepted refund stays pending this long
     receiver_hang_seconds: float  # the webhook receiver answers this late
     fault_chance: float  # after a kill, the chance the next refund is refused or fails
+    # The gateway sends its refund events to the API (killed too), and the workers poll only
+    # as a fallback; else no events, and polls settle every refund.
+    settle_by_events: bool = False
 
     @classmethod
     def draw(cls, seed: int, *, long: bool) -> StormPlan:
@@ -197,6 +200,7 @@ class StormPlan:
             psp_settle_seconds=rand.choice([0.0, 0.2, 0.6]),
             receiver_hang_seconds=rand.choice([0.0, 0.0, 0.02, 0.1]),
             fault_chance=rand.choice([0.0, 0.2, 0.4]),
+            settle_by_events=rand.random() < 0.5,  # drawn last: earlier seeds' plans stand
         )
 
 
@@ -258,6 +262,13 @@ def run_storm(database_url: str, psp_url: str, workdir: Path, plan: StormPlan) -
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     env = {**FAST_ENV, "REFUNDRY_DATABASE_URL": database_url, "REFUNDRY_SANDBOX_PSP_URL": psp_url}
+    events = {"url": f"{api}/v1/providers/sandbox/events" if plan.settle_by_events else None}
+    httpx.post(f"{psp_url}/_sandbox/events", json=events).raise_for_status()
+    if plan.settle_by_events:
+        env |= {
+            "REFUNDRY_REFUND_EVENTS_EXPECTED": "1",
+            "REFUNDRY_REFUND_POLL_FALLBACK_SECONDS": "2",
+        }
     refundry = venv_script("refundry")
     server = Service("server", [refundry, "serve", "--port", str(port)], env, workdir)
     workers = [
@@ -312,7 +323,7 @@ def run_storm(database_url: str, psp_url: str, workdir: Path, plan: StormPlan) -
         report.kills_worker += len(workers)
         engine = create_engine(database_url)
         stack.callback(engine.dispose)
-        _drain(engine, receiver, workers, plan.seed)
+        _drain(engine, receiver, workers, plan.seed, psp_url)
         phase("drain")
         wait_healthy(server, api)  # the API comes back after its crash too
         for service in (*workers, server):
@@ -578,10 +589,14 @@ def _inject_fault(psp_url: str, fault: str, injected: Counter[str]) -> None:
         injected[fault] += 1
 
 
-def _drain(engine: sa.Engine, receiver: ListenerState, workers: list[Service], seed: int) -> None:
+def _drain(
+    engine: sa.Engine, receiver: ListenerState, workers: list[Service], seed: int, psp_url: str
+) -> None:
     deadline = time.monotonic() + DRAIN_SECONDS
     while True:
-        waiting = _still_waiting(engine, receiver)
+        # The gateway first: an event it has delivered left its outbox message before the
+        # API answered, so the database, read after, shows that message.
+        waiting = _gateway_events_waiting(psp_url) + _still_waiting(engine, receiver)
         if not waiting:
             return
         for worker in workers:
@@ -592,6 +607,14 @@ def _drain(engine: sa.Engine, receiver: ListenerState, workers: list[Service], s
                 f"seed {seed}: not drained after {DRAIN_SECONDS} s: {'; '.join(waiting)}"
             )
         time.sleep(0.2)
+
+
+def _gateway_events_waiting(psp_url: str) -> list[str]:
+    """The gateway's refund events still on their way to the API (it was killed, say): each
+    one that arrives leaves the worker work, which must be done before the checks."""
+    deliveries = httpx.get(f"{psp_url}/_sandbox/state").json()["events"]["deliveries"]
+    waiting = [delivery["event_id"] for delivery in deliveries if delivery["state"] == "pending"]
+    return [f"{len(waiting)} gateway events not delivered yet"] if waiting else []
 
 
 def _still_waiting(engine: sa.Engine, receiver: ListenerState) -> list[str]:
