@@ -1,35 +1,24 @@
-"""Round trips to PostgreSQL, counted on the wire: what a keyed partial refund and a
-cancel cost (issue 20), and what an API key's read leaves behind.
-
-``before_cursor_execute`` (the statement budget in ``test_structure_guards.py``) does not
-see the pool's pre-ping, BEGIN, COMMIT, ROLLBACK or psycopg's DEALLOCATE: libpq's trace
-of each connection does. A round trip is a turn of the conversation: the driver sends
-messages up to a ``Sync`` (extended protocol) or a ``Query`` (simple protocol), then waits
-for the server's ``ReadyForQuery``. Turns are counted by what the driver sent: libpq
-traces an answer only when it next reads the socket, so the last answer of a request
-can show up in the trace after the next request's first message.
+"""Round trips to PostgreSQL, counted on the wire (``tests/wire_trace.py``): what a keyed
+partial refund and a cancel cost (issue 20), and what an API key's read leaves behind.
+The statement budget in ``test_structure_guards.py`` counts statements on both databases.
 """
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
 from refundry.services import transactions
-from refundry.services.handlers.merchants import create_merchant
-from tests.conftest import Api, assert_no_drift, order_body
+from refundry.services.handlers.merchants import ApiKeyCache, create_merchant
+from tests.conftest import Api, assert_no_drift, fresh_postgres_database, order_body
+from tests.wire_trace import WireTrace
 
 pytestmark = pytest.mark.postgres
 
@@ -37,64 +26,17 @@ pytestmark = pytest.mark.postgres
 ROUND_TRIP_BUDGET = 16
 
 
-@dataclass
-class WireTrace:
-    """libpq's trace of every connection the engine opens, from its first message."""
-
-    files: list[IO[bytes]] = field(default_factory=list)
-    marks: list[int] = field(default_factory=list)
-
-    def attach(self, engine: Engine) -> None:
-        event.listen(engine, "connect", self._trace)
-        engine.dispose()  # a connection opened before now would go untraced
-
-    def _trace(self, dbapi_connection: Any, _record: Any) -> None:
-        traced = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
-        pgconn = dbapi_connection.pgconn
-        pgconn.trace(traced.fileno())
-        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
-        self.files.append(traced)
-
-    def mark(self) -> None:
-        self.marks = [traced.seek(0, 2) for traced in self.files]
-
-    def conversations(self) -> list[list[str]]:
-        """Each connection's messages since the mark (psycopg writes them unbuffered)."""
-        talks = []
-        for index, traced in enumerate(self.files):
-            traced.seek(self.marks[index] if index < len(self.marks) else 0)
-            talks.append(traced.read().decode(errors="replace").splitlines())
-        return talks
-
-    def opened_since_mark(self) -> int:
-        return len(self.files) - len(self.marks)
-
-    def round_trips(self) -> list[str]:
-        """One entry per turn: the first message the driver sent in it."""
-        turns = []
-        for lines in self.conversations():
-            first: str | None = None
-            for line in lines:
-                fields = line.split("\t")
-                if fields[0] != "F":
-                    continue  # an answer, or a multi-line statement's next line
-                message = " ".join(fields[2:])[:120]
-                first = first or message
-                if fields[2] in ("Sync", "Query"):
-                    turns.append(first)
-                    first = None
-        return turns
-
-    def close(self) -> None:
-        for traced in self.files:
-            traced.close()
-
-
 @pytest.fixture
-def traced(postgres_url: str, sandbox_psp_url: str) -> Iterator[tuple[Api, WireTrace]]:
+def traced(sandbox_psp_url: str) -> Iterator[tuple[Api, WireTrace]]:
+    # A database of its own: the deliveries owed here must not reach other tests' workers.
+    with fresh_postgres_database() as url:
+        yield from _traced_api(url, sandbox_psp_url)
+
+
+def _traced_api(url: str, sandbox_psp_url: str) -> Iterator[tuple[Api, WireTrace]]:
     container: Container = bootstrap(
         Settings(
-            database_url=postgres_url,
+            database_url=url,
             sandbox_psp_url=sandbox_psp_url,
             webhook_allow_private_networks=True,
             dashboard_secure_cookies=False,
@@ -172,3 +114,21 @@ def test_a_keyed_cancel_stays_within_its_round_trips(traced: tuple[Api, WireTrac
     api, trace = traced
     turns = _measured(api, trace, _cancel)
     assert len(turns) <= ROUND_TRIP_BUDGET, turns
+
+
+def test_reading_an_api_key_keeps_the_prepared_statements(traced: tuple[Api, WireTrace]) -> None:
+    # Given a connection with prepared statements (psycopg prepares one on its fifth run)
+    api, trace = traced
+    for _ in range(6):
+        _partial_refund(api, _new_order(api))
+    trace.mark()
+    # when API keys are read, each in a transaction of its own
+    for _ in range(3):
+        ApiKeyCache().authenticate(api.container.uow_factory, api.merchant.api_key)
+    # then no read ends in a ROLLBACK, after which psycopg forgets every prepared statement
+    # (and sends DEALLOCATE ALL): each read is BEGIN READ ONLY, SELECT, COMMIT
+    sent = [line for talk in trace.conversations() for line in talk if line.startswith("F")]
+    assert not [line for line in sent if "ROLLBACK" in line or "DEALLOCATE" in line], sent
+    turns = trace.round_trips()
+    assert turns.count('Query  "BEGIN READ ONLY"') == 3, turns
+    assert turns.count('Query  "COMMIT"') == 3, turns

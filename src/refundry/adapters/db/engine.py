@@ -58,10 +58,14 @@ def is_sqlite(engine: Engine) -> bool:
 
 def begin(engine: Engine, *, write: bool) -> tuple[sa.Connection, sa.RootTransaction]:
     """A connection in a transaction of its own; a ``write`` one on SQLite holds the write
-    lock from its BEGIN (BEGIN IMMEDIATE, through this process's queue for it)."""
+    lock from its BEGIN (BEGIN IMMEDIATE, through this process's queue for it). One that
+    is not a write is READ ONLY on PostgreSQL (psycopg says so in its BEGIN): see
+    ``end_read``."""
     connection = engine.connect()
     if write and is_sqlite(engine):
         connection = connection.execution_options(**{WRITE_OPTION: True})
+    elif not write and not is_sqlite(engine):
+        connection = connection.execution_options(postgresql_readonly=True)
     try:
         return connection, connection.begin()
     except BaseException:
@@ -69,6 +73,22 @@ def begin(engine: Engine, *, write: bool) -> tuple[sa.Connection, sa.RootTransac
         # it): the pool gets its connection back now, not when it is collected.
         connection.close()
         raise
+
+
+def end_read(transaction: sa.RootTransaction, *, failed: bool) -> None:
+    """End a read transaction (``begin(write=False)``).
+
+    On PostgreSQL a read that did not fail commits: psycopg forgets every statement it
+    has prepared on the connection when a transaction rolls back, and tells the server
+    to forget them too (DEALLOCATE ALL, one more round trip), so reading an API key
+    cost every later request of that connection its prepared statements. The
+    transaction began READ ONLY, so its commit cannot write anything. SQLite rolls
+    back: its statement cache outlives a rollback, and a read there is not read-only.
+    """
+    if failed or transaction.connection.dialect.name == "sqlite":
+        transaction.rollback()
+    else:
+        transaction.commit()
 
 
 @functools.lru_cache(maxsize=64)

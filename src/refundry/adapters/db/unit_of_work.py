@@ -8,7 +8,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db.engine import begin
+from refundry.adapters.db.engine import begin, end_read
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
@@ -83,8 +83,10 @@ class SqlUnitOfWork:
         assert self._connection is not None
         assert self._transaction is not None
         try:
-            if self._transaction.is_active:
-                self._transaction.rollback()
+            if self._transaction.is_active and self._write:
+                self._transaction.rollback()  # never committed: nothing of it is kept
+            elif self._transaction.is_active:
+                end_read(self._transaction, failed=exc_type is not None)
         finally:
             self._connection.close()
             self._connection = None
