@@ -12,11 +12,16 @@ wait is a sleep-and-retry whose sleeps grow to 100 ms, so threads of one server 
 waited on each other there starved (a refund waited up to 30 s and failed "database is
 locked" under 32 concurrent requests), where a queue in the process hands the lock on
 at once. Processes sharing one file still meet in SQLite's wait.
+
+A PostgreSQL engine does not ping a connection before each transaction (a round trip
+each time): a connection the server closed is found without one and replaced when it
+is checked out of the pool (``_replace_if_closed``).
 """
 
 from __future__ import annotations
 
 import functools
+import select
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -39,17 +44,43 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL's default 100 connections.
 POSTGRES_POOL_SIZE = 10
 POSTGRES_MAX_OVERFLOW = 10
+# A connection this old is closed at checkout and a new one opened: a bound on how long
+# one lives, for networks that drop an idle connection without telling either end.
+POSTGRES_POOL_RECYCLE_SECONDS = 1800
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, **kwargs)
-    options: dict[str, Any] = {
-        "pool_pre_ping": True,
-        "pool_size": POSTGRES_POOL_SIZE,
-        "max_overflow": POSTGRES_MAX_OVERFLOW,
-    }
-    return sa.create_engine(url, **{**options, **kwargs})
+        engine = _sqlite_engine(url, **kwargs)
+    else:
+        options: dict[str, Any] = {
+            "pool_size": POSTGRES_POOL_SIZE,
+            "max_overflow": POSTGRES_MAX_OVERFLOW,
+            "pool_recycle": POSTGRES_POOL_RECYCLE_SECONDS,
+        }
+        engine = sa.create_engine(url, **{**options, **kwargs})
+        event.listen(engine, "checkout", _replace_if_closed)
+    return engine
+
+
+def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed, so the pool opens another.
+
+    A server ending a session (a restart, ``pg_terminate_backend``, an idle timeout) sends
+    a last error and closes the socket. A connection resting in the pool has nothing to
+    read (nothing here LISTENs), so a readable socket means it is gone: the pool discards
+    it on ``DisconnectionError`` and tries another, up to three times. A poll of the
+    socket where ``pool_pre_ping`` cost a round trip before every transaction. A
+    connection lost without a word (a network that dropped it) is found by neither
+    before use: its first statement fails, as the pre-ping would have hung, and
+    SQLAlchemy then replaces every connection the pool holds.
+    """
+    if dbapi_connection.closed:
+        raise sa.exc.DisconnectionError("the connection was closed")
+    socket = select.poll()
+    socket.register(dbapi_connection.fileno(), select.POLLIN)
+    if socket.poll(0):
+        raise sa.exc.DisconnectionError("the server closed the connection")
 
 
 def is_sqlite(engine: Engine) -> bool:
