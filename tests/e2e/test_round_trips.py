@@ -23,7 +23,7 @@ from tests.wire_trace import WireTrace
 pytestmark = pytest.mark.postgres
 
 # What one keyed request costs, BEGIN to COMMIT, with one subscribed webhook endpoint.
-ROUND_TRIP_BUDGET = 15
+ROUND_TRIP_BUDGET = 13
 
 
 @pytest.fixture

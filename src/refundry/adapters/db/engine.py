@@ -24,6 +24,7 @@ import functools
 import select
 import sqlite3
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -205,6 +206,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
         dbapi_connection.create_function("refundry_bucket", 3, local_bucket, deterministic=True)
+        # A new row's id in SQL (a webhook delivery per subscribed endpoint), stored as
+        # SQLAlchemy stores a Uuid here: 32 hex digits. PostgreSQL has gen_random_uuid().
+        dbapi_connection.create_function("refundry_uuid4", 0, _new_uuid_hex)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
@@ -220,6 +224,10 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _new_uuid_hex() -> str:
+    return uuid.uuid4().hex
 
 
 def conflict_insert(

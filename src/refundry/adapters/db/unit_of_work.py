@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from types import TracebackType
 from typing import Self
 
@@ -58,7 +59,11 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         connection, self._transaction = begin(self._engine, write=self._write)
         self._connection = connection
-        self.orders = SqlOrderRepository(connection, lock_rows=self._write)
+        # The last webhook sequence of each order loaded to change, read by its lock-and-load.
+        webhook_sequences: dict[uuid.UUID, int] = {}
+        self.orders = SqlOrderRepository(
+            connection, lock_rows=self._write, webhook_sequences=webhook_sequences
+        )
         self.merchants = SqlMerchantRepository(connection)
         self.stock = SqlStockRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
@@ -67,7 +72,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(connection)
         self.provider_events = SqlProviderEventRepository(connection)
         self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
-        self.webhook_events = SqlWebhookEventRepository(connection)
+        self.webhook_events = SqlWebhookEventRepository(connection, webhook_sequences)
         self.points = SqlPointsRepository(connection, lock_rows=self._write)
         self.store_credit = SqlStoreCreditRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
