@@ -34,6 +34,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from refundry.adapters.db import pending_writes
+
 WRITE_OPTION = "refundry_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -61,6 +63,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         }
         engine = sa.create_engine(url, **{**options, **kwargs})
         event.listen(engine, "checkout", _replace_if_closed)
+    pending_writes.install(engine)
     return engine
 
 

@@ -1,4 +1,8 @@
-"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed.
+
+A write unit of work holds the change's writes until its commit or its next read
+(``pending_writes``): on PostgreSQL they leave as one statement.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from refundry.adapters.db import pending_writes
 from refundry.adapters.db.engine import begin, end_read
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
@@ -54,11 +59,14 @@ class SqlUnitOfWork:
         self._write = write
         self._connection: sa.Connection | None = None
         self._transaction: sa.RootTransaction | None = None
+        self._pending: pending_writes.PendingWrites | None = None
         self.idempotency_key: str | None = None
 
     def __enter__(self) -> Self:
         connection, self._transaction = begin(self._engine, write=self._write)
         self._connection = connection
+        if self._write:
+            self._pending = pending_writes.hold(connection)
         # The last webhook sequence of each order loaded to change, read by its lock-and-load.
         webhook_sequences: dict[uuid.UUID, int] = {}
         self.orders = SqlOrderRepository(
@@ -96,6 +104,7 @@ class SqlUnitOfWork:
             self._connection.close()
             self._connection = None
             self._transaction = None
+            self._pending = None
 
     def collect_new_events(self) -> list[tuple[Order, DomainEvent]]:
         self._write_changes()
@@ -110,6 +119,9 @@ class SqlUnitOfWork:
             # Committing now would lose them (an outbox message, a webhook, a points entry).
             raise RuntimeError("events were recorded but not handled; commit through the bus")
         self.stock.flush()  # last: a popular SKU's row is locked until the commit
+        if self._pending is not None:
+            assert self._connection is not None
+            self._pending.send(self._connection)
         self._transaction.commit()
 
     def _write_changes(self) -> None:

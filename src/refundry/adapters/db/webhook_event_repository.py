@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 from refundry.adapters.db.engine import dialect_insert
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.pending_writes import Bind, insert_later, write_later
 from refundry.adapters.db.tables import webhooks as webhook_tables
 from refundry.adapters.db.tables.base import UTC_TIME
 from refundry.adapters.db.webhook_leases import (
@@ -58,11 +59,10 @@ def _owe_statement(dialect: str) -> Any:
     return insert.on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
 
 
-def _owe_subscribers(
-    dialect: str, event_id: Any, merchant_id: Any, event_type: Any, at: Any
-) -> sa.Insert:
-    """A pending delivery of the event to each endpoint of the merchant subscribed to its
+def _owe_subscribers(dialect: str, bind: Bind) -> sa.Insert:
+    """A pending delivery of an event to each endpoint of its merchant subscribed to its
     type: ``WebhookEndpoint.subscribes_to`` (enabled, the type among its events), in SQL."""
+    event_type = bind("event_type", sa.String)
     if dialect == "postgresql":
         new_id: Any = sa.func.gen_random_uuid(type_=sa.Uuid)
         # enabled_events is a JSON array of names: ``?`` asks whether one is an element.
@@ -71,10 +71,18 @@ def _owe_subscribers(
         new_id = sa.func.refundry_uuid4(type_=sa.Uuid)  # engine.py registers it
         names = sa.func.json_each(e.c.enabled_events).table_valued("value")
         subscribed = sa.exists().where(names.c.value == event_type)
+    at = bind("at", UTC_TIME)
     subscribers = sa.select(
-        new_id, e.c.merchant_id, event_id, e.c.id, sa.literal(PENDING), sa.literal(0), at, at
+        new_id,
+        e.c.merchant_id,
+        bind("event_id", sa.Uuid),
+        e.c.id,
+        sa.literal(PENDING),
+        sa.literal(0),
+        at,
+        at,
     ).where(
-        e.c.merchant_id == merchant_id,
+        e.c.merchant_id == bind("merchant_id", sa.Uuid),
         e.c.deleted_at.is_(None),
         e.c.status == EndpointStatus.ENABLED.value,
         subscribed,
@@ -83,16 +91,9 @@ def _owe_subscribers(
     return sa.insert(d).from_select([*columns, "run_after", "scheduled_at"], subscribers)
 
 
-# Built once per dialect (SQLAlchemy's cache), for when it is sent on its own.
 @functools.cache
-def _owe_subscribers_statement(dialect: str) -> sa.Insert:
-    return _owe_subscribers(
-        dialect,
-        sa.bindparam("event_id", type_=sa.Uuid),
-        sa.bindparam("merchant_id", type_=sa.Uuid),
-        sa.bindparam("event_type", type_=sa.String),
-        sa.bindparam("at", type_=UTC_TIME),
-    )
+def _owe_subscribers_in(dialect: str) -> Callable[[Bind], sa.Insert]:
+    return functools.partial(_owe_subscribers, dialect)
 
 
 class SqlWebhookEventRepository:
@@ -125,29 +126,33 @@ class SqlWebhookEventRepository:
     def add_for_subscribers(self, event: WebhookEvent) -> None:
         """The event, owed to each endpoint of its merchant subscribed to its type."""
         self._insert(event)
-        dialect = self._connection.dialect.name
-        self._connection.execute(
-            _owe_subscribers_statement(dialect),
+        write_later(
+            self._connection,
+            _owe_subscribers_in(self._connection.dialect.name),
             {
                 "event_id": event.id,
                 "merchant_id": event.merchant_id,
                 "event_type": event.type.value,
                 "at": event.created_at,
             },
+            adds_rows_only=True,
         )
 
     def _insert(self, event: WebhookEvent) -> None:
-        self._connection.execute(
+        insert_later(
+            self._connection,
             _ADD_EVENT,
-            {
-                "id": event.id,
-                "merchant_id": event.merchant_id,
-                "order_id": event.order_id,
-                "type": event.type.value,
-                "sequence": event.sequence,
-                "payload": event.body,
-                "created_at": event.created_at,
-            },
+            [
+                {
+                    "id": event.id,
+                    "merchant_id": event.merchant_id,
+                    "order_id": event.order_id,
+                    "type": event.type.value,
+                    "sequence": event.sequence,
+                    "payload": event.body,
+                    "created_at": event.created_at,
+                }
+            ],
         )
 
     def get(self, merchant_id: uuid.UUID, event_id: uuid.UUID) -> WebhookEvent | None:
@@ -248,9 +253,8 @@ class SqlWebhookEventRepository:
 
     def _owe(self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID], at: datetime) -> None:
         """New pending deliveries of ``event``, due at ``at``; existing ones stay as they are."""
-        if not endpoint_ids:
-            return
-        self._connection.execute(
+        insert_later(
+            self._connection,
             _owe_statement(self._connection.dialect.name),
             [
                 {
