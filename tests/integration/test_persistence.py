@@ -190,10 +190,10 @@ def test_the_sql_unit_of_work_refuses_to_commit_events_nobody_handled(
             uow.commit()
     # then nothing of the cancel was written
     assert load(container, merchant, placed.id).status.value == "paid"
-    outbox = transactions.read(
-        container.uow_factory,
-        lambda uow: uow.outbox.lease_due(
+    # (leasing writes, so it is looked at in a write transaction that is never committed:
+    # a read transaction is READ ONLY on PostgreSQL)
+    with container.uow_factory() as uow:
+        outbox = uow.outbox.lease_due(
             datetime.now(UTC) + timedelta(days=1), limit=1000, lease_until=datetime.now(UTC)
-        ),
-    )
+        )
     assert all(message.order_id != placed.id for message in outbox)

@@ -108,6 +108,16 @@ class FakeWebhookEventRepository:
         self._store.webhook_events.append(event)
         self._owe(event, endpoint_ids, event.created_at)
 
+    def add_for_subscribers(self, event: WebhookEvent) -> None:
+        subscribed = [
+            stored.endpoint.id
+            for stored in self._store.webhook_endpoints.values()
+            if stored.endpoint.merchant_id == event.merchant_id
+            and stored.deleted_at is None
+            and stored.endpoint.subscribes_to(event.type)
+        ]
+        self.add(event, subscribed)
+
     def get(self, merchant_id: uuid.UUID, event_id: uuid.UUID) -> WebhookEvent | None:
         for event in self._store.webhook_events:
             if (event.merchant_id, event.id) == (merchant_id, event_id):

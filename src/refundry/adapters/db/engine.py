@@ -12,13 +12,19 @@ wait is a sleep-and-retry whose sleeps grow to 100 ms, so threads of one server 
 waited on each other there starved (a refund waited up to 30 s and failed "database is
 locked" under 32 concurrent requests), where a queue in the process hands the lock on
 at once. Processes sharing one file still meet in SQLite's wait.
+
+A PostgreSQL engine does not ping a connection before each transaction (a round trip
+each time): a connection the server closed is found without one and replaced when it
+is checked out of the pool (``_replace_if_closed``).
 """
 
 from __future__ import annotations
 
 import functools
+import select
 import sqlite3
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +33,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from refundry.adapters.db import pending_writes
 
 WRITE_OPTION = "refundry_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -39,17 +47,44 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL's default 100 connections.
 POSTGRES_POOL_SIZE = 10
 POSTGRES_MAX_OVERFLOW = 10
+# A connection this old is closed at checkout and a new one opened: a bound on how long
+# one lives, for networks that drop an idle connection without telling either end.
+POSTGRES_POOL_RECYCLE_SECONDS = 1800
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, **kwargs)
-    options: dict[str, Any] = {
-        "pool_pre_ping": True,
-        "pool_size": POSTGRES_POOL_SIZE,
-        "max_overflow": POSTGRES_MAX_OVERFLOW,
-    }
-    return sa.create_engine(url, **{**options, **kwargs})
+        engine = _sqlite_engine(url, **kwargs)
+    else:
+        options: dict[str, Any] = {
+            "pool_size": POSTGRES_POOL_SIZE,
+            "max_overflow": POSTGRES_MAX_OVERFLOW,
+            "pool_recycle": POSTGRES_POOL_RECYCLE_SECONDS,
+        }
+        engine = sa.create_engine(url, **{**options, **kwargs})
+        event.listen(engine, "checkout", _replace_if_closed)
+    pending_writes.install(engine)
+    return engine
+
+
+def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed, so the pool opens another.
+
+    A server ending a session (a restart, ``pg_terminate_backend``, an idle timeout) sends
+    a last error and closes the socket. A connection resting in the pool has nothing to
+    read (nothing here LISTENs), so a readable socket means it is gone: the pool discards
+    it on ``DisconnectionError`` and tries another, up to three times. A poll of the
+    socket where ``pool_pre_ping`` cost a round trip before every transaction. A
+    connection lost without a word (a network that dropped it) is found by neither
+    before use: its first statement fails, as the pre-ping would have hung, and
+    SQLAlchemy then replaces every connection the pool holds.
+    """
+    if dbapi_connection.closed:
+        raise sa.exc.DisconnectionError("the connection was closed")
+    socket = select.poll()
+    socket.register(dbapi_connection.fileno(), select.POLLIN)
+    if socket.poll(0):
+        raise sa.exc.DisconnectionError("the server closed the connection")
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -58,10 +93,14 @@ def is_sqlite(engine: Engine) -> bool:
 
 def begin(engine: Engine, *, write: bool) -> tuple[sa.Connection, sa.RootTransaction]:
     """A connection in a transaction of its own; a ``write`` one on SQLite holds the write
-    lock from its BEGIN (BEGIN IMMEDIATE, through this process's queue for it)."""
+    lock from its BEGIN (BEGIN IMMEDIATE, through this process's queue for it). One that
+    is not a write is READ ONLY on PostgreSQL (psycopg says so in its BEGIN): see
+    ``end_read``."""
     connection = engine.connect()
     if write and is_sqlite(engine):
         connection = connection.execution_options(**{WRITE_OPTION: True})
+    elif not write and not is_sqlite(engine):
+        connection = connection.execution_options(postgresql_readonly=True)
     try:
         return connection, connection.begin()
     except BaseException:
@@ -69,6 +108,22 @@ def begin(engine: Engine, *, write: bool) -> tuple[sa.Connection, sa.RootTransac
         # it): the pool gets its connection back now, not when it is collected.
         connection.close()
         raise
+
+
+def end_read(transaction: sa.RootTransaction, *, failed: bool) -> None:
+    """End a read transaction (``begin(write=False)``).
+
+    On PostgreSQL a read that did not fail commits: psycopg forgets every statement it
+    has prepared on the connection when a transaction rolls back, and tells the server
+    to forget them too (DEALLOCATE ALL, one more round trip), so reading an API key
+    cost every later request of that connection its prepared statements. The
+    transaction began READ ONLY, so its commit cannot write anything. SQLite rolls
+    back: its statement cache outlives a rollback, and a read there is not read-only.
+    """
+    if failed or transaction.connection.dialect.name == "sqlite":
+        transaction.rollback()
+    else:
+        transaction.commit()
 
 
 @functools.lru_cache(maxsize=64)
@@ -154,6 +209,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
         dbapi_connection.create_function("refundry_bucket", 3, local_bucket, deterministic=True)
+        # A new row's id in SQL (a webhook delivery per subscribed endpoint), stored as
+        # SQLAlchemy stores a Uuid here: 32 hex digits. PostgreSQL has gen_random_uuid().
+        dbapi_connection.create_function("refundry_uuid4", 0, _new_uuid_hex)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
@@ -169,6 +227,10 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _new_uuid_hex() -> str:
+    return uuid.uuid4().hex
 
 
 def conflict_insert(

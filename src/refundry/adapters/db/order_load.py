@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.adapters.db.tables import returns as return_tables
+from refundry.adapters.db.tables import webhooks as webhook_tables
 
 ChildRows = list[dict[str, Any]]
 
@@ -49,6 +50,11 @@ def load_row(
     versioned update of the order), so equal versions mean the children are current.
     SQLite's writers hold the database's lock from their first statement: nothing to
     catch up with there.
+
+    A locked load also reads the order's last webhook sequence number
+    (``_webhook_sequence``), with the children and under the same rule: a change that
+    writes webhook events for an order also changes its version (the repository hands
+    over no event of an order whose row the change did not write).
     """
     dialect = connection.dialect.name
     ids = {"order_id": order_id, "merchant_id": merchant_id}
@@ -71,7 +77,7 @@ def _load_statement(dialect: str, lock: bool) -> sa.Select[Any]:
         order_tables.orders.c.merchant_id == sa.bindparam("merchant_id"),
     )
     if lock:
-        query = query.with_for_update(of=order_tables.orders)
+        query = query.with_for_update(of=order_tables.orders).add_columns(_LAST_WEBHOOK_SEQUENCE)
         if dialect == "postgresql":
             query = query.add_columns(_SNAPSHOT_VERSION)
     return query
@@ -79,7 +85,7 @@ def _load_statement(dialect: str, lock: bool) -> sa.Select[Any]:
 
 @functools.cache
 def _children_statement(dialect: str) -> sa.Select[Any]:
-    return sa.select(*children_columns(dialect)).where(
+    return sa.select(*children_columns(dialect), _LAST_WEBHOOK_SEQUENCE).where(
         order_tables.orders.c.id == sa.bindparam("order_id"),
         order_tables.orders.c.merchant_id == sa.bindparam("merchant_id"),
     )
@@ -131,6 +137,16 @@ def children_columns(dialect: str) -> list[sa.Label[Any]]:
         columns.append(query.scalar_subquery().label(label))
     return columns
 
+
+# The number of the order's last webhook event (None: none yet), read with the lock so a
+# change that publishes reads no number of its own (``SqlWebhookEventRepository``).
+_events = webhook_tables.webhook_events
+_LAST_WEBHOOK_SEQUENCE = (
+    sa.select(sa.func.max(_events.c.sequence))
+    .where(_events.c.order_id == order_tables.orders.c.id)
+    .scalar_subquery()
+    .label("_webhook_sequence")
+)
 
 # The order's version as the statement's snapshot saw it (see ``load_row``).
 _snapshot = order_tables.orders.alias("snapshot")

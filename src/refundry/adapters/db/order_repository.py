@@ -31,11 +31,21 @@ from refundry.domain.status import OrderStatus
 
 
 class SqlOrderRepository:
-    def __init__(self, connection: sa.Connection, *, lock_rows: bool) -> None:
+    def __init__(
+        self,
+        connection: sa.Connection,
+        *,
+        lock_rows: bool,
+        webhook_sequences: dict[uuid.UUID, int] | None = None,
+    ) -> None:
         self._connection = connection
         self._lock_rows = lock_rows
         self._loaded: dict[uuid.UUID, order_writes.Snapshot] = {}
         self._seen: dict[uuid.UUID, Order] = {}
+        self._written: set[uuid.UUID] = set()  # rows inserted or updated in this transaction
+        # Each locked order's last webhook sequence number, for the webhook events
+        # repository of the same unit of work.
+        self._webhook_sequences = {} if webhook_sequences is None else webhook_sequences
 
     # ------------------------------------------------------------------ reads
     def get(self, merchant_id: uuid.UUID, order_id: uuid.UUID) -> Order:
@@ -44,6 +54,8 @@ class SqlOrderRepository:
         row = order_load.load_row(self._connection, merchant_id, order_id, lock=self._lock_rows)
         if row is None:
             raise OrderNotFound(f"no order {order_id}", order_id=str(order_id))
+        if self._lock_rows:
+            self._webhook_sequences[order_id] = row["_webhook_sequence"] or 0
         if order_id in self._seen:
             return self._seen[order_id]
         return self._assemble(row, *order_load.children(row))
@@ -227,6 +239,7 @@ class SqlOrderRepository:
             raise
         savepoint.commit()
         self._remember(order)
+        self._written.add(order.id)
 
     def add_many(self, orders: Sequence[Order]) -> None:
         """Insert many new orders with one statement per table (seeding, imports).
@@ -236,6 +249,7 @@ class SqlOrderRepository:
         order_writes.insert_orders(self._connection, orders)
         for order in orders:
             self._remember(order)
+            self._written.add(order.id)
 
     def _check_external_id_free(self, order: Order) -> None:
         if order.external_id is None:
@@ -253,9 +267,15 @@ class SqlOrderRepository:
             )
 
     def drain_events(self) -> list[tuple[Order, DomainEvent]]:
-        """The events recorded by the orders handed out, with their order, once."""
+        """The events recorded by the orders handed out, with their order, once.
+
+        An order's events come only with a change to its row (every method that records
+        one bumps its version): the next change's lock-and-load counts on that to read
+        the order's last webhook sequence number current (``order_load.load_row``)."""
         drained: list[tuple[Order, DomainEvent]] = []
         for order in self._seen.values():
+            if order.events and order.id not in self._written:
+                raise RuntimeError(f"order {order.id} recorded events but did not change")
             drained.extend((order, event) for event in order.events)
             order.events.clear()
         return drained
@@ -271,6 +291,7 @@ class SqlOrderRepository:
                 continue
             order_writes.update_order(self._connection, order, loaded)
             self._remember(order)
+            self._written.add(order.id)
 
     def _remember(self, order: Order) -> None:
         self._seen[order.id] = order

@@ -4,6 +4,10 @@ changes need, compared with a snapshot of what the database held.
 The order row is guarded by its version; line counters and gift-card links are updated
 only when they changed; refunds and their status changes are appended. Refund rows are
 append-only apart from their status.
+
+A change's writes are held by the unit of work and sent together at its commit
+(``pending_writes``); a new order's own row and lines are inserted at once, so that a
+taken external id is known where the order is added.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 
 from refundry.adapters.db import order_rows as rows
 from refundry.adapters.db import return_rows
+from refundry.adapters.db.pending_writes import insert_later, update_later, update_rows_later
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.adapters.db.tables import returns as return_tables
 from refundry.domain.errors import Conflict
@@ -83,36 +88,35 @@ def update_order(connection: sa.Connection, order: Order, loaded: Snapshot) -> N
     """Write what changed in ``order`` since ``loaded``."""
     values = rows.order_row(order)
     del values["id"]
-    values |= {
-        "b_id": order.id,
-        "b_merchant_id": order.merchant_id,
-        "b_version": loaded.version,
-    }
-    result = connection.execute(_UPDATE_ORDER, values)
-    if result.rowcount != 1:
+    update_later(
+        connection,
+        order_tables.orders,
+        values,
+        where={"id": order.id, "merchant_id": order.merchant_id, "version": loaded.version},
+        expect_rows=1,
         # Cannot happen under the row lock; if it does, refuse rather than overwrite.
-        raise Conflict(f"order {order.id} was changed concurrently; retry the request")
-    # Only the lines that changed (a partial refund changes none of them), and those in
-    # one call: psycopg sends an executemany's statements without waiting for each.
+        mismatch=lambda: Conflict(f"order {order.id} was changed concurrently; retry the request"),
+    )
+    # Only the lines that changed (a partial refund changes none of them), all at once.
     changed = [
-        {"line_id": line.id, "fulfilled": line.fulfilled_quantity,
-         "cancelled": line.cancelled_quantity}
+        {"id": line.id, "fulfilled_quantity": line.fulfilled_quantity,
+         "cancelled_quantity": line.cancelled_quantity}
         for line in order.lines
         if (line.fulfilled_quantity, line.cancelled_quantity) != loaded.lines.get(line.id)
     ]  # fmt: skip
-    if changed:
-        connection.execute(_UPDATE_LINE, changed)
+    update_rows_later(connection, order_tables.order_lines, changed, keys=["id"])
     for link in order.links:
         if rows.link_state(link) != loaded.links[link.id]:
-            connection.execute(
-                sa.update(order_tables.gift_card_links)
-                .where(order_tables.gift_card_links.c.id == link.id)
-                .values(
-                    accessed_at=link.accessed_at,
-                    spent=link.spent_amount.minor,
-                    cancelled_at=link.cancelled_at,
-                    cancel_reason=link.cancel_reason,
-                )
+            update_later(
+                connection,
+                order_tables.gift_card_links,
+                {
+                    "accessed_at": link.accessed_at,
+                    "spent": link.spent_amount.minor,
+                    "cancelled_at": link.cancelled_at,
+                    "cancel_reason": link.cancel_reason,
+                },
+                where={"id": link.id},
             )
     insert_refunds(
         connection,
@@ -128,18 +132,19 @@ def update_order(connection: sa.Connection, order: Order, loaded: Snapshot) -> N
             or (refund.points_reversed, refund.points_restored)
             != loaded.refund_points.get(refund.id)
         ):
-            connection.execute(
-                sa.update(order_tables.refunds)
-                .where(order_tables.refunds.c.id == refund.id)
-                .values(
-                    status=refund.status.value,
-                    completed_at=refund.completed_at,
-                    settled_at=rows.settled_at(refund),
-                    failure_reason=refund.failure_reason,
-                    provider_reference=refund.provider_reference,
-                    points_reversed=refund.points_reversed,
-                    points_restored=refund.points_restored,
-                )
+            update_later(
+                connection,
+                order_tables.refunds,
+                {
+                    "status": refund.status.value,
+                    "completed_at": refund.completed_at,
+                    "settled_at": rows.settled_at(refund),
+                    "failure_reason": refund.failure_reason,
+                    "provider_reference": refund.provider_reference,
+                    "points_reversed": refund.points_reversed,
+                    "points_restored": refund.points_restored,
+                },
+                where={"id": refund.id},
             )
             _insert_history(connection, order, refund, start=stored)
     _write_returns(connection, order, loaded.returns)
@@ -159,48 +164,52 @@ def _write_returns(
             continue
         merchant_id = order.merchant_id
         if before is None:
-            connection.execute(
-                sa.insert(return_tables.returns), return_rows.return_row(merchant_id, order_return)
+            insert_later(
+                connection,
+                return_tables.returns,
+                [return_rows.return_row(merchant_id, order_return)],
             )
-            connection.execute(
-                sa.insert(return_tables.return_lines),
+            insert_later(
+                connection,
+                return_tables.return_lines,
                 return_rows.line_rows(merchant_id, order_return),
             )
             start = 0
         else:
             row = return_rows.return_row(merchant_id, order_return)
-            connection.execute(
-                sa.update(return_tables.returns)
-                .where(return_tables.returns.c.id == order_return.id)
-                .values(
-                    status=row["status"],
-                    refund_id=row["refund_id"],
-                    exchange_order_id=row["exchange_order_id"],
-                    updated_at=row["updated_at"],
-                )
+            update_later(
+                connection,
+                return_tables.returns,
+                {
+                    "status": row["status"],
+                    "refund_id": row["refund_id"],
+                    "exchange_order_id": row["exchange_order_id"],
+                    "updated_at": row["updated_at"],
+                },
+                where={"id": order_return.id},
             )
             changed = [
-                {"b_return": order_return.id, "b_line": line.order_line_id,
+                {"return_id": order_return.id, "order_line_id": line.order_line_id,
                  "quantity": line.quantity, "resellable": line.resellable,
                  "damaged": line.damaged}
                 for line, stored in zip(order_return.lines, before.received, strict=True)
                 if (line.quantity, line.resellable, line.damaged) != stored
             ]  # fmt: skip
-            if changed:
-                connection.execute(_UPDATE_RETURN_LINE, changed)
+            update_rows_later(
+                connection, return_tables.return_lines, changed, keys=["return_id", "order_line_id"]
+            )
             start = before.history
         history = return_rows.history_rows(merchant_id, order_return, start=start)
-        if history:
-            connection.execute(sa.insert(return_tables.return_status_changes), history)
+        insert_later(connection, return_tables.return_status_changes, history)
 
 
 def insert_refunds(connection: sa.Connection, refunds: Sequence[tuple[Order, Refund]]) -> None:
     """New refunds with their lines and status history, one statement per table."""
     if not refunds:
         return
-    execute = connection.execute
-    execute(
-        sa.insert(order_tables.refunds),
+    insert_later(
+        connection,
+        order_tables.refunds,
         [rows.refund_row(order, refund) for order, refund in refunds],
     )
     line_rows = [
@@ -208,16 +217,14 @@ def insert_refunds(connection: sa.Connection, refunds: Sequence[tuple[Order, Ref
         for order, refund in refunds
         for position, line in enumerate(refund.breakdown.lines)
     ]
-    if line_rows:
-        execute(sa.insert(order_tables.refund_lines), line_rows)
+    insert_later(connection, order_tables.refund_lines, line_rows)
     history = [row for order, refund in refunds for row in _history_rows(order, refund, start=0)]
-    execute(sa.insert(order_tables.refund_status_changes), history)
+    insert_later(connection, order_tables.refund_status_changes, history)
 
 
 def _insert_history(connection: sa.Connection, order: Order, refund: Refund, *, start: int) -> None:
     history = _history_rows(order, refund, start=start)
-    if history:
-        connection.execute(sa.insert(order_tables.refund_status_changes), history)
+    insert_later(connection, order_tables.refund_status_changes, history)
 
 
 def _history_rows(order: Order, refund: Refund, *, start: int) -> list[dict[str, Any]]:
@@ -233,32 +240,3 @@ def _history_rows(order: Order, refund: Refund, *, start: int) -> list[dict[str,
         for sequence, change in enumerate(refund.history)
         if sequence >= start
     ]
-
-
-# Statements built once: SQLAlchemy finds their compiled SQL in its cache at once, where
-# a statement built with its values (thirty of them for an order) was hashed every time.
-# The SET clause is the columns the parameters name.
-_UPDATE_ORDER = sa.update(order_tables.orders).where(
-    order_tables.orders.c.id == sa.bindparam("b_id"),
-    order_tables.orders.c.merchant_id == sa.bindparam("b_merchant_id"),
-    order_tables.orders.c.version == sa.bindparam("b_version"),
-)
-_UPDATE_RETURN_LINE = (
-    sa.update(return_tables.return_lines)
-    .where(
-        return_tables.return_lines.c.return_id == sa.bindparam("b_return"),
-        return_tables.return_lines.c.order_line_id == sa.bindparam("b_line"),
-    )
-    .values(
-        quantity=sa.bindparam("quantity"),
-        resellable=sa.bindparam("resellable"),
-        damaged=sa.bindparam("damaged"),
-    )
-)
-_UPDATE_LINE = (
-    sa.update(order_tables.order_lines)
-    .where(order_tables.order_lines.c.id == sa.bindparam("line_id"))
-    .values(
-        fulfilled_quantity=sa.bindparam("fulfilled"), cancelled_quantity=sa.bindparam("cancelled")
-    )
-)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from refundry.adapters.db.leases import lease_due_rows, update_if_leased
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.pending_writes import insert_later
 from refundry.adapters.db.tables import messages as message_tables
 from refundry.services.ports.outbox import MessageState, OutboxMessage, Topic
 
@@ -21,10 +22,10 @@ class SqlOutboxRepository:
         self._connection = connection
 
     def add(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
-        if not messages:
-            return
-        self._connection.execute(
-            sa.insert(o),
+        # Sent with the change's other writes: the message commits with the change or not.
+        insert_later(
+            self._connection,
+            o,
             [
                 {
                     "id": message.id,

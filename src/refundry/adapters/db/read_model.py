@@ -1,7 +1,9 @@
 """The SQL read model: one read transaction for reports and ``refundry verify``.
 
-It locks nothing (no ``FOR UPDATE``, no SQLite write lock) and rolls back on exit: it has
-no commit to call, so nothing read here can be written by mistake.
+It locks nothing (no ``FOR UPDATE``, no SQLite write lock) and has no commit to call;
+its transaction is READ ONLY on PostgreSQL (so ending it with a commit there keeps the
+connection's prepared statements) and rolled back on SQLite, so nothing read here can be
+written by mistake (``engine.end_read``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db.engine import begin
+from refundry.adapters.db.engine import begin, end_read
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.ledger_queries import SqlLedgerQueries
 from refundry.adapters.db.order_repository import SqlOrderRepository
@@ -37,9 +39,10 @@ class SqlReadModel:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: sa.Connection | None = None
+        self._transaction: sa.RootTransaction | None = None
 
     def __enter__(self) -> Self:
-        connection, _ = begin(self._engine, write=False)
+        connection, self._transaction = begin(self._engine, write=False)
         self._connection = connection
         self.orders = SqlOrderRepository(connection, lock_rows=False)
         self.stock = SqlStockRepository(connection)
@@ -59,11 +62,14 @@ class SqlReadModel:
         traceback: TracebackType | None,
     ) -> None:
         assert self._connection is not None
+        assert self._transaction is not None
         try:
-            self._connection.rollback()
+            if self._transaction.is_active:
+                end_read(self._transaction, failed=exc_type is not None)
         finally:
             self._connection.close()
             self._connection = None
+            self._transaction = None
 
 
 class SqlReadModelFactory:

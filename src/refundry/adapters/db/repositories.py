@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from refundry.adapters.db.engine import conflict_insert, dialect_insert
+from refundry.adapters.db.pending_writes import insert_later, update_later
 from refundry.adapters.db.tables import merchants as merchant_tables
 from refundry.domain.merchant import Merchant
 from refundry.domain.order import AuthorizationExpiryAction
@@ -43,7 +44,6 @@ _KEY_IS = (
     merchant_tables.idempotency_keys.c.key == sa.bindparam("b_key"),
 )
 _FIND_KEY = sa.select(merchant_tables.idempotency_keys).where(*_KEY_IS)
-_COMPLETE_KEY = sa.update(merchant_tables.idempotency_keys).where(*_KEY_IS)
 
 
 class SqlMerchantRepository:
@@ -172,7 +172,8 @@ class SqlStockRepository:
             for (merchant_id, sku), (delta, now) in sorted(self._pending.items())
         ]
         self._pending.clear()
-        self._connection.execute(_adjust_stock(self._connection.dialect.name), rows)
+        statement = _adjust_stock(self._connection.dialect.name)
+        insert_later(self._connection, statement, rows, updates_existing=True)
 
     def set(self, merchant_id: uuid.UUID, sku: str, on_hand: int, now: datetime) -> None:
         self.flush()
@@ -224,9 +225,12 @@ class SqlIdempotencyRepository:
         return result.rowcount == 1
 
     def complete(self, merchant_id: uuid.UUID, key: str, status_code: int, body: str) -> None:
-        self._connection.execute(
-            _COMPLETE_KEY,
-            {"b_merchant_id": merchant_id, "b_key": key, "status_code": status_code, "body": body},
+        """Store the response with the key, sent with the change's other writes."""
+        update_later(
+            self._connection,
+            merchant_tables.idempotency_keys,
+            {"status_code": status_code, "body": body},
+            where={"merchant_id": merchant_id, "key": key},
         )
 
 

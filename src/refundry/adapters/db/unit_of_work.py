@@ -1,14 +1,20 @@
-"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed.
+
+A write unit of work holds the change's writes until its commit or its next read
+(``pending_writes``): on PostgreSQL they leave as one statement.
+"""
 
 from __future__ import annotations
 
+import uuid
 from types import TracebackType
 from typing import Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db.engine import begin
+from refundry.adapters.db import pending_writes
+from refundry.adapters.db.engine import begin, end_read
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.outbox_repository import SqlOutboxRepository
@@ -53,12 +59,19 @@ class SqlUnitOfWork:
         self._write = write
         self._connection: sa.Connection | None = None
         self._transaction: sa.RootTransaction | None = None
+        self._pending: pending_writes.PendingWrites | None = None
         self.idempotency_key: str | None = None
 
     def __enter__(self) -> Self:
         connection, self._transaction = begin(self._engine, write=self._write)
         self._connection = connection
-        self.orders = SqlOrderRepository(connection, lock_rows=self._write)
+        if self._write:
+            self._pending = pending_writes.hold(connection)
+        # The last webhook sequence of each order loaded to change, read by its lock-and-load.
+        webhook_sequences: dict[uuid.UUID, int] = {}
+        self.orders = SqlOrderRepository(
+            connection, lock_rows=self._write, webhook_sequences=webhook_sequences
+        )
         self.merchants = SqlMerchantRepository(connection)
         self.stock = SqlStockRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
@@ -67,7 +80,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(connection)
         self.provider_events = SqlProviderEventRepository(connection)
         self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
-        self.webhook_events = SqlWebhookEventRepository(connection)
+        self.webhook_events = SqlWebhookEventRepository(connection, webhook_sequences)
         self.points = SqlPointsRepository(connection, lock_rows=self._write)
         self.store_credit = SqlStoreCreditRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
@@ -83,12 +96,15 @@ class SqlUnitOfWork:
         assert self._connection is not None
         assert self._transaction is not None
         try:
-            if self._transaction.is_active:
-                self._transaction.rollback()
+            if self._transaction.is_active and self._write:
+                self._transaction.rollback()  # never committed: nothing of it is kept
+            elif self._transaction.is_active:
+                end_read(self._transaction, failed=exc_type is not None)
         finally:
             self._connection.close()
             self._connection = None
             self._transaction = None
+            self._pending = None
 
     def collect_new_events(self) -> list[tuple[Order, DomainEvent]]:
         self._write_changes()
@@ -103,6 +119,9 @@ class SqlUnitOfWork:
             # Committing now would lose them (an outbox message, a webhook, a points entry).
             raise RuntimeError("events were recorded but not handled; commit through the bus")
         self.stock.flush()  # last: a popular SKU's row is locked until the commit
+        if self._pending is not None:
+            assert self._connection is not None
+            self._pending.send(self._connection)
         self._transaction.commit()
 
     def _write_changes(self) -> None:

@@ -1,18 +1,27 @@
-"""Webhook events, the deliveries they owe endpoints, and every attempt at them."""
+"""Webhook events, the deliveries they owe endpoints, and every attempt at them.
+
+A change's event is written with its deliveries by one ``INSERT ... SELECT`` over the
+merchant's subscribed endpoints (``add_for_subscribers``), and its sequence number comes
+from the order's lock-and-load when the order was loaded to change it
+(``order_load.load_row``): a webhook costs no reads of its own.
+"""
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from refundry.adapters.db.engine import dialect_insert
 from refundry.adapters.db.order_rows import utc
+from refundry.adapters.db.pending_writes import Bind, insert_later, write_later
 from refundry.adapters.db.tables import webhooks as webhook_tables
+from refundry.adapters.db.tables.base import UTC_TIME
 from refundry.adapters.db.webhook_leases import (
     delivery_from_row,
     event_from_row,
@@ -23,6 +32,7 @@ from refundry.domain.webhooks import (
     DeliveryAttempt,
     DeliveryState,
     DueDelivery,
+    EndpointStatus,
     EventType,
     WebhookEvent,
 )
@@ -30,6 +40,7 @@ from refundry.domain.webhooks import (
 ev = webhook_tables.webhook_events
 d = webhook_tables.webhook_deliveries
 a = webhook_tables.webhook_attempts
+e = webhook_tables.webhook_endpoints
 PENDING = DeliveryState.PENDING.value
 
 # Statements every change to an order with webhooks runs, built once: SQLAlchemy then finds
@@ -48,35 +59,101 @@ def _owe_statement(dialect: str) -> Any:
     return insert.on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
 
 
+def _owe_subscribers(dialect: str, bind: Bind) -> sa.Insert:
+    """A pending delivery of an event to each endpoint of its merchant subscribed to its
+    type: ``WebhookEndpoint.subscribes_to`` (enabled, the type among its events), in SQL."""
+    event_type = bind("event_type", sa.String)
+    if dialect == "postgresql":
+        new_id: Any = sa.func.gen_random_uuid(type_=sa.Uuid)
+        # enabled_events is a JSON array of names: ``?`` asks whether one is an element.
+        subscribed = sa.cast(e.c.enabled_events, postgresql.JSONB).has_key(event_type)
+    else:
+        new_id = sa.func.refundry_uuid4(type_=sa.Uuid)  # engine.py registers it
+        names = sa.func.json_each(e.c.enabled_events).table_valued("value")
+        subscribed = sa.exists().where(names.c.value == event_type)
+    at = bind("at", UTC_TIME)
+    subscribers = sa.select(
+        new_id,
+        e.c.merchant_id,
+        bind("event_id", sa.Uuid),
+        e.c.id,
+        sa.literal(PENDING),
+        sa.literal(0),
+        at,
+        at,
+    ).where(
+        e.c.merchant_id == bind("merchant_id", sa.Uuid),
+        e.c.deleted_at.is_(None),
+        e.c.status == EndpointStatus.ENABLED.value,
+        subscribed,
+    )
+    columns = ["id", "merchant_id", "event_id", "endpoint_id", "state", "attempts"]
+    return sa.insert(d).from_select([*columns, "run_after", "scheduled_at"], subscribers)
+
+
+@functools.cache
+def _owe_subscribers_in(dialect: str) -> Callable[[Bind], sa.Insert]:
+    return functools.partial(_owe_subscribers, dialect)
+
+
 class SqlWebhookEventRepository:
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(
+        self, connection: sa.Connection, loaded_sequences: dict[uuid.UUID, int] | None = None
+    ) -> None:
         self._connection = connection
         self._sequences: dict[uuid.UUID, int] = {}
+        # Each order's last sequence number as its lock-and-load read it (the order
+        # repository fills it in): a change that publishes reads no number of its own.
+        self._loaded_sequences = {} if loaded_sequences is None else loaded_sequences
 
     def next_sequence(self, order_id: uuid.UUID) -> int:
         # The order's row lock is held by the change being committed, so no other writer
         # of this order can take the same number (the unique constraint would refuse it).
         if order_id not in self._sequences:
-            self._sequences[order_id] = self._connection.execute(
-                _LAST_SEQUENCE, {"order_id": order_id}
-            ).scalar_one()
+            loaded = self._loaded_sequences.get(order_id)
+            if loaded is None:  # not an order loaded to change (a store credit stream)
+                loaded = self._connection.execute(
+                    _LAST_SEQUENCE, {"order_id": order_id}
+                ).scalar_one()
+            self._sequences[order_id] = loaded
         self._sequences[order_id] += 1
         return self._sequences[order_id]
 
     def add(self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID]) -> None:
-        self._connection.execute(
-            _ADD_EVENT,
-            {
-                "id": event.id,
-                "merchant_id": event.merchant_id,
-                "order_id": event.order_id,
-                "type": event.type.value,
-                "sequence": event.sequence,
-                "payload": event.body,
-                "created_at": event.created_at,
-            },
-        )
+        self._insert(event)
         self._owe(event, endpoint_ids, event.created_at)
+
+    def add_for_subscribers(self, event: WebhookEvent) -> None:
+        """The event, owed to each endpoint of its merchant subscribed to its type."""
+        self._insert(event)
+        write_later(
+            self._connection,
+            _owe_subscribers_in(self._connection.dialect.name),
+            {
+                "event_id": event.id,
+                "merchant_id": event.merchant_id,
+                "event_type": event.type.value,
+                "at": event.created_at,
+            },
+            adds_rows_only=True,
+        )
+
+    def _insert(self, event: WebhookEvent) -> None:
+        insert_later(
+            self._connection,
+            _ADD_EVENT,
+            [
+                {
+                    "id": event.id,
+                    "merchant_id": event.merchant_id,
+                    "order_id": event.order_id,
+                    "type": event.type.value,
+                    "sequence": event.sequence,
+                    "payload": event.body,
+                    "created_at": event.created_at,
+                }
+            ],
+        )
 
     def get(self, merchant_id: uuid.UUID, event_id: uuid.UUID) -> WebhookEvent | None:
         row = (
@@ -176,9 +253,8 @@ class SqlWebhookEventRepository:
 
     def _owe(self, event: WebhookEvent, endpoint_ids: Sequence[uuid.UUID], at: datetime) -> None:
         """New pending deliveries of ``event``, due at ``at``; existing ones stay as they are."""
-        if not endpoint_ids:
-            return
-        self._connection.execute(
+        insert_later(
+            self._connection,
             _owe_statement(self._connection.dialect.name),
             [
                 {

@@ -18,16 +18,13 @@ from refundry.domain.events import (
     ReturnChanged,
 )
 from refundry.domain.store_credit import StoreCreditAccount, StoreCreditEntry
-from refundry.domain.webhooks import EventType, WebhookEndpoint, WebhookEvent
+from refundry.domain.webhooks import EventType, WebhookEvent
 from refundry.services.handlers import webhook_payloads
 from refundry.services.json_text import dump_json
 from refundry.services.unit_of_work import RecordedEvent, UnitOfWork
 
 
 def publish(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -> None:
-    # One read of a merchant's endpoints per commit, however many events it makes (an
-    # invoice close completes many refunds at once).
-    endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = {}
     for order, event in recorded:
         if not isinstance(
             event,
@@ -39,7 +36,6 @@ def publish(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -
         ):
             continue  # the bus routes only these here; the check narrows the type
         event_id = uuid.uuid4()
-        event_type = webhook_payloads.event_type(event)
         sequence = uow.webhook_events.next_sequence(order.id)
         body = webhook_payloads.webhook_body(
             order,
@@ -53,15 +49,14 @@ def publish(uow: UnitOfWork, recorded: Sequence[RecordedEvent], now: datetime) -
             id=event_id,
             merchant_id=order.merchant_id,
             order_id=order.id,
-            type=event_type,
+            type=webhook_payloads.event_type(event),
             sequence=sequence,
             body=dump_json(body),
             created_at=now,
         )
-        if order.merchant_id not in endpoints:
-            endpoints[order.merchant_id] = uow.webhook_endpoints.for_merchant(order.merchant_id)
-        subscribed = [e.id for e in endpoints[order.merchant_id] if e.subscribes_to(event_type)]
-        uow.webhook_events.add(webhook_event, subscribed)
+        # The subscribed endpoints are found as the event is written (one statement,
+        # however many endpoints), not read here first.
+        uow.webhook_events.add_for_subscribers(webhook_event)
 
 
 def publish_store_credit(
@@ -96,5 +91,4 @@ def publish_store_credit(
         body=dump_json(body),
         created_at=now,
     )
-    endpoints = uow.webhook_endpoints.subscribed(account.merchant_id, event_type)
-    uow.webhook_events.add(webhook_event, [endpoint.id for endpoint in endpoints])
+    uow.webhook_events.add_for_subscribers(webhook_event)
