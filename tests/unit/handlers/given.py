@@ -6,12 +6,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from refundry.domain.order import CaptureMode, Customer, LineKind, NewLine, Order, PaymentMethod
+from refundry.domain.order import (
+    CaptureMode,
+    Customer,
+    LineKind,
+    LineRefundRequest,
+    NewLine,
+    Order,
+    PaymentMethod,
+    RefundRequest,
+)
 from refundry.domain.points import PointsProgram
 from refundry.domain.webhooks import EventType, WebhookEndpoint
 from refundry.services.handlers import points, stock, webhooks
 from refundry.services.handlers.merchants import create_merchant
 from refundry.services.handlers.orders import PlaceOrder, ingest_order
+from refundry.services.handlers.quotes import QuoteSigner
+from refundry.services.handlers.refunds import RefundMade, refund_order
 from refundry.services.transactions import run
 from tests.unit.fakes import FakeUnitOfWorkFactory
 
@@ -83,3 +94,28 @@ def an_order(
 
 def line_of(order: Order, sku: str) -> uuid.UUID:
     return next(line.id for line in order.lines if line.sku == sku)
+
+
+def a_refund_of(
+    uow_factory: FakeUnitOfWorkFactory,
+    merchant_id: uuid.UUID,
+    order: Order,
+    sku: str,
+    quantity: int = 1,
+) -> RefundMade:
+    """Support refunds ``quantity`` units of ``sku`` to the original payment, no quote."""
+    request = RefundRequest(lines=(LineRefundRequest(line_of(order, sku), quantity),))
+    return run(
+        uow_factory,
+        lambda uow: refund_order(
+            uow,
+            QuoteSigner(b"handler-tests"),
+            merchant_id,
+            order.id,
+            request,
+            method=None,
+            reason=None,
+            quote=None,
+            actor="support",
+        ),
+    )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from refundry.domain.errors import ProviderRejected
 from refundry.domain.money import Money
-from refundry.domain.order import LineRefundRequest, Order, PaymentMethod, RefundRequest
+from refundry.domain.order import Order, PaymentMethod
 from refundry.domain.payments import (
     Authorization,
     ProviderRefund,
@@ -19,11 +19,8 @@ from refundry.domain.status import OrderStatus
 from refundry.domain.webhooks import EventType
 from refundry.services.handlers import provider_work
 from refundry.services.handlers.provider_work import ProviderWork
-from refundry.services.handlers.quotes import QuoteSigner
-from refundry.services.handlers.refunds import refund_order
 from refundry.services.ports.outbox import MessageState
 from refundry.services.ports.payment_providers import ProviderRegistry
-from refundry.services.transactions import run
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.handlers import given
 from tests.unit.handlers.given import MUG, TEAPOT, TOUR_TOTAL
@@ -63,22 +60,7 @@ class ScriptedProvider:
 def _refund_one(
     uow_factory: FakeUnitOfWorkFactory, merchant_id: uuid.UUID, order: Order, sku: str
 ) -> Refund:
-    request = RefundRequest(lines=(LineRefundRequest(given.line_of(order, sku), 1),))
-    made = run(
-        uow_factory,
-        lambda uow: refund_order(
-            uow,
-            QuoteSigner(b"handler-tests"),
-            merchant_id,
-            order.id,
-            request,
-            method=None,
-            reason=None,
-            quote=None,
-            actor="support",
-        ),
-    )
-    return made.refund
+    return given.a_refund_of(uow_factory, merchant_id, order, sku).refund
 
 
 def _worker_sends(uow_factory: FakeUnitOfWorkFactory, provider: ScriptedProvider) -> int:

@@ -7,14 +7,10 @@ import uuid
 from refundry.domain.order import (
     CaptureMode,
     LineKind,
-    LineRefundRequest,
     NewLine,
-    RefundRequest,
 )
 from refundry.domain.points import PointsEntryKind, PointsProgram
 from refundry.services.handlers.orders import capture_order
-from refundry.services.handlers.quotes import QuoteSigner
-from refundry.services.handlers.refunds import refund_order
 from refundry.services.transactions import read, run
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.handlers import given
@@ -50,21 +46,7 @@ def test_points_are_awarded_at_capture_and_a_partial_refund_reverses_its_share(
     assert _ledger(uow_factory, merchant_id) == [(PointsEntryKind.EARNED, 900)]
 
     # when one tin of three is refunded (30.00 of 90.00)
-    request = RefundRequest(lines=(LineRefundRequest(given.line_of(order, "TIN-SENCHA"), 1),))
-    made = run(
-        uow_factory,
-        lambda uow: refund_order(
-            uow,
-            QuoteSigner(b"handler-tests"),
-            merchant_id,
-            order.id,
-            request,
-            method=None,
-            reason=None,
-            quote=None,
-            actor="support",
-        ),
-    )
+    made = given.a_refund_of(uow_factory, merchant_id, order, "TIN-SENCHA")
 
     # then a third of the points is taken back, and the refund records it
     assert made.refund.amount.minor == 3000

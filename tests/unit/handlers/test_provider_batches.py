@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from refundry.domain.money import Money
-from refundry.domain.order import LineRefundRequest, Order, PaymentMethod, RefundRequest
+from refundry.domain.order import PaymentMethod
 from refundry.domain.payments import (
     Authorization,
     ProviderRefund,
@@ -22,11 +22,8 @@ from refundry.domain.refund import Refund, RefundStatus
 from refundry.services.clock import utcnow
 from refundry.services.handlers import provider_work
 from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
-from refundry.services.handlers.quotes import QuoteSigner
-from refundry.services.handlers.refunds import refund_order
 from refundry.services.ports.outbox import MessageState, OutboxMessage, Topic
 from refundry.services.ports.payment_providers import ProviderRegistry
-from refundry.services.transactions import run
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.handlers import given
 from tests.unit.handlers.given import MUG
@@ -85,31 +82,11 @@ def _work(
     return ProviderWork(uow_factory, ProviderRegistry({PaymentMethod.CARD: gateway}), policy)
 
 
-def _refund_a_mug(
-    uow_factory: FakeUnitOfWorkFactory, merchant_id: uuid.UUID, order: Order
-) -> Refund:
-    request = RefundRequest(lines=(LineRefundRequest(given.line_of(order, MUG), 1),))
-    return run(
-        uow_factory,
-        lambda uow: refund_order(
-            uow,
-            QuoteSigner(b"handler-tests"),
-            merchant_id,
-            order.id,
-            request,
-            method=None,
-            reason=None,
-            quote=None,
-            actor="support",
-        ),
-    ).refund
-
-
 def _refunds(
     uow_factory: FakeUnitOfWorkFactory, merchant_id: uuid.UUID, count: int
 ) -> list[Refund]:
     orders = [given.an_order(uow_factory, merchant_id) for _ in range(count)]
-    return [_refund_a_mug(uow_factory, merchant_id, order) for order in orders]
+    return [given.a_refund_of(uow_factory, merchant_id, order, MUG).refund for order in orders]
 
 
 def _status(uow_factory: FakeUnitOfWorkFactory, refund: Refund) -> RefundStatus:
@@ -144,7 +121,9 @@ def test_two_refunds_of_one_order_in_one_batch_are_both_recorded(
     uow_factory: FakeUnitOfWorkFactory, merchant_id: uuid.UUID
 ) -> None:
     order = given.an_order(uow_factory, merchant_id)
-    first, second = (_refund_a_mug(uow_factory, merchant_id, order) for _ in range(2))
+    first, second = (
+        given.a_refund_of(uow_factory, merchant_id, order, MUG).refund for _ in range(2)
+    )
     work = _work(uow_factory, SlowGateway(0.01), NOW_DUE)
 
     assert provider_work.process_outbox(work) == 2
