@@ -59,7 +59,8 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         OutboxPolicy(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             batch_size=settings.provider_batch_size,
-            concurrency=settings.provider_concurrency,
+            # More threads than a batch has calls would never be used.
+            concurrency=min(settings.provider_concurrency, settings.provider_batch_size),
             events_expected=settings.refund_events_expected,
             poll_fallback=timedelta(seconds=settings.refund_poll_fallback_seconds),
         ),

@@ -89,10 +89,10 @@ class Settings:
                 f"REFUNDRY_CARD_PROVIDER must be one of {', '.join(CARD_PROVIDERS)}, "
                 f"not {self.card_provider!r}"
             )
-        if not 1 <= self.provider_concurrency <= self.provider_batch_size <= 1000:
+        if not 1 <= self.provider_batch_size <= 1000 or self.provider_concurrency < 1:
             raise ValueError(
-                "REFUNDRY_PROVIDER_CONCURRENCY must be from 1 to REFUNDRY_PROVIDER_BATCH_SIZE,"
-                " which must be at most 1000"
+                "REFUNDRY_PROVIDER_BATCH_SIZE must be from 1 to 1000, and "
+                "REFUNDRY_PROVIDER_CONCURRENCY at least 1"
             )
         # A batch's calls run in waves of the concurrency, each as long as a timeout at most.
         waves = -(-self.provider_batch_size // self.provider_concurrency)

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 class ProviderCalls:
     def __init__(self) -> None:
-        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._pools: dict[tuple[str, int], ThreadPoolExecutor] = {}
         self._lock = threading.Lock()
 
     def run(self, calls: Sequence[tuple[str, Callable[[], object]]], *, limit: int) -> list[object]:
@@ -30,10 +30,10 @@ class ProviderCalls:
 
     def _pool(self, provider: str, limit: int) -> ThreadPoolExecutor:
         with self._lock:
-            pool = self._pools.get(provider)
+            pool = self._pools.get((provider, limit))
             if pool is None:
                 pool = ThreadPoolExecutor(limit, thread_name_prefix=f"provider-{provider}")
-                self._pools[provider] = pool
+                self._pools[provider, limit] = pool
             return pool
 
     def close(self) -> None:

@@ -97,10 +97,18 @@ def process_continuously(work: ProviderWork, seconds: float) -> bool:
     answered: list[tuple[Step, Answer]] = []
     with ThreadPoolExecutor(1, thread_name_prefix="provider-batch") as background:
         while True:
-            steps = _lease_and_plan(work)
+            try:
+                steps = _lease_and_plan(work)
+            except BaseException:
+                _record(work, answered)  # what the provider did is kept, if it can be
+                raise
             full = len(steps) == work.policy.batch_size
             calling = background.submit(_call_all, work, steps)
-            _record(work, answered)
+            try:
+                _record(work, answered)
+            except BaseException:
+                _record(work, calling.result())
+                raise
             answered = calling.result()
             if not full or time.monotonic() - started >= seconds:
                 break
