@@ -1,4 +1,5 @@
-"""Inbound provider events: signed, stored once, applied by the worker."""
+"""Inbound provider events: signed, stored once, applied in the request that receives
+them (no worker round: none runs in these tests)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,6 @@ def test_a_refund_made_in_the_providers_dashboard_is_recorded_once_however_often
     # when the gateway delivers the event twice
     first = api.client.post(EVENTS, **signed(event))
     again = api.client.post(EVENTS, **signed(event))
-    api.settle()
     # then both deliveries are acknowledged, the second as a duplicate
     assert (first.status_code, first.json()) == (200, {"received": True, "duplicate": False})
     assert (again.status_code, again.json()) == (200, {"received": True, "duplicate": True})
@@ -70,7 +70,6 @@ def test_a_second_event_about_the_same_dashboard_refund_adds_nothing(api: Api) -
     refund = {"id": "re_dash2", "amount": 500, "status": "succeeded", "payment_intent": reference}
     api.client.post(EVENTS, **signed(refund_event(refund, "refund.created")))
     api.client.post(EVENTS, **signed(refund_event(refund, "charge.refund.updated")))
-    api.settle()
     refunds = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
     assert [r["amount"] for r in refunds] == [500]
 
@@ -90,8 +89,8 @@ def test_an_event_about_our_own_refund_settles_it(api: Api) -> None:
         }
     )
     assert api.client.post(EVENTS, **signed(event)).status_code == 200
-    api.settle()
-    # then it is completed, and recorded once (not mistaken for a dashboard refund)
+    # then it is completed at once, before any worker sends it, and recorded once (not
+    # mistaken for a dashboard refund)
     body = api.client.get(f"/v1/refunds/{made['id']}").json()
     assert body["status"] == "completed"
     refunds = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]

@@ -19,7 +19,8 @@ from refundry.bootstrap import Container, payment_providers
 from refundry.domain.payments import ProviderRefund, ProviderRefundState
 from refundry.entrypoints.api.app import create_app
 from refundry.services import clock, transactions
-from refundry.services.handlers.provider_work import ProviderWork, apply_refund_outcome
+from refundry.services.handlers.provider_work import ProviderWork
+from refundry.services.handlers.refund_outcomes import apply_refund_outcome
 from refundry.services.unit_of_work import UnitOfWork
 from tests.conftest import Api, order_body, sandbox_psp_server
 

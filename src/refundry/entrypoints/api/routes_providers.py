@@ -1,4 +1,4 @@
-"""Events from payment providers: signature checked, stored once, acknowledged.
+"""Events from payment providers: signature checked, stored once, applied, acknowledged.
 
 Providers call this without an API key; the signature is their credential.
 """
@@ -9,11 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from refundry.domain.errors import NotFound
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.services import transactions
 from refundry.services.handlers.provider_events import receive_provider_event
 
 router = APIRouter(tags=["providers"])
@@ -36,15 +36,14 @@ async def receive_event(
         raise NotFound(f"no events are configured for provider {provider!r}")
     body = await request.body()
     event_id, event_type, refund_event = reader.read(body, stripe_signature)
-    is_new = transactions.run(
+    # In the thread pool: the event's transaction must not hold up the event loop.
+    is_new = await run_in_threadpool(
+        receive_provider_event,
         container.uow_factory,
-        lambda uow: receive_provider_event(
-            uow,
-            provider=provider,
-            event_id=event_id,
-            event_type=event_type,
-            refund_event=refund_event,
-            payload=body,
-        ),
+        provider=provider,
+        event_id=event_id,
+        event_type=event_type,
+        refund_event=refund_event,
+        payload=body,
     )
     return EventReceivedOut(received=True, duplicate=not is_new)

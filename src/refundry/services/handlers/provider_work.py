@@ -22,14 +22,13 @@ from datetime import timedelta
 from functools import partial
 
 from refundry.domain.errors import ProviderRejected, ProviderUnavailable
-from refundry.domain.money import Money
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.payments import ProviderRefund, ProviderRefundState, RefundInstruction
-from refundry.domain.refund import Refund
 from refundry.domain.retry import backoff_delay
 from refundry.services.clock import utcnow
 from refundry.services.handlers.provider_calls import ProviderCalls
 from refundry.services.handlers.provider_events import event_from_payload
+from refundry.services.handlers.refund_outcomes import apply_refund_event, apply_refund_outcome
 from refundry.services.ports.outbox import OutboxMessage, Topic
 from refundry.services.ports.payment_providers import ProviderRegistry
 from refundry.services.transactions import read, run
@@ -253,28 +252,6 @@ def _record_refund(
         uow.outbox.finish(message, utcnow())
 
 
-def apply_refund_outcome(
-    uow: UnitOfWork, order: Order, refund_id: uuid.UUID, outcome: ProviderRefund
-) -> Refund:
-    """Apply what the provider said to a refund of a locked order; a settled one stays so."""
-    now = utcnow()
-    refund = order.refund_by_id(refund_id)
-    if not refund.is_pending:
-        return refund  # the provider may tell us twice, by poll and by event
-    match outcome.state:
-        case ProviderRefundState.PROCESSING:
-            order.refund_processing(refund_id, outcome.reference, now)
-        case ProviderRefundState.COMPLETED:
-            order.complete_refund(
-                refund_id, now, "settled by the provider", provider_reference=outcome.reference
-            )
-        case ProviderRefundState.FAILED:
-            reason = outcome.failure_reason or "refused by the provider"
-            order.fail_refund(refund_id, reason, now)
-            logger.warning("refund %s failed at the provider: %s", refund_id, reason)
-    return refund
-
-
 # ------------------------------------------------------------------- voids
 def _plan_void(work: ProviderWork, message: OutboxMessage, order: Order) -> Step:
     if order.payment.authorization_state is not AuthorizationState.VOID_PENDING:
@@ -310,32 +287,8 @@ def _plan_event(_work: ProviderWork, message: OutboxMessage, _order: Order) -> S
 
 
 def _record_event(message: OutboxMessage, uow: UnitOfWork, order: Order, _answer: Answer) -> None:
-    """A provider's event about a refund: ours moves along; one we never asked for (made
-    in the provider's dashboard) is recorded as an external, completed refund."""
-    event = event_from_payload(message.payload)
-    ours = next(
-        (
-            refund
-            for refund in order.refunds
-            if refund.id == event.refundry_refund_id
-            or (event.refund.reference and refund.provider_reference == event.refund.reference)
-        ),
-        None,
-    )
-    if ours is not None:
-        apply_refund_outcome(uow, order, ours.id, event.refund)
-    elif event.refund.state is ProviderRefundState.COMPLETED and event.refund.reference:
-        if event.currency_code != order.currency.code:
-            logger.error(
-                "event %s refunds %s on a %s order; not recorded",
-                event.event_id,
-                event.currency_code,
-                order.currency.code,
-            )
-        else:
-            order.record_external_refund(
-                Money(event.amount, order.currency), event.refund.reference, None, utcnow()
-            )
+    """A provider's event the request that received it could not apply."""
+    apply_refund_event(uow, order, event_from_payload(message.payload))
     uow.outbox.finish(message, utcnow())
 
 
