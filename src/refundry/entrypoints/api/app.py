@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -33,8 +34,15 @@ from refundry.entrypoints.dashboard.app import create_dashboard_app
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
 
 
+class RefundryApi(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if not self.openapi_schema:
+            self.openapi_schema = errors.add_problem_components(super().openapi())
+        return self.openapi_schema
+
+
 def create_app(container: Container | None = None) -> FastAPI:
-    app = FastAPI(
+    app = RefundryApi(
         # /docs is served below from vendored assets (no CDN); one docs UI, so no /redoc.
         docs_url=None,
         redoc_url=None,
