@@ -1,4 +1,5 @@
-"""/docs works with no internet: Swagger UI comes from the package, not a CDN."""
+"""/docs and /redoc work with no internet: Swagger UI and ReDoc come from the package, not
+a CDN (tests/browser/test_api_docs.py renders both with every other host refused)."""
 
 from __future__ import annotations
 
@@ -22,5 +23,18 @@ def test_the_docs_page_loads_only_assets_served_here(api: Api) -> None:
     assert len(script.content) > 1_000_000  # the real bundle, not a placeholder
 
 
-def test_there_is_one_docs_ui(api: Api) -> None:
-    assert api.client.get("/redoc").status_code == 404
+def test_the_redoc_page_loads_only_assets_served_here(api: Api) -> None:
+    page = api.client.get("/redoc")
+    assert page.status_code == 200
+    assert '<script src="/redoc-assets/redoc.standalone.js">' in page.text
+    assert '<redoc spec-url="/openapi.json">' in page.text
+    assert not re.search(r"https?://", page.text), page.text  # no font, CDN or icon host
+    # The bundle shows a logo from cdn.redoc.ly: the page forbids loading from elsewhere.
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "img-src 'self' data:" in policy
+    script = api.client.get("/redoc-assets/redoc.standalone.js")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
+    assert len(script.content) > 1_000_000  # the real bundle, not a placeholder
+    assert api.client.get("/redoc-assets/LICENSE").status_code == 200

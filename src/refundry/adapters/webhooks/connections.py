@@ -6,6 +6,11 @@ URLs are read the way httpx reads them (the endpoint's URL was checked with http
 hosts, percent-encoded paths), once per URL. A connection goes back to the pool only when
 its answer was read to the end and the receiver did not ask to close it; an idle one is
 dropped after ``IDLE_SECONDS``, or at once if its receiver has closed it meanwhile.
+
+With a ``resolve`` (private networks not allowed) a new connection's name is looked up
+once, every address checked (``addresses.py``), and the socket opened to a checked
+address; the Host header, TLS's server name (SNI) and the certificate check still use the
+name. A pooled connection is already to a checked address and is reused without a look-up.
 """
 
 from __future__ import annotations
@@ -13,12 +18,21 @@ from __future__ import annotations
 import functools
 import http.client
 import select
+import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
+
+from refundry.adapters.webhooks.addresses import (
+    OpenSocket,
+    Resolve,
+    open_tcp_socket,
+    public_addresses,
+)
 
 IDLE_SECONDS = 5.0  # as httpx's keep-alive expiry
 MAX_IDLE_PER_ORIGIN = 32
@@ -55,6 +69,64 @@ def target(url: str) -> Target:
     )
 
 
+def _connect(
+    open_socket: OpenSocket, addresses: Sequence[str], port: int, timeout: float | None
+) -> socket.socket:
+    """A socket to the first of ``addresses`` that answers, as ``socket.create_connection``
+    tries each address a name has; TCP_NODELAY on, as ``http.client`` sets it: a request's
+    writes never wait for an ack."""
+    failure: OSError = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            sock = open_socket((address, port), timeout)
+        except OSError as error:  # refused, unreachable, timed out: the next one, if any
+            failure = error
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    raise failure
+
+
+class _Connection(http.client.HTTPConnection):
+    """HTTP to one of ``addresses``, naming ``host`` in the Host header."""
+
+    def __init__(
+        self, where: Target, addresses: Sequence[str], timeout: float, open_socket: OpenSocket
+    ) -> None:
+        super().__init__(where.connect_host, where.port, timeout=timeout)
+        self.addresses = tuple(addresses)
+        self._open_socket = open_socket
+
+    def connect(self) -> None:
+        self.sock = _connect(self._open_socket, self.addresses, self.port, self.timeout)
+
+
+class _TlsConnection(http.client.HTTPSConnection):
+    """HTTPS to one of ``addresses``; the server name sent (SNI) and the name the
+    certificate must be for are ``host``, whatever address carries them."""
+
+    def __init__(
+        self,
+        where: Target,
+        addresses: Sequence[str],
+        timeout: float,
+        open_socket: OpenSocket,
+        context: ssl.SSLContext,
+    ) -> None:
+        super().__init__(where.connect_host, where.port, timeout=timeout, context=context)
+        self.addresses = tuple(addresses)
+        self._open_socket = open_socket
+        self._tls = context
+
+    def connect(self) -> None:
+        sock = _connect(self._open_socket, self.addresses, self.port, self.timeout)
+        try:
+            self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
 def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
     """An idle connection with something to read has been closed by the receiver (or
     holds an answer nobody asked for): either way it cannot carry a request."""
@@ -75,11 +147,22 @@ def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
 class KeepAliveConnections:
     """Idle connections by origin, shared by the threads that send (under a lock)."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        resolve: Resolve | None = None,
+        open_socket: OpenSocket = open_tcp_socket,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``resolve``: look names up with it and connect only to public addresses; without
+        it a connection is made by name, to any address (private networks allowed)."""
         self._timeout = timeout  # each connect, write and read; the sender bounds the whole
+        self._resolve = resolve
+        self._open_socket = open_socket
         self._idle: dict[tuple[str, str, int], list[tuple[float, http.client.HTTPConnection]]] = {}
         self._lock = threading.Lock()
-        self._ssl_context: ssl.SSLContext | None = None
+        self._ssl_context = ssl_context
         self._closed = False
 
     def post(
@@ -123,19 +206,27 @@ class KeepAliveConnections:
         return self._open(where)
 
     def _open(self, where: Target) -> http.client.HTTPConnection:
+        try:
+            addresses = (
+                [where.connect_host]  # the socket looks the name up itself
+                if self._resolve is None
+                else public_addresses(
+                    where.connect_host, where.port, self._resolve, named_as=where.host
+                )
+            )
+        except (OSError, UnicodeError) as error:  # no such name, no answer
+            raise ConnectError(str(error)) from error
         connection: http.client.HTTPConnection
         if where.scheme == "https":
             if self._ssl_context is None:
                 self._ssl_context = httpx.create_ssl_context()  # httpx's trust store
-            connection = http.client.HTTPSConnection(
-                where.connect_host, where.port, timeout=self._timeout, context=self._ssl_context
+            connection = _TlsConnection(
+                where, addresses, self._timeout, self._open_socket, self._ssl_context
             )
         else:
-            connection = http.client.HTTPConnection(
-                where.connect_host, where.port, timeout=self._timeout
-            )
+            connection = _Connection(where, addresses, self._timeout, self._open_socket)
         try:
-            connection.connect()  # TCP_NODELAY on: a request's writes never wait for an ack
+            connection.connect()
         except TimeoutError:
             raise
         except OSError as error:  # refused, unreachable, the certificate...

@@ -13,8 +13,8 @@ may be sent from several threads at once.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import contextlib
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -24,8 +24,16 @@ from urllib.request import getproxies_environment
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from refundry.adapters.webhooks.addresses import (
+    OpenSocket,
+    PrivateAddressError,
+    Resolve,
+    open_tcp_socket,
+    public_addresses,
+    resolve_name,
+)
 from refundry.adapters.webhooks.connections import KeepAliveConnections, target
-from refundry.domain.webhooks import DeliveryAttempt, is_private_ip
+from refundry.domain.webhooks import DeliveryAttempt
 
 EXCERPT_BYTES = 1024
 USER_AGENT = "Refundry-Webhooks/1"
@@ -46,28 +54,32 @@ def signature_headers(
     }
 
 
-def is_private_address(host: str) -> bool:
-    """Whether ``host`` names or resolves to loopback, private, link-local or reserved space
-    (a merchant's URL must not make the worker call the platform's own network)."""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
-        return False  # unresolvable: the request itself fails and says so
-    return any(
-        is_private_ip(ipaddress.ip_address(str(address).split("%")[0])) for address in addresses
-    )
-
-
 class HttpWebhookSender:
     """Connections are kept alive and shared by all endpoints and sending threads;
     redirects are not followed (a 3xx is a failure, as at Stripe: the merchant fixes the
     URL instead). With a proxy named in the environment (``HTTPS_PROXY`` and the like)
-    requests go through httpx, which honours it, as they all did before."""
+    requests go through httpx, which honours it, as they all did before.
 
-    def __init__(self, timeout: timedelta, *, allow_private_networks: bool = False) -> None:
+    Unless ``allow_private_networks``, a URL's name is looked up with ``resolve`` and a
+    delivery is refused if any address is loopback, private, link-local or reserved (a
+    merchant's URL must not make the worker call the platform's own network); the
+    connection goes to an address that was checked (``addresses.py``). Through a proxy the
+    proxy connects, by name: the check is made, the address cannot be held to."""
+
+    def __init__(
+        self,
+        timeout: timedelta,
+        *,
+        allow_private_networks: bool = False,
+        resolve: Resolve = resolve_name,
+        open_socket: OpenSocket = open_tcp_socket,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._timeout = timeout.total_seconds()
-        self._allow_private_networks = allow_private_networks
-        self._connections = KeepAliveConnections(self._timeout)
+        self._resolve: Resolve | None = None if allow_private_networks else resolve
+        self._connections = KeepAliveConnections(
+            self._timeout, resolve=self._resolve, open_socket=open_socket, ssl_context=ssl_context
+        )
         self._through_proxy: httpx.Client | None = None
         if any(scheme in getproxies_environment() for scheme in ("http", "https", "all")):
             self._through_proxy = httpx.Client(
@@ -105,25 +117,31 @@ class HttpWebhookSender:
     ) -> tuple[int | None, str | None, str | None]:
         deadline = started + self._timeout
         try:
-            where = target(url)
-            # The name the connection will look up (IDNA 2008, as httpx encodes it), not the
-            # Unicode one: Python's getaddrinfo encodes that with IDNA 2003, and the two can
-            # name different domains (straße.example: strasse vs xn--strae-oqa).
-            host = where.connect_host
-            if not self._allow_private_networks and is_private_address(host):
-                return None, None, f"refused: {where.host} is a private or loopback address"
             if self._through_proxy is None:
                 status, excerpt = self._connections.post(
                     url, body.encode(), {**HEADERS, **headers}, deadline, EXCERPT_BYTES
                 )
             else:
+                self._check_before_proxy(url)
                 status, excerpt = _post_with(self._through_proxy, url, body, headers, deadline)
             ok = 200 <= status < 300
             return status, _text(excerpt), None if ok else f"HTTP {status}"
+        except PrivateAddressError as refused:
+            return None, None, str(refused)
         except (TimeoutError, httpx.TimeoutException):
             return None, None, "timed out"
         except Exception as failure:  # whatever went wrong is this attempt's outcome
             return None, None, f"{type(failure).__name__}: {failure}"[:500]
+
+    def _check_before_proxy(self, url: str) -> None:
+        """Refuses a name that resolves to a private address here; one that does not
+        resolve here goes to the proxy, which may resolve it (egress through a proxy often
+        has no name server of its own)."""
+        if self._resolve is None:
+            return
+        where = target(url)
+        with contextlib.suppress(OSError, UnicodeError):
+            public_addresses(where.connect_host, where.port, self._resolve, named_as=where.host)
 
     def close(self) -> None:
         self._connections.close()

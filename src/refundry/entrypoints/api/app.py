@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,11 +32,25 @@ from refundry.entrypoints.api.limits import RequestLimits
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+REDOC = Path(__file__).parent / "static" / "redoc"
+# What the /redoc page may load: its script and the document from here; the inline styles
+# ReDoc writes; its search index in a worker it starts from a blob.
+REDOC_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "worker-src 'self' blob:; frame-ancestors 'none'"
+)
+
+
+class RefundryApi(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if not self.openapi_schema:
+            self.openapi_schema = errors.add_problem_components(super().openapi())
+        return self.openapi_schema
 
 
 def create_app(container: Container | None = None) -> FastAPI:
-    app = FastAPI(
-        # /docs is served below from vendored assets (no CDN); one docs UI, so no /redoc.
+    app = RefundryApi(
+        # /docs and /redoc are served below from vendored assets (FastAPI's load from CDNs).
         docs_url=None,
         redoc_url=None,
         title="Refundry",
@@ -69,6 +84,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.mount("/dashboard", create_dashboard_app(app.state.container))
 
     app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
+    app.mount("/redoc-assets", StaticFiles(directory=REDOC), name="redoc-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -81,6 +97,20 @@ def create_app(container: Container | None = None) -> FastAPI:
             # Swagger UI asks validator.swagger.io about any spec not on localhost.
             swagger_ui_parameters={"validatorUrl": None},
         )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        page = get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Refundry API",
+            redoc_js_url="/redoc-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon-32x32.png",
+            with_google_fonts=False,
+        )
+        # ReDoc's menu shows a logo from cdn.redoc.ly, unconditionally: the browser is told
+        # to ask no other host for anything (the logo falls back to its text).
+        page.headers["Content-Security-Policy"] = REDOC_CSP
+        return page
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from refundry.domain import errors
+from refundry.entrypoints.api.schemas import Problem
 
 PROBLEM_BASE = "https://refundry.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -43,31 +44,58 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
 )
 
 
-def problem_responses() -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problems every endpoint may answer with."""
-    from refundry.entrypoints.api.schemas import ProblemOut
+# The problems any operation may answer with: (status, name in components/responses,
+# description). Each operation refers to the shared response, which refers to the one
+# Problem schema, so a generated client has one Problem type for every error status
+# (written inline, openapi-python-client kept only one status and gave None for the rest).
+PROBLEM_RESPONSES: tuple[tuple[int, str, str], ...] = (
+    (
+        400,
+        "BadRequest",
+        "The body could not be read (not UTF-8), or a provider event failed its signature check",
+    ),
+    (401, "Unauthenticated", "Missing or invalid API key"),
+    (402, "ProviderRejected", "The payment provider refused the request"),
+    (404, "NotFound", "Not found (including another merchant's resource)"),
+    (409, "Conflict", "The order's state forbids the request"),
+    (413, "ContentTooLarge", "The request body is larger than the server accepts"),
+    (422, "InvalidRequest", "The request is not valid"),
+    (429, "TooManyRequests", "Too many requests: wait for the seconds in the Retry-After header"),
+    (503, "ProviderUnavailable", "The payment provider did not answer; retry later"),
+)
+COMPONENTS = "#/components/"
 
-    described = {
-        400: "The body could not be read (not UTF-8), or a provider event failed its "
-        "signature check",
-        402: "The payment provider refused the request",
-        503: "The payment provider did not answer; retry later",
-        401: "Missing or invalid API key",
-        404: "Not found (including another merchant's resource)",
-        409: "The order's state forbids the request",
-        422: "The request is not valid",
-        413: "The request body is larger than the server accepts",
-        429: "Too many requests: wait for the seconds in the Retry-After header",
-    }
-    schema = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
-    schema["properties"]["errors"] = {
-        "anyOf": [{"type": "array", "items": {"type": "object"}}, {"type": "null"}]
-    }
+
+def problem_responses() -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` every router is included with: references to the shared problem
+    responses, which ``add_problem_components`` puts in the document."""
     return {
-        status: {"description": text, "content": {PROBLEM_JSON: {"schema": schema}}}
-        for status, text in described.items()
+        status: {"$ref": f"{COMPONENTS}responses/{name}"} for status, name, _ in PROBLEM_RESPONSES
     }
+
+
+def add_problem_components(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI ``document`` with the problem responses and the Problem schema in its
+    components. FastAPI writes a status text beside each reference; OpenAPI 3.1 lets a
+    description there override the component's, so it is taken out."""
+    problem = Problem.model_json_schema(ref_template=COMPONENTS + "schemas/{model}")
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(problem.pop("$defs", {}))
+    schemas[Problem.__name__] = problem
+    components["responses"] = {
+        name: {
+            "description": text,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": f"{COMPONENTS}schemas/Problem"}}},
+        }
+        for _, name, text in PROBLEM_RESPONSES
+    }
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if "$ref" in response:
+                    operation["responses"][status] = {"$ref": response["$ref"]}
+    return document
 
 
 def status_for(error: errors.RefundryError) -> int:

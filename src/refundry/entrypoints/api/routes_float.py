@@ -110,7 +110,7 @@ def top_up(
 
 @router.post("/float/adjustments", status_code=201, response_model=schemas_float.FloatOut)
 def adjust(
-    body: schemas_float.AdjustmentIn,
+    body: schemas_float.FloatAdjustmentIn,
     request: Request,
     container: ContainerDep,
     caller: CallerDep,

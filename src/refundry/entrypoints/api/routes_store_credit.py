@@ -78,7 +78,7 @@ def _present_adjustment(adjusted: tuple[StoreCreditAccount, StoreCreditEntry]) -
 )
 def adjust_store_credit(
     customer: CustomerKey,
-    body: schemas.AdjustmentIn,
+    body: schemas.StoreCreditAdjustmentIn,
     request: Request,
     container: ContainerDep,
     caller: CallerDep,

@@ -368,13 +368,17 @@ class StockListOut(BaseModel):
     data: list[StockOut]
 
 
-class FieldErrorOut(BaseModel):
+class ProblemFieldError(BaseModel):
+    """One field a ``validation-error`` problem refused, and why."""
+
     field: str
     message: str
     code: str
 
 
-class ProblemOut(BaseModel):
+# Named without ``Out``: the class name is the schema's name in the OpenAPI components
+# (#/components/schemas/Problem), and so the type's name in generated clients.
+class Problem(BaseModel):
     """RFC 9457 problem details; extension members (e.g. ``refundable``) may follow."""
 
     model_config = ConfigDict(extra="allow")
@@ -384,7 +388,7 @@ class ProblemOut(BaseModel):
     status: int
     detail: str | None
     instance: str
-    errors: list[FieldErrorOut] | None = None
+    errors: list[ProblemFieldError] | None = None
 
 
 class LinkSpentOut(BaseModel):

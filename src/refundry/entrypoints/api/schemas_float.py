@@ -21,7 +21,7 @@ class TopUpIn(StrictModel):
     amount: Annotated[int, Field(strict=True, ge=1, le=MAX_MINOR), WholeNumber]
 
 
-class AdjustmentIn(StrictModel):
+class FloatAdjustmentIn(StrictModel):
     amount: Annotated[
         int,
         Field(strict=True, ge=-MAX_MINOR, le=MAX_MINOR, description="signed; not zero"),

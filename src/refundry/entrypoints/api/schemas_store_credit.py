@@ -12,7 +12,7 @@ from refundry.domain.store_credit import MAX_NOTE_LENGTH, StoreCreditEntryKind
 from refundry.entrypoints.api.fields import MAX_MINOR, CurrencyCode, StrictModel, Text, WholeNumber
 
 
-class AdjustmentIn(StrictModel):
+class StoreCreditAdjustmentIn(StrictModel):
     currency: CurrencyCode
     amount: Annotated[int, Field(strict=True, ge=-MAX_MINOR, le=MAX_MINOR), WholeNumber] = Field(
         description="minor units, signed: a grant (positive, expiring as issued store credit "
