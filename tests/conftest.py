@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -32,6 +33,7 @@ from refundry.services.handlers import provider_work
 from refundry.services.handlers.merchants import NewMerchant, create_merchant
 from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
 from refundry.services.views.verify import verify
+from tests.postgres_servers import pgbouncer
 from tests.servers import free_port, running_server, venv_script
 
 POSTGRES_ENV = "REFUNDRY_TEST_POSTGRES_URL"
@@ -113,38 +115,45 @@ def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         yield url
 
 
+def settings_for_tests(database_url: str, sandbox_psp_url: str, **more: Any) -> Settings:
+    return Settings(
+        database_url=database_url,
+        sandbox_psp_url=sandbox_psp_url,
+        webhook_allow_private_networks=True,  # receivers in tests are on loopback
+        dashboard_secure_cookies=False,  # TestClient speaks plain HTTP
+        # One key and one client address make every request of the session; the
+        # limits have their own tests (tests/e2e/test_abuse_limits.py).
+        rate_limit_per_second=0,
+        sign_in_attempts_per_minute=0,
+        **more,
+    )
+
+
 @pytest.fixture(scope="session")
 def sqlite_container(sqlite_url: str, sandbox_psp_url: str) -> Iterator[Container]:
-    container = bootstrap(
-        Settings(
-            database_url=sqlite_url,
-            sandbox_psp_url=sandbox_psp_url,
-            webhook_allow_private_networks=True,  # receivers in tests are on loopback
-            dashboard_secure_cookies=False,  # TestClient speaks plain HTTP
-            # One key and one client address make every request of the session; the
-            # limits have their own tests (tests/e2e/test_abuse_limits.py).
-            rate_limit_per_second=0,
-            sign_in_attempts_per_minute=0,
-        )
-    )
+    container = bootstrap(settings_for_tests(sqlite_url, sandbox_psp_url))
     yield container
-    container.engine.dispose()
+    container.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_container(postgres_url: str, sandbox_psp_url: str) -> Iterator[Container]:
-    container = bootstrap(
-        Settings(
-            database_url=postgres_url,
-            sandbox_psp_url=sandbox_psp_url,
-            webhook_allow_private_networks=True,
-            dashboard_secure_cookies=False,
-            rate_limit_per_second=0,
-            sign_in_attempts_per_minute=0,
-        )
-    )
+    container = bootstrap(settings_for_tests(postgres_url, sandbox_psp_url))
     yield container
-    container.engine.dispose()
+    container.dispose()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_container(postgres_url: str, sandbox_psp_url: str) -> Iterator[Container]:
+    """The session's PostgreSQL database through PgBouncer in transaction mode (issue 23).
+    Tests choose it with ``@pytest.mark.parametrize("container", WITH_PGBOUNCER,
+    indirect=True)``: the races and the outbox, what transaction pooling would break."""
+    with pgbouncer(postgres_url) as pooled_url:
+        container = bootstrap(
+            settings_for_tests(pooled_url, sandbox_psp_url, database_pooler="transaction")
+        )
+        yield container
+        container.dispose()
 
 
 def settle(container: Container, *, max_rounds: int = 50) -> int:
@@ -175,9 +184,12 @@ def settle(container: Container, *, max_rounds: int = 50) -> int:
     return handled
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# The same, and the PostgreSQL database through PgBouncer (``pgbouncer_container``).
+WITH_PGBOUNCER = [*DATABASES, pytest.param("pgbouncer", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
 def container(request: pytest.FixtureRequest) -> Container:
     """The system on each database; tests using it run twice."""
     fixture: Container = request.getfixturevalue(f"{request.param}_container")

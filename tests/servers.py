@@ -73,14 +73,15 @@ def running_server(
 
 
 @contextmanager
-def api_server(database_url: str) -> Iterator[str]:
+def api_server(database_url: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """The API under uvicorn on this database, as a user would run it (several
-    workers on PostgreSQL, one on SQLite)."""
+    workers on PostgreSQL, one on SQLite); ``env`` adds settings."""
     workers = "1" if database_url.startswith("sqlite") else "3"
     port = free_port()
     command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app"]
     command += ["--port", str(port), "--workers", workers, "--log-level", "warning"]
-    with running_server(command, port=port, env={"REFUNDRY_DATABASE_URL": database_url}) as base:
+    settings = {**(env or {}), "REFUNDRY_DATABASE_URL": database_url}
+    with running_server(command, port=port, env=settings) as base:
         yield base
 
 

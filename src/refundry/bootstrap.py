@@ -32,17 +32,35 @@ class Container:
     settings: Settings
     engine: Engine
     uow_factory: SqlUnitOfWorkFactory
-    read_models: SqlReadModelFactory  # reports and verify: read-only, outside the unit of work
+    # Read-only, outside the unit of work, on the primary: every read a client may make
+    # right after its own write (an order, a refund, an API list) sees that write.
+    read_models: SqlReadModelFactory
     quotes: QuoteSigner
     provider_work: ProviderWork
     webhook_work: WebhookWork
     # Inbound event readers by provider name, as in POST /v1/providers/{name}/events.
     event_readers: Mapping[str, ProviderEventReader]
+    # Reads that may lag a moment behind the primary (reports, CSV exports, dashboard
+    # lists, verify), on REFUNDRY_READ_DATABASE_URL's replica; the primary when it is unset.
+    read_engine: Engine
+    lagging_reads: SqlReadModelFactory
+
+    def dispose(self) -> None:
+        """Close every pooled connection, the replica's too."""
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) -> Container:
     settings = settings or Settings.from_env()
-    engine = create_engine(settings.database_url)
+    pooled = settings.transaction_pooler
+    engine = create_engine(settings.database_url, transaction_pooler=pooled)
+    read_engine = (
+        engine
+        if settings.read_database_url is None
+        else create_engine(settings.read_database_url, transaction_pooler=pooled)
+    )
     if run_migrations:
         migrate(engine)
     uow_factory = SqlUnitOfWorkFactory(engine)
@@ -84,6 +102,8 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         provider_work,
         webhook_work,
         provider_event_readers(settings),
+        read_engine,
+        SqlReadModelFactory(read_engine),
     )
 
 

@@ -15,11 +15,22 @@ DEFAULT_SANDBOX_PSP_URL = "http://127.0.0.1:8010"
 # Signs the sandbox gateway's events; a published test value, as the sandbox moves no money.
 DEFAULT_SANDBOX_WEBHOOK_SECRET = "whsec_refundry_sandbox"  # noqa: S105
 CARD_PROVIDERS = ("sandbox", "stripe")
+# What sits between Refundry and PostgreSQL: nothing (or a pooler in session mode, which
+# keeps a server connection per client), or a pooler in transaction mode (PgBouncer's
+# pool_mode = transaction), which hands each transaction whichever server connection is free.
+DATABASE_POOLERS = ("none", "transaction")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # Reads that may lag behind the primary (reports, CSV exports, dashboard lists, verify)
+    # go here when set: a streaming replica. None: they read the primary too.
+    read_database_url: str | None = None
+    # "transaction" when the database URLs point at a pooler in transaction mode: psycopg
+    # then prepares no statement on the server (a prepared statement lives on one server
+    # connection, and the next transaction may be given another).
+    database_pooler: str = "none"
     # Signs refund quotes; when unset, a key generated at migration and kept in the
     # database is used, so every process on one database agrees.
     secret_key: str | None = None
@@ -84,6 +95,19 @@ class Settings:
     max_request_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
+        if self.database_pooler not in DATABASE_POOLERS:
+            raise ValueError(
+                f"REFUNDRY_DATABASE_POOLER must be one of {', '.join(DATABASE_POOLERS)}, "
+                f"not {self.database_pooler!r}"
+            )
+        if self.read_database_url is not None and not (
+            self.read_database_url.startswith("postgresql")
+            and self.database_url.startswith("postgresql")
+        ):
+            raise ValueError(
+                "REFUNDRY_READ_DATABASE_URL is a PostgreSQL replica of a PostgreSQL "
+                "REFUNDRY_DATABASE_URL; SQLite has no replicas"
+            )
         if self.card_provider not in CARD_PROVIDERS:
             raise ValueError(
                 f"REFUNDRY_CARD_PROVIDER must be one of {', '.join(CARD_PROVIDERS)}, "
@@ -113,6 +137,10 @@ class Settings:
             raise ValueError("the sign-in lockout needs >= 1 failure; bodies >= 1024 bytes")
 
     @property
+    def transaction_pooler(self) -> bool:
+        return self.database_pooler == "transaction"
+
+    @property
     def webhook_policy(self) -> DeliveryPolicy:
         return DeliveryPolicy(
             timeout=timedelta(seconds=self.webhook_timeout_seconds),
@@ -134,6 +162,8 @@ class Settings:
         env = os.environ.get
         return cls(
             database_url=env("REFUNDRY_DATABASE_URL", DEFAULT_DATABASE_URL),
+            read_database_url=env("REFUNDRY_READ_DATABASE_URL") or None,
+            database_pooler=env("REFUNDRY_DATABASE_POOLER", "none") or "none",
             secret_key=env("REFUNDRY_SECRET_KEY") or None,
             quote_ttl_seconds=int(env("REFUNDRY_QUOTE_TTL_SECONDS", "1800")),
             card_provider=env("REFUNDRY_CARD_PROVIDER", "sandbox"),

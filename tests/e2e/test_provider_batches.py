@@ -1,5 +1,7 @@
 """Provider work in batches against the sandbox gateway as a real process (issue 20): two
-workers side by side, each calling the gateway many at a time, pay each refund once."""
+workers side by side, each calling the gateway many at a time, pay each refund once. The
+first test runs through PgBouncer in transaction mode too (issue 23): leases taken with
+``SKIP LOCKED`` and the same statements round after round, over 4 server connections."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from refundry.bootstrap import Container
 from refundry.services.handlers import provider_work
 from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
-from tests.conftest import Api
+from tests.conftest import WITH_PGBOUNCER, Api
 from tests.e2e.test_provider_refunds import (
     ingest,
     own_api,  # noqa: F401 -- a fixture
@@ -26,6 +29,7 @@ from tests.e2e.test_provider_refunds import (
 REFUNDS = 24
 
 
+@pytest.mark.parametrize("container", WITH_PGBOUNCER, indirect=True)
 def test_two_batching_workers_pay_each_refund_once_and_settle_them_all(
     own_api: Api,  # noqa: F811 -- the fixture
     own_psp: tuple[str, Container],  # noqa: F811

@@ -1,7 +1,9 @@
 """Refunds racing on one order through a real server never exceed the capture.
 
 The server runs as a user would run it (uvicorn, several worker processes on
-PostgreSQL); the requests come from threads in this process over loopback.
+PostgreSQL); the requests come from threads in this process over loopback. The unit race
+runs through PgBouncer in transaction mode too (issue 23): 20 racers over 4 server
+connections, each transaction on whichever is free, the order row locked by each.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from refundry.bootstrap import Container
 from refundry.services import transactions
 from refundry.services.handlers.merchants import NewMerchant, create_merchant
+from tests.conftest import WITH_PGBOUNCER
 from tests.servers import api_server
 
 RACERS = 24
@@ -23,7 +26,8 @@ RACERS = 24
 
 @pytest.fixture
 def server(container: Container) -> Iterator[str]:
-    with api_server(container.engine.url.render_as_string(hide_password=False)) as base:
+    url = container.engine.url.render_as_string(hide_password=False)
+    with api_server(url, {"REFUNDRY_DATABASE_POOLER": container.settings.database_pooler}) as base:
         yield base
 
 
@@ -82,6 +86,7 @@ def test_racing_goodwill_refunds_never_exceed_the_capture(server: str, shop: New
     assert final["order_status"] == "partially_refunded"
 
 
+@pytest.mark.parametrize("container", WITH_PGBOUNCER, indirect=True)
 def test_racing_unit_refunds_refund_each_unit_once(server: str, shop: NewMerchant) -> None:
     # given 10 units with a discount and tax that do not divide evenly
     order = ingest(

@@ -112,7 +112,9 @@ def bench_api() -> FastAPI:
 def migrate() -> None:
     """Create or upgrade the database schema."""
     settings = Settings.from_env()
-    run_migrations(create_engine(settings.database_url))
+    run_migrations(
+        create_engine(settings.database_url, transaction_pooler=settings.transaction_pooler)
+    )
     typer.echo(f"migrated {_redacted(settings.database_url)}")
 
 
@@ -236,10 +238,10 @@ def reports_refunds(
     merchant_id = uuid.UUID(merchant)
     first, last, filters = first_day.date(), last_day.date(), RefundFilters()
     total = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.count_refunds_report(read, merchant_id, first, last, filters),
     )
-    rows = reports.stream_refunds_report(container.read_models, merchant_id, first, last, filters)
+    rows = reports.stream_refunds_report(container.lagging_reads, merchant_id, first, last, filters)
     with (
         out.open("w", encoding="utf-8", newline="") as handle,
         typer.progressbar(length=total, label="refunds", file=sys.stderr) as bar,

@@ -149,7 +149,7 @@ def report(
     merchant_id = parse_merchant_id(merchant)
     container = bootstrap()
     rows = reconciliation_views.all_discrepancies(
-        container.read_models, merchant_id, include_resolved=include_resolved
+        container.lagging_reads, merchant_id, include_resolved=include_resolved
     )
     if output is None:
         for line in discrepancy_csv(rows):

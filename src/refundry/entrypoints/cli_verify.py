@@ -27,7 +27,7 @@ def verify(
     drift and exit 1 if there is some."""
     container = bootstrap()
     outcome = verify_ledgers(
-        container.read_models, None if merchant is None else parse_merchant_id(merchant)
+        container.lagging_reads, None if merchant is None else parse_merchant_id(merchant)
     )
     if as_json:
         typer.echo(

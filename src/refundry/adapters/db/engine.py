@@ -16,6 +16,15 @@ at once. Processes sharing one file still meet in SQLite's wait.
 A PostgreSQL engine does not ping a connection before each transaction (a round trip
 each time): a connection the server closed is found without one and replaced when it
 is checked out of the pool (``_replace_if_closed``).
+
+Behind a pooler in transaction mode (PgBouncer's ``pool_mode = transaction``) each
+transaction may run on a different server connection, so nothing may outlive a transaction
+on one. psycopg's server-side prepared statements do (it prepares a statement it has run
+five times on a connection, then sends only its name): with ``transaction_pooler`` it
+prepares none. Nothing else here is session state: settings are ``SET LOCAL`` or
+``set_config(..., true)``, READ ONLY and the isolation level go in each BEGIN, locks are
+row locks (``FOR UPDATE``, ``SKIP LOCKED``) and transaction advisory locks, the pool is
+checked by its socket (no LISTEN), and server-side cursors live in their transaction.
 """
 
 from __future__ import annotations
@@ -52,7 +61,9 @@ POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_POOL_RECYCLE_SECONDS = 1800
 
 
-def create_engine(url: str, **kwargs: Any) -> Engine:
+def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url``; ``transaction_pooler`` when ``url`` is a pooler in transaction
+    mode (PgBouncer before 1.21 keeps no prepared statement across server connections)."""
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, **kwargs)
     else:
@@ -61,6 +72,8 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
             "max_overflow": POSTGRES_MAX_OVERFLOW,
             "pool_recycle": POSTGRES_POOL_RECYCLE_SECONDS,
         }
+        if transaction_pooler:
+            options["connect_args"] = {"prepare_threshold": None}
         engine = sa.create_engine(url, **{**options, **kwargs})
         event.listen(engine, "checkout", _replace_if_closed)
     pending_writes.install(engine)

@@ -1,4 +1,5 @@
-"""The SQL read model: one read transaction for reports and ``refundry verify``.
+"""The SQL read model: one read transaction for reports, lookups and ``refundry verify``,
+on the primary's engine or on a replica's (``bootstrap``: the reads that may lag).
 
 It locks nothing (no ``FOR UPDATE``, no SQLite write lock) and has no commit to call;
 its transaction is READ ONLY on PostgreSQL (so ending it with a commit there keeps the
@@ -20,6 +21,7 @@ from refundry.adapters.db.ledger_queries import SqlLedgerQueries
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
+from refundry.adapters.db.replication import SqlReplicationQueries
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import SqlMerchantRepository, SqlStockRepository
 from refundry.adapters.db.store_credit_repository import SqlStoreCreditRepository
@@ -35,6 +37,7 @@ class SqlReadModel:
     floats: SqlFloatRepository
     reports: SqlReportQueries
     ledger: SqlLedgerQueries
+    replication: SqlReplicationQueries
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -53,6 +56,7 @@ class SqlReadModel:
         self.floats = SqlFloatRepository(connection, lock_rows=False)
         self.reports = SqlReportQueries(connection)
         self.ledger = SqlLedgerQueries(connection)
+        self.replication = SqlReplicationQueries(connection)
         return self
 
     def __exit__(

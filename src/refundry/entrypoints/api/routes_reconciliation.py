@@ -144,7 +144,7 @@ def discrepancies_csv(
 ) -> StreamingResponse:
     """The discrepancy report as CSV, streamed page by page."""
     rows = reconciliation_views.all_discrepancies(
-        container.read_models, caller.merchant_id, include_resolved=include_resolved
+        container.lagging_reads, caller.merchant_id, include_resolved=include_resolved
     )
     return StreamingResponse(
         discrepancy_csv(rows),

@@ -138,7 +138,7 @@ def refunds_report(
 ) -> Response:
     """Refunds made in the range (all statuses unless filtered), newest first by default."""
     page = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.refunds_report(
             read,
             caller.merchant_id,
@@ -184,11 +184,11 @@ def refunds_report_csv(
     filters = _filters(statuses, methods, reason, staff)
     # Validate the range before the response starts: a bad range is a 422, not a cut CSV.
     transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.merchant_range(read, caller.merchant_id, first_day, last_day),
     )
     rows = reports.stream_refunds_report(
-        container.read_models, caller.merchant_id, first_day, last_day, filters, sort=sort
+        container.lagging_reads, caller.merchant_id, first_day, last_day, filters, sort=sort
     )
     filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
     return StreamingResponse(
@@ -209,7 +209,7 @@ def summary_report(
     """Per day, week or month: orders, gross, discounts, tax, shipping, cancellations,
     settled refunds and net sales; with totals per currency."""
     span, rows = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.summary_report(read, caller.merchant_id, first_day, last_day, period),
     )
     return _dump(
@@ -230,7 +230,7 @@ def items_report(
 ) -> Response:
     """Per SKU: units sold, cancelled and refunded; gross, discounts, refunds, net."""
     span, rows = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.items_report(read, caller.merchant_id, first_day, last_day),
     )
     return _dump(
@@ -250,7 +250,7 @@ def reasons_report(
     """Refund and cancellation reasons, grouped as written (case and spacing ignored),
     most frequent first: the causes a merchant can fix."""
     span, rows = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.reasons_report(read, caller.merchant_id, first_day, last_day),
     )
     return _dump(
@@ -267,7 +267,7 @@ def reasons_report(
 def dashboard(container: ContainerDep, caller: CallerDep) -> Response:
     """Today, 7 and 30 days, and a daily series of sales against refunds for a chart."""
     board = transactions.query(
-        container.read_models, lambda read: reports.dashboard(read, caller.merchant_id)
+        container.lagging_reads, lambda read: reports.dashboard(read, caller.merchant_id)
     )
     return _dump(
         schemas_reports.DashboardOut(

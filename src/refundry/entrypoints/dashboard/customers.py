@@ -40,7 +40,7 @@ def customers(request: Request, container: ContainerDep, query: QueryText = None
     if current is None:
         return to_login()
     found = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: read.reports.customers(current.member.merchant_id, query, limit=100),
     )
     return render(request, "customers.html", session=current, customers=found, query=query or "")
@@ -117,11 +117,11 @@ def refunds_report_csv(
     current.member.require(Permission.REPORTS)
     merchant_id = current.member.merchant_id
     transactions.query(  # a bad range is an error page, not a cut file
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.merchant_range(read, merchant_id, first_day, last_day),
     )
     rows = reports.stream_refunds_report(
-        container.read_models, merchant_id, first_day, last_day, RefundFilters()
+        container.lagging_reads, merchant_id, first_day, last_day, RefundFilters()
     )
     filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
     return StreamingResponse(

@@ -87,7 +87,7 @@ def dashboard(request: Request, container: ContainerDep) -> Response:
     if current is None:
         return to_login()
     found = transactions.query(
-        container.read_models, lambda read: reports.dashboard(read, current.member.merchant_id)
+        container.lagging_reads, lambda read: reports.dashboard(read, current.member.merchant_id)
     )
     currencies = sorted({row.currency for row in found.series})
     first = found.today - timedelta(days=29)
@@ -109,7 +109,7 @@ def summary(
         return to_login()
     first, last = _range(first_day, last_day)
     span, rows = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: reports.summary_report(read, current.member.merchant_id, first, last, period),
     )
     return render(request, "report_summary.html", session=current, rows=rows,
@@ -148,7 +148,7 @@ def _range_report(
         return to_login()
     first, last = _range(first_day, last_day)
     span, rows = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: report(read, current.member.merchant_id, first, last),
     )
     return render(request, template, session=current, rows=rows, first=first, last=last,

@@ -75,7 +75,7 @@ def returns_list(
         else AfterSales.BOTH
     )
     page = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: views.list_after_sales(
             read,
             current.member.merchant_id,

@@ -147,7 +147,7 @@ def orders_page(
     except ValueError:
         raise InvalidInput(f"{status!r} is not an order status") from None
     found = transactions.query(
-        container.read_models,
+        container.lagging_reads,
         lambda read: order_views.search_orders(
             read, current.member.merchant_id, text, limit=50, offset=0, status=wanted
         ),

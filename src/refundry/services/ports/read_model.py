@@ -2,7 +2,11 @@
 and ``refundry verify`` read through, outside the write unit of work.
 
 A read model is one read transaction: it locks nothing, writes nothing and cannot
-commit, so a report can never hold up a refund, and a replica could serve it.
+commit, so a report can never hold up a refund, and a replica can serve it. There are two
+factories (``bootstrap.Container``): ``read_models`` reads the primary, for every read a
+client may make right after its own write (an order, a refund, an API list);
+``lagging_reads`` reads the replica when one is configured, for reads that may lag a
+moment behind (reports, CSV exports, dashboard lists, ``refundry verify``).
 """
 
 from __future__ import annotations
@@ -87,6 +91,10 @@ class InvoiceReads(Protocol):
     def invoices(self, merchant_id: uuid.UUID, *, limit: int = 100) -> list[Invoice]: ...
 
 
+class ReplicationReads(Protocol):
+    def lag_seconds(self) -> float | None: ...
+
+
 class ReadModel(Protocol):
     @property
     def orders(self) -> OrderReads: ...
@@ -106,6 +114,8 @@ class ReadModel(Protocol):
     def reports(self) -> ReportQueries: ...
     @property
     def ledger(self) -> LedgerQueries: ...
+    @property
+    def replication(self) -> ReplicationReads: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

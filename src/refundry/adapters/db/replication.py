@@ -1,0 +1,37 @@
+"""What a read connection knows of streaming replication: how far its server lags behind.
+
+Read on the server the lagging reads go to (``REFUNDRY_READ_DATABASE_URL``): a replica
+answers how long ago the primary committed the last transaction it has applied; the primary
+itself, or SQLite, has no lag to tell.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# Zero when the replica has applied all the WAL it received (an idle primary sends none, and
+# the last transaction replayed then only looks old); otherwise the age of the newest
+# transaction it has applied. NULL on a primary, or before a replica has applied any.
+_LAG = sa.text(
+    """
+    SELECT CASE
+        WHEN NOT pg_is_in_recovery() THEN NULL
+        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0
+        ELSE GREATEST(
+            0.0, EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())
+        )::float8
+    END
+    """
+)
+
+
+class SqlReplicationQueries:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def lag_seconds(self) -> float | None:
+        """Seconds this server's data lags behind the primary; None unless it is a replica."""
+        if self._connection.dialect.name != "postgresql":
+            return None
+        lag = self._connection.execute(_LAG).scalar_one()
+        return None if lag is None else float(lag)
