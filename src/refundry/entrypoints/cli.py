@@ -18,10 +18,10 @@ from refundry.bootstrap import bootstrap
 from refundry.config import DEFAULT_SANDBOX_WEBHOOK_SECRET, Settings
 from refundry.domain.errors import InvalidInput, RefundryError
 from refundry.domain.staff import Permission, Role
+from refundry.entrypoints import log_setup
 from refundry.entrypoints.cli_reconcile import reconcile_app
 from refundry.entrypoints.cli_verify import verify
 from refundry.entrypoints.cli_webhooks import webhooks_app
-from refundry.entrypoints.log_redaction import redact_root_handlers, uvicorn_log_config
 from refundry.services import clock, transactions
 from refundry.services.handlers import merchant_float
 from refundry.services.handlers.merchants import create_merchant
@@ -62,16 +62,15 @@ def serve(
     go to the sandbox gateway and none answers, the sandbox starts here as well, sending
     its refund events to this API: one command gives the whole system.
     """
-    import logging
     import threading
 
     import uvicorn
 
     from refundry.entrypoints.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    redact_root_handlers()
-    container = bootstrap()  # migrate once here rather than racing in every worker
+    settings = Settings.from_env()
+    log_config = log_setup.configure(settings.log_format)
+    container = bootstrap(settings)  # migrate once here rather than racing in every worker
     if with_worker:
         if container.settings.card_provider == "sandbox" and _start_sandbox_psp_if_absent(
             container.settings.sandbox_psp_url,
@@ -88,7 +87,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
-        log_config=uvicorn_log_config(),
+        log_config=log_config,
     )
 
 
@@ -158,13 +157,12 @@ def worker(
 ) -> None:
     """Run the background jobs until stopped: provider refunds and voids from the outbox,
     webhook deliveries, invoice-cycle closes, the authorization watch."""
-    import logging
 
     from refundry.entrypoints.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    redact_root_handlers()
-    Worker(bootstrap()).run(once=once, interval=interval)
+    settings = Settings.from_env()
+    log_setup.configure(settings.log_format)
+    Worker(bootstrap(settings)).run(once=once, interval=interval)
 
 
 @app.command("sandbox-psp")

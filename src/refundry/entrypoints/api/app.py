@@ -28,13 +28,14 @@ from refundry.entrypoints.api import (
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
+from refundry.entrypoints.api.request_ids import FastAPIWithRequestIds
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
 
 
 def create_app(container: Container | None = None) -> FastAPI:
-    app = FastAPI(
+    app = FastAPIWithRequestIds(  # X-Request-Id on every answer and log line
         # /docs is served below from vendored assets (no CDN); one docs UI, so no /redoc.
         docs_url=None,
         redoc_url=None,
