@@ -35,14 +35,18 @@ def running_server(
     cwd: Path | None = None,
     health_path: str = "/healthz",
     startup_seconds: float = 60,
+    log: Path | None = None,
 ) -> Iterator[str]:
-    """Run ``command`` until it answers on ``port``; yield its base URL; stop it after."""
+    """Run ``command`` until it answers on ``port``; yield its base URL; stop it after.
+    With ``log``, all it writes (standard output and error) goes to that file, complete
+    once the block ends."""
+    sink = log.open("wb") if log is not None else None
     process = subprocess.Popen(
         list(command),
         env={**os.environ, **(env or {})},
         cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=sink or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if sink else subprocess.PIPE,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -51,6 +55,8 @@ def running_server(
         while True:
             if process.poll() is not None:
                 stderr = process.stderr.read().decode() if process.stderr else ""
+                if log is not None:
+                    stderr = log.read_text()
                 raise RuntimeError(f"{command[0]} exited early:\n{stderr[-3000:]}")
             try:
                 if httpx.get(base + health_path, timeout=1).status_code == 200:
@@ -70,6 +76,8 @@ def running_server(
             process.wait()
         if process.stderr:
             process.stderr.close()
+        if sink is not None:
+            sink.close()
 
 
 @contextmanager

@@ -20,6 +20,12 @@ CARD_PROVIDERS = ("sandbox", "stripe")
 # pool_mode = transaction), which hands each transaction whichever server connection is free.
 DATABASE_POOLERS = ("none", "transaction")
 
+LOG_FORMATS = ("text", "json")
+
+
+class InvalidSetting(ValueError):
+    """A ``REFUNDRY_*`` variable the settings cannot take: the user's to fix, not a bug."""
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -93,6 +99,9 @@ class Settings:
     sign_in_lockout_failures: int = 5
     sign_in_lockout_minutes: float = 15.0
     max_request_bytes: int = 1024 * 1024
+    # How `refundry serve` and `refundry worker` log: lines for people, or one JSON object a
+    # line (with the request id, merchant and order) for a log pipeline.
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         if self.database_pooler not in DATABASE_POOLERS:
@@ -135,6 +144,11 @@ class Settings:
             raise ValueError("REFUNDRY_RATE_LIMIT_PER_SECOND must be >= 0 and the burst >= 1")
         if self.sign_in_lockout_failures < 1 or self.max_request_bytes < 1024:
             raise ValueError("the sign-in lockout needs >= 1 failure; bodies >= 1024 bytes")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(
+                f"REFUNDRY_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
+                f"not {self.log_format!r}"
+            )
 
     @property
     def transaction_pooler(self) -> bool:
@@ -159,6 +173,13 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        try:
+            return cls._from_env()
+        except ValueError as error:  # a number that is none, or a value refused above
+            raise InvalidSetting(f"a REFUNDRY_* setting is not valid: {error}") from error
+
+    @classmethod
+    def _from_env(cls) -> Settings:
         env = os.environ.get
         return cls(
             database_url=env("REFUNDRY_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -214,4 +235,5 @@ class Settings:
             sign_in_lockout_failures=int(env("REFUNDRY_SIGN_IN_LOCKOUT_FAILURES", "5")),
             sign_in_lockout_minutes=float(env("REFUNDRY_SIGN_IN_LOCKOUT_MINUTES", "15")),
             max_request_bytes=int(env("REFUNDRY_MAX_REQUEST_BYTES", str(1024 * 1024))),
+            log_format=env("REFUNDRY_LOG_FORMAT", "text").strip().lower() or "text",
         )

@@ -24,7 +24,7 @@ from refundry.services import transactions
 from refundry.services.handlers.merchants import create_merchant
 from tests.conftest import Api, order_body
 from tests.e2e.test_dashboard import make_user, sign_in
-from tests.servers import free_port, venv_script, wait_for
+from tests.servers import free_port, running_server, venv_script
 
 
 def test_a_bucket_allows_its_burst_then_one_request_per_refill() -> None:
@@ -178,21 +178,9 @@ def test_no_secret_reaches_the_logs_of_a_real_server_and_worker(tmp_path: Path) 
     password = user.stdout.rsplit("password: ", 1)[1].strip()
     port = free_port()
     log = tmp_path / "server.log"
-    with log.open("w") as sink:
-        server = subprocess.Popen(
-            [refundry, "serve", "--port", str(port), "--with-worker"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _up(base), seconds=60, what="the server")
-            secrets = _exercise(base, api_key.group(0), password)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    command = [refundry, "serve", "--port", str(port), "--with-worker"]
+    with running_server(command, port=port, env=env, log=log) as base:
+        secrets = _exercise(base, api_key.group(0), password)
     written = log.read_text()
     # The access log was on and wrote its line for the link, masked, with no logging error
     # (a traceback would quote the masked path too, so the line itself is looked for).
@@ -201,13 +189,6 @@ def test_no_secret_reaches_the_logs_of_a_real_server_and_worker(tmp_path: Path) 
     assert "POST /v1/orders" in written
     for name, secret in secrets.items():
         assert secret not in written, f"the {name} was logged"
-
-
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(base + "/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _exercise(base: str, api_key: str, password: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,12 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
+from refundry import __version__
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
 from refundry.entrypoints.refund_report_csv import REFUND_REPORT_COLUMNS
-from tests.servers import free_port, running_server, venv_script
+from tests.servers import free_port, running_server, venv_script, wait_for
 
 
 def refundry(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
@@ -56,27 +58,23 @@ def test_migrate_then_create_merchant_prints_a_working_key(tmp_path: Path) -> No
     assert refused.status_code == 401
 
 
-def test_demo_seeds_orders_in_every_state(tmp_path: Path) -> None:
-    # when the demo seeds without serving
-    result = subprocess.run(
-        [venv_script("refundry"), "demo", "--no-serve", "--database", str(tmp_path / "d.db")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    key = next(line.split()[-1] for line in result.stdout.splitlines() if "API key" in line)
-    # then its orders, read back through the API on a server, cover every state
-    port = free_port()
-    command = [venv_script("refundry"), "serve", "--port", str(port)]
-    env = {
-        "REFUNDRY_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
-        "REFUNDRY_DASHBOARD_SECURE_COOKIES": "0",
-    }
-    login = next(line for line in result.stdout.splitlines() if "sign in as" in line).split()
-    with running_server(command, port=port, env=env) as base:
+def test_demo_starts_quietly_signs_in_last_and_names_its_database_for_the_cli(
+    tmp_path: Path,
+) -> None:
+    # when the demo starts, all it writes going to one file
+    port, log = free_port(), tmp_path / "demo.log"
+    command = [venv_script("refundry"), "demo", "--port", str(port)]
+    command += ["--psp-port", str(free_port()), "--database", str(tmp_path / "d.db")]
+    with running_server(command, port=port, cwd=tmp_path, log=log) as base:
+        wait_for(lambda: log.read_text().count(RULE) == 2, seconds=60, what="the sign-in")
+        printed = log.read_text()
+        block = printed.split(RULE)[1].splitlines()
+        key = next(line.split()[-1] for line in block if "API key" in line)
+        login = next(line for line in block if "sign in as" in line).split()
+        export = next(
+            line.split("export ")[1] for line in block if "REFUNDRY_DATABASE_URL=" in line
+        )
+        # then its orders, read back through the API, cover every state
         orders = httpx.get(
             f"{base}/v1/orders?limit=200", headers={"Authorization": f"Bearer {key}"}
         ).json()["data"]
@@ -87,6 +85,18 @@ def test_demo_seeds_orders_in_every_state(tmp_path: Path) -> None:
             )
             assert signed_in.status_code == 303, signed_in.text
             listed = browser.get("/dashboard/orders")
+        # and a CLI command given the printed database works on the demo's data
+        name, url = export.split("=", 1)
+        verified = subprocess.run(
+            [venv_script("refundry"), "verify"],
+            env={**os.environ, name: url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    # nothing was written before the sign-in block (no start-up log lines)
+    assert printed.split(RULE)[0].strip() == "", printed[:3000]
     assert listed.status_code == 200
     assert "SHOP-10" in listed.text
     assert 45 <= len(orders) <= 60
@@ -94,6 +104,60 @@ def test_demo_seeds_orders_in_every_state(tmp_path: Path) -> None:
     assert {"pending", "authorized", "paid", "partially_refunded", "fully_refunded"} <= statuses
     assert "cancelled" in statuses
     assert any(order["fulfilment_status"] == "fulfilled" for order in orders)
+    assert verified.returncode == 0, verified.stderr
+    assert f"1 merchant(s), {len(orders)} order(s)" in verified.stdout
+
+
+RULE = "=" * 78  # above and below the demo's sign-in block
+
+
+def test_version() -> None:
+    printed = subprocess.run(
+        [venv_script("refundry"), "--version"], capture_output=True, text=True, check=False
+    )
+    assert (printed.returncode, printed.stdout) == (0, f"refundry {__version__}\n")
+
+
+def test_a_command_on_data_refuses_a_database_file_that_does_not_exist(tmp_path: Path) -> None:
+    # given no database where the command looks (beside a demo, say, whose file is another)
+    database = tmp_path / "refundry.db"
+    # when a command that reads data runs there
+    refused = refundry("verify", database=database)
+    # then it says where it looked, in one line, and creates nothing there
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"refundry: no database at {database}: set REFUNDRY_DATABASE_URL to yours "
+        "(`refundry demo` prints the one for its database), or create one with "
+        "`refundry migrate`"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mistakes_a_user_can_make_print_one_line_each_and_fail(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    bootstrap(Settings(database_url=f"sqlite:///{database}")).engine.dispose()  # migrated
+    dates = ["--from", "2026-01-01", "--to", "2026-01-31"]
+    mistakes = {
+        "--merchant must be a merchant id, not 'nope' (invalid-input)": refundry(
+            "reports", "refunds", "--merchant", "nope", *dates, "--out", str(tmp_path / "r.csv"),
+            database=database,
+        ),
+        "No such file or directory": refundry(
+            "reports", "refunds", "--merchant", str(uuid.uuid4()), *dates,
+            "--out", str(tmp_path / "no-such-folder" / "r.csv"), database=database,
+        ),
+        "REFUNDRY_LOG_FORMAT must be one of text, json, not 'xml'": subprocess.run(
+            [venv_script("refundry"), "verify"],
+            env={**os.environ, "REFUNDRY_DATABASE_URL": f"sqlite:///{database}",
+                 "REFUNDRY_LOG_FORMAT": "xml"},
+            capture_output=True, text=True, timeout=120, check=False,
+        ),
+    }  # fmt: skip
+    for reason, result in mistakes.items():
+        assert result.returncode == 1, result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith("refundry: ")
+        assert reason in line
 
 
 def test_a_refused_command_prints_one_clean_error_line_and_fails(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def test_readme_webhook_tour_gets_a_signed_refunded_event(demo_server: str, tmp_
         "REFUNDRY": venv_script("refundry"),
         "HOOKS_PORT": str(free_port()),
     }
-    # when it runs in bash, in a folder of its own (it writes webhooks.log)
+    # when it runs in bash, in a folder of its own
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         env=env,
@@ -125,6 +125,8 @@ def test_readme_webhook_tour_gets_a_signed_refunded_event(demo_server: str, tmp_
     assert any("refund.updated" in line and "refund_status=completed" in line for line in lines)
     assert "('Late delivery', 'tour-hooks-1')" in out
     assert "('delivered', 200)" in out
+    # and it left nothing in the folder it ran in (the receiver's log was a temporary file)
+    assert [path.name for path in tmp_path.iterdir() if not path.name.startswith("demo.db")] == []
 
 
 def test_readme_points_tour_reverses_points_and_auto_refunds(

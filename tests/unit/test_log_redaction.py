@@ -64,3 +64,14 @@ def test_a_secret_in_an_exception_is_masked_in_its_traceback() -> None:
 def test_a_record_the_filter_cannot_format_is_passed_on_not_raised() -> None:
     entry = record("%d units", "many")
     assert RedactSecrets().filter(entry)
+
+
+def test_a_record_kept_as_masked_text_drops_uvicorns_coloured_format() -> None:
+    from uvicorn.logging import DefaultFormatter
+
+    entry = record("Authorization: Bearer %s", "abc.def")
+    entry.color_message = "Authorization: \x1b[1mBearer %s\x1b[0m"  # as uvicorn adds it
+    RedactSecrets().filter(entry)
+    # its arguments are gone, so the coloured format would no longer fit them
+    written = DefaultFormatter("%(message)s", use_colors=True).format(entry)
+    assert written == "Authorization: Bearer [redacted]"

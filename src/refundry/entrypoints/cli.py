@@ -1,35 +1,36 @@
-"""The ``refundry`` command: serve, migrate, merchants, demo."""
+"""The ``refundry`` command: its commands, ``--version``, and the one place where every
+refusal a user can cause becomes one line on stderr (``main``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from sqlalchemy.exc import ArgumentError, OperationalError
 
+from refundry import __version__
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
-from refundry.config import DEFAULT_SANDBOX_WEBHOOK_SECRET, Settings
-from refundry.domain.errors import InvalidInput, RefundryError
+from refundry.config import InvalidSetting, Settings
+from refundry.domain.errors import RefundryError
 from refundry.domain.staff import Permission, Role
-from refundry.entrypoints.cli_reconcile import reconcile_app
+from refundry.entrypoints.cli_database import NoDatabase, existing_database
+from refundry.entrypoints.cli_demo import demo
+from refundry.entrypoints.cli_reconcile import parse_merchant_id, reconcile_app
+from refundry.entrypoints.cli_serve import sandbox_psp, serve, worker
 from refundry.entrypoints.cli_verify import verify
 from refundry.entrypoints.cli_webhooks import webhooks_app
-from refundry.entrypoints.log_redaction import redact_root_handlers, uvicorn_log_config
 from refundry.services import clock, transactions
 from refundry.services.handlers import merchant_float
 from refundry.services.handlers.merchants import create_merchant
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-
-    from refundry.bootstrap import Container
 
 app = typer.Typer(help="Refundry: cancel orders and refund money correctly.", no_args_is_help=True)
 merchants_app = typer.Typer(help="Manage merchants and their API keys.", no_args_is_help=True)
@@ -42,59 +43,29 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(reconcile_app, name="reconcile")
 users_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.command()(serve)
+app.command()(worker)
+app.command("sandbox-psp")(sandbox_psp)
+app.command()(demo)
 app.command()(verify)
 
-DEMO_DATABASE = "refundry-demo.db"
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"refundry {__version__}")
+        raise typer.Exit
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(help="server processes")] = 1,
-    with_worker: Annotated[
-        bool, typer.Option("--with-worker", help="also run the background jobs in-process")
+@app.callback()
+def options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
     ] = False,
 ) -> None:
-    """Serve the API (migrating the database first).
-
-    With ``--with-worker`` the background jobs run in this process too, and when cards
-    go to the sandbox gateway and none answers, the sandbox starts here as well, sending
-    its refund events to this API: one command gives the whole system.
-    """
-    import logging
-    import threading
-
-    import uvicorn
-
-    from refundry.entrypoints.worker import Worker
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    redact_root_handlers()
-    container = bootstrap()  # migrate once here rather than racing in every worker
-    if with_worker:
-        if container.settings.card_provider == "sandbox" and _start_sandbox_psp_if_absent(
-            container.settings.sandbox_psp_url,
-            events_url=f"{_loopback_base(host, port)}/v1/providers/sandbox/events",
-            events_secret=container.settings.sandbox_webhook_secret,
-        ):
-            container = _expecting_refund_events(container)
-        threading.Thread(target=Worker(container).run, name="refundry-worker", daemon=True).start()
-    bench = container.settings.bench_endpoints  # REFUNDRY_BENCH_ENDPOINTS=1
-    uvicorn.run(
-        BENCH_API if bench else "refundry.entrypoints.api.asgi:app",
-        factory=bench,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        log_config=uvicorn_log_config(),
-    )
-
-
-# Development only: the API with the HTTP benchmark's baseline endpoint, which `serve`
-# runs with REFUNDRY_BENCH_ENDPOINTS=1 and `python -m benchmarks` serves.
-BENCH_API = "refundry.entrypoints.cli:bench_api"
+    """Refundry: cancel orders and refund money correctly."""
 
 
 def bench_api() -> FastAPI:
@@ -143,7 +114,7 @@ def invoices_close(
     ] = None,
 ) -> None:
     """Close every due invoice cycle: apply pending float credits, write the statements."""
-    container = bootstrap()
+    container = existing_database()
     now = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or clock.utcnow()
     for merchant_id, invoice in merchant_float.close_all_due_cycles(container.uow_factory, now):
         typer.echo(
@@ -151,47 +122,6 @@ def invoices_close(
             f"credits {invoice.credits} closing {invoice.closing_balance}"
         )
     typer.echo(f"closed every cycle due by {now.isoformat()}")
-
-
-@app.command()
-def worker(
-    once: Annotated[bool, typer.Option(help="run every job once, then exit")] = False,
-    interval: Annotated[float, typer.Option(help="seconds between rounds")] = 1.0,
-) -> None:
-    """Run the background jobs until stopped: provider refunds and voids from the outbox,
-    webhook deliveries, invoice-cycle closes, the authorization watch."""
-    import logging
-
-    from refundry.entrypoints.worker import Worker
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    redact_root_handlers()
-    Worker(bootstrap()).run(once=once, interval=interval)
-
-
-@app.command("sandbox-psp")
-def sandbox_psp(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8010,
-    events_url: Annotated[
-        str | None, typer.Option(help="POST a signed event here as each refund settles")
-    ] = None,
-    events_secret: Annotated[
-        str,
-        typer.Option(help="the events' signing secret", envvar="REFUNDRY_SANDBOX_WEBHOOK_SECRET"),
-    ] = DEFAULT_SANDBOX_WEBHOOK_SECRET,
-) -> None:
-    """Run the sandbox card gateway (a subset of Stripe's API, state in memory).
-
-    With ``--events-url`` (Refundry's is ``http://HOST:PORT/v1/providers/sandbox/events``)
-    it tells of every settled refund there, signed as Stripe signs its events."""
-    import uvicorn
-
-    from refundry.sandbox_psp.app import create_app
-    from refundry.sandbox_psp.events import EventsConfig
-
-    events = EventsConfig(url=events_url, secret=events_secret)
-    uvicorn.run(create_app(events=events), host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -228,14 +158,12 @@ def reports_refunds(
     out: Annotated[Path, typer.Option(help="CSV file to write")],
 ) -> None:
     """Write the refunds report of a date range (merchant's time zone) as CSV."""
-    import uuid
-
     from refundry.domain.reporting import RefundFilters
     from refundry.entrypoints.refund_report_csv import refund_report_csv
     from refundry.services.views import reports
 
-    container = bootstrap()
-    merchant_id = uuid.UUID(merchant)
+    merchant_id = parse_merchant_id(merchant)
+    container = existing_database()
     first, last, filters = first_day.date(), last_day.date(), RefundFilters()
     total = transactions.query(
         container.lagging_reads,
@@ -267,15 +195,11 @@ def users_create(
     """Create a dashboard user (the first admin, say) and print a generated password,
     shown this once."""
     import secrets
-    import uuid
 
     from refundry.services.handlers import staff
 
-    try:
-        merchant_id = uuid.UUID(merchant)
-    except ValueError:
-        raise InvalidInput(f"--merchant must be a merchant id, not {merchant!r}") from None
-    container = bootstrap()
+    merchant_id = parse_merchant_id(merchant)
+    container = existing_database()
     password = secrets.token_urlsafe(15)
     member = transactions.run(
         container.uow_factory,
@@ -286,92 +210,6 @@ def users_create(
     typer.echo(f"created {member.role.value} {member.email}; password: {password}")
 
 
-@app.command()
-def demo(
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    database: Annotated[Path, typer.Option(help="SQLite file, recreated")] = Path(DEMO_DATABASE),
-    serve_api: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="serve after seeding")
-    ] = True,
-    psp_port: Annotated[int, typer.Option(help="port of the in-process sandbox gateway")] = 8010,
-) -> None:
-    """Create a fresh SQLite demo database with sample orders, print its key, then serve
-    the API with the worker and the sandbox card gateway in-process."""
-    from refundry.entrypoints.demo_data import (
-        DEMO_ADMIN_EMAIL,
-        DEMO_ADMIN_PASSWORD,
-        DEMO_API_KEY_SECRET,
-        seed_demo,
-    )
-
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{database}"
-    # The server processes read their settings from the environment.
-    os.environ["REFUNDRY_DATABASE_URL"] = url
-    os.environ["REFUNDRY_CARD_PROVIDER"] = "sandbox"
-    os.environ["REFUNDRY_SANDBOX_PSP_URL"] = f"http://127.0.0.1:{psp_port}"
-    # The demo's webhook receivers are local (`refundry webhooks listen`).
-    os.environ["REFUNDRY_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "1"
-    os.environ["REFUNDRY_DASHBOARD_SECURE_COOKIES"] = "0"  # plain HTTP on loopback
-    container = bootstrap(Settings.from_env())
-    summary = seed_demo(container.uow_factory, container.quotes, api_secret=DEMO_API_KEY_SECRET)
-    typer.echo(f"demo database: {database} ({summary.orders} orders)")
-    typer.echo(f"merchant:      {summary.merchant_id}")
-    typer.echo(f"API key:       {summary.api_key}")
-    typer.echo(f"API:           http://127.0.0.1:{port}/v1   docs: http://127.0.0.1:{port}/docs")
-    typer.echo(f"dashboard:     http://127.0.0.1:{port}/dashboard")
-    typer.echo(f"  sign in as   {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
-    if serve_api:
-        serve(host="127.0.0.1", port=port, workers=1, with_worker=True)
-
-
-def _start_sandbox_psp_if_absent(url: str, *, events_url: str, events_secret: str) -> bool:
-    """``True`` when it started one here (whose refund events come to ``events_url``)."""
-    import socket
-    import threading
-    from urllib.parse import urlsplit
-
-    import uvicorn
-
-    from refundry.sandbox_psp.app import create_app
-    from refundry.sandbox_psp.events import EventsConfig
-
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    if host not in ("127.0.0.1", "localhost"):
-        return False  # a remote sandbox is someone else's to run
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        if probe.connect_ex((host, port)) == 0:
-            return False  # one is already listening
-    # Its first events may come before the API listens; the sandbox retries them.
-    sandbox = create_app(events=EventsConfig(url=events_url, secret=events_secret))
-    server = uvicorn.Server(uvicorn.Config(sandbox, host=host, port=port, log_level="warning"))
-    threading.Thread(target=server.run, name="sandbox-psp", daemon=True).start()
-    for _ in range(100):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    typer.echo(f"sandbox PSP:   {url} (in-process; state in memory; events to {events_url})")
-    return True
-
-
-def _expecting_refund_events(container: Container) -> Container:
-    """The sandbox started here sends its refund events to this API: refunds settle from
-    them, and the worker polls only as a fallback (REFUNDRY_REFUND_EVENTS_EXPECTED)."""
-    work = container.provider_work
-    policy = dataclasses.replace(work.policy, events_expected=True)
-    return dataclasses.replace(container, provider_work=dataclasses.replace(work, policy=policy))
-
-
-def _loopback_base(host: str, port: int) -> str:
-    """This server's address as a local client reaches it (a wildcard means loopback)."""
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 -- compared, not bound
-        host = "127.0.0.1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -379,14 +217,24 @@ def _redacted(url: str) -> str:
 
 
 def main() -> None:
-    """The ``refundry`` script. Every command's refusals end here, in one place.
-
-    A domain error is the user's request refused (a blank name, an unknown id), not a
-    bug: it is printed as one line on stderr and the exit code is 1, never a traceback.
-    """
+    """The ``refundry`` script. Every refusal a user can cause ends here, in one place: it
+    is printed as one line on stderr, ``refundry: <reason>``, and the exit code is 1,
+    never a traceback. A domain error is a request refused (a blank name, an unknown id)
+    and names its code; the others are a database or setting the user gave that does not
+    work, or a file that cannot be read or written. Anything else is a bug, and shows its
+    traceback."""
     try:
         app()
     except RefundryError as error:
-        detail = " ".join(error.detail.splitlines())
-        typer.echo(f"refundry: {detail} ({error.code})", err=True)
-        raise SystemExit(1) from None
+        _refuse(f"{error.detail} ({error.code})")
+    except (NoDatabase, InvalidSetting, ArgumentError) as error:
+        _refuse(str(error))
+    except OperationalError as error:  # the database refused or did not answer
+        _refuse(f"the database at {_redacted(Settings.from_env().database_url)}: {error.orig}")
+    except OSError as error:  # a file named on the command line, a port to listen on
+        _refuse(str(error))
+
+
+def _refuse(reason: str) -> None:
+    typer.echo(f"refundry: {' '.join(reason.split())}", err=True)
+    raise SystemExit(1) from None

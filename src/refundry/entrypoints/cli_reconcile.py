@@ -18,10 +18,10 @@ from typing import Annotated, TextIO
 
 import typer
 
-from refundry.bootstrap import bootstrap
 from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Currency, Money
 from refundry.domain.reconciliation import ExpectedRecord
+from refundry.entrypoints.cli_database import existing_database
 from refundry.entrypoints.reconciliation_csv import discrepancy_csv
 from refundry.services.handlers import reconciliation
 from refundry.services.views import reconciliation as reconciliation_views
@@ -93,7 +93,7 @@ def import_file(
     occurred_at); importing a file twice stores it once, and a corrected line replaces
     the old one."""
     merchant_id = parse_merchant_id(merchant)
-    container = bootstrap()
+    container = existing_database()
     with file.open(newline="", encoding="utf-8") as source:
         total = sum(1 for _ in read_records(source))
     with (
@@ -123,7 +123,7 @@ def run(
 ) -> None:
     """Compare records with orders: reverse redeem orders whose record is missing after
     the grace period (auto_refunded) and report every other mismatch. Safe to rerun."""
-    container = bootstrap()
+    container = existing_database()
     hours = container.settings.reconcile_grace_hours if grace_hours is None else grace_hours
     outcome = reconciliation.reconcile(
         container.uow_factory,
@@ -147,7 +147,7 @@ def report(
 ) -> None:
     """Write the discrepancy report as CSV."""
     merchant_id = parse_merchant_id(merchant)
-    container = bootstrap()
+    container = existing_database()
     rows = reconciliation_views.all_discrepancies(
         container.lagging_reads, merchant_id, include_resolved=include_resolved
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from refundry.bootstrap import bootstrap
+from refundry.entrypoints.cli_database import existing_database
 from refundry.entrypoints.cli_reconcile import parse_merchant_id
 from refundry.services.views.verify import verify as verify_ledgers
 
@@ -25,7 +25,7 @@ def verify(
     """Recompute every order's captured, refunded and refundable amounts, refund figures,
     points, float balances and invoices, and report totals from the ledgers; print any
     drift and exit 1 if there is some."""
-    container = bootstrap()
+    container = existing_database()
     outcome = verify_ledgers(
         container.lagging_reads, None if merchant is None else parse_merchant_id(merchant)
     )

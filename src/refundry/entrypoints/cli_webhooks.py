@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from refundry.bootstrap import bootstrap
-from refundry.domain.errors import InvalidInput
 from refundry.domain.webhooks import EventType
+from refundry.entrypoints.cli_database import existing_database
+from refundry.entrypoints.cli_reconcile import parse_merchant_id
 from refundry.services.handlers import webhooks
 
 webhooks_app = typer.Typer(
@@ -41,11 +40,8 @@ def replay(
 ) -> None:
     """Send every event of a time range again, with their original ids, to the endpoints
     subscribed to them now; the worker delivers them."""
-    container = bootstrap()
-    try:
-        merchant_id = uuid.UUID(merchant) if merchant else None
-    except ValueError:
-        raise InvalidInput(f"--merchant must be a merchant id, not {merchant!r}") from None
+    merchant_id = parse_merchant_id(merchant) if merchant else None
+    container = existing_database()
     count = webhooks.replay_events(
         container.uow_factory,
         since=_utc(since),

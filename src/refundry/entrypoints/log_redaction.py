@@ -1,15 +1,14 @@
 """No secret in any log line: API keys, webhook signing secrets, bearer tokens and
 gift-card link tokens (which open the card) are masked by a filter on every handler
-the server and the worker log through, uvicorn's access log included."""
+the server and the worker log through, uvicorn's access log included (``log_setup``
+puts it there), and in the fields a JSON line carries beside the message."""
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
 
 REDACTED = "[redacted]"
 SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -18,6 +17,19 @@ SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+"), rf"\1{REDACTED}"),
     (re.compile(r"(/l/)[A-Za-z0-9_-]+"), rf"\1{REDACTED}"),  # a gift-card link's page
 )
+
+
+# What every record has; anything else on a record is a field a log call added (``extra``)
+# or ``log_setup`` did (the request's id), which a JSON line shows. uvicorn's
+# ``color_message`` is its message's format again, with colours.
+RECORD_ATTRIBUTES = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()
+    | {"message", "asctime", "taskName", "color_message"}
+)
+
+
+def added_fields(record: logging.LogRecord) -> dict[str, object]:
+    return {key: value for key, value in vars(record).items() if key not in RECORD_ATTRIBUTES}
 
 
 def redact(text: str) -> str:
@@ -47,6 +59,9 @@ class RedactSecrets(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
+        for key, value in added_fields(record).items():
+            if isinstance(value, str):
+                setattr(record, key, redact(value))
         message = record.getMessage()
         masked = redact(message)
         if masked == message:
@@ -69,24 +84,9 @@ class RedactSecrets(logging.Filter):
             # The secret straddles the format and its arguments (a "Bearer %s"): keep the
             # masked text alone, since no formatter can rebuild it from the parts.
             record.msg, record.args = masked, ()
+            # uvicorn would format its coloured copy of the format with the args now gone.
+            vars(record).pop("color_message", None)
 
 
 def _redacted(value: object) -> object:
     return redact(value) if isinstance(value, str) else value
-
-
-def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging set-up with the filter on each of its handlers."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["redact_secrets"] = {"()": RedactSecrets}
-    for handler in config["handlers"].values():
-        handler.setdefault("filters", []).append("redact_secrets")
-    return config
-
-
-def redact_root_handlers() -> None:
-    """After ``logging.basicConfig``: filter what the root logger's handlers write."""
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactSecrets())

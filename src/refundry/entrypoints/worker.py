@@ -67,6 +67,7 @@ def close_invoice_cycles(container: Container) -> None:
             merchant_id,
             invoice.credits,
             invoice.closing_balance,
+            extra={"merchant_id": str(merchant_id)},
         )
 
 
@@ -80,6 +81,7 @@ def watch_authorizations(container: Container) -> None:
             watched.order_id,
             watched.merchant_id,
             watched.action,
+            extra={"merchant_id": str(watched.merchant_id), "order_id": str(watched.order_id)},
         )
 
 
@@ -90,7 +92,11 @@ def reconcile(container: Container) -> None:
         container.uow_factory, None, grace=timedelta(hours=settings.reconcile_grace_hours)
     )
     for order_id in outcome.orders_auto_refunded:
-        logger.warning("order %s auto_refunded: its transaction record is missing", order_id)
+        logger.warning(
+            "order %s auto_refunded: its transaction record is missing",
+            order_id,
+            extra={"order_id": str(order_id)},
+        )
     if outcome.discrepancies_found:
         logger.warning("reconciliation found %d new discrepancies", outcome.discrepancies_found)
 

@@ -29,6 +29,7 @@ from refundry.entrypoints.api import (
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
+from refundry.entrypoints.api.request_ids import FastAPIWithRequestIds
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
@@ -41,7 +42,10 @@ REDOC_CSP = (
 )
 
 
-class RefundryApi(FastAPI):
+class RefundryApi(FastAPIWithRequestIds):
+    """X-Request-Id on every answer and log line; the problem schema as shared
+    components of the OpenAPI document."""
+
     def openapi(self) -> dict[str, Any]:
         if not self.openapi_schema:
             self.openapi_schema = errors.add_problem_components(super().openapi())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 from weakref import WeakKeyDictionary
 
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from refundry.bootstrap import Container
 from refundry.domain.errors import InvalidInput, Unauthenticated
+from refundry.entrypoints import log_context
 from refundry.services.handlers.merchants import ApiCaller, ApiKeyCache
 
 
@@ -36,6 +38,7 @@ bearer = HTTPBearer(
 
 
 async def get_caller(
+    request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> ApiCaller:
@@ -49,7 +52,16 @@ async def get_caller(
     caller = cache.cached(token)
     if caller is None:
         caller = await run_in_threadpool(cache.authenticate, factory, token)
+    # The request's log lines name the merchant, and the order its path names.
+    log_context.bind(merchant_id=caller.merchant_id, order_id=_order_in_path(request))
     return caller
+
+
+def _order_in_path(request: Request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.path_params["order_id"])
+    except (KeyError, TypeError, ValueError):
+        return None  # no order in the path, or not an id (the route answers 422)
 
 
 # Keys recently read, per database (a process may serve several, as the tests do), so a

@@ -24,6 +24,7 @@ from refundry.domain.errors import (
 from refundry.domain.order import Order
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
 from refundry.domain.status import OrderStatus
+from refundry.entrypoints import log_context
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
@@ -55,12 +56,14 @@ QueryText = Annotated[str | None, Query(max_length=320), AfterValidator(refuse_n
 
 def current_session(request: Request, container: ContainerDep) -> Session | None:
     try:
-        return transactions.read(
+        session = transactions.read(
             container.uow_factory,
             lambda uow: staff.session(uow, request.cookies.get(COOKIE)),
         )
     except Unauthenticated:
         return None
+    log_context.bind(merchant_id=session.member.merchant_id)  # on the request's log lines
+    return session
 
 
 def to_login() -> RedirectResponse:

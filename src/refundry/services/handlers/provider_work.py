@@ -157,7 +157,9 @@ def _plan(work: ProviderWork, message: OutboxMessage, order: Order | None) -> St
     except Exception as error:
         # A bug or an unexpected state must not stall the other messages; this one
         # backs off like an unavailable provider and says why.
-        logger.exception("%s %s failed unexpectedly", message.topic, message.id)
+        logger.exception(
+            "%s %s failed unexpectedly", message.topic, message.id, extra=message.log_fields()
+        )
         unexpected = ProviderUnavailable(f"{type(error).__name__}: {error}")
         return Step(message, partial(_retry_later, work, message, unexpected))
 
@@ -170,7 +172,10 @@ def _record(work: ProviderWork, answered: Sequence[tuple[Step, Answer]]) -> None
     except Exception:
         if len(answered) == 1:
             step, _ = answered[0]
-            logger.exception("%s %s failed unexpectedly", step.message.topic, step.message.id)
+            about = step.message
+            logger.exception(
+                "%s %s failed unexpectedly", about.topic, about.id, extra=about.log_fields()
+            )
             _retry_alone(work, step.message)
             return
         # One outcome that cannot be recorded (a bug, a conflict) must not hold back the
@@ -270,7 +275,8 @@ def _record_void(
     work: ProviderWork, message: OutboxMessage, uow: UnitOfWork, order: Order, answer: Answer
 ) -> None:
     if isinstance(answer, ProviderRejected):
-        logger.error("void of order %s refused by the provider: %s", order.id, answer.detail)
+        detail, fields = answer.detail, message.log_fields()
+        logger.error("void of order %s refused by the provider: %s", order.id, detail, extra=fields)
         order.authorization_void_refused(utcnow())
         uow.outbox.fail(message, answer.detail, utcnow())
     elif answer is None:
@@ -309,7 +315,8 @@ def _unavailable(message: OutboxMessage, answer: Answer) -> ProviderUnavailable:
         return answer
     # Anything else a call raised is a bug or an answer we do not understand: logged in
     # full, and retried like an outage rather than taken for a result.
-    logger.error("%s %s: unexpected answer %r", message.topic, message.id, answer)
+    fields = message.log_fields()
+    logger.error("%s %s: unexpected answer %r", message.topic, message.id, answer, extra=fields)
     return ProviderUnavailable(f"{type(answer).__name__}: {answer}")
 
 
@@ -335,5 +342,6 @@ def _retry_later(
         error.detail,
         message.attempts,
         delay.total_seconds(),
+        extra=message.log_fields(),
     )
     uow.outbox.retry(message, utcnow() + delay, error.detail)

@@ -39,7 +39,8 @@ def apply_refund_outcome(
         case ProviderRefundState.FAILED:
             reason = outcome.failure_reason or "refused by the provider"
             order.fail_refund(refund_id, reason, now)
-            logger.warning("refund %s failed at the provider: %s", refund_id, reason)
+            fields = {"order_id": str(order.id), "refund_id": str(refund_id)}
+            logger.warning("refund %s failed at the provider: %s", refund_id, reason, extra=fields)
     return refund
 
 
@@ -65,6 +66,7 @@ def apply_refund_event(uow: UnitOfWork, order: Order, event: ProviderRefundEvent
                 event.event_id,
                 event.currency_code,
                 order.currency.code,
+                extra={"order_id": str(order.id)},
             )
         else:
             order.record_external_refund(

@@ -63,6 +63,14 @@ class OutboxMessage:
                 topic, payload = Topic.PROVIDER_VOID_AUTHORIZATION, {}
         return cls(uuid.uuid4(), merchant_id, order_id, topic, payload, 0, now)
 
+    def log_fields(self) -> dict[str, str]:
+        """What a log line about this message carries (``extra=``; JSON logs show it)."""
+        fields = {"topic": str(self.topic), "outbox_message_id": str(self.id)}
+        fields["merchant_id"] = str(self.merchant_id)
+        if self.order_id is not None:
+            fields["order_id"] = str(self.order_id)
+        return fields
+
 
 class OutboxRepository(Protocol):
     def add(self, messages: Sequence[OutboxMessage], now: datetime) -> None: ...
