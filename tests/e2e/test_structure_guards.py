@@ -18,7 +18,7 @@ from tests.conftest import Api, order_body
 
 # sha256 of the bytes GET /openapi.json serves (400 kB, so not kept as a file). To see
 # what changed: save the document from the commit before and diff the two.
-OPENAPI_SHA256 = "0f80c55822c8010890d4126d73b0782374eb2fe06bf34864c016318007a6145e"
+OPENAPI_SHA256 = "2aa934f13e9cde3cf7f9c45e0362632d1299a113b221baaf4d3c619a4061c161"
 
 # Statements a keyed partial refund of one line, or a keyed cancel, issues with one
 # subscribed webhook endpoint, counted by the driver's cursor executions (BEGIN IMMEDIATE

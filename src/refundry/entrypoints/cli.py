@@ -16,7 +16,7 @@ from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import DEFAULT_SANDBOX_WEBHOOK_SECRET, Settings
-from refundry.domain.errors import InvalidInput, RefundryError
+from refundry.domain.errors import DatabaseUnavailable, InvalidInput, RefundryError
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.cli_reconcile import reconcile_app
 from refundry.entrypoints.cli_verify import verify
@@ -380,11 +380,12 @@ def main() -> None:
     """The ``refundry`` script. Every command's refusals end here, in one place.
 
     A domain error is the user's request refused (a blank name, an unknown id), not a
-    bug: it is printed as one line on stderr and the exit code is 1, never a traceback.
+    bug, and so is a database out of reach: it is printed as one line on stderr and the
+    exit code is 1, never a traceback.
     """
     try:
         app()
-    except RefundryError as error:
-        detail = " ".join(error.detail.splitlines())
+    except (RefundryError, DatabaseUnavailable) as error:
+        detail = " ".join(str(error).splitlines())
         typer.echo(f"refundry: {detail} ({error.code})", err=True)
         raise SystemExit(1) from None

@@ -17,12 +17,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from refundry.adapters.db.outages import cause_in_one_line
 from refundry.domain import errors
 
 PROBLEM_BASE = "https://refundry.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
 logger = logging.getLogger("refundry.api")
+
+# Seconds a client is asked to wait before sending a request answered 503 again: an
+# outage of the database or a provider is seldom over sooner, and a client retrying in a
+# tight loop only adds to the load that may have caused it.
+RETRY_AFTER_SECONDS = 5
 
 # Most specific first: the first matching class decides.
 STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
@@ -51,7 +57,9 @@ def problem_responses() -> dict[int | str, dict[str, Any]]:
         400: "The body could not be read (not UTF-8), or a provider event failed its "
         "signature check",
         402: "The payment provider refused the request",
-        503: "The payment provider did not answer; retry later",
+        503: "The payment provider did not answer (`provider-unavailable`), or the database "
+        "is unavailable (`database-unavailable`): nothing was refused; send the request again "
+        "after the seconds in the Retry-After header, a POST with the same Idempotency-Key",
         401: "Missing or invalid API key",
         404: "Not found (including another merchant's resource)",
         409: "The order's state forbids the request",
@@ -101,13 +109,35 @@ def problem(
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, errors.RefundryError)
+    status = status_for(error)
     return problem(
-        status_for(error),
+        status,
         error.code,
         error.title,
         error.detail,
         request.url.path,
         error.extensions,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None,
+    )
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """A 503 like any other answer: handled here, the error never reaches uvicorn, which
+    would close the client's keep-alive connection after an unhandled one."""
+    assert isinstance(error, errors.DatabaseUnavailable)
+    logger.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        cause_in_one_line(error),
+    )
+    return problem(
+        503,
+        error.code,
+        error.title,
+        str(error),
+        request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -165,6 +195,7 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.RefundryError, _domain_error)
+    app.add_exception_handler(errors.DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
