@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from refundry.entrypoints.api.header_deadline import PROTOCOL
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -75,10 +77,10 @@ def running_server(
 @contextmanager
 def api_server(database_url: str) -> Iterator[str]:
     """The API under uvicorn on this database, as a user would run it (several
-    workers on PostgreSQL, one on SQLite)."""
+    workers on PostgreSQL, one on SQLite; the HTTP protocol ``refundry serve`` uses)."""
     workers = "1" if database_url.startswith("sqlite") else "3"
     port = free_port()
-    command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app"]
+    command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app", "--http", PROTOCOL]
     command += ["--port", str(port), "--workers", workers, "--log-level", "warning"]
     with running_server(command, port=port, env={"REFUNDRY_DATABASE_URL": database_url}) as base:
         yield base

@@ -82,6 +82,12 @@ class Settings:
     sign_in_lockout_failures: int = 5
     sign_in_lockout_minutes: float = 15.0
     max_request_bytes: int = 1024 * 1024
+    # Slow clients: a request's header block must arrive within the first, its body within
+    # the second after its headers, or the connection is closed (the body's answered 408).
+    # 30 s in all by default: headers (a few kB) take an honest client milliseconds, and a
+    # body of the largest size accepted (1 MiB) needs 20 s only below about 420 kbit/s.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -111,6 +117,8 @@ class Settings:
             raise ValueError("REFUNDRY_RATE_LIMIT_PER_SECOND must be >= 0 and the burst >= 1")
         if self.sign_in_lockout_failures < 1 or self.max_request_bytes < 1024:
             raise ValueError("the sign-in lockout needs >= 1 failure; bodies >= 1024 bytes")
+        if self.header_timeout_seconds <= 0 or self.body_timeout_seconds <= 0:
+            raise ValueError("REFUNDRY_HEADER_/BODY_TIMEOUT_SECONDS must be positive")
 
     @property
     def webhook_policy(self) -> DeliveryPolicy:
@@ -184,4 +192,6 @@ class Settings:
             sign_in_lockout_failures=int(env("REFUNDRY_SIGN_IN_LOCKOUT_FAILURES", "5")),
             sign_in_lockout_minutes=float(env("REFUNDRY_SIGN_IN_LOCKOUT_MINUTES", "15")),
             max_request_bytes=int(env("REFUNDRY_MAX_REQUEST_BYTES", str(1024 * 1024))),
+            header_timeout_seconds=float(env("REFUNDRY_HEADER_TIMEOUT_SECONDS", "10")),
+            body_timeout_seconds=float(env("REFUNDRY_BODY_TIMEOUT_SECONDS", "20")),
         )

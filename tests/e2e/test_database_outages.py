@@ -27,6 +27,7 @@ from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints import cli
 from refundry.entrypoints.api.app import create_app
+from refundry.entrypoints.api.header_deadline import PROTOCOL
 from refundry.entrypoints.worker import Worker
 from refundry.services import transactions
 from refundry.services.handlers.merchants import create_merchant
@@ -200,8 +201,8 @@ def test_a_real_server_answers_an_outage_with_503_on_one_connection_and_recovers
 
 
 def serve(database_url: str) -> AbstractContextManager[str]:
-    """The API under uvicorn, one process."""
+    """The API under uvicorn, one process, with the HTTP protocol ``refundry serve`` uses."""
     port = free_port()
     command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app", "--port", str(port)]
-    command += ["--log-level", "warning"]
+    command += ["--http", PROTOCOL, "--log-level", "warning"]
     return running_server(command, port=port, env={"REFUNDRY_DATABASE_URL": database_url})

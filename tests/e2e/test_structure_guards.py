@@ -18,7 +18,7 @@ from tests.conftest import Api, order_body
 
 # sha256 of the bytes GET /openapi.json serves (400 kB, so not kept as a file). To see
 # what changed: save the document from the commit before and diff the two.
-OPENAPI_SHA256 = "2aa934f13e9cde3cf7f9c45e0362632d1299a113b221baaf4d3c619a4061c161"
+OPENAPI_SHA256 = "fd357a9666e6d7977855e0bb0b5992fa6b4a75e7a54ae0e451f4b5dd15a37a55"
 
 # Statements a keyed partial refund of one line, or a keyed cancel, issues with one
 # subscribed webhook endpoint, counted by the driver's cursor executions (BEGIN IMMEDIATE

@@ -67,6 +67,7 @@ def serve(
 
     import uvicorn
 
+    from refundry.entrypoints.api.header_deadline import PROTOCOL
     from refundry.entrypoints.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -87,6 +88,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=PROTOCOL,  # uvicorn's default, with a deadline on each request's headers
         log_level="info",
         log_config=uvicorn_log_config(),
     )

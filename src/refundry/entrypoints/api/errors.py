@@ -64,6 +64,7 @@ def problem_responses() -> dict[int | str, dict[str, Any]]:
         404: "Not found (including another merchant's resource)",
         409: "The order's state forbids the request",
         422: "The request is not valid",
+        408: "The request body did not arrive in time (`request-timeout`)",
         413: "The request body is larger than the server accepts",
         429: "Too many requests: wait for the seconds in the Retry-After header",
     }
