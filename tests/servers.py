@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from refundry.entrypoints.api.header_deadline import PROTOCOL
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -83,10 +85,11 @@ def running_server(
 @contextmanager
 def api_server(database_url: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """The API under uvicorn on this database, as a user would run it (several
-    workers on PostgreSQL, one on SQLite); ``env`` adds settings."""
+    workers on PostgreSQL, one on SQLite; the HTTP protocol ``refundry serve`` uses); ``env``
+    adds settings."""
     workers = "1" if database_url.startswith("sqlite") else "3"
     port = free_port()
-    command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app"]
+    command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app", "--http", PROTOCOL]
     command += ["--port", str(port), "--workers", workers, "--log-level", "warning"]
     settings = {**(env or {}), "REFUNDRY_DATABASE_URL": database_url}
     with running_server(command, port=port, env=settings) as base:

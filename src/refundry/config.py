@@ -102,6 +102,12 @@ class Settings:
     # How `refundry serve` and `refundry worker` log: lines for people, or one JSON object a
     # line (with the request id, merchant and order) for a log pipeline.
     log_format: str = "text"
+    # Slow clients: a request's header block must arrive within the first, its body within
+    # the second after its headers, or the connection is closed (the body's answered 408).
+    # 30 s in all by default: headers (a few kB) take an honest client milliseconds, and a
+    # body of the largest size accepted (1 MiB) needs 20 s only below about 420 kbit/s.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         if self.database_pooler not in DATABASE_POOLERS:
@@ -149,6 +155,8 @@ class Settings:
                 f"REFUNDRY_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
                 f"not {self.log_format!r}"
             )
+        if self.header_timeout_seconds <= 0 or self.body_timeout_seconds <= 0:
+            raise ValueError("REFUNDRY_HEADER_/BODY_TIMEOUT_SECONDS must be positive")
 
     @property
     def transaction_pooler(self) -> bool:
@@ -236,4 +244,6 @@ class Settings:
             sign_in_lockout_minutes=float(env("REFUNDRY_SIGN_IN_LOCKOUT_MINUTES", "15")),
             max_request_bytes=int(env("REFUNDRY_MAX_REQUEST_BYTES", str(1024 * 1024))),
             log_format=env("REFUNDRY_LOG_FORMAT", "text").strip().lower() or "text",
+            header_timeout_seconds=float(env("REFUNDRY_HEADER_TIMEOUT_SECONDS", "10")),
+            body_timeout_seconds=float(env("REFUNDRY_BODY_TIMEOUT_SECONDS", "20")),
         )

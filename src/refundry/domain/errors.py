@@ -62,6 +62,7 @@ The hierarchy, so callers can catch at any level::
         ├── ProviderUnavailable       worth retrying: timeout, 5xx, refused connection
         ├── ProviderRejected          the provider said no for good (decline, bad request)
         └── ProviderEventInvalid      an inbound provider event failed its signature check
+    DatabaseUnavailable (Exception)   nothing refused: the database did not answer; retry
     IdempotencyKeyReused (InvalidInput) same key sent with a different request
 """
 
@@ -392,3 +393,8 @@ class ProviderRejected(ProviderError):
 class ProviderEventInvalid(ProviderError):
     code = "provider-event-invalid"
     title = "The provider event is not signed correctly"
+
+
+class DatabaseUnavailable(Exception):  # not a RefundryError: no request was refused
+    code = "database-unavailable"
+    title = "The database is unavailable; try again later"

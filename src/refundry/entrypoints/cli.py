@@ -17,7 +17,7 @@ from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
 from refundry.config import InvalidSetting, Settings
-from refundry.domain.errors import RefundryError
+from refundry.domain.errors import DatabaseUnavailable, RefundryError
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.cli_database import NoDatabase, existing_database
 from refundry.entrypoints.cli_demo import demo
@@ -227,6 +227,8 @@ def main() -> None:
         app()
     except RefundryError as error:
         _refuse(f"{error.detail} ({error.code})")
+    except DatabaseUnavailable as error:  # the database could not be reached
+        _refuse(f"{error} ({error.code})")
     except (NoDatabase, InvalidSetting, ArgumentError) as error:
         _refuse(str(error))
     except OperationalError as error:  # the database refused or did not answer

@@ -56,6 +56,7 @@ def run_api(
     ``when_answering`` is called once the API answers (the demo prints its sign-in then)."""
     import uvicorn
 
+    from refundry.entrypoints.api.header_deadline import PROTOCOL
     from refundry.entrypoints.worker import Worker
 
     settings = Settings.from_env()
@@ -78,6 +79,7 @@ def run_api(
         host=host,
         port=port,
         workers=workers,
+        http=PROTOCOL,  # uvicorn's default, with a deadline on each request's headers
         log_level="warning" if quiet else "info",
         log_config=log_config,
     )

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    """The header line, then one line per row, each as soon as it is made."""
+    """The header line, then one line per row, each as soon as it is made.
+
+    The first row is read here, before a line is given out: when that read fails (the
+    database is down), a streamed response has not started yet and the error is answered
+    as one (a 503), where later it could only cut a 200 short."""
+    remaining = iter(rows)
+    first = list(itertools.islice(remaining, 1))
+    return _lines(header, itertools.chain(first, remaining))
+
+
+def _lines(header: Sequence[str], rows: Iterator[Sequence[object]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)

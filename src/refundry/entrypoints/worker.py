@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
 
+from refundry.adapters.db.outages import cause_in_one_line
 from refundry.bootstrap import Container
 from refundry.config import Settings
+from refundry.domain.errors import DatabaseUnavailable
 from refundry.services import clock
 from refundry.services.handlers import (
     authorization_watch,
@@ -153,6 +155,13 @@ class Worker:
             self._last_run[job.name] = now
             try:
                 busy = bool(job.run(self.container)) or busy
+            except DatabaseUnavailable as error:
+                # An outage is not a bug: one line a job and round, no traceback.
+                logger.warning(
+                    "job %s: database unavailable, tried again next round (%s)",
+                    job.name,
+                    cause_in_one_line(error),
+                )
             except Exception:
                 # One failing job must not stop the others; it is retried next round.
                 logger.exception("job %s failed", job.name)

@@ -43,7 +43,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db import pending_writes
+from refundry.adapters.db import outages, pending_writes
+from refundry.domain.errors import DatabaseUnavailable
 
 WRITE_OPTION = "refundry_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -76,6 +77,7 @@ def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs: Any) 
             options["connect_args"] = {"prepare_threshold": None}
         engine = sa.create_engine(url, **{**options, **kwargs})
         event.listen(engine, "checkout", _replace_if_closed)
+    outages.install(engine)
     pending_writes.install(engine)
     return engine
 
@@ -109,7 +111,10 @@ def begin(engine: Engine, *, write: bool) -> tuple[sa.Connection, sa.RootTransac
     lock from its BEGIN (BEGIN IMMEDIATE, through this process's queue for it). One that
     is not a write is READ ONLY on PostgreSQL (psycopg says so in its BEGIN): see
     ``end_read``."""
-    connection = engine.connect()
+    try:
+        connection = engine.connect()
+    except sa.exc.TimeoutError as error:  # every pooled connection busy past the pool's wait
+        raise DatabaseUnavailable(outages.DETAIL) from error
     if write and is_sqlite(engine):
         connection = connection.execution_options(**{WRITE_OPTION: True})
     elif not write and not is_sqlite(engine):

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from refundry.adapters.db.outages import cause_in_one_line
 from refundry.domain import errors
 from refundry.entrypoints.api.schemas import Problem
 
@@ -24,6 +25,11 @@ PROBLEM_BASE = "https://refundry.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
 
 logger = logging.getLogger("refundry.api")
+
+# Seconds a client is asked to wait before sending a request answered 503 again: an
+# outage of the database or a provider is seldom over sooner, and a client retrying in a
+# tight loop only adds to the load that may have caused it.
+RETRY_AFTER_SECONDS = 5
 
 # Most specific first: the first matching class decides.
 STATUS_BY_ERROR: tuple[tuple[type[errors.RefundryError], int], ...] = (
@@ -57,11 +63,18 @@ PROBLEM_RESPONSES: tuple[tuple[int, str, str], ...] = (
     (401, "Unauthenticated", "Missing or invalid API key"),
     (402, "ProviderRejected", "The payment provider refused the request"),
     (404, "NotFound", "Not found (including another merchant's resource)"),
+    (408, "RequestTimeout", "The request body did not arrive in time (`request-timeout`)"),
     (409, "Conflict", "The order's state forbids the request"),
     (413, "ContentTooLarge", "The request body is larger than the server accepts"),
     (422, "InvalidRequest", "The request is not valid"),
     (429, "TooManyRequests", "Too many requests: wait for the seconds in the Retry-After header"),
-    (503, "ProviderUnavailable", "The payment provider did not answer; retry later"),
+    (
+        503,
+        "Unavailable",
+        "The payment provider did not answer (`provider-unavailable`), or the database is "
+        "unavailable (`database-unavailable`): nothing was refused; send the request again "
+        "after the seconds in the Retry-After header, a POST with the same Idempotency-Key",
+    ),
 )
 COMPONENTS = "#/components/"
 
@@ -129,13 +142,35 @@ def problem(
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, errors.RefundryError)
+    status = status_for(error)
     return problem(
-        status_for(error),
+        status,
         error.code,
         error.title,
         error.detail,
         request.url.path,
         error.extensions,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None,
+    )
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """A 503 like any other answer: handled here, the error never reaches uvicorn, which
+    would close the client's keep-alive connection after an unhandled one."""
+    assert isinstance(error, errors.DatabaseUnavailable)
+    logger.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        cause_in_one_line(error),
+    )
+    return problem(
+        503,
+        error.code,
+        error.title,
+        str(error),
+        request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -193,6 +228,7 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.RefundryError, _domain_error)
+    app.add_exception_handler(errors.DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -1,15 +1,24 @@
-"""Abuse limits in front of every route: request size, and request rate per API key and
-per address signing in to the dashboard.
+"""Abuse limits in front of every route: request size, the time a body may take, and
+request rate per API key and per address signing in to the dashboard.
 
 Rates are token buckets kept in each server process: a key may make ``rate`` requests a
 second on average and ``burst`` at once, per process. Counting in the database instead
 would add a write to every request; the sign-in lockout, which must hold across
 processes, is kept there (``services.handlers.staff``). A refused request is answered before any
-route runs: 413 for a body over ``max_request_bytes``, 429 with ``Retry-After``.
+route runs: 413 for a body over ``max_request_bytes``, 429 with ``Retry-After``, 408 for a
+body not all there ``body_timeout_seconds`` after its headers.
+
+A body is read whole here, before the application sees the request, under one deadline:
+a client trickling it a byte at a time is cut off, where a deadline per read would let it
+go on for ever. uvicorn has no such timeout; the header block's is in ``header_deadline``,
+since the application only hears of a request once its headers are in. A refusal of a
+body closes the connection (``Connection: close``): what is left of the body must not be
+read as the next request, nor keep the connection open while it trickles in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -66,6 +75,7 @@ class RequestLimits:
     ) -> None:
         self.app = app
         self.max_bytes = settings.max_request_bytes
+        self.body_seconds = settings.body_timeout_seconds
         self.keys = (
             TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst, clock)
             if settings.rate_limit_per_second > 0
@@ -94,12 +104,19 @@ class RequestLimits:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._too_large(scope, send)
             return
-        if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
-            body = await _read_at_most(receive, self.max_bytes)
-            if body is None:
+        if declared not in (None, "0") or _header(scope, b"transfer-encoding") is not None:
+            try:
+                async with asyncio.timeout(self.body_seconds):
+                    body = await _read_at_most(receive, self.max_bytes)
+            except TimeoutError:
+                await self._too_slow(scope, send)
+                return
+            except _TooLarge:
                 await self._too_large(scope, send)
                 return
-            receive = _replay(body)
+            except _Disconnected:
+                return  # nobody to answer; a body cut short must not run as a whole one
+            receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
     def _wait(self, scope: Scope) -> float:
@@ -121,7 +138,18 @@ class RequestLimits:
             "request-too-large",
             "Request too large",
             f"a request body may hold at most {self.max_bytes} bytes",
-            {},
+            {"Connection": "close"},
+        )
+
+    async def _too_slow(self, scope: Scope, send: Send) -> None:
+        await _refuse(
+            scope,
+            send,
+            408,
+            "request-timeout",
+            "Request body too slow",
+            f"a request body must arrive within {self.body_seconds:g} s of its headers",
+            {"Connection": "close"},
         )
 
 
@@ -132,35 +160,43 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
-    """The whole body of a request that declared no length, or ``None`` past ``limit``."""
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _read_at_most(receive: Receive, limit: int) -> bytes:
+    """The whole body (a declared length is checked before; a streamed one, here)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise _Disconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return None
+            raise _TooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read, then the server's own ``receive``: it tells of a disconnect."""
     sent = False
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replayed
 
 
 async def _refuse(

@@ -13,9 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from refundry.adapters.db.outages import cause_in_one_line
 from refundry.bootstrap import Container
-from refundry.domain.errors import RefundryError, Unauthenticated
-from refundry.entrypoints.api.errors import status_for
+from refundry.domain.errors import DatabaseUnavailable, RefundryError, Unauthenticated
+from refundry.entrypoints.api.errors import RETRY_AFTER_SECONDS, status_for
 from refundry.entrypoints.dashboard import (
     approvals,
     customers,
@@ -62,6 +63,7 @@ def create_dashboard_app(container: Container) -> FastAPI:
     app.include_router(report_pages.router)
     app.include_router(operations.router)
     app.add_exception_handler(RefundryError, _domain_error)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -101,6 +103,25 @@ def _domain_error(request: Request, error: Exception) -> Response:
         return RedirectResponse("/dashboard/login", status_code=303)
     current = routes.current_session(request, request.app.state.container)
     return render(request, "error.html", status_for(error), session=current, message=error.detail)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    """Said in plain words, without the member's menu: reading the session needs the
+    database too."""
+    assert isinstance(error, DatabaseUnavailable)
+    logger.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        cause_in_one_line(error),
+    )
+    page = render(
+        request, "error.html", 503, session=None,
+        message="The database cannot be reached just now. Wait a few seconds, then reload "
+        "the order to see where it stands before doing anything again.",
+    )  # fmt: skip
+    page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return page
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:

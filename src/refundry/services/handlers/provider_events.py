@@ -15,6 +15,7 @@ import uuid
 from functools import partial
 from typing import Any
 
+from refundry.domain.errors import DatabaseUnavailable
 from refundry.domain.payments import ProviderRefund, ProviderRefundEvent, ProviderRefundState
 from refundry.services.clock import utcnow
 from refundry.services.handlers.refund_outcomes import apply_refund_event
@@ -50,6 +51,8 @@ def receive_provider_event(
     )
     try:
         return run(uow_factory, partial(receive, apply_now=True))
+    except DatabaseUnavailable:
+        raise  # a 503: the provider sends the event again; nothing was stored
     except Exception:
         logger.exception("provider event %s %s left to the worker", provider, event_id)
         return run(uow_factory, partial(receive, apply_now=False))

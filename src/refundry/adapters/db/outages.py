@@ -1,0 +1,64 @@
+"""A database that cannot be reached, told apart from a statement that failed.
+
+Every driver error of an engine passes through ``install``'s listener. One that means the
+database is out of reach becomes ``DatabaseUnavailable`` (its ``__cause__`` is the
+driver's error), which the API answers 503 with ``Retry-After`` and the worker retries
+next round; before, it was a 500 whose exception reached uvicorn, and uvicorn closed the
+client's keep-alive connection. Out of reach means:
+
+- no connection could be opened (refused, unreachable, the server starting or shutting
+  down, too many clients; a SQLite file that cannot be opened), or
+- the connection broke under a statement (the server went away, the network cut it):
+  SQLAlchemy calls that a disconnect and replaces the pool's connections.
+
+A statement that failed on a working connection keeps its own type, although the driver
+calls several of them ``OperationalError`` too: a serialization failure, a deadlock, a lock
+or statement timeout, SQLite's "database is locked". They are about that transaction, not
+about the database's availability; nothing retries or maps them today, and calling them an
+outage would hide them behind a 503 that invites the same request again.
+
+A pool with no free connection within its timeout (``engine.begin``) is an outage too: the
+database is too slow to keep up, and the answer is the same.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, ExceptionContext
+
+from refundry.domain.errors import DatabaseUnavailable
+
+# What the client reads. A POST cut off at its commit may or may not have been committed;
+# its Idempotency-Key makes sending it again safe either way.
+DETAIL = (
+    "the database cannot be reached just now; send the request again in a few seconds "
+    "(a POST with the same Idempotency-Key)"
+)
+
+
+def install(engine: Engine) -> None:
+    event.listen(engine, "handle_error", _outage_or_none)
+
+
+def _outage_or_none(context: ExceptionContext) -> BaseException | None:
+    if context.is_pre_ping:
+        return None  # SQLAlchemy replaces a connection whose ping failed on its own
+    if context.is_disconnect or _could_not_connect(context):
+        return DatabaseUnavailable(DETAIL)
+    return None
+
+
+def _could_not_connect(context: ExceptionContext) -> bool:
+    # No connection yet: the error came from opening one (psycopg and sqlite3 both raise
+    # their OperationalError for it).
+    dbapi = context.dialect.loaded_dbapi
+    return context.connection is None and isinstance(
+        context.original_exception, dbapi.OperationalError
+    )
+
+
+def cause_in_one_line(error: DatabaseUnavailable) -> str:
+    """The driver's error that made ``error``, in one line, for a log (never for the client:
+    it names hosts and ports)."""
+    cause = error.__cause__ or error
+    return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:300]

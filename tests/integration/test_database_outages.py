@@ -1,0 +1,74 @@
+"""Which driver errors mean the database is out of reach (``adapters/db/outages.py``).
+
+A connection lost under a transaction is an outage; a statement that failed on a working
+connection is not, though psycopg calls a serialization failure, a deadlock and a lock or
+statement timeout ``OperationalError`` too, as it does a refused connection.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from refundry.adapters.db.engine import begin, create_engine
+from refundry.domain.errors import DatabaseUnavailable
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_connection_lost_under_a_transaction_is_an_outage_and_the_next_one_works(
+    postgres_url: str,
+) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        connection, _ = begin(engine, write=True)
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        # when the server ends the session mid-transaction (a restart, a failover)
+        admin_url = make_url(postgres_url).set(drivername="postgresql")
+        with psycopg.connect(admin_url.render_as_string(hide_password=False)) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(DatabaseUnavailable) as lost:
+            connection.exec_driver_sql("SELECT 1")
+        connection.close()
+        # then the driver's error is kept as the cause, and a new transaction works
+        assert isinstance(lost.value.__cause__, psycopg.OperationalError)
+        with engine.connect() as fresh:
+            assert fresh.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statement", "driver_error"),
+    [
+        (
+            "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'serialization_failure'; END $$",
+            psycopg.errors.SerializationFailure,
+        ),
+        (
+            "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'deadlock_detected'; END $$",
+            psycopg.errors.DeadlockDetected,
+        ),
+        (
+            "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'lock_not_available'; END $$",
+            psycopg.errors.LockNotAvailable,
+        ),
+        ("SET LOCAL statement_timeout = '10ms'; SELECT pg_sleep(5)", psycopg.errors.QueryCanceled),
+    ],
+)
+def test_a_statement_that_failed_on_a_working_connection_keeps_its_type(
+    postgres_url: str, statement: str, driver_error: type[Exception]
+) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        connection, transaction = begin(engine, write=True)
+        with pytest.raises(sa.exc.OperationalError) as failed:
+            connection.exec_driver_sql(statement)
+        assert isinstance(failed.value.orig, driver_error)
+        transaction.rollback()
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1  # still connected
+        connection.close()
+    finally:
+        engine.dispose()
