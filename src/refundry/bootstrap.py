@@ -23,6 +23,7 @@ from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
 from refundry.services.handlers.quotes import QuoteSigner
 from refundry.services.handlers.webhook_delivery import WebhookWork
 from refundry.services.ports.payment_providers import ProviderRegistry
+from refundry.services.ports.tracing import NO_TRACING, Tracing
 
 SANDBOX_API_KEY = "sk_test_refundry_sandbox"
 
@@ -38,6 +39,8 @@ class Container:
     webhook_work: WebhookWork
     # Inbound event readers by provider name, as in POST /v1/providers/{name}/events.
     event_readers: Mapping[str, ProviderEventReader]
+    # OpenTelemetry when settings.otel (adapters/otel.py's), else one that does nothing.
+    tracing: Tracing = NO_TRACING
 
 
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) -> Container:
@@ -45,7 +48,8 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
     engine = create_engine(settings.database_url)
     if run_migrations:
         migrate(engine)
-    uow_factory = SqlUnitOfWorkFactory(engine)
+    tracing = start_tracing(engine) if settings.otel else NO_TRACING
+    uow_factory = SqlUnitOfWorkFactory(engine, tracing)
     key = settings.secret_key
     if key is None:
         with uow_factory(write=False) as uow:
@@ -64,6 +68,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
             events_expected=settings.refund_events_expected,
             poll_fallback=timedelta(seconds=settings.refund_poll_fallback_seconds),
         ),
+        tracing=tracing,
     )
     webhook_work = WebhookWork(
         uow_factory,
@@ -84,7 +89,21 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         provider_work,
         webhook_work,
         provider_event_readers(settings),
+        tracing,
     )
+
+
+def start_tracing(engine: Engine) -> Tracing:
+    """OpenTelemetry, imported here and only now: without the extra, or with tracing
+    off, the process never loads it."""
+    try:
+        from refundry.adapters import otel
+    except ImportError as error:
+        raise RuntimeError(
+            "tracing is on (REFUNDRY_OTEL or OTEL_* is set) but OpenTelemetry is not "
+            "installed: pip install 'refundry[otel]', or set REFUNDRY_OTEL=0"
+        ) from error
+    return otel.start_tracing(engine)
 
 
 def provider_event_readers(settings: Settings) -> dict[str, ProviderEventReader]:

@@ -82,6 +82,9 @@ class Settings:
     sign_in_lockout_failures: int = 5
     sign_in_lockout_minutes: float = 15.0
     max_request_bytes: int = 1024 * 1024
+    # OpenTelemetry traces (the `refundry[otel]` extra): on with REFUNDRY_OTEL=1, or when
+    # the standard OTEL_* environment names an exporter (see ``otel_wanted``).
+    otel: bool = False
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -184,4 +187,22 @@ class Settings:
             sign_in_lockout_failures=int(env("REFUNDRY_SIGN_IN_LOCKOUT_FAILURES", "5")),
             sign_in_lockout_minutes=float(env("REFUNDRY_SIGN_IN_LOCKOUT_MINUTES", "15")),
             max_request_bytes=int(env("REFUNDRY_MAX_REQUEST_BYTES", str(1024 * 1024))),
+            otel=otel_wanted(os.environ),
         )
+
+
+def otel_wanted(env: Mapping[str, str]) -> bool:
+    """Traces are on when REFUNDRY_OTEL says so (1/0 decides, whatever else is set), or
+    when the standard variables ask for an exporter: OTEL_TRACES_EXPORTER other than
+    ``none``, or an OTLP endpoint; OTEL_SDK_DISABLED=true turns them off."""
+    explicit = env.get("REFUNDRY_OTEL", "").strip().lower()
+    if explicit:
+        return explicit in ("1", "true", "yes")
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(
+        env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )

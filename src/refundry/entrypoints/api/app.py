@@ -28,6 +28,7 @@ from refundry.entrypoints.api import (
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
+from refundry.entrypoints.api.tracing import trace_requests
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
@@ -48,6 +49,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container or bootstrap()
     app.add_middleware(RequestLimits, settings=app.state.container.settings)
+    trace_requests(app, app.state.container)
     errors.install(app)
     routers = (
         routes_orders.router,
