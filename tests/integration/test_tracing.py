@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from opentelemetry.util._once import Once
 
 from refundry.adapters import otel
 from refundry.adapters.db.tables.messages import outbox_messages
@@ -43,13 +44,20 @@ def spans() -> Iterator[InMemorySpanExporter]:
     """Finished spans, kept in memory: the process's tracer provider (one per process,
     so added to if another test set it first)."""
     provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
+    ours = not isinstance(provider, TracerProvider)
+    if ours:
         provider = TracerProvider()
         trace.set_tracer_provider(provider)
+    assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     yield exporter
-    exporter.shutdown()  # the processor stays, but exports nothing more
+    exporter.shutdown()
+    if ours:
+        # Unset again, as OpenTelemetry's own tests do (the API can set it only once): a
+        # provider left set would turn FastAPI's own telemetry on for every later test.
+        trace._TRACER_PROVIDER_SET_ONCE = Once()
+        trace._TRACER_PROVIDER = None
 
 
 @pytest.fixture(
