@@ -23,6 +23,7 @@ from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
 from refundry.services.handlers.quotes import QuoteSigner
 from refundry.services.handlers.webhook_delivery import WebhookWork
 from refundry.services.ports.payment_providers import ProviderRegistry
+from refundry.services.ports.tracing import NO_TRACING, Tracing
 
 SANDBOX_API_KEY = "sk_test_refundry_sandbox"
 
@@ -45,6 +46,9 @@ class Container:
     read_engine: Engine
     lagging_reads: SqlReadModelFactory
 
+    # OpenTelemetry when settings.otel (adapters/otel.py's), else one that does nothing.
+    tracing: Tracing = NO_TRACING
+
     def dispose(self) -> None:
         """Close every pooled connection, the replica's too."""
         self.engine.dispose()
@@ -56,14 +60,16 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
     settings = settings or Settings.from_env()
     pooled = settings.transaction_pooler
     engine = create_engine(settings.database_url, transaction_pooler=pooled)
+    if run_migrations:
+        migrate(engine)
+    tracing = start_tracing(engine) if settings.otel else NO_TRACING
+    # Made once tracing is on, so the replica's statements are traced too.
     read_engine = (
         engine
         if settings.read_database_url is None
         else create_engine(settings.read_database_url, transaction_pooler=pooled)
     )
-    if run_migrations:
-        migrate(engine)
-    uow_factory = SqlUnitOfWorkFactory(engine)
+    uow_factory = SqlUnitOfWorkFactory(engine, tracing)
     key = settings.secret_key
     if key is None:
         with uow_factory(write=False) as uow:
@@ -82,6 +88,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
             events_expected=settings.refund_events_expected,
             poll_fallback=timedelta(seconds=settings.refund_poll_fallback_seconds),
         ),
+        tracing=tracing,
     )
     webhook_work = WebhookWork(
         uow_factory,
@@ -104,7 +111,21 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
         provider_event_readers(settings),
         read_engine,
         SqlReadModelFactory(read_engine),
+        tracing,
     )
+
+
+def start_tracing(engine: Engine) -> Tracing:
+    """OpenTelemetry, imported here and only now: without the extra, or with tracing
+    off, the process never loads it."""
+    try:
+        from refundry.adapters import otel
+    except ImportError as error:
+        raise RuntimeError(
+            "tracing is on (REFUNDRY_OTEL or OTEL_* is set) but OpenTelemetry is not "
+            "installed: pip install 'refundry[otel]', or set REFUNDRY_OTEL=0"
+        ) from error
+    return otel.start_tracing(engine)
 
 
 def provider_event_readers(settings: Settings) -> dict[str, ProviderEventReader]:

@@ -108,6 +108,9 @@ class Settings:
     # body of the largest size accepted (1 MiB) needs 20 s only below about 420 kbit/s.
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 20.0
+    # OpenTelemetry traces (the `refundry[otel]` extra): on with REFUNDRY_OTEL=1, or when
+    # the standard OTEL_* environment names an exporter (see ``otel_wanted``).
+    otel: bool = False
 
     def __post_init__(self) -> None:
         if self.database_pooler not in DATABASE_POOLERS:
@@ -246,4 +249,22 @@ class Settings:
             log_format=env("REFUNDRY_LOG_FORMAT", "text").strip().lower() or "text",
             header_timeout_seconds=float(env("REFUNDRY_HEADER_TIMEOUT_SECONDS", "10")),
             body_timeout_seconds=float(env("REFUNDRY_BODY_TIMEOUT_SECONDS", "20")),
+            otel=otel_wanted(os.environ),
         )
+
+
+def otel_wanted(env: Mapping[str, str]) -> bool:
+    """Traces are on when REFUNDRY_OTEL says so (1/0 decides, whatever else is set), or
+    when the standard variables ask for an exporter: OTEL_TRACES_EXPORTER other than
+    ``none``, or an OTLP endpoint; OTEL_SDK_DISABLED=true turns them off."""
+    explicit = env.get("REFUNDRY_OTEL", "").strip().lower()
+    if explicit:
+        return explicit in ("1", "true", "yes")
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(
+        env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )

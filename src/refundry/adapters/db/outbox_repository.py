@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -13,16 +14,21 @@ from refundry.adapters.db.order_rows import utc
 from refundry.adapters.db.pending_writes import insert_later
 from refundry.adapters.db.tables import messages as message_tables
 from refundry.services.ports.outbox import MessageState, OutboxMessage, Topic
+from refundry.services.ports.tracing import NO_TRACING, TraceContext, Tracing
 
 o = message_tables.outbox_messages
 
 
 class SqlOutboxRepository:
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, tracing: Tracing = NO_TRACING) -> None:
         self._connection = connection
+        self._tracing = tracing
 
     def add(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
-        # Sent with the change's other writes: the message commits with the change or not.
+        # The trace is read now, in the change's own code: the row itself is sent later
+        # (with the change's other writes, so it commits with the change or not), when
+        # the span that wrote it may have ended.
+        current = self._tracing.current_context() if messages else None
         insert_later(
             self._connection,
             o,
@@ -37,6 +43,7 @@ class SqlOutboxRepository:
                     "attempts": 0,
                     "run_after": now,
                     "created_at": message.created_at,
+                    **_trace_columns(message.trace_context or current),
                 }
                 for message in messages
             ],
@@ -65,6 +72,7 @@ class SqlOutboxRepository:
                 attempts=row["attempts"],
                 created_at=utc(row["created_at"]),
                 leased_until=lease_until,
+                trace_context=_trace_context(row),
             )
             for row in rows
         ]
@@ -93,3 +101,19 @@ class SqlOutboxRepository:
             lease=message.leased_until,
             **values,
         )
+
+
+def _trace_columns(context: TraceContext | None) -> dict[str, str | None]:
+    # Both columns always, so an insert's shape (and its compiled SQL) does not depend on
+    # whether tracing is on.
+    context = context or {}
+    return {"traceparent": context.get("traceparent"), "tracestate": context.get("tracestate")}
+
+
+def _trace_context(row: Mapping[str, Any]) -> TraceContext | None:
+    if row["traceparent"] is None:
+        return None
+    context = {"traceparent": row["traceparent"]}
+    if row["tracestate"]:
+        context["tracestate"] = row["tracestate"]
+    return context

@@ -33,6 +33,7 @@ from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointR
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
 from refundry.domain.events import DomainEvent
 from refundry.domain.order import Order
+from refundry.services.ports.tracing import NO_TRACING, Tracing
 
 
 class SqlUnitOfWork:
@@ -54,9 +55,12 @@ class SqlUnitOfWork:
     reconciliation: SqlReconciliationRepository
     staff: SqlStaffRepository
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    def __init__(
+        self, engine: Engine, *, write: bool = True, tracing: Tracing = NO_TRACING
+    ) -> None:
         self._engine = engine
         self._write = write
+        self._tracing = tracing
         self._connection: sa.Connection | None = None
         self._transaction: sa.RootTransaction | None = None
         self._pending: pending_writes.PendingWrites | None = None
@@ -77,7 +81,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=self._write)
-        self.outbox = SqlOutboxRepository(connection)
+        self.outbox = SqlOutboxRepository(connection, self._tracing)
         self.provider_events = SqlProviderEventRepository(connection)
         self.webhook_endpoints = SqlWebhookEndpointRepository(connection, lock_rows=self._write)
         self.webhook_events = SqlWebhookEventRepository(connection, webhook_sequences)
@@ -131,8 +135,9 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tracing: Tracing = NO_TRACING) -> None:
         self.engine = engine
+        self.tracing = tracing  # outbox messages keep the trace of the change that wrote them
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        return SqlUnitOfWork(self.engine, write=write, tracing=self.tracing)

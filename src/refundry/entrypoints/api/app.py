@@ -30,6 +30,7 @@ from refundry.entrypoints.api import (
 )
 from refundry.entrypoints.api.limits import RequestLimits
 from refundry.entrypoints.api.request_ids import FastAPIWithRequestIds
+from refundry.entrypoints.api.tracing import trace_requests
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
@@ -67,6 +68,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container or bootstrap()
     app.add_middleware(RequestLimits, settings=app.state.container.settings)
+    trace_requests(app, app.state.container)
     errors.install(app)
     routers = (
         routes_orders.router,

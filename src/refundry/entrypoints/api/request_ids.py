@@ -57,7 +57,9 @@ class RequestIds:
 
 class FastAPIWithRequestIds(FastAPI):
     """FastAPI with ``RequestIds`` around its whole stack: ``add_middleware`` would put it
-    inside the error layer, whose 500 answers would then go out without the id."""
+    inside the error layer, whose 500 answers would then go out without the id. Wrapped
+    around the application's call rather than its built stack, which instrumentation
+    (OpenTelemetry's) expects to begin with Starlette's error layer."""
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return RequestIds(super().build_middleware_stack())
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await RequestIds(super().__call__)(scope, receive, send)

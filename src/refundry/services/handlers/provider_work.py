@@ -31,6 +31,7 @@ from refundry.services.handlers.provider_events import event_from_payload
 from refundry.services.handlers.refund_outcomes import apply_refund_event, apply_refund_outcome
 from refundry.services.ports.outbox import OutboxMessage, Topic
 from refundry.services.ports.payment_providers import ProviderRegistry
+from refundry.services.ports.tracing import NO_TRACING, Tracing
 from refundry.services.transactions import read, run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -59,6 +60,8 @@ class ProviderWork:
     providers: ProviderRegistry
     policy: OutboxPolicy = OutboxPolicy()
     calls: ProviderCalls = field(default_factory=ProviderCalls)
+    # Each call runs in a span continuing the trace of the change that wrote its message.
+    tracing: Tracing = NO_TRACING
 
 
 # What a provider call answered: a refund's state, ``None`` (a void went through, or no
@@ -139,12 +142,26 @@ def _call_all(work: ProviderWork, steps: Sequence[Step]) -> list[tuple[Step, Ans
     """Each step with its call's answer (``None`` where it had no call)."""
     calling = [(step, step.call) for step in steps if step.call is not None]
     answers = work.calls.run(
-        [(step.provider, call) for step, call in calling], limit=work.policy.concurrency
+        [(step.provider, partial(_traced, work.tracing, step, call)) for step, call in calling],
+        limit=work.policy.concurrency,
     )
     by_message = {
         step.message.id: answer for (step, _), answer in zip(calling, answers, strict=True)
     }
     return [(step, by_message.get(step.message.id)) for step in steps]
+
+
+def _traced(tracing: Tracing, step: Step, call: Callable[[], Answer]) -> Answer:
+    """The call, in a span that continues its message's trace (on the call's own thread)."""
+    message = step.message
+    attributes = {
+        "refundry.outbox.topic": message.topic.value,
+        "refundry.outbox.message_id": str(message.id),
+        "refundry.order_id": str(message.order_id),
+        "refundry.provider": step.provider,
+    }
+    with tracing.continued(message.trace_context, f"{message.topic} call", attributes):
+        return call()
 
 
 def _plan(work: ProviderWork, message: OutboxMessage, order: Order | None) -> Step:

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from refundry.domain.events import AuthorizationVoidRequested, ProviderWorkEvent, RefundRequested
+from refundry.services.ports.tracing import TraceContext
 
 
 class Topic(StrEnum):
@@ -51,6 +52,9 @@ class OutboxMessage:
     # This worker's lease: outcomes are recorded only while it still holds it, so a worker
     # whose lease ran out (and whose message another worker took) cannot overwrite.
     leased_until: datetime | None = None
+    # The trace of the change that wrote it (stored by the outbox when it is added, read
+    # back when leased): the worker's call for it continues that trace.
+    trace_context: TraceContext | None = None
 
     @classmethod
     def for_event(

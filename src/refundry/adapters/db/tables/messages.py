@@ -25,6 +25,10 @@ outbox_messages = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", UTC_TIME, nullable=False),
     sa.Column("finished_at", UTC_TIME),
+    # The W3C trace context of the change that wrote it, when tracing is on (null when
+    # off): the worker's span for the message continues that trace.
+    sa.Column("traceparent", sa.String(128)),
+    sa.Column("tracestate", sa.Text),
     sa.Index(None, "state", "run_after"),
     sa.Index(None, "order_id"),
 )
