@@ -58,8 +58,6 @@ def check(result: subprocess.CompletedProcess[str], databases: list[str]) -> Non
     assert "FAILED" not in result.stdout
 
 
-
-
 @pytest.mark.postgres
 def test_the_smoke_benchmark_runs_clean_on_postgres() -> None:
     # when the HTTP scenarios run against a fresh database on the PostgreSQL server
