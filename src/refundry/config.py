@@ -82,6 +82,12 @@ class Settings:
     sign_in_lockout_failures: int = 5
     sign_in_lockout_minutes: float = 15.0
     max_request_bytes: int = 1024 * 1024
+    # GET /metrics wants this bearer token when set; unset, it is open to whatever reaches
+    # the port (keep it on the internal network). The worker serves its metrics on this
+    # port when set (0: not at all), with the same token.
+    metrics_token: str | None = None
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "0.0.0.0"  # noqa: S104 -- a scraper elsewhere must reach it
 
     def __post_init__(self) -> None:
         if self.card_provider not in CARD_PROVIDERS:
@@ -111,6 +117,8 @@ class Settings:
             raise ValueError("REFUNDRY_RATE_LIMIT_PER_SECOND must be >= 0 and the burst >= 1")
         if self.sign_in_lockout_failures < 1 or self.max_request_bytes < 1024:
             raise ValueError("the sign-in lockout needs >= 1 failure; bodies >= 1024 bytes")
+        if not 0 <= self.worker_metrics_port <= 65535:
+            raise ValueError("REFUNDRY_WORKER_METRICS_PORT must be from 0 (off) to 65535")
 
     @property
     def webhook_policy(self) -> DeliveryPolicy:
@@ -184,4 +192,7 @@ class Settings:
             sign_in_lockout_failures=int(env("REFUNDRY_SIGN_IN_LOCKOUT_FAILURES", "5")),
             sign_in_lockout_minutes=float(env("REFUNDRY_SIGN_IN_LOCKOUT_MINUTES", "15")),
             max_request_bytes=int(env("REFUNDRY_MAX_REQUEST_BYTES", str(1024 * 1024))),
+            metrics_token=env("REFUNDRY_METRICS_TOKEN") or None,
+            worker_metrics_port=int(env("REFUNDRY_WORKER_METRICS_PORT") or "0"),
+            worker_metrics_host=env("REFUNDRY_WORKER_METRICS_HOST", "0.0.0.0"),  # noqa: S104
         )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from refundry.adapters import metrics
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import migrate as run_migrations
 from refundry.bootstrap import bootstrap
@@ -81,15 +82,16 @@ def serve(
             container = _expecting_refund_events(container)
         threading.Thread(target=Worker(container).run, name="refundry-worker", daemon=True).start()
     bench = container.settings.bench_endpoints  # REFUNDRY_BENCH_ENDPOINTS=1
-    uvicorn.run(
-        BENCH_API if bench else "refundry.entrypoints.api.asgi:app",
-        factory=bench,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        log_config=uvicorn_log_config(),
-    )
+    with metrics.shared_by(workers):  # each worker's counters, added up on /metrics
+        uvicorn.run(
+            BENCH_API if bench else "refundry.entrypoints.api.asgi:app",
+            factory=bench,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            log_config=uvicorn_log_config(),
+        )
 
 
 # Development only: the API with the HTTP benchmark's baseline endpoint, which `serve`

@@ -12,12 +12,15 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
 
+from refundry.adapters.metrics import WORKER_ROUNDS, reconciliation_run, worker_job
 from refundry.bootstrap import Container
 from refundry.config import Settings
+from refundry.entrypoints.worker_metrics import worker_metrics_server
 from refundry.services import clock
 from refundry.services.handlers import (
     authorization_watch,
@@ -86,8 +89,11 @@ def watch_authorizations(container: Container) -> None:
 def reconcile(container: Container) -> None:
     """Reverse redeem orders whose transaction record is missing; report the rest."""
     settings = container.settings
-    outcome = reconciliation.reconcile(
-        container.uow_factory, None, grace=timedelta(hours=settings.reconcile_grace_hours)
+    outcome = reconciliation_run(
+        "worker",
+        lambda: reconciliation.reconcile(
+            container.uow_factory, None, grace=timedelta(hours=settings.reconcile_grace_hours)
+        ),
     )
     for order_id in outcome.orders_auto_refunded:
         logger.warning("order %s auto_refunded: its transaction record is missing", order_id)
@@ -139,6 +145,7 @@ class Worker:
         """Run the jobs that are due; ``True`` when one stopped with work left."""
         now = time.monotonic()
         busy = False
+        WORKER_ROUNDS.inc()
         for job in self.jobs:
             last = self._last_run.get(job.name)
             every = job.interval(self.container.settings)
@@ -146,7 +153,8 @@ class Worker:
                 continue
             self._last_run[job.name] = now
             try:
-                busy = bool(job.run(self.container)) or busy
+                with worker_job(job.name):
+                    busy = bool(job.run(self.container)) or busy
             except Exception:
                 # One failing job must not stop the others; it is retried next round.
                 logger.exception("job %s failed", job.name)
@@ -157,12 +165,14 @@ class Worker:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
         logger.info("worker running: %s", ", ".join(job.name for job in self.jobs))
-        while not self.stopping.is_set():
-            busy = self.run_round(force=once)
-            if once:
-                return
-            if not busy:  # a backlog is worked through without a rest between rounds
-                self.stopping.wait(interval)
+        # A single round is over before anything could scrape it.
+        with nullcontext() if once else worker_metrics_server(self.container.settings):
+            while not self.stopping.is_set():
+                busy = self.run_round(force=once)
+                if once:
+                    return
+                if not busy:  # a backlog is worked through without a rest between rounds
+                    self.stopping.wait(interval)
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
