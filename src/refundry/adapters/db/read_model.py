@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import begin, end_read
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.ledger_queries import SqlLedgerQueries
+from refundry.adapters.db.operations_queries import SqlOperationsQueries
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
@@ -35,6 +36,7 @@ class SqlReadModel:
     floats: SqlFloatRepository
     reports: SqlReportQueries
     ledger: SqlLedgerQueries
+    operations: SqlOperationsQueries
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -53,6 +55,7 @@ class SqlReadModel:
         self.floats = SqlFloatRepository(connection, lock_rows=False)
         self.reports = SqlReportQueries(connection)
         self.ledger = SqlLedgerQueries(connection)
+        self.operations = SqlOperationsQueries(connection)
         return self
 
     def __exit__(

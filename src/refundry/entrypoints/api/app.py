@@ -14,6 +14,7 @@ from refundry.bootstrap import Container, bootstrap
 from refundry.entrypoints.api import (
     errors,
     routes_float,
+    routes_health,
     routes_links,
     routes_orders,
     routes_points,
@@ -28,6 +29,7 @@ from refundry.entrypoints.api import (
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
+from refundry.entrypoints.api.request_metrics import RequestMetrics
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
@@ -48,6 +50,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container or bootstrap()
     app.add_middleware(RequestLimits, settings=app.state.container.settings)
+    # Added last, so outermost: requests the limits refuse are timed and counted too.
+    app.add_middleware(RequestMetrics)
     errors.install(app)
     routers = (
         routes_orders.router,
@@ -66,6 +70,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())
+    app.include_router(routes_health.router)
     app.mount("/dashboard", create_dashboard_app(app.state.container))
 
     app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
@@ -81,9 +86,5 @@ def create_app(container: Container | None = None) -> FastAPI:
             # Swagger UI asks validator.swagger.io about any spec not on localhost.
             swagger_ui_parameters={"validatorUrl": None},
         )
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
