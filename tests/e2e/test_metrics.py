@@ -19,6 +19,7 @@ from refundry.adapters import metrics
 from refundry.bootstrap import Container
 from refundry.config import Settings
 from refundry.entrypoints.api.app import create_app
+from refundry.entrypoints.api.metrics import REFUND_TOTALS_SECONDS, StoredStateCollector
 from refundry.entrypoints.worker_metrics import worker_metrics_server
 from tests.conftest import Api, order_body
 from tests.metrics_scrape import Scrape
@@ -46,14 +47,20 @@ def scrape(api: Api | TestClient) -> Scrape:
 def test_a_refund_shows_in_requests_by_route_template_provider_calls_and_stored_refunds(
     api: Api,
 ) -> None:
+    clock = [0.0]  # the collector's: when it last counted every refund
+    api.client.app.state.stored_state = StoredStateCollector(  # type: ignore[attr-defined]
+        api.container, clock=lambda: clock[0]
+    )
     before = scrape(api)
     order = api.client.post("/v1/orders", json=order_body()).json()
     made = api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 500})
     assert made.status_code == 201, made.text
+    waiting = scrape(api)
     api.settle()  # the worker's provider work, in-process: the sandbox settles it
     assert api.client.get(f"/v1/refunds/{made.json()['id']}").json()["status"] == "completed"
-
+    clock[0] += REFUND_TOTALS_SECONDS
     after = scrape(api)
+
     refund_route = {"method": "POST", "route": "/v1/orders/{order_id}/refund", "status": "201"}
     assert after.value(HTTP_COUNT, **refund_route) == before.value(HTTP_COUNT, **refund_route) + 1
     read_route = {"method": "GET", "route": "/v1/refunds/{refund_id}", "status": "200"}
@@ -63,8 +70,18 @@ def test_a_refund_shows_in_requests_by_route_template_provider_calls_and_stored_
     # The sandbox gateway was asked to refund it, then told that it settled.
     call = {"provider": "sandbox", "operation": "refund", "outcome": "ok"}
     assert after.value(PROVIDER_CALLS, **call) == before.value(PROVIDER_CALLS, **call) + 1
+    # In flight while it waited for the gateway (read at every scrape), then not; the
+    # count of every refund, read at most every REFUND_TOTALS_SECONDS, then has it.
+    started = {"status": "started", "provider": "sandbox"}
+    in_flight = "refundry_refunds_in_flight"
+    assert waiting.value(in_flight, **started) == before.value(in_flight, **started) + 1
+    assert after.value(in_flight, **started) == before.value(in_flight, **started)
+    assert waiting.value("refundry_refunds", **started) == before.value(
+        "refundry_refunds", **started
+    )
     completed = {"status": "completed", "provider": "sandbox"}
-    assert after.value("refundry_refunds", **completed) >= 1
+    total = "refundry_refunds"
+    assert after.value(total, **completed) == before.value(total, **completed) + 1
     assert after.value("refundry_stored_state_up") == 1
     # Every queue figure is there, for every topic, even at zero.
     for family in ("pending", "due", "failed"):

@@ -85,6 +85,9 @@ def test_backlog_and_oldest_due_age_follow_the_queues_rows(own_database_url: str
     assert hooks.value("refundry_webhook_deliveries_due") == 1
     assert hooks.value("refundry_webhook_deliveries_failed") == 1
     assert 1200 <= hooks.value("refundry_webhook_oldest_due_age_seconds") < 3600
+    # Their two refunds wait for the card gateway (no worker runs here): in flight.
+    waiting = {"status": "started", "provider": "sandbox"}
+    assert hooks.value("refundry_refunds_in_flight", **waiting) == 2
 
 
 def _two_webhook_deliveries_one_failed(client: TestClient, container: Container) -> Scrape:

@@ -29,6 +29,7 @@ from refundry.entrypoints.api import (
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
+from refundry.entrypoints.api.metrics import StoredStateCollector
 from refundry.entrypoints.api.request_metrics import RequestMetrics
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
@@ -71,6 +72,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())
     app.include_router(routes_health.router)
+    app.state.stored_state = StoredStateCollector(app.state.container)  # for GET /metrics
     app.mount("/dashboard", create_dashboard_app(app.state.container))
 
     app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")

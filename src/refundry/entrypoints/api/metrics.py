@@ -4,8 +4,9 @@ and the stored state, read from the database at scrape time."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -14,7 +15,12 @@ from refundry.adapters.metrics import per_process_metrics
 from refundry.bootstrap import Container
 from refundry.services.clock import utcnow
 from refundry.services.ports.operations import QueueFigures
-from refundry.services.views.operations import OperationsState, operations_state
+from refundry.services.views.operations import (
+    OperationsState,
+    RefundsByStatus,
+    operations_state,
+    refunds_by_status,
+)
 
 # The classic text format (what generate_latest writes): every Prometheus server reads it.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -22,23 +28,33 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 logger = logging.getLogger("refundry.metrics")
 
 
-def metrics_text(container: Container) -> bytes:
-    stored = StoredStateCollector(container)
-    return generate_latest(per_process_metrics()) + generate_latest(stored)
+# Counting every refund reads the whole refunds table (about a second on PostgreSQL at a
+# million orders): a process does it at most this often, and each scrape in between shows
+# the last count. The refunds in flight, what alerts watch, are read at every scrape.
+REFUND_TOTALS_SECONDS = 300.0
+
+
+def metrics_text(stored_state: StoredStateCollector) -> bytes:
+    return generate_latest(per_process_metrics()) + generate_latest(stored_state)
 
 
 class StoredStateCollector:
     """Refunds, the outbox and webhook deliveries as stored: the same figures from any
-    process, so in PromQL take ``max`` across instances, never ``sum``."""
+    process, so in PromQL take ``max`` across instances, never ``sum``. One per
+    application: it keeps the refund totals between their reads."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, clock: Callable[[], float] = time.monotonic) -> None:
         self._read_models = container.read_models
         self._providers = container.provider_work.providers.names()
+        self._clock = clock
+        self._totals: tuple[float, RefundsByStatus] | None = None
+        self._totals_lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
         try:
             state = operations_state(self._read_models, utcnow(), self._providers)
+            totals = self._refund_totals()
         except Exception:
             # The process's own counters are still worth a scrape; this says what is missing.
             logger.exception("metrics: the stored state could not be read")
@@ -50,18 +66,35 @@ class StoredStateCollector:
             "How long reading the stored state took",
             time.perf_counter() - started,
         )
-        refunds = GaugeMetricFamily(
-            "refundry_refunds",
-            "Refunds stored, by status and the provider that moves their money "
-            "(none: store credit, the float, points or other means)",
-            labels=["status", "provider"],
+        yield _refunds(
+            "refundry_refunds_in_flight",
+            "Refunds waiting for their provider (started, processing), by provider",
+            state.refunds_in_flight,
         )
-        for (status, provider), count in sorted(state.refunds.items()):
-            refunds.add_metric([status, provider], count)
-        yield refunds
+        yield _refunds(
+            "refundry_refunds",
+            "Refunds stored, by status and the provider that moves their money (none: store "
+            f"credit, the float, points or other means); read at most every "
+            f"{REFUND_TOTALS_SECONDS:g} s",
+            totals,
+        )
         yield from _queue_families("outbox", "messages", ["topic"], state, state.outbox)
         webhooks = {"": state.webhook_deliveries}
         yield from _queue_families("webhook", "deliveries", [], state, webhooks)
+
+    def _refund_totals(self) -> RefundsByStatus:
+        with self._totals_lock:  # two scrapes at once read them once
+            now = self._clock()
+            if self._totals is None or now - self._totals[0] >= REFUND_TOTALS_SECONDS:
+                self._totals = (now, refunds_by_status(self._read_models, self._providers))
+            return self._totals[1]
+
+
+def _refunds(name: str, documentation: str, counts: RefundsByStatus) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=["status", "provider"])
+    for (status, provider), count in sorted(counts.items()):
+        family.add_metric([status, provider], count)
+    return family
 
 
 def _queue_families(

@@ -71,11 +71,13 @@ def _schema_detail(revisions: SchemaRevisions) -> str:
 
 @router.get("/metrics")
 def metrics(
-    container: ContainerDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    container: ContainerDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     token = container.settings.metrics_token
     if token is not None:
         sent = (authorization or "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), token.encode()):
             raise Unauthenticated("send the metrics token as `Authorization: Bearer <token>`")
-    return Response(metrics_text(container), media_type=CONTENT_TYPE)
+    return Response(metrics_text(request.app.state.stored_state), media_type=CONTENT_TYPE)

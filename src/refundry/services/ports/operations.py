@@ -27,7 +27,9 @@ class QueueFigures:
 
 
 class OperationsReads(Protocol):
-    def refund_counts(self) -> list[RefundCount]: ...
+    def refund_counts(self, *, in_flight_only: bool) -> list[RefundCount]:
+        """Every refund, or only those still waiting (started, processing): the first reads
+        every refund, the second an index of the few."""
 
     def outbox_by_topic(self, now: datetime) -> dict[str, QueueFigures]:
         """Topics with pending or failed messages only."""

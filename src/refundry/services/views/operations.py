@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from refundry.domain.refund import RefundMethod
-from refundry.services.ports.operations import QueueFigures
+from refundry.services.ports.operations import QueueFigures, RefundCount
 from refundry.services.ports.outbox import Topic
 from refundry.services.ports.payment_providers import SETTLED_BY_REFUNDRY
 from refundry.services.ports.read_model import ReadModelFactory
@@ -20,10 +20,12 @@ from refundry.services.ports.read_model import ReadModelFactory
 # money returned by other means.
 NO_PROVIDER = "none"
 
+RefundsByStatus = Mapping[tuple[str, str], int]  # (status, provider) -> refunds
+
 
 @dataclass(frozen=True, slots=True)
 class OperationsState:
-    refunds: Mapping[tuple[str, str], int]  # (status, provider) -> refunds
+    refunds_in_flight: RefundsByStatus  # started and processing ones
     outbox: Mapping[str, QueueFigures]  # every topic, empty ones too
     webhook_deliveries: QueueFigures
     read_at: datetime
@@ -38,16 +40,31 @@ class OperationsState:
 def operations_state(
     read_models: ReadModelFactory, now: datetime, providers: Mapping[str, str]
 ) -> OperationsState:
-    """``providers`` names the provider each payment method's refunds go to."""
+    """What each scrape reads: a few index lookups. ``providers`` names the provider each
+    payment method's refunds go to."""
     with read_models() as read:
-        refund_counts = read.operations.refund_counts()
+        in_flight = read.operations.refund_counts(in_flight_only=True)
         outbox = read.operations.outbox_by_topic(now)
         webhooks = read.operations.webhook_deliveries(now)
-    refunds: Counter[tuple[str, str]] = Counter()
-    for row in refund_counts:
-        refunds[row.status, _provider(row.method, row.payment_method, providers)] += row.count
     every_topic = {topic.value: outbox.get(topic.value, QueueFigures()) for topic in Topic}
-    return OperationsState(dict(refunds), {**outbox, **every_topic}, webhooks, now)
+    return OperationsState(
+        _by_provider(in_flight, providers), {**outbox, **every_topic}, webhooks, now
+    )
+
+
+def refunds_by_status(
+    read_models: ReadModelFactory, providers: Mapping[str, str]
+) -> RefundsByStatus:
+    """Every refund stored, by status and provider: a read of the whole refunds table."""
+    with read_models() as read:
+        return _by_provider(read.operations.refund_counts(in_flight_only=False), providers)
+
+
+def _by_provider(rows: list[RefundCount], providers: Mapping[str, str]) -> RefundsByStatus:
+    refunds: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        refunds[row.status, _provider(row.method, row.payment_method, providers)] += row.count
+    return dict(refunds)
 
 
 def _provider(method: str, payment_method: str, providers: Mapping[str, str]) -> str:
