@@ -12,10 +12,13 @@ from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.migrate import QUOTE_SIGNING_KEY, migrate
 from refundry.adapters.db.read_model import SqlReadModelFactory
 from refundry.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from refundry.adapters.metrics import count_outbox_answers
 from refundry.adapters.payments.klarna_provider import KlarnaProvider
+from refundry.adapters.payments.metered_provider import MeteredProvider
 from refundry.adapters.payments.stripe_events import StripeEventReader
 from refundry.adapters.payments.stripe_provider import StripeProvider
 from refundry.adapters.webhooks.http_sender import HttpWebhookSender
+from refundry.adapters.webhooks.metered_sender import MeteredWebhookSender
 from refundry.config import Settings
 from refundry.domain.order import PaymentMethod
 from refundry.domain.payments import PaymentProvider, ProviderEventReader
@@ -89,12 +92,15 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True) 
             poll_fallback=timedelta(seconds=settings.refund_poll_fallback_seconds),
         ),
         tracing=tracing,
+        recorded=count_outbox_answers,
     )
     webhook_work = WebhookWork(
         uow_factory,
-        HttpWebhookSender(
-            timedelta(seconds=settings.webhook_timeout_seconds),
-            allow_private_networks=settings.webhook_allow_private_networks,
+        MeteredWebhookSender(
+            HttpWebhookSender(
+                timedelta(seconds=settings.webhook_timeout_seconds),
+                allow_private_networks=settings.webhook_allow_private_networks,
+            )
         ),
         settings.webhook_policy,
         # A lease outlasts the request it covers, whatever the response's pace.
@@ -167,4 +173,7 @@ def payment_providers(settings: Settings) -> ProviderRegistry:
     providers: dict[PaymentMethod, PaymentProvider] = {PaymentMethod.KLARNA: klarna}
     if card is not None:
         providers[PaymentMethod.CARD] = card
-    return ProviderRegistry(providers)
+    # Every call is timed and counted by outcome, whichever process makes it.
+    return ProviderRegistry(
+        {method: MeteredProvider(provider) for method, provider in providers.items()}
+    )

@@ -111,6 +111,12 @@ class Settings:
     # OpenTelemetry traces (the `refundry[otel]` extra): on with REFUNDRY_OTEL=1, or when
     # the standard OTEL_* environment names an exporter (see ``otel_wanted``).
     otel: bool = False
+    # GET /metrics wants this bearer token when set; unset, it is open to whatever reaches
+    # the port (keep it on the internal network). The worker serves its metrics on this
+    # port when set (0: not at all), with the same token.
+    metrics_token: str | None = None
+    worker_metrics_port: int = 0
+    worker_metrics_host: str = "0.0.0.0"  # noqa: S104 -- a scraper elsewhere must reach it
 
     def __post_init__(self) -> None:
         if self.database_pooler not in DATABASE_POOLERS:
@@ -160,6 +166,8 @@ class Settings:
             )
         if self.header_timeout_seconds <= 0 or self.body_timeout_seconds <= 0:
             raise ValueError("REFUNDRY_HEADER_/BODY_TIMEOUT_SECONDS must be positive")
+        if not 0 <= self.worker_metrics_port <= 65535:
+            raise ValueError("REFUNDRY_WORKER_METRICS_PORT must be from 0 (off) to 65535")
 
     @property
     def transaction_pooler(self) -> bool:
@@ -250,6 +258,9 @@ class Settings:
             header_timeout_seconds=float(env("REFUNDRY_HEADER_TIMEOUT_SECONDS", "10")),
             body_timeout_seconds=float(env("REFUNDRY_BODY_TIMEOUT_SECONDS", "20")),
             otel=otel_wanted(os.environ),
+            metrics_token=env("REFUNDRY_METRICS_TOKEN") or None,
+            worker_metrics_port=int(env("REFUNDRY_WORKER_METRICS_PORT") or "0"),
+            worker_metrics_host=env("REFUNDRY_WORKER_METRICS_HOST", "0.0.0.0"),  # noqa: S104
         )
 
 

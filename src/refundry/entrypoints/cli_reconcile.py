@@ -18,6 +18,7 @@ from typing import Annotated, TextIO
 
 import typer
 
+from refundry.adapters.metrics import reconciliation_run
 from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Currency, Money
 from refundry.domain.reconciliation import ExpectedRecord
@@ -125,10 +126,12 @@ def run(
     the grace period (auto_refunded) and report every other mismatch. Safe to rerun."""
     container = existing_database()
     hours = container.settings.reconcile_grace_hours if grace_hours is None else grace_hours
-    outcome = reconciliation.reconcile(
-        container.uow_factory,
-        None if merchant is None else parse_merchant_id(merchant),
-        grace=timedelta(hours=hours),
+    merchant_id = None if merchant is None else parse_merchant_id(merchant)
+    outcome = reconciliation_run(
+        "cli",
+        lambda: reconciliation.reconcile(
+            container.uow_factory, merchant_id, grace=timedelta(hours=hours)
+        ),
     )
     typer.echo(
         f"records matched: {outcome.records_linked}; orders auto_refunded: "

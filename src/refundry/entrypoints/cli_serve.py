@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from refundry.adapters import metrics
 from refundry.bootstrap import bootstrap
 from refundry.config import DEFAULT_SANDBOX_WEBHOOK_SECRET, Settings
 from refundry.entrypoints import log_setup
@@ -73,16 +74,17 @@ def run_api(
     if when_answering is not None:
         _call_when_answering(f"{_loopback_base(host, port)}/healthz", when_answering)
     bench = settings.bench_endpoints  # REFUNDRY_BENCH_ENDPOINTS=1
-    uvicorn.run(
-        BENCH_API if bench else "refundry.entrypoints.api.asgi:app",
-        factory=bench,
-        host=host,
-        port=port,
-        workers=workers,
-        http=PROTOCOL,  # uvicorn's default, with a deadline on each request's headers
-        log_level="warning" if quiet else "info",
-        log_config=log_config,
-    )
+    with metrics.shared_by(workers):  # each worker's counters, added up on /metrics
+        uvicorn.run(
+            BENCH_API if bench else "refundry.entrypoints.api.asgi:app",
+            factory=bench,
+            host=host,
+            port=port,
+            workers=workers,
+            http=PROTOCOL,  # uvicorn's default, with a deadline on each request's headers
+            log_level="warning" if quiet else "info",
+            log_config=log_config,
+        )
 
 
 def worker(

@@ -12,14 +12,17 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
 
 from refundry.adapters.db.outages import cause_in_one_line
+from refundry.adapters.metrics import WORKER_ROUNDS, reconciliation_run, worker_job
 from refundry.bootstrap import Container
 from refundry.config import Settings
 from refundry.domain.errors import DatabaseUnavailable
+from refundry.entrypoints.worker_metrics import worker_metrics_server
 from refundry.services import clock
 from refundry.services.handlers import (
     authorization_watch,
@@ -90,8 +93,11 @@ def watch_authorizations(container: Container) -> None:
 def reconcile(container: Container) -> None:
     """Reverse redeem orders whose transaction record is missing; report the rest."""
     settings = container.settings
-    outcome = reconciliation.reconcile(
-        container.uow_factory, None, grace=timedelta(hours=settings.reconcile_grace_hours)
+    outcome = reconciliation_run(
+        "worker",
+        lambda: reconciliation.reconcile(
+            container.uow_factory, None, grace=timedelta(hours=settings.reconcile_grace_hours)
+        ),
     )
     for order_id in outcome.orders_auto_refunded:
         logger.warning(
@@ -147,6 +153,7 @@ class Worker:
         """Run the jobs that are due; ``True`` when one stopped with work left."""
         now = time.monotonic()
         busy = False
+        WORKER_ROUNDS.inc()
         for job in self.jobs:
             last = self._last_run.get(job.name)
             every = job.interval(self.container.settings)
@@ -154,7 +161,8 @@ class Worker:
                 continue
             self._last_run[job.name] = now
             try:
-                busy = bool(job.run(self.container)) or busy
+                with worker_job(job.name):
+                    busy = bool(job.run(self.container)) or busy
             except DatabaseUnavailable as error:
                 # An outage is not a bug: one line a job and round, no traceback.
                 logger.warning(
@@ -172,12 +180,14 @@ class Worker:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
         logger.info("worker running: %s", ", ".join(job.name for job in self.jobs))
-        while not self.stopping.is_set():
-            busy = self.run_round(force=once)
-            if once:
-                return
-            if not busy:  # a backlog is worked through without a rest between rounds
-                self.stopping.wait(interval)
+        # A single round is over before anything could scrape it.
+        with nullcontext() if once else worker_metrics_server(self.container.settings):
+            while not self.stopping.is_set():
+                busy = self.run_round(force=once)
+                if once:
+                    return
+                if not busy:  # a backlog is worked through without a rest between rounds
+                    self.stopping.wait(interval)
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db.engine import WRITE_OPTION, is_sqlite
+from refundry.adapters.db.engine import WRITE_OPTION, begin, end_read, is_sqlite
 from refundry.adapters.db.repositories import SqlSettingsRepository
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -39,3 +43,35 @@ def migrate(engine: Engine) -> None:
             SqlSettingsRepository(connection).put_if_absent(
                 QUOTE_SIGNING_KEY, secrets.token_hex(32)
             )
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaRevisions:
+    applied: tuple[str, ...]  # in the database's alembic_version; empty: never migrated
+    latest: tuple[str, ...]  # the heads of the migrations this code carries
+
+    @property
+    def current(self) -> bool:
+        return self.applied == self.latest
+
+
+@functools.cache
+def latest_revisions() -> tuple[str, ...]:
+    # Read from the migration files once: they do not change under a running process.
+    return tuple(sorted(ScriptDirectory(str(MIGRATIONS)).get_heads()))
+
+
+def schema_revisions(engine: Engine) -> SchemaRevisions:
+    """Where the database's schema stands; raises what the driver raises when the
+    database does not answer."""
+    connection, transaction = begin(engine, write=False)
+    try:
+        applied = MigrationContext.configure(connection).get_current_heads()
+    except BaseException:
+        end_read(transaction, failed=True)
+        raise
+    else:
+        end_read(transaction, failed=False)
+    finally:
+        connection.close()
+    return SchemaRevisions(tuple(sorted(applied)), latest_revisions())

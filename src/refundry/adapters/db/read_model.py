@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from refundry.adapters.db.engine import begin, end_read
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.ledger_queries import SqlLedgerQueries
+from refundry.adapters.db.operations_queries import SqlOperationsQueries
 from refundry.adapters.db.order_repository import SqlOrderRepository
 from refundry.adapters.db.points_repository import SqlPointsRepository
 from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepository
@@ -38,6 +39,7 @@ class SqlReadModel:
     reports: SqlReportQueries
     ledger: SqlLedgerQueries
     replication: SqlReplicationQueries
+    operations: SqlOperationsQueries
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -57,6 +59,7 @@ class SqlReadModel:
         self.reports = SqlReportQueries(connection)
         self.ledger = SqlLedgerQueries(connection)
         self.replication = SqlReplicationQueries(connection)
+        self.operations = SqlOperationsQueries(connection)
         return self
 
     def __exit__(

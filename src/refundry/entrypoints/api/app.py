@@ -15,6 +15,7 @@ from refundry.bootstrap import Container, bootstrap
 from refundry.entrypoints.api import (
     errors,
     routes_float,
+    routes_health,
     routes_links,
     routes_orders,
     routes_points,
@@ -29,7 +30,9 @@ from refundry.entrypoints.api import (
     routes_webhooks,
 )
 from refundry.entrypoints.api.limits import RequestLimits
+from refundry.entrypoints.api.metrics import StoredStateCollector
 from refundry.entrypoints.api.request_ids import FastAPIWithRequestIds
+from refundry.entrypoints.api.request_metrics import RequestMetrics
 from refundry.entrypoints.api.tracing import trace_requests
 from refundry.entrypoints.dashboard.app import create_dashboard_app
 
@@ -69,6 +72,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container or bootstrap()
     app.add_middleware(RequestLimits, settings=app.state.container.settings)
     trace_requests(app, app.state.container)
+    # Added last, so outermost: requests the limits refuse are timed and counted too.
+    app.add_middleware(RequestMetrics)
     errors.install(app)
     routers = (
         routes_orders.router,
@@ -87,6 +92,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router, responses=errors.problem_responses())
+    app.include_router(routes_health.router)
+    app.state.stored_state = StoredStateCollector(app.state.container)  # for GET /metrics
     app.mount("/dashboard", create_dashboard_app(app.state.container))
 
     app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
@@ -117,9 +124,5 @@ def create_app(container: Container | None = None) -> FastAPI:
         # to ask no other host for anything (the logo falls back to its text).
         page.headers["Content-Security-Policy"] = REDOC_CSP
         return page
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from refundry.adapters.metrics import reconciliation_run
 from refundry.domain.errors import InvalidInput
 from refundry.domain.money import Currency, Money
 from refundry.domain.reconciliation import (
@@ -92,8 +93,11 @@ def run(
     outcome = transactions.run_repeatable_once(
         container.uow_factory,
         request_key(caller, request, idempotency_key, body),
-        lambda: reconciliation.reconcile(
-            container.uow_factory, caller.merchant_id, grace=timedelta(hours=hours)
+        lambda: reconciliation_run(
+            "api",
+            lambda: reconciliation.reconcile(
+                container.uow_factory, caller.merchant_id, grace=timedelta(hours=hours)
+            ),
         ),
         _present_run,
         200,

@@ -62,6 +62,8 @@ class ProviderWork:
     calls: ProviderCalls = field(default_factory=ProviderCalls)
     # Each call runs in a span continuing the trace of the change that wrote its message.
     tracing: Tracing = NO_TRACING
+    # Told each batch's answers once their outcomes are recorded (the worker's metrics).
+    recorded: Callable[[Sequence[object]], None] = lambda _answers: None
 
 
 # What a provider call answered: a refund's state, ``None`` (a void went through, or no
@@ -200,6 +202,8 @@ def _record(work: ProviderWork, answered: Sequence[tuple[Step, Answer]]) -> None
         logger.warning("a batch of %d outcomes is recorded one by one", len(answered))
         for item in answered:
             _record(work, [item])
+    else:
+        work.recorded([answer for _, answer in answered])
 
 
 def _record_all(uow: UnitOfWork, answered: Sequence[tuple[Step, Answer]]) -> None:

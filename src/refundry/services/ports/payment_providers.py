@@ -33,3 +33,7 @@ class ProviderRegistry:
         if provider is None:
             raise ProviderUnavailable(f"no payment provider is configured for {method} payments")
         return provider
+
+    def names(self) -> dict[str, str]:
+        """The name of the provider each payment method goes to."""
+        return {method.value: provider.name for method, provider in self._by_method.items()}

@@ -32,6 +32,7 @@ from refundry.domain.reporting import (
     SummaryRow,
 )
 from refundry.services.ports.ledger import LedgerQueries
+from refundry.services.ports.operations import OperationsReads
 from refundry.services.ports.repositories import OrderReads, StockLevel
 from refundry.services.ports.store_credit import StoreCreditReads
 
@@ -116,6 +117,8 @@ class ReadModel(Protocol):
     def ledger(self) -> LedgerQueries: ...
     @property
     def replication(self) -> ReplicationReads: ...
+    @property
+    def operations(self) -> OperationsReads: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
