@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from refundry.bootstrap import Container, bootstrap
@@ -63,6 +64,18 @@ def caught_up(primary: str, replica: str) -> bool:
     return bool(found and found[0])
 
 
+def scraped(client: TestClient, name: str) -> float:
+    """One gauge's value from ``GET /metrics``, as Prometheus would parse it."""
+    text = client.get("/metrics").text
+    [value] = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+    return value
+
+
 def replay(replica: str, *, paused: bool) -> None:
     with psycopg.connect(replica, autocommit=True) as copy:
         copy.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
@@ -110,6 +123,9 @@ def test_reports_exports_lists_and_verify_read_the_replica_and_writes_never_do(
                 seconds=30,
                 what="the replica to receive WAL it has not applied",
             )
+            # and the metrics show the replica up and behind
+            assert scraped(client, "refundry_replica_up") == 1
+            assert scraped(client, "refundry_replica_lag_seconds") > 0
             # when the replica replays again
             replay(replica, paused=False)
             wait_for(lambda: caught_up(primary, replica), seconds=30, what="the catch-up")
@@ -120,6 +136,7 @@ def test_reports_exports_lists_and_verify_read_the_replica_and_writes_never_do(
             assert order["external_id"] in listed
             assert verify(container.lagging_reads, shop.merchant.id).orders == 1
             assert replica_lag_seconds(container.lagging_reads) == 0
+            assert scraped(client, "refundry_replica_lag_seconds") == 0
     finally:
         replay(replica, paused=False)
 

@@ -21,6 +21,7 @@ from refundry.services.views.operations import (
     operations_state,
     refunds_by_status,
 )
+from refundry.services.views.replication import replica_lag_seconds
 
 # The classic text format (what generate_latest writes): every Prometheus server reads it.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -45,6 +46,10 @@ class StoredStateCollector:
 
     def __init__(self, container: Container, clock: Callable[[], float] = time.monotonic) -> None:
         self._read_models = container.read_models
+        # The replica's, when REFUNDRY_READ_DATABASE_URL names one (else the primary's).
+        self._lagging_reads = (
+            container.lagging_reads if container.read_engine is not container.engine else None
+        )
         self._providers = container.provider_work.providers.names()
         self._clock = clock
         self._totals: tuple[float, RefundsByStatus] | None = None
@@ -81,6 +86,26 @@ class StoredStateCollector:
         yield from _queue_families("outbox", "messages", ["topic"], state, state.outbox)
         webhooks = {"": state.webhook_deliveries}
         yield from _queue_families("webhook", "deliveries", [], state, webhooks)
+        yield from self._replica_lag()
+
+    def _replica_lag(self) -> Iterator[Metric]:
+        """How far behind the replica serving reports, exports and lists is; absent when
+        there is no replica. One that cannot be read says so, apart from the primary."""
+        if self._lagging_reads is None:
+            return
+        try:
+            lag = replica_lag_seconds(self._lagging_reads)
+        except Exception:
+            logger.exception("metrics: the replica's lag could not be read")
+            yield _gauge("refundry_replica_up", "1 when the read replica answered", 0)
+            return
+        yield _gauge("refundry_replica_up", "1 when the read replica answered", 1)
+        if lag is not None:
+            yield _gauge(
+                "refundry_replica_lag_seconds",
+                "Seconds the read replica (REFUNDRY_READ_DATABASE_URL) is behind the primary",
+                lag,
+            )
 
     def _refund_totals(self) -> RefundsByStatus:
         with self._totals_lock:  # two scrapes at once read them once
