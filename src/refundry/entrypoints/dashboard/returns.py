@@ -35,6 +35,7 @@ from refundry.entrypoints.dashboard.return_forms import (
     short_id,
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
+from refundry.entrypoints.dashboard.timeline import Actors
 from refundry.entrypoints.return_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
@@ -169,7 +170,9 @@ def show(
         order=order,
         order_return=order_return,
         refund=_refunded(order, order_return),
-        history=history(order, order_return, members),
+        history=history(
+            order, order_return, Actors.of(order, members, container.settings.card_provider)
+        ),
         statuses=STATUS_LABELS,
         destinations=DESTINATIONS,
         difference_reason=EXCHANGE_DIFFERENCE_REASON,

@@ -27,7 +27,7 @@ from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
-from refundry.entrypoints.dashboard.timeline import timeline
+from refundry.entrypoints.dashboard.timeline import Actors, timeline
 from refundry.services import clock, transactions
 from refundry.services.handlers import refund_approvals, staff
 from refundry.services.handlers.staff import Session
@@ -179,6 +179,7 @@ def order_page(
     except (NotFound, ValueError):
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = clock.utcnow()
+    actors = Actors.of(order, members, container.settings.card_provider)
     return render(
         request,
         "order.html",
@@ -187,7 +188,8 @@ def order_page(
         now=now,
         done=done,
         waiting=[approval for approval in asked if approval.status is ApprovalStatus.PENDING],
-        timeline=timeline(order, members, asked, money_formatter(reader_locale(request))),
+        timeline=timeline(order, actors, asked, money_formatter(reader_locale(request))),
+        actors=actors,
         can_cancel=current.member.can(Permission.CANCEL),
         cancel_labels=cancel_labels,  # offered after "Canceled" (seed 001, step 4)
         can_refund=current.member.can(Permission.REFUND),
