@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -64,6 +65,10 @@ class FakeOrderRepository:
             key=lambda order: (-order.created_at.timestamp(), order.id),
         )
         return [self._hand_out(order) for order in found[offset : offset + limit]]
+
+    def status_counts(self, merchant_id: uuid.UUID, query: str | None) -> dict[OrderStatus, int]:
+        found = self.search(merchant_id, query, limit=len(self._store.orders), offset=0)
+        return dict(Counter(order.status for order in found))
 
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID

@@ -146,14 +146,16 @@ def orders_page(
         wanted = OrderStatus(status) if status else None  # "any" sends an empty value
     except ValueError:
         raise InvalidInput(f"{status!r} is not an order status") from None
-    found = transactions.query(
+    merchant_id = current.member.merchant_id
+    found, counts = transactions.query(
         container.read_models,
-        lambda read: order_views.search_orders(
-            read, current.member.merchant_id, text, limit=50, offset=0, status=wanted
+        lambda read: (
+            order_views.search_orders(read, merchant_id, text, limit=50, offset=0, status=wanted),
+            order_views.status_counts(read, merchant_id, text),
         ),
     )
     return render(request, "orders.html", session=current, orders=found, query=text or "",
-                  status=wanted, statuses=list(OrderStatus))  # fmt: skip
+                  status=wanted, statuses=list(OrderStatus), counts=counts)  # fmt: skip
 
 
 @router.get("/orders/{order_id}")

@@ -49,6 +49,9 @@ class OrderReads(Protocol):
         status: OrderStatus | None = None,
         customer_email: str | None = None,
     ) -> list[Order]: ...
+    def status_counts(
+        self, merchant_id: uuid.UUID, query: str | None
+    ) -> dict[OrderStatus, int]: ...
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None: ...

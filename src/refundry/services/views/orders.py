@@ -28,6 +28,13 @@ def search_orders(
     return read.orders.search(merchant_id, query, limit=limit, offset=offset, status=status)
 
 
+def status_counts(
+    read: ReadModel, merchant_id: uuid.UUID, query: str | None
+) -> dict[OrderStatus, int]:
+    """How many orders ``query`` finds in each status (a status with none is left out)."""
+    return read.orders.status_counts(merchant_id, query)
+
+
 def get_refund(
     read: ReadModel, merchant_id: uuid.UUID, refund_id: uuid.UUID
 ) -> tuple[Order, Refund]:
