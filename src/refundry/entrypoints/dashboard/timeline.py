@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from refundry.domain.money import Money
-from refundry.domain.order import Order
-from refundry.domain.order.payment import PaymentMethod
+from refundry.domain.order import Order, PaymentMethod
 from refundry.domain.refund import RefundKind
 from refundry.domain.staff import RefundApproval, StaffMember
 
