@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from refundry.adapters.db import order_load, order_writes, return_queries, return_rows
 from refundry.adapters.db import order_rows as rows
-from refundry.adapters.db.order_search import found_by
+from refundry.adapters.db.order_search import found_by, page_of_orders
 from refundry.adapters.db.return_queries import ReturnCursor
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.adapters.db.tables import returns as return_tables
@@ -28,6 +28,7 @@ from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
+from refundry.services.ports.repositories import OrderSort
 
 
 class SqlOrderRepository:
@@ -100,6 +101,21 @@ class SqlOrderRepository:
         ).limit(limit)
         rows = self._connection.execute(statement.offset(offset)).mappings().all()
         return self.hydrate(rows)
+
+    def orders_page(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        query: str | None,
+        status: OrderStatus | None,
+        sort: OrderSort,
+        after: tuple[datetime | int, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]:
+        statement = page_of_orders(
+            merchant_id, query=query, status=status, sort=sort, after=after, limit=limit
+        )
+        return self.hydrate(self._connection.execute(statement).mappings().all())
 
     def status_counts(self, merchant_id: uuid.UUID, query: str | None) -> dict[OrderStatus, int]:
         """How many of the orders ``query`` finds (all, without one) are in each status:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from refundry.adapters.db.tables import orders as order_tables
+from refundry.domain.status import OrderStatus
+from refundry.services.ports.repositories import OrderSort
 
 
 def found_by(
@@ -27,3 +31,32 @@ def found_by(
             matches.append(o.id == uuid.UUID(text))
         conditions.append(sa.or_(*matches))
     return conditions
+
+
+def page_of_orders(
+    merchant_id: uuid.UUID,
+    *,
+    query: str | None,
+    status: OrderStatus | None,
+    sort: OrderSort,
+    after: tuple[datetime | int, uuid.UUID] | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """One page of the orders a search finds, in ``sort``'s order, after the order whose
+    place ``after`` gives: by keyset, the id breaking ties, so no order is skipped or
+    repeated as new ones arrive."""
+    o = order_tables.orders.c
+    key = o.total if sort.is_by_total else o.created_at
+    descending = sort in (OrderSort.NEWEST, OrderSort.HIGHEST_TOTAL)
+    statement = sa.select(order_tables.orders).where(*found_by(merchant_id, query, None))
+    if status is not None:
+        statement = statement.where(o.status == status.value)
+    if after is not None:
+        value, last_id = after
+        if descending:
+            later = sa.or_(key < value, sa.and_(key == value, o.id < last_id))
+        else:
+            later = sa.or_(key > value, sa.and_(key == value, o.id > last_id))
+        statement = statement.where(later)
+    order_by = (key.desc(), o.id.desc()) if descending else (key.asc(), o.id.asc())
+    return statement.order_by(*order_by).limit(limit)

@@ -36,7 +36,7 @@ from refundry.entrypoints.dashboard.return_forms import (
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
 from refundry.entrypoints.dashboard.timeline import Actors
-from refundry.entrypoints.return_cursor import decode_cursor, encode_cursor
+from refundry.entrypoints.keyset_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.handlers.staff import Session
@@ -99,7 +99,7 @@ def returns_list(
         status=wanted,
         cancellations=cancellations,
         statuses=STATUS_LABELS,
-        next_cursor=encode_cursor(rows[-1][1]) if more else None,
+        next_cursor=encode_cursor(rows[-1][1].created_at, rows[-1][1].id) if more else None,
         first_page=after is None,
         short_id=short_id,
         refunded=_refunded,
