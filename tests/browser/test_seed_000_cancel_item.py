@@ -17,7 +17,7 @@ from refundry.domain.staff import Role
 from refundry.services import transactions
 from refundry.services.handlers import merchant_float, orders, staff
 from refundry.services.handlers.merchants import create_merchant
-from tests.browser.conftest import screenshot_path, sign_in
+from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
 
 EMAIL = "support@acme-connect.example"
 PASSWORD = "correct horse battery"
@@ -74,6 +74,7 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     expect(page.get_by_role("heading", name="Customer Service")).to_be_visible()
     page.get_by_label("Order ID, external ID or customer e-mail").fill(str(order.id))
     page.get_by_role("button", name="Search").click()
+    assert_accessible(page, "orders list")
     page.get_by_role("link", name=order.external_id or str(order.id)).click()
 
     # 2. the order's details
@@ -87,6 +88,7 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     expect(second).to_contain_text("issued")
     first.get_by_text("More options").click()
     expect(first).to_contain_text("Cannot be cancelled")
+    assert_accessible(page, "gift-card order with a link's menu open")
     page.get_by_role("heading", name="Gift card links").click()  # closes the menu
 
     # 4. More options > Cancel order item, on the untouched link
@@ -98,6 +100,7 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     expect(dialog).to_contain_text("cannot be undone")
     expect(dialog).to_contain_text("refunded to your float at the end of the invoice cycle")
     dialog.get_by_label("Reason").fill("Employee left the company")
+    assert_accessible(page, "cancel order item dialog")
     dialog.get_by_role("button", name="Confirm order item cancellation").click()
 
     expect(page.get_by_role("status")).to_contain_text(
@@ -105,6 +108,7 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     )
     expect(page.locator("tr[data-link='2']")).to_contain_text("Cancelled")
     expect(page.locator("tr[data-link='1']")).to_contain_text("accessed")
+    assert_accessible(page, "order after an item cancel")
     page.screenshot(path=screenshot_path("seed-000-cancel-order-item"), full_page=True)
 
     container = bootstrap(Settings(database_url=database))

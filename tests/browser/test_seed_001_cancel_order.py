@@ -15,7 +15,7 @@ from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff, stock
 from refundry.services.handlers.merchants import create_merchant, update_merchant
-from tests.browser.conftest import screenshot_path, sign_in
+from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
 
 EMAIL = "clerk@finqu-shop.example"
 PASSWORD = "correct horse battery"
@@ -71,6 +71,7 @@ def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server:
     # 1-2. Sales (Orders); open the order
     page.get_by_role("link", name="Orders").click()
     page.get_by_role("link", name=order.external_id or str(order.id)).click()
+    assert_accessible(page, "paid order")
     # 3. the Cancel Order button at the top of the order page
     page.get_by_role("button", name="Cancel order").first.click()
     dialog = page.locator("dialog[open]")
@@ -81,6 +82,7 @@ def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server:
     status.select_option(label="At the customer's request")
     # 5. a reason (optional)
     dialog.get_by_label("Reason (optional)").fill("Ordered the wrong colour")
+    assert_accessible(page, "cancel order dialog")
     # 6. Confirm
     dialog.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("status")).to_contain_text("The order is cancelled.")
@@ -91,6 +93,7 @@ def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server:
     expect(refunds).to_contain_text("cancellation")
     expect(refunds).to_contain_text("Ordered the wrong colour")
     expect(page.get_by_role("button", name="Cancel order")).to_have_count(0)
+    assert_accessible(page, "cancelled order")
     page.screenshot(path=screenshot_path("seed-001-order-cancelled"), full_page=True)
 
     container = bootstrap(Settings(database_url=database))

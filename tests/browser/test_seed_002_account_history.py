@@ -19,7 +19,7 @@ from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff
 from refundry.services.handlers.merchants import create_merchant
-from tests.browser.conftest import screenshot_path, sign_in
+from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
 
 EMAIL = "manager@platform.example"
 PASSWORD = "correct horse battery"
@@ -67,6 +67,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     sign_in(page, server, EMAIL, PASSWORD)
     # Users > the customer's Account History
     page.get_by_role("link", name="Users").click()
+    assert_accessible(page, "users")
     page.get_by_role("row", name=CUSTOMER).get_by_role("link", name="Account History").click()
     expect(page.get_by_role("heading", name="Account History")).to_be_visible()
     purchase = page.locator("section", has=page.get_by_role("link", name=order.external_id))
@@ -76,6 +77,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     page.get_by_label("different means (recorded only)").check()
     page.get_by_role("button", name="Full refund").click()
     expect(page.locator("#refund-total")).to_have_text("€54.00")
+    assert_accessible(page, "refund review")
     page.get_by_role("button", name="Refund", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Not requested by administrator")
     # back in Account History: the item is red, with the refund's status
@@ -84,6 +86,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     purchase = page.locator("section", has=page.get_by_role("link", name=order.external_id))
     expect(purchase.locator("tr.refunded")).to_contain_text("Concert ticket")
     expect(purchase).to_contain_text("Not requested by administrator")
+    assert_accessible(page, "account history with a refund")
     # Reporting > Refunds: the date range, and the CSV
     page.get_by_role("link", name="Reporting").click()
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Refunds").click()
@@ -93,6 +96,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_text("1 refund(s) made")).to_be_visible()
     expect(page.locator("table")).to_contain_text("€54.00")
+    assert_accessible(page, "refunds report")
     page.screenshot(path=screenshot_path("seed-002-refunds-report"), full_page=True)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download CSV").click()
@@ -105,4 +109,5 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     # the Dashboard: KPIs net of the refund, and the chart of sales against refunds
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("img", name="Daily gross sales and refunds in EUR")).to_be_visible()
+    assert_accessible(page, "reporting dashboard")
     page.screenshot(path=screenshot_path("seed-002-reporting-dashboard"), full_page=True)

@@ -15,7 +15,7 @@ from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff
 from refundry.services.handlers.merchants import create_merchant
-from tests.browser.conftest import screenshot_path, sign_in
+from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
 
 ADMIN = "owner@tea-house.example"
 AGENT = "agent@tea-house.example"
@@ -80,10 +80,12 @@ def test_seed_003_partial_refund_with_review_and_edit(
     expect(window).to_contain_text("€12.90")
     expect(window).to_contain_text("Cast-iron teapot")
     expect(page.get_by_role("button", name="Full refund")).to_be_visible()
+    assert_accessible(page, "refund")
     page.get_by_role("link", name="Edit refund").click()
     # 6. choose the articles, a description, Review refund
     page.get_by_label("Stoneware mug").fill("2")
     page.get_by_label("Description").fill("Arrived chipped")
+    assert_accessible(page, "edit refund")
     page.get_by_role("button", name="Review refund").click()
     # 7. the exact amounts; one mug was wrong: Edit refund, fix, review again
     expect(page.locator("#refund-total")).to_have_text("€27.86")
@@ -92,6 +94,7 @@ def test_seed_003_partial_refund_with_review_and_edit(
     page.get_by_label("Stoneware mug").fill("1")
     page.get_by_role("button", name="Review refund").click()
     expect(page.locator("#refund-total")).to_have_text("€13.93")
+    assert_accessible(page, "refund review")
     page.get_by_role("button", name="Refund", exact=True).click()
     # 8. done: the order shows the refund processing
     expect(page.get_by_role("status")).to_contain_text("processing")
@@ -103,6 +106,7 @@ def test_seed_003_partial_refund_with_review_and_edit(
     timeline = page.locator("section", has=page.get_by_role("heading", name="Timeline"))
     expect(timeline).to_contain_text(AGENT)
     expect(timeline).to_contain_text("Refund of €13.93")
+    assert_accessible(page, "order with a refund processing")
     page.screenshot(path=screenshot_path("seed-003-refund-processing"), full_page=True)
 
     container = bootstrap(Settings(database_url=database))

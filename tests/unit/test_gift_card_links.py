@@ -43,7 +43,7 @@ def test_an_opened_link_cannot_be_cancelled() -> None:
     link.open(NOW + timedelta(minutes=5))
     # then cancelling names that condition
     with pytest.raises(LinkAccessed):
-        link.cancel("too late", NOW + timedelta(minutes=6))
+        link.cancel("too late", NOW + timedelta(minutes=6), by="staff:1")
     assert link.cancelled_at is None
     assert link.state(NOW + timedelta(minutes=6)) is LinkState.ACCESSED
 
@@ -60,7 +60,7 @@ def test_an_expired_link_cannot_be_cancelled_or_opened() -> None:
     later = NOW + timedelta(days=1)
     assert link.state(later) is LinkState.EXPIRED
     with pytest.raises(LinkExpired):
-        link.cancel(None, later)
+        link.cancel(None, later, by="staff:1")
     with pytest.raises(LinkExpired):
         link.open(later)
     assert link.accessed_at is None
@@ -72,20 +72,20 @@ def test_a_spent_link_cannot_be_cancelled() -> None:
     assert link.state(NOW) is LinkState.SPENT
     assert link.balance == Money(2400, EUR)
     with pytest.raises(LinkSpent):
-        link.cancel(None, NOW)
+        link.cancel(None, NOW, by="staff:1")
 
 
 def test_a_cancelled_link_is_dead_for_good() -> None:
     # given a cancelled link
     link = a_link()
-    link.cancel("ordered by mistake", NOW)
+    link.cancel("ordered by mistake", NOW, by="staff:1")
     # then nothing revives it: no open, no spend, no second cancel
     with pytest.raises(LinkAlreadyCancelled):
         link.open(NOW)
     with pytest.raises(LinkAlreadyCancelled):
         link.spend(Money(1, EUR), NOW)
     with pytest.raises(LinkAlreadyCancelled):
-        link.cancel(None, NOW)
+        link.cancel(None, NOW, by="staff:1")
     assert link.state(NOW + timedelta(days=400)) is LinkState.CANCELLED
     assert link.accessed_at is None
     assert link.cancel_reason == "ordered by mistake"

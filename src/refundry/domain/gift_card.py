@@ -52,6 +52,7 @@ class GiftCardLink:
     spent: Money | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    cancelled_by: str | None = None  # who cancelled it, as the ledger names actors
 
     @classmethod
     def issue(
@@ -115,12 +116,13 @@ class GiftCardLink:
             )
         return None
 
-    def cancel(self, reason: str | None, now: datetime) -> None:
+    def cancel(self, reason: str | None, now: datetime, *, by: str) -> None:
         blocker = self.cancellation_blocker(now)
         if blocker is not None:
             raise blocker
         self.cancelled_at = now
         self.cancel_reason = reason
+        self.cancelled_by = by
 
     def open(self, now: datetime) -> None:
         """The consumer's click. The first one is recorded; a dead link refuses."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from refundry.domain.errors import DuplicateExternalId, OrderNotFound
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
 from refundry.domain.status import OrderStatus
+from refundry.services.ports.repositories import OrderSort
 from refundry.services.unit_of_work import RecordedEvent
 from tests.unit.fakes.store import InMemoryStore
 
@@ -64,6 +66,34 @@ class FakeOrderRepository:
             key=lambda order: (-order.created_at.timestamp(), order.id),
         )
         return [self._hand_out(order) for order in found[offset : offset + limit]]
+
+    def orders_page(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        query: str | None,
+        status: OrderStatus | None,
+        sort: OrderSort,
+        after: tuple[datetime | int, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]:
+        found = self.search(
+            merchant_id, query, limit=len(self._store.orders), offset=0, status=status
+        )
+        descending = sort in (OrderSort.NEWEST, OrderSort.HIGHEST_TOTAL)
+        found.sort(key=sort.place_of, reverse=descending)  # type: ignore[arg-type]
+        if after is not None:
+            found = [
+                order
+                for order in found
+                if (sort.place_of(order) < after) == descending  # type: ignore[operator]
+                and sort.place_of(order) != after
+            ]
+        return found[:limit]
+
+    def status_counts(self, merchant_id: uuid.UUID, query: str | None) -> dict[OrderStatus, int]:
+        found = self.search(merchant_id, query, limit=len(self._store.orders), offset=0)
+        return dict(Counter(order.status for order in found))
 
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID

@@ -7,7 +7,6 @@ and new refund status changes.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 
 from refundry.adapters.db import order_load, order_writes, return_queries, return_rows
 from refundry.adapters.db import order_rows as rows
+from refundry.adapters.db.order_search import found_by, page_of_orders
 from refundry.adapters.db.return_queries import ReturnCursor
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.adapters.db.tables import returns as return_tables
@@ -28,6 +28,7 @@ from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
+from refundry.services.ports.repositories import OrderSort
 
 
 class SqlOrderRepository:
@@ -91,29 +92,41 @@ class SqlOrderRepository:
         """Newest first; ``query`` matches an order id, an external id or a customer e-mail;
         ``customer_email`` only that customer's orders (any case)."""
         statement = sa.select(order_tables.orders).where(
-            order_tables.orders.c.merchant_id == merchant_id
+            *found_by(merchant_id, query, customer_email)
         )
         if status is not None:
             statement = statement.where(order_tables.orders.c.status == status.value)
-        if customer_email is not None:
-            statement = statement.where(
-                sa.func.lower(order_tables.orders.c.customer_email)
-                == customer_email.strip().lower()
-            )
-        if query:
-            text = query.strip()
-            matches = [
-                order_tables.orders.c.external_id == text,
-                sa.func.lower(order_tables.orders.c.customer_email) == text.lower(),
-            ]
-            with contextlib.suppress(ValueError):  # not every query is an order id
-                matches.append(order_tables.orders.c.id == uuid.UUID(text))
-            statement = statement.where(sa.or_(*matches))
         statement = statement.order_by(
             order_tables.orders.c.created_at.desc(), order_tables.orders.c.id
         ).limit(limit)
         rows = self._connection.execute(statement.offset(offset)).mappings().all()
         return self.hydrate(rows)
+
+    def orders_page(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        query: str | None,
+        status: OrderStatus | None,
+        sort: OrderSort,
+        after: tuple[datetime | int, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]:
+        statement = page_of_orders(
+            merchant_id, query=query, status=status, sort=sort, after=after, limit=limit
+        )
+        return self.hydrate(self._connection.execute(statement).mappings().all())
+
+    def status_counts(self, merchant_id: uuid.UUID, query: str | None) -> dict[OrderStatus, int]:
+        """How many of the orders ``query`` finds (all, without one) are in each status:
+        one grouped count, for the Orders list's tabs."""
+        o = order_tables.orders.c
+        rows = self._connection.execute(
+            sa.select(o.status, sa.func.count())
+            .where(*found_by(merchant_id, query, None))
+            .group_by(o.status)
+        ).all()
+        return {OrderStatus(status): count for status, count in rows}
 
     def find_link_order(
         self, link_id: uuid.UUID | None = None, *, token: str | None = None

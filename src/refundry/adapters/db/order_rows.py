@@ -74,6 +74,7 @@ def order_row(order: Order) -> dict[str, Any]:
         "authorization_flagged_at": order.payment.authorization_flagged_at,
         "cancel_reason": order.cancel_reason,
         "cancelled_at": order.cancelled_at,
+        "cancelled_by": order.cancelled_by,
         "points_earned": order.points.earned,
         "points_reversed": order.points.reversed,
         "points_redeemed": order.points.redeemed,
@@ -218,6 +219,7 @@ def order_from_rows(
         status_label=row["status_label"],
         cancel_reason=row["cancel_reason"],
         cancelled_at=aware(row["cancelled_at"]),
+        cancelled_by=row["cancelled_by"],
         refunds=refunds,
         links=[link_from_row(link, currency) for link in link_rows],
         returns=returns,
@@ -326,6 +328,7 @@ def link_row(order: Order, position: int, link: GiftCardLink) -> dict[str, Any]:
         "accessed_at": link.accessed_at,
         "cancelled_at": link.cancelled_at,
         "cancel_reason": link.cancel_reason,
+        "cancelled_by": link.cancelled_by,
     }
 
 
@@ -346,4 +349,5 @@ def link_from_row(row: Mapping[Any, Any], currency: Currency) -> GiftCardLink:
         spent=Money(row["spent"], currency) if row["spent"] else None,
         cancelled_at=aware(row["cancelled_at"]),
         cancel_reason=row["cancel_reason"],
+        cancelled_by=row["cancelled_by"],
     )

@@ -115,6 +115,7 @@ def update_order(connection: sa.Connection, order: Order, loaded: Snapshot) -> N
                     "spent": link.spent_amount.minor,
                     "cancelled_at": link.cancelled_at,
                     "cancel_reason": link.cancel_reason,
+                    "cancelled_by": link.cancelled_by,
                 },
                 where={"id": link.id},
             )

@@ -126,7 +126,7 @@ def cancel(
     # The links die after the refund is worked out: it counts them as live units.
     for link in order.links:
         if link.cancelled_at is None:
-            link.cancel(reason, now)
+            link.cancel(reason, now, by=created_by)
     # Units the cancellation refund did not cover (nothing captured, or lines
     # whose units were already refunded) are stopped without money moving.
     uncovered = {line.id: units for line in order.lines if (units := order.open_quantity(line)) > 0}
@@ -138,6 +138,7 @@ def cancel(
     order.cancel_reason = reason
     order.status_label = _given(status_label) or DEFAULT_CANCEL_LABEL
     order.cancelled_at = now
+    order.cancelled_by = created_by
     order._move_to(OrderStatus.CANCELLED, now)
     order.events.append(
         OrderCancelled(
@@ -210,12 +211,13 @@ def cancel_item(
         )
         restock.record_stock_moved(order, restock.restocked_by(refund))
     for link in links:
-        link.cancel(reason, now)
+        link.cancel(reason, now, by=created_by)
     authorization_to_void = last_item and request_void(order)
     if last_item:
         order.cancel_reason = reason
         order.status_label = DEFAULT_CANCEL_LABEL
         order.cancelled_at = now
+        order.cancelled_by = created_by
         order._move_to(OrderStatus.CANCELLED, now)
     order.events.append(
         OrderCancelled(

@@ -49,4 +49,4 @@ def cancel_refunded_links(order: OrderRoot, refund: Refund, reason: str, now: da
         line = order.line(refund_line.order_line_id)
         if line.kind is LineKind.GIFT_CARD_LINK:
             for each in order.refundable_links(line, now)[: refund_line.quantity]:
-                each.cancel(reason, now)
+                each.cancel(reason, now, by=refund.created_by)

@@ -55,6 +55,7 @@ class OrderRoot:
     status_label: str | None = None
     cancel_reason: str | None = None
     cancelled_at: datetime | None = None
+    cancelled_by: str | None = None  # who cancelled it (None before migration 0017)
     refunds: list[Refund] = field(default_factory=list)
     links: list[GiftCardLink] = field(default_factory=list)
     returns: list[OrderReturn] = field(default_factory=list)

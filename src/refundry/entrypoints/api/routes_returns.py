@@ -21,7 +21,7 @@ from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, Idemp
 from refundry.entrypoints.api.fields import Text
 from refundry.entrypoints.api.links import link, links
 from refundry.entrypoints.api.responses import json_response, mutate
-from refundry.entrypoints.return_cursor import decode_cursor, encode_cursor
+from refundry.entrypoints.keyset_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.views import returns as views
@@ -234,7 +234,7 @@ def list_returns(
     return json_response(
         schemas.AfterSalesListOut(
             data=[_record_model(order, record) for order, record in page],
-            next_cursor=None if last is None else encode_cursor(last),
+            next_cursor=None if last is None else encode_cursor(last.created_at, last.id),
         ).model_dump(mode="json")
     )
 

@@ -32,8 +32,7 @@ from refundry.domain.returns import (
     ReturnQuantityExceeded,
     ReturnStatus,
 )
-from refundry.domain.staff import StaffMember
-from refundry.entrypoints.dashboard.timeline import return_detail, who
+from refundry.entrypoints.dashboard.timeline import Actors, return_detail
 
 MAX_FIELD = 1000
 
@@ -206,14 +205,11 @@ class HistoryEntry:
     detail: str | None
 
 
-def history(
-    order: Order, order_return: OrderReturn, members: list[StaffMember]
-) -> list[HistoryEntry]:
+def history(order: Order, order_return: OrderReturn, actors: Actors) -> list[HistoryEntry]:
     """Every status change, oldest first, with who made it; line ids read as item names."""
-    team = {str(member.id): member.email for member in members}
     return [
         HistoryEntry(
-            change.at, change.status, who(change.actor, team), return_detail(order, change.detail)
+            change.at, change.status, actors.name(change.actor), return_detail(order, change.detail)
         )
         for change in order_return.history
     ]

@@ -35,7 +35,8 @@ from refundry.entrypoints.dashboard.return_forms import (
     short_id,
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
-from refundry.entrypoints.return_cursor import decode_cursor, encode_cursor
+from refundry.entrypoints.dashboard.timeline import Actors
+from refundry.entrypoints.keyset_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.handlers.staff import Session
@@ -98,7 +99,7 @@ def returns_list(
         status=wanted,
         cancellations=cancellations,
         statuses=STATUS_LABELS,
-        next_cursor=encode_cursor(rows[-1][1]) if more else None,
+        next_cursor=encode_cursor(rows[-1][1].created_at, rows[-1][1].id) if more else None,
         first_page=after is None,
         short_id=short_id,
         refunded=_refunded,
@@ -169,7 +170,9 @@ def show(
         order=order,
         order_return=order_return,
         refund=_refunded(order, order_return),
-        history=history(order, order_return, members),
+        history=history(
+            order, order_return, Actors.of(order, members, container.settings.card_provider)
+        ),
         statuses=STATUS_LABELS,
         destinations=DESTINATIONS,
         difference_reason=EXCHANGE_DIFFERENCE_REASON,

@@ -3,12 +3,13 @@ and its refunds record (nothing is kept twice to draw it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from refundry.domain.money import Money
-from refundry.domain.order import Order
+from refundry.domain.order import Order, PaymentMethod
+from refundry.domain.refund import RefundKind
 from refundry.domain.staff import RefundApproval, StaffMember
 
 REFUND_STEPS = {
@@ -39,18 +40,58 @@ class Entry:
     why: str | None = None
 
 
-def who(actor: str, team: dict[str, str]) -> str:
-    """``staff:<id>`` as the member's e-mail; API keys, the provider and Refundry by name."""
-    kind, _, identifier = actor.partition(":")
-    if kind == "staff":
-        return team.get(identifier, "a former team member")
-    if kind == "api_key":
-        return f"API key {identifier[:8]}…"
-    if kind == "provider":
-        return "the payment provider"
-    if kind == "system":
-        return f"Refundry ({identifier})" if identifier else "Refundry"
-    return actor
+@dataclass(frozen=True, slots=True)
+class Actors:
+    """Who did something, as a person reads it: the one resolver of every page that names
+    an actor (timeline, refunds, returns), from how the ledger names them (``staff:<id>``,
+    ``api_key:<id hex>``, ``provider``, ``system:<job>``)."""
+
+    team: Mapping[str, str]  # a member's id -> their e-mail
+    provider: str = "The payment provider"
+
+    @classmethod
+    def of(cls, order: Order, members: list[StaffMember], card_provider: str) -> Actors:
+        return cls(
+            {str(member.id): member.email for member in members},
+            provider_name(order.payment.method, card_provider),
+        )
+
+    def name(self, actor: str | None) -> str:
+        if not actor:
+            return "Not recorded"  # cancellations made before Refundry kept who did them
+        kind, _, identifier = actor.partition(":")
+        if kind == "staff":
+            return self.team.get(identifier, "A former team member")
+        if kind == "api_key":
+            # The key's id is part of the key (rfk_<id>_<secret>); its last 4 tell keys apart.
+            return f"API key …{identifier[-4:]}"
+        if kind == "provider":
+            return self.provider
+        if kind == "system":
+            return "Refundry"
+        if kind == "seed":
+            return "Demo data"
+        return actor
+
+
+def provider_name(method: PaymentMethod, card_provider: str) -> str:
+    """The provider that holds an order's money, by the name an agent knows it by."""
+    if method is PaymentMethod.KLARNA:
+        return "Klarna"
+    if method is PaymentMethod.CARD:
+        return "Stripe" if card_provider == "stripe" else "The sandbox card provider"
+    return "The payment provider"
+
+
+def cancelled_by(order: Order, at: datetime, given: str | None) -> str | None:
+    """Who cancelled: as recorded, else (a cancellation recorded before migration 0017)
+    whoever made the cancellation refund written at the same moment."""
+    if given is not None:
+        return given
+    for refund in order.refunds:
+        if refund.kind is RefundKind.CANCELLATION and refund.created_at == at:
+            return refund.created_by
+    return None
 
 
 def return_detail(order: Order, detail: str | None) -> str | None:
@@ -63,14 +104,13 @@ def return_detail(order: Order, detail: str | None) -> str | None:
 
 def timeline(
     order: Order,
-    members: list[StaffMember],
+    actors: Actors,
     approvals: list[RefundApproval],
     money: Callable[[Money], str],
 ) -> list[Entry]:
-    team = {str(member.id): member.email for member in members}
-    entries = [Entry(order.created_at, "Order placed", "the checkout")]
+    entries = [Entry(order.created_at, "Order placed", "The checkout")]
     for refund in order.refunds:
-        actor = who(refund.created_by, team)
+        actor = actors.name(refund.created_by)
         label = refund.kind.value.replace("_", " ")
         entries.append(
             Entry(
@@ -85,19 +125,22 @@ def timeline(
                 Entry(
                     change.at,
                     f"{label.capitalize()} {REFUND_STEPS[change.status.value]}",
-                    "the payment provider" if refund.is_sent_to_provider else "Refundry",
+                    actors.provider if refund.is_sent_to_provider else "Refundry",
                     change.detail,
                 )
             )
     for number, link in enumerate(order.links, 1):
         if link.accessed_at is not None:
             entries.append(
-                Entry(link.accessed_at, f"Gift card link {number} opened", "the consumer")
+                Entry(link.accessed_at, f"Gift card link {number} opened", "The consumer")
             )
         if link.cancelled_at is not None:
             entries.append(
                 Entry(
-                    link.cancelled_at, f"Gift card link {number} cancelled", "", link.cancel_reason
+                    link.cancelled_at,
+                    f"Gift card link {number} cancelled",
+                    actors.name(cancelled_by(order, link.cancelled_at, link.cancelled_by)),
+                    link.cancel_reason,
                 )
             )
     for order_return in order.returns:
@@ -107,12 +150,13 @@ def timeline(
                 Entry(
                     step.at,
                     f"{name} {RETURN_STEPS[step.status.value]}",
-                    who(step.actor, team),
+                    actors.name(step.actor),
                     return_detail(order, step.detail),
                 )
             )
     if order.cancelled_at is not None:
-        entries.append(Entry(order.cancelled_at, "Order cancelled", "", order.cancel_reason))
+        by = actors.name(cancelled_by(order, order.cancelled_at, order.cancelled_by))
+        entries.append(Entry(order.cancelled_at, "Order cancelled", by, order.cancel_reason))
     for approval in approvals:
         entries.append(
             Entry(

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from refundry.domain.merchant import Merchant
@@ -20,6 +21,24 @@ from refundry.domain.order import AuthorizationExpiryAction, Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
+
+
+class OrderSort(StrEnum):
+    """The orders of a list page by page (keyset: a page never skips or repeats one as
+    new orders come): by when they were placed or by their total, in minor units."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    HIGHEST_TOTAL = "total-desc"
+    LOWEST_TOTAL = "total-asc"
+
+    @property
+    def is_by_total(self) -> bool:
+        return self in (OrderSort.HIGHEST_TOTAL, OrderSort.LOWEST_TOTAL)
+
+    def place_of(self, order: Order) -> tuple[datetime | int, uuid.UUID]:
+        """An order's place in this sort: what a cursor carries."""
+        return (order.total.minor if self.is_by_total else order.created_at), order.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +68,19 @@ class OrderReads(Protocol):
         status: OrderStatus | None = None,
         customer_email: str | None = None,
     ) -> list[Order]: ...
+    def orders_page(
+        self,
+        merchant_id: uuid.UUID,
+        *,
+        query: str | None,
+        status: OrderStatus | None,
+        sort: OrderSort,
+        after: tuple[datetime | int, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]: ...
+    def status_counts(
+        self, merchant_id: uuid.UUID, query: str | None
+    ) -> dict[OrderStatus, int]: ...
     def find_refund(
         self, merchant_id: uuid.UUID, refund_id: uuid.UUID
     ) -> tuple[Order, Refund] | None: ...

@@ -38,6 +38,7 @@ orders = sa.Table(
     sa.Column("authorization_flagged_at", UTC_TIME),
     sa.Column("cancel_reason", sa.Text),
     sa.Column("cancelled_at", UTC_TIME),
+    sa.Column("cancelled_by", sa.String(100)),  # as the ledger names actors (staff:<id>)
     # Loyalty points the order's capture earned, and how many its refunds took back.
     sa.Column("points_earned", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("points_reversed", sa.BigInteger, nullable=False, server_default="0"),
@@ -175,4 +176,5 @@ gift_card_links = sa.Table(
     sa.Column("accessed_at", UTC_TIME),
     sa.Column("cancelled_at", UTC_TIME),
     sa.Column("cancel_reason", sa.Text),
+    sa.Column("cancelled_by", sa.String(100)),
 )

@@ -1,5 +1,5 @@
 // The dashboard's only script (the CSP allows no inline script): one "More options" menu
-// open at a time, and the confirmation dialogs' open and close buttons.
+// open at a time, Esc closing it, and the confirmation dialogs' open and close buttons.
 document.addEventListener("click", (event) => {
   for (const menu of document.querySelectorAll("details.menu[open]")) {
     if (!menu.contains(event.target)) menu.removeAttribute("open");
@@ -8,6 +8,15 @@ document.addEventListener("click", (event) => {
   if (opener) document.getElementById(opener.dataset.openDialog).showModal();
   const closer = event.target.closest("[data-close-dialog]");
   if (closer) closer.closest("dialog").close();
+});
+// Esc closes an open menu and gives the focus back to its button (a dialog closes on Esc
+// by itself, before this sees the key).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  for (const menu of document.querySelectorAll("details.menu[open]")) {
+    menu.removeAttribute("open");
+    if (menu.contains(document.activeElement)) menu.querySelector("summary").focus();
+  }
 });
 // A dialog whose form was refused opens again on the new page, showing why.
 for (const dialog of document.querySelectorAll("dialog[data-open-on-load]")) dialog.showModal();
