@@ -19,7 +19,7 @@ from refundry.adapters.payments.stripe_events import StripeEventReader
 from refundry.adapters.payments.stripe_provider import StripeProvider
 from refundry.adapters.webhooks.http_sender import HttpWebhookSender
 from refundry.adapters.webhooks.metered_sender import MeteredWebhookSender
-from refundry.config import Settings
+from refundry.config import InvalidSetting, Settings
 from refundry.domain.order import PaymentMethod
 from refundry.domain.payments import PaymentProvider, ProviderEventReader
 from refundry.services.handlers.provider_work import OutboxPolicy, ProviderWork
@@ -127,7 +127,7 @@ def start_tracing(engine: Engine) -> Tracing:
     try:
         from refundry.adapters import otel
     except ImportError as error:
-        raise RuntimeError(
+        raise InvalidSetting(
             "tracing is on (REFUNDRY_OTEL or OTEL_* is set) but OpenTelemetry is not "
             "installed: pip install 'refundry[otel]', or set REFUNDRY_OTEL=0"
         ) from error

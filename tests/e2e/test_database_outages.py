@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from refundry.adapters.db.engine import create_engine
 from refundry.adapters.db.read_model import SqlReadModelFactory
+from refundry.adapters.db.unit_of_work import SqlUnitOfWork
 from refundry.bootstrap import Container, bootstrap
 from refundry.config import Settings
 from refundry.entrypoints import cli
@@ -31,6 +32,7 @@ from refundry.entrypoints.api.header_deadline import PROTOCOL
 from refundry.entrypoints.worker import Worker
 from refundry.services import transactions
 from refundry.services.handlers.merchants import create_merchant
+from refundry.services.unit_of_work import CommitOutcomeUnknown
 from tests.conftest import Api, fresh_postgres_database, order_body
 from tests.servers import free_port, running_server, venv_script, wait_for, worker_process
 from tests.tcp_proxy import switchable_proxy
@@ -209,3 +211,28 @@ def serve(database_url: str) -> AbstractContextManager[str]:
     command = [venv_script("uvicorn"), "refundry.entrypoints.api.asgi:app", "--port", str(port)]
     command += ["--http", PROTOCOL, "--log-level", "warning"]
     return running_server(command, port=port, env={"REFUNDRY_DATABASE_URL": database_url})
+
+
+def test_a_commit_whose_outcome_is_unknown_is_no_invitation_to_send_it_again(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an order, and a database connection that will be lost at the next COMMIT
+    order = api.client.post("/v1/orders", json=order_body()).json()
+
+    def lost_at_commit(self: SqlUnitOfWork) -> None:
+        raise CommitOutcomeUnknown("the change may have been made")
+
+    monkeypatch.setattr(SqlUnitOfWork, "commit", lost_at_commit)
+    refund = f"/v1/orders/{order['id']}/refund"
+    # when a refund without an Idempotency-Key meets it: a 500 that says so, no Retry-After
+    # (sent again, it could refund twice)
+    unkeyed = api.client.post(refund, json={"amount": 100})
+    assert unkeyed.status_code == 500
+    assert unkeyed.json()["type"].endswith("/commit-outcome-unknown")
+    assert "retry-after" not in unkeyed.headers
+    # and one with a key: a 503 to send again with the same key (its stored answer comes
+    # back if the refund was made)
+    keyed = api.client.post(refund, json={"amount": 100}, headers={"Idempotency-Key": "k-1"})
+    assert keyed.status_code == 503
+    assert keyed.json()["type"].endswith("/commit-outcome-unknown")
+    assert int(keyed.headers["retry-after"]) > 0

@@ -3,7 +3,9 @@ optional token, and the counters of several processes added up (multiprocess mod
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -190,3 +192,27 @@ def test_the_worker_serves_its_metrics_on_its_port_with_the_token() -> None:
         answered = httpx.get(url, headers={"Authorization": "Bearer scrape-me"})
         assert answered.status_code == 200
         assert Scrape.of(answered.text).value("refundry_worker_rounds_total") >= 1
+
+
+def test_a_silent_client_holds_up_no_scrape_of_the_workers_metrics() -> None:
+    settings = Settings(worker_metrics_host="127.0.0.1", worker_metrics_port=free_port())
+    with worker_metrics_server(settings) as server, socket.socket() as silent:
+        assert server is not None
+        # given a client that connects and sends nothing
+        silent.connect(("127.0.0.1", server.server_port))
+        # then a scrape is still answered
+        answered = httpx.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5)
+        assert answered.status_code == 200
+
+
+def test_a_taken_metrics_port_leaves_the_worker_running_without_metrics(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(worker_metrics_host="127.0.0.1", worker_metrics_port=port)
+        with caplog.at_level(logging.ERROR), worker_metrics_server(settings) as server:
+            assert server is None  # no exception: the jobs run on
+    assert any("runs on without them" in record.getMessage() for record in caplog.records)

@@ -7,13 +7,18 @@ statement timeout ``OperationalError`` too, as it does a refused connection.
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from refundry.adapters.db.engine import begin, create_engine
+from refundry.adapters.db.migrate import migrate
+from refundry.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from refundry.domain.errors import DatabaseUnavailable
+from refundry.services.unit_of_work import CommitOutcomeUnknown
 
 pytestmark = pytest.mark.postgres
 
@@ -70,5 +75,51 @@ def test_a_statement_that_failed_on_a_working_connection_keeps_its_type(
         transaction.rollback()
         assert connection.exec_driver_sql("SELECT 1").scalar() == 1  # still connected
         connection.close()
+    finally:
+        engine.dispose()
+
+
+def test_a_wrong_database_name_is_its_own_error_not_an_outage(postgres_url: str) -> None:
+    # given a URL naming a database the server does not have (a setting to fix)
+    engine = create_engine(
+        make_url(postgres_url)
+        .set(database="no_such_database_here")
+        .render_as_string(hide_password=False)
+    )
+    try:
+        # then the driver's error comes through, naming it, not "try again shortly"
+        with pytest.raises(sa.exc.OperationalError, match="no_such_database_here"):
+            engine.connect().close()
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_lost_at_commit_leaves_the_outcome_unknown(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a unit of work whose COMMIT meets a connection the server closed
+    engine = create_engine(postgres_url)
+    migrate(engine)
+    factory = SqlUnitOfWorkFactory(engine)
+    try:
+        with factory() as uow:
+            uow.settings.put_if_absent(f"commit-test-{uuid.uuid4().hex}", "x")
+            raw = uow._connection.connection.dbapi_connection  # type: ignore[union-attr]
+            pid = raw.info.backend_pid
+            commit = raw.commit
+
+            def lost() -> None:
+                # the server ends the session just as the COMMIT goes (a failover, say)
+                admin_url = make_url(postgres_url).set(drivername="postgresql")
+                with psycopg.connect(admin_url.render_as_string(hide_password=False)) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                commit()
+
+            monkeypatch.setattr(raw, "commit", lost)
+            # then it is an outage whose outcome nobody can tell, not a plain "try again"
+            with pytest.raises(CommitOutcomeUnknown) as unknown:
+                uow.commit()
+        assert isinstance(unknown.value, DatabaseUnavailable)  # the worker and CLI: an outage
+        assert isinstance(unknown.value.__cause__, psycopg.OperationalError)
     finally:
         engine.dispose()

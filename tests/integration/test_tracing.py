@@ -194,6 +194,21 @@ def test_a_refunds_trace_runs_from_its_request_through_the_outbox_to_the_gateway
     assert api.client.get(f"/v1/refunds/{refund_id}").status_code == 200
 
 
+def test_a_gift_card_links_token_never_leaves_in_a_span(
+    traced_api: Api, spans: InMemorySpanExporter
+) -> None:
+    # given a request for a gift-card link's page (its token opens the card)
+    spans.clear()
+    traced_api.client.get("/l/a-secret-link-token?utm=x")
+    # then its server span names the path with the token masked, as the logs do
+    recorded = [span for span in spans.get_finished_spans() if span.kind is SpanKind.SERVER]
+    assert recorded
+    for span in recorded:
+        text = " ".join(str(value) for value in (span.attributes or {}).values())
+        assert "a-secret-link-token" not in text + span.name
+    assert any("/l/[redacted]" in str((span.attributes or {}).values()) for span in recorded)
+
+
 def test_with_tracing_off_the_outbox_stores_no_trace(api: Api) -> None:
     # given the session's system, bootstrapped with tracing off
     assert not api.container.settings.otel

@@ -9,7 +9,7 @@ is on (``Settings.otel``), so a process without it never imports OpenTelemetry.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.engine import Engine
 
+from refundry.config import InvalidSetting
 from refundry.services.ports.tracing import TraceContext
 
 SERVICE_NAME = "refundry"
@@ -95,11 +96,31 @@ def stop_tracing() -> None:
             untyped.uninstrument()
 
 
-def trace_requests(app: Any, tracing: OpenTelemetryTracing) -> None:
+# A request's path and URL as the instrumentation records them (old and new semantic
+# conventions): the ones that can hold a secret, such as a gift-card link's token.
+URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full", "url.query")
+
+
+def trace_requests(app: Any, tracing: OpenTelemetryTracing, mask: Callable[[str], str]) -> None:
     """A server span for every request to ``app`` (a FastAPI application), named by its
-    route; the per-message ASGI send and receive spans are left out as noise."""
+    route, its path and URL put through ``mask`` (the log filter's secrets hold for spans
+    too: they leave the process); the per-message ASGI send and receive spans are left
+    out as noise."""
+
+    def masked(span: Any, _scope: Any) -> None:
+        attributes = getattr(span, "attributes", None)
+        if not span.is_recording() or not attributes:
+            return
+        for name in URL_ATTRIBUTES:
+            value = attributes.get(name)
+            if isinstance(value, str):
+                span.set_attribute(name, mask(value))
+
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracing.provider, exclude_spans=["receive", "send"]
+        app,
+        tracer_provider=tracing.provider,
+        exclude_spans=["receive", "send"],
+        server_request_hook=masked,
     )
 
 
@@ -114,5 +135,5 @@ def _exporters(names: str) -> list[SpanExporter]:
         elif name == "console":
             exporters.append(ConsoleSpanExporter())
         elif name not in ("none", ""):
-            raise ValueError(f"OTEL_TRACES_EXPORTER: {name!r} is not otlp, console or none")
+            raise InvalidSetting(f"OTEL_TRACES_EXPORTER: {name!r} is not otlp, console or none")
     return exporters

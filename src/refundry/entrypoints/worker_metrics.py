@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -28,12 +29,24 @@ def worker_metrics_server(settings: Settings) -> Iterator[WSGIServer | None]:
         yield None
         return
     app = make_wsgi_app(per_process_metrics())
-    server = make_server(
-        settings.worker_metrics_host,
-        settings.worker_metrics_port,
-        _guarded(app, settings.metrics_token),
-        handler_class=_QuietHandler,
-    )
+    try:
+        server = make_server(
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+            _guarded(app, settings.metrics_token),
+            server_class=_ThreadingServer,
+            handler_class=_QuietHandler,
+        )
+    except OSError as error:
+        # Money must still move: the worker runs on without its metrics, and says why.
+        logger.error(
+            "worker metrics not served on %s:%d: %s; the worker runs on without them",
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+            error,
+        )
+        yield None
+        return
     thread = threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True)
     thread.start()
     logger.info(
@@ -64,6 +77,15 @@ def _guarded(app: WSGIApplication, token: str | None) -> WSGIApplication:
     return guarded
 
 
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """A thread a connection, so one client that connects and sends nothing holds up
+    only itself (wsgiref's server answers one connection at a time)."""
+
+    daemon_threads = True
+
+
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 10  # seconds a connection may stay silent before it is closed
+
     def log_message(self, format: str, *args: object) -> None:
         """Scrapes every few seconds would fill the worker's log."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from refundry.domain.errors import DatabaseUnavailable
 from refundry.domain.events import DomainEvent
 from refundry.domain.order import Order
 from refundry.services.ports.outbox import OutboxRepository
@@ -35,6 +36,16 @@ from refundry.services.ports.webhooks import (
 
 # An event with the order that recorded it: what the message bus hands its handlers.
 RecordedEvent = tuple[Order, DomainEvent]
+
+
+class CommitOutcomeUnknown(DatabaseUnavailable):
+    """The connection was lost while the transaction committed: the change may or may
+    not have been made. Sending the request again is safe only with the same
+    Idempotency-Key (its stored answer comes back if the change was made); without one it
+    could do the change twice, so this is never answered as a plain "try again"."""
+
+    code = "commit-outcome-unknown"
+    title = "The database connection was lost while committing; the change may have been made"
 
 
 class UnitOfWork(Protocol):

@@ -23,6 +23,8 @@ database is too slow to keep up, and the answer is the same.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 
@@ -40,9 +42,23 @@ def install(engine: Engine) -> None:
     event.listen(engine, "handle_error", _outage_or_none)
 
 
+# What a server that answered says when the settings are wrong, not the server away: a
+# password or role refused, no pg_hba.conf entry, a database that does not exist. Those
+# keep the driver's error, whose message names the mistake, rather than "try again in a
+# few seconds". (libpq reports a refused start-up as text, with no SQLSTATE.)
+MISCONFIGURED = re.compile(
+    r"password authentication failed|no pg_hba\.conf entry|"
+    r'(database|role) "[^"]*" does not exist'
+)
+
+
 def _outage_or_none(context: ExceptionContext) -> BaseException | None:
     if context.is_pre_ping:
         return None  # SQLAlchemy replaces a connection whose ping failed on its own
+    if not isinstance(context.original_exception, context.dialect.loaded_dbapi.Error):
+        # Ctrl-C, a cancelled task: SQLAlchemy calls those a disconnect too (the
+        # connection cannot be trusted after them), but the database is not away.
+        return None
     if context.is_disconnect or _could_not_connect(context):
         return DatabaseUnavailable(DETAIL)
     return None
@@ -52,8 +68,11 @@ def _could_not_connect(context: ExceptionContext) -> bool:
     # No connection yet: the error came from opening one (psycopg and sqlite3 both raise
     # their OperationalError for it).
     dbapi = context.dialect.loaded_dbapi
-    return context.connection is None and isinstance(
-        context.original_exception, dbapi.OperationalError
+    error = context.original_exception
+    return (
+        context.connection is None
+        and isinstance(error, dbapi.OperationalError)
+        and not MISCONFIGURED.search(str(error))
     )
 
 

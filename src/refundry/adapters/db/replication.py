@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-# Zero when the replica has applied all the WAL it received (an idle primary sends none, and
-# the last transaction replayed then only looks old); otherwise the age of the newest
-# transaction it has applied. NULL on a primary, or before a replica has applied any.
+# Zero when the replica streams from the primary and has applied all the WAL it received
+# (an idle primary sends none, and the last transaction replayed then only looks old);
+# otherwise the age of the newest transaction it has applied: behind in replay, or cut off
+# from the primary (then what it received is all it has, and it only grows stale). NULL on
+# a primary, or before a replica has applied any. The receiver's status is visible only to
+# a role with pg_read_all_stats: without it, an idle primary's replica reads as behind.
 _LAG = sa.text(
     """
     SELECT CASE
         WHEN NOT pg_is_in_recovery() THEN NULL
-        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0
+        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+            AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
+            THEN 0.0
         ELSE GREATEST(
             0.0, EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())
         )::float8

@@ -31,9 +31,11 @@ from refundry.adapters.db.staff_repository import SqlStaffRepository
 from refundry.adapters.db.store_credit_repository import SqlStoreCreditRepository
 from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
 from refundry.adapters.db.webhook_event_repository import SqlWebhookEventRepository
+from refundry.domain.errors import DatabaseUnavailable
 from refundry.domain.events import DomainEvent
 from refundry.domain.order import Order
 from refundry.services.ports.tracing import NO_TRACING, Tracing
+from refundry.services.unit_of_work import CommitOutcomeUnknown
 
 
 class SqlUnitOfWork:
@@ -126,12 +128,23 @@ class SqlUnitOfWork:
         if self._pending is not None:
             assert self._connection is not None
             self._pending.send(self._connection)
-        self._transaction.commit()
+        try:
+            self._transaction.commit()
+        except DatabaseUnavailable as error:
+            # The COMMIT was sent, or not: only the server knows whether it took effect.
+            raise CommitOutcomeUnknown(COMMIT_OUTCOME_UNKNOWN) from error.__cause__
 
     def _write_changes(self) -> None:
         self.orders.persist()
         self.floats.persist()
         self.store_credit.persist()
+
+
+COMMIT_OUTCOME_UNKNOWN = (
+    "the connection to the database was lost while the change was being committed, so it "
+    "may have been made: send the request again only with the same Idempotency-Key, or "
+    "read the resource first"
+)
 
 
 class SqlUnitOfWorkFactory:

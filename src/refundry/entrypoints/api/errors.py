@@ -20,6 +20,7 @@ from starlette.routing import Match
 from refundry.adapters.db.outages import cause_in_one_line
 from refundry.domain import errors
 from refundry.entrypoints.api.schemas import Problem
+from refundry.services.unit_of_work import CommitOutcomeUnknown
 
 PROBLEM_BASE = "https://refundry.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -164,6 +165,10 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
         request.url.path,
         cause_in_one_line(error),
     )
+    if isinstance(error, CommitOutcomeUnknown) and "idempotency-key" not in request.headers:
+        # Without a key, "try again" could make the change twice: no Retry-After, a 500
+        # (as Stripe answers an outcome it cannot tell), and the detail says to look first.
+        return problem(500, error.code, error.title, str(error), request.url.path)
     return problem(
         503,
         error.code,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from refundry.bootstrap import Container
+from refundry.entrypoints.log_redaction import redact
 
 
 def trace_requests(app: FastAPI, container: Container) -> None:
@@ -14,4 +15,4 @@ def trace_requests(app: FastAPI, container: Container) -> None:
     from refundry.adapters import otel
 
     assert isinstance(container.tracing, otel.OpenTelemetryTracing)
-    otel.trace_requests(app, container.tracing)
+    otel.trace_requests(app, container.tracing, redact)

@@ -23,7 +23,7 @@ from refundry.services.ports.outbox import OutboxMessage, Topic
 from refundry.services.transactions import run
 from refundry.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
-logger = logging.getLogger("refundry.api")
+logger = logging.getLogger("refundry.providers")
 
 
 def receive_provider_event(

@@ -18,7 +18,7 @@ from refundry.domain.refund import Refund
 from refundry.services.clock import utcnow
 from refundry.services.unit_of_work import UnitOfWork
 
-logger = logging.getLogger("refundry.worker")
+logger = logging.getLogger("refundry.refunds")
 
 
 def apply_refund_outcome(
