@@ -81,10 +81,11 @@ def test_a_500_answer_carries_the_request_id_too(sqlite_container: Container) ->
     def boom() -> None:
         raise RuntimeError("a bug")
 
-    # when it is asked with a request id
-    with TestClient(app, raise_server_exceptions=False) as client:
+    # when it is asked with a request id (the test client raises what reaches the server)
+    with TestClient(app) as client:
         answer = client.get("/v1/_boom", headers={"X-Request-Id": "trace-500"})
-    # then the internal-error problem echoes the id
+    # then the internal-error problem echoes the id, and the error stopped there: logged
+    # once, with the id, the connection kept
     assert answer.status_code == 500
     assert answer.json()["type"] == "https://refundry.dev/problems/internal-error"
     assert answer.headers["x-request-id"] == "trace-500"

@@ -45,14 +45,25 @@ class RequestIds:
         request_id = request_id_of(scope)
         echoed = (HEADER, request_id.encode("ascii"))
 
+        answered = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
                 headers = [pair for pair in message.get("headers", []) if pair[0].lower() != HEADER]
                 message = {**message, "headers": [*headers, echoed]}
+                answered = True
             await send(message)
 
         with log_context.serving(request_id):
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                if not answered:
+                    raise
+                # Starlette's error layer answered the 500 (and the error was logged with
+                # this request's id), then raised it again for the server: uvicorn would log
+                # it a second time, with no id, and close the client's keep-alive connection.
 
 
 class FastAPIWithRequestIds(FastAPI):
