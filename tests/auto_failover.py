@@ -48,6 +48,9 @@ MONITOR_SETTINGS = {
     "pgautofailover.node_considered_unhealthy_timeout": "3000",
     "pgautofailover.primary_demote_timeout": "5000",
 }
+# pg_autoctl's initdb takes the C locale, so its databases are SQL_ASCII, which psycopg
+# answers in bytes: the application's database is made UTF8.
+DATABASE = "refundry"
 READY_SECONDS = 120.0  # a node's creation copies the primary (pg_basebackup)
 PRIMARY_STATES = frozenset({"primary", "wait_primary"})
 
@@ -62,7 +65,7 @@ class Formation:
     env: dict[str, str]
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def url(self, database: str = "postgres") -> str:
+    def url(self, database: str = DATABASE) -> str:
         """The multi-host URL an application is given (SQLAlchemy, psycopg 3)."""
         hosts = "&".join(f"host=127.0.0.1:{port}" for port in self.node_ports.values())
         return (
@@ -119,6 +122,12 @@ class Formation:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def start_node(self, name: str) -> None:
+        """Start a stopped node again: it rejoins as a standby of the new primary
+        (pg_autoctl rewinds it with pg_rewind where it had gone ahead)."""
+        pg_autoctl = postgres_tool("pg_autoctl", PACKAGE)
+        _start(self, name, [pg_autoctl, "run", "--pgdata", str(self.directory / name)])
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
         try:
@@ -203,6 +212,9 @@ def auto_failover_formation() -> Iterator[Formation]:
             # one at a time: the second copies the first once it runs (alone: "single")
             formation.wait_for({"node1": "single"} if name == "node1" else {})
         formation.wait_for({"node1": "primary", "node2": "secondary"})
+        node1 = f"host=127.0.0.1 port={formation.node_ports['node1']} user={SERVER_USER}"
+        with psycopg.connect(f"{node1} dbname=postgres", autocommit=True) as primary:
+            primary.execute(f"CREATE DATABASE {DATABASE} ENCODING 'UTF8' TEMPLATE template0")
         yield formation
 
 
