@@ -230,5 +230,7 @@ def _tune_monitor(formation: Formation) -> None:
                 return
         except psycopg.Error:
             if formation.services["monitor"].poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the monitor did not start:\n{formation.log_tail('monitor')}")
+                raise RuntimeError(
+                    f"the monitor did not start:\n{formation.log_tail('monitor')}"
+                ) from None
             time.sleep(0.2)

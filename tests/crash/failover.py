@@ -193,9 +193,7 @@ def _journals(workdir: Path, clients: int) -> list[dict[str, Any]]:
 
 def _wait_for_ops(workdir: Path, ops: int, deadline: float) -> None:
     while time.monotonic() < deadline:
-        done = sum(
-            len(path.read_text().splitlines()) for path in workdir.glob("journal*.jsonl")
-        )
+        done = sum(len(path.read_text().splitlines()) for path in workdir.glob("journal*.jsonl"))
         if done >= ops:
             return
         time.sleep(0.1)
