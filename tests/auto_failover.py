@@ -95,6 +95,21 @@ class Formation:
                 return name
         return None
 
+    def settled_primary(self, seconds: float = READY_SECONDS) -> str:
+        """The primary, once the formation has settled: one node primary, the other its
+        synchronous standby. Only then may the primary stop with nothing lost: a primary
+        still in wait_primary commits without waiting for the standby, and the monitor
+        rightly promotes no standby that may lack those commits."""
+        deadline = time.monotonic() + seconds
+        while True:
+            states = self.states()
+            reported = sorted(reported for reported, goal in states.values() if reported == goal)
+            if reported == ["primary", "secondary"]:
+                return next(name for name, (state, _) in states.items() if state == "primary")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the formation did not settle within {seconds} s: {states}")
+            time.sleep(0.2)
+
     def wait_for(self, ready: dict[str, str], seconds: float = READY_SECONDS) -> None:
         """Until each named node reports its state (primary, secondary...)."""
         deadline = time.monotonic() + seconds
@@ -165,10 +180,10 @@ def _stop_all(formation: Formation, pg_autoctl: str) -> None:
     # A PostgreSQL its pg_autoctl did not stop (killed above) is stopped by its own pid.
     pg_ctl = postgres_tool("pg_ctl")
     for name in ("monitor", *formation.node_ports):
-        pgdata = formation.directory / name
-        if (pgdata / "postmaster.pid").exists():
+        data = formation.directory / name
+        if (data / "postmaster.pid").exists():
             with suppress(RuntimeError, subprocess.TimeoutExpired):
-                stop = [pg_ctl, "-D", str(pgdata), "-m", "immediate", "-w", "stop"]
+                stop = [pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
                 run_as_server_user(stop, timeout=30)
 
 
