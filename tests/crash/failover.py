@@ -75,8 +75,9 @@ class Stop:
     in_flight_requests: int  # client requests the API was answering at the stop
     refunds_unsettled: int  # refunds made and not yet paid out or failed, at the stop
     outbox_pending: int  # the workers' messages still to send, at the stop
+    # from the moment the stopped node's processes had exited:
     seconds_without_primary: float = 0.0  # until the monitor promoted the standby
-    seconds_until_a_post_succeeded: float = 0.0  # until the API answered a POST 2xx again
+    seconds_until_a_post_succeeded: float = 0.0  # until a POST sent since was answered 2xx
 
 
 @dataclass
@@ -209,9 +210,10 @@ def _stop_primary(formation: Formation, engine: sa.Engine, proxy: CountingProxy)
             sa.select(sa.func.count()).where(message_tables.outbox_messages.c.state == "pending")
         ).scalar_one()
     stop = Stop(primary, proxy.in_flight, refunds, outbox)
-    proxy.succeeded_post_at = None
-    stopped_at = time.monotonic()
     formation.stop_node(primary)
+    # from when its PostgreSQL and keeper have exited (pg_autoctl stop only signals them)
+    stopped_at = time.monotonic()
+    proxy.since, proxy.succeeded_post_at = stopped_at, None
     while True:
         with suppress(Exception):  # the monitor itself stays up; a query may still fail
             promoted = formation.primary()
@@ -230,7 +232,8 @@ def _stop_primary(formation: Formation, engine: sa.Engine, proxy: CountingProxy)
 
 class CountingProxy:
     """A loopback TCP proxy between the clients and the API that counts the requests it
-    is waiting on an answer for, and notes when a POST was last answered 2xx."""
+    is waiting on an answer for, and notes when a POST sent after ``since`` was first
+    answered 2xx (one sent before may have committed before the stop)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
@@ -238,6 +241,7 @@ class CountingProxy:
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.lock = threading.Lock()
         self.in_flight = 0
+        self.since = float("inf")
         self.succeeded_post_at: float | None = None
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
@@ -261,13 +265,17 @@ class CountingProxy:
             downstream.close()
             return
         upstream.settimeout(None)
-        waiting: list[bytes] = []  # the methods of requests sent and not yet answered
+        # the methods of requests sent and not yet answered, with when they were sent
+        waiting: list[tuple[bytes, float]] = []
 
         def requests() -> None:
             while chunk := _receive(downstream):
                 if chunk[:4] in (b"POST", b"GET ", b"PUT ", b"PATC", b"DELE"):
+                    # a preview is a POST that writes nothing
+                    line = chunk.split(b"\r\n", 1)[0]
+                    method = b"READ" if line.split(b" ")[1].endswith(b"/preview") else chunk[:4]
                     with self.lock:
-                        waiting.append(chunk[:4])
+                        waiting.append((method, time.monotonic()))
                         self.in_flight += 1
                 with suppress(OSError):
                     upstream.sendall(chunk)
@@ -277,10 +285,10 @@ class CountingProxy:
         while chunk := _receive(upstream):
             if chunk[:9] == b"HTTP/1.1 ":
                 with self.lock:
-                    method = waiting.pop(0) if waiting else b""
+                    method, sent_at = waiting.pop(0) if waiting else (b"", 0.0)
                     self.in_flight -= 1 if method else 0
-                    if method == b"POST" and chunk[9:10] == b"2":
-                        self.succeeded_post_at = time.monotonic()
+                    if method == b"POST" and chunk[9:10] == b"2" and sent_at > self.since:
+                        self.succeeded_post_at = self.succeeded_post_at or time.monotonic()
             try:
                 downstream.sendall(chunk)
             except OSError:
