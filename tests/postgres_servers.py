@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ SERVER_USER = "postgres"
 PGBOUNCER_POOL_SIZE = 4
 
 
-def postgres_tool(name: str) -> str:
+def postgres_tool(name: str, package: str = "pgbouncer postgresql-15") -> str:
     """The path of a PostgreSQL program (PgBouncer is in /usr/sbin, the server's own in
     /usr/lib/postgresql/<version>/bin on Debian); skips the test where it is missing."""
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
@@ -42,14 +42,14 @@ def postgres_tool(name: str) -> str:
         versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
         found = versions[-1] if versions else None
     if found is None:
-        reason = f"{name} is not installed (Debian: apt-get install pgbouncer postgresql-15)"
+        reason = f"{name} is not installed (Debian: apt-get install {package})"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}; .ci/run installs it, so in CI this test may not skip")
         pytest.skip(reason)
     return found
 
 
-def _as_server_user() -> dict[str, Any]:
+def as_server_user() -> dict[str, Any]:
     """``Popen`` options that drop root to ``postgres`` (as ``su postgres -c`` would)."""
     if os.geteuid() != 0:
         return {}
@@ -57,17 +57,22 @@ def _as_server_user() -> dict[str, Any]:
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
 
-def _run(command: Sequence[str], *, timeout: float = 120) -> None:
+def run_as_server_user(
+    command: Sequence[str], *, timeout: float = 120, env: Mapping[str, str] | None = None
+) -> str:
+    """Run ``command`` as the server user; returns its standard output."""
     done = subprocess.run(
         list(command),
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
-        **_as_server_user(),
+        **as_server_user(),
     )
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return done.stdout
 
 
 @contextmanager
@@ -125,7 +130,7 @@ def pgbouncer(server_url: str) -> Iterator[str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            **_as_server_user(),
+            **as_server_user(),
         )
         try:
             _wait_for_port(port, process, "pgbouncer")
@@ -145,11 +150,13 @@ def _cluster(pg_ctl: str, data: Path, port: int) -> Iterator[None]:
         f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c shared_buffers=16MB -c max_connections=60"
     )
-    _run([pg_ctl, "-D", str(data), "-o", options, "-l", str(data / "server.log"), "-w", "start"])
+    run_as_server_user(
+        [pg_ctl, "-D", str(data), "-o", options, "-l", str(data / "server.log"), "-w", "start"]
+    )
     try:
         yield
     finally:
-        _run([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"])
+        run_as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"])
 
 
 @contextmanager
@@ -164,12 +171,14 @@ def primary_with_replica() -> Iterator[tuple[str, str]]:
         primary_port, replica_port = free_port(), free_port()
         # trust on loopback, replication included: a throwaway cluster for one test module
         initdb_options = "-A trust -E UTF8 --locale=C --no-sync --no-instructions"
-        _run([initdb, "-D", str(primary), "-U", SERVER_USER, *initdb_options.split()])
+        run_as_server_user([initdb, "-D", str(primary), "-U", SERVER_USER, *initdb_options.split()])
         with _cluster(pg_ctl, primary, primary_port):
             # -R: the copy starts as a standby streaming from the primary; -c fast: a
             # checkpoint now rather than at the next scheduled one
             copy_options = f"-R -X stream -c fast -h 127.0.0.1 -p {primary_port} --no-sync"
-            _run([pg_basebackup, "-D", str(replica), "-U", SERVER_USER, *copy_options.split()])
+            run_as_server_user(
+                [pg_basebackup, "-D", str(replica), "-U", SERVER_USER, *copy_options.split()]
+            )
             with _cluster(pg_ctl, replica, replica_port):
                 yield (
                     f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{primary_port}/postgres",

@@ -94,6 +94,30 @@ def test_a_wrong_database_name_is_its_own_error_not_an_outage(postgres_url: str)
         engine.dispose()
 
 
+def test_a_write_on_a_server_that_takes_no_writes_is_an_outage_and_the_pool_starts_again(
+    postgres_url: str,
+) -> None:
+    # A server that has become a standby since the connection was opened: every
+    # transaction on it is read-only, as default_transaction_read_only makes it here.
+    engine = create_engine(
+        postgres_url, connect_args={"options": "-c default_transaction_read_only=on"}
+    )
+    try:
+        idle, connection = engine.connect(), engine.connect()
+        pids = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in (idle, connection)}
+        idle.close()  # back in the pool, idle
+        connection.commit()
+        with pytest.raises(DatabaseUnavailable) as refused:
+            connection.exec_driver_sql("CREATE TABLE failover_probe (x int)")
+        connection.close()
+        assert isinstance(refused.value.__cause__, psycopg.errors.ReadOnlySqlTransaction)
+        # then the pool's connections are replaced: the idle one is not handed out again
+        with engine.connect() as fresh:
+            assert fresh.exec_driver_sql("SELECT pg_backend_pid()").scalar() not in pids
+    finally:
+        engine.dispose()
+
+
 def test_a_connection_lost_at_commit_leaves_the_outcome_unknown(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,5 +145,18 @@ def test_a_connection_lost_at_commit_leaves_the_outcome_unknown(
                 uow.commit()
         assert isinstance(unknown.value, DatabaseUnavailable)  # the worker and CLI: an outage
         assert isinstance(unknown.value.__cause__, psycopg.OperationalError)
+    finally:
+        engine.dispose()
+
+
+def test_a_write_in_a_read_transaction_is_a_bug_not_an_outage(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        connection, transaction = begin(engine, write=False)
+        with pytest.raises(sa.exc.InternalError) as failed:
+            connection.exec_driver_sql("CREATE TABLE failover_probe (x int)")
+        assert isinstance(failed.value.orig, psycopg.errors.ReadOnlySqlTransaction)
+        transaction.rollback()
+        connection.close()
     finally:
         engine.dispose()

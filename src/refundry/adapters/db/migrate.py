@@ -23,7 +23,11 @@ QUOTE_SIGNING_KEY = "quote_signing_key"
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's options are configparser's, where % starts an interpolation: a URL with
+    # several hosts (a failover pair: ?host=h1%3Ap1&host=h2%3Ap2) or a quoted password
+    # has some.
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -9,7 +9,14 @@ client's keep-alive connection. Out of reach means:
 - no connection could be opened (refused, unreachable, the server starting or shutting
   down, too many clients; a SQLite file that cannot be opened), or
 - the connection broke under a statement (the server went away, the network cut it):
-  SQLAlchemy calls that a disconnect and replaces the pool's connections.
+  SQLAlchemy calls that a disconnect and replaces the pool's connections, or
+- a write transaction met a server that no longer takes writes (SQLSTATE 25006,
+  "cannot execute ... in a read-only transaction"): after a failover the old primary
+  comes back as a standby, and a connection opened to it in the moment before (or a
+  pooler still pointing at it) is a connection to the wrong server. It is a disconnect
+  too, so the pool replaces every connection and the next one, opened with
+  ``target_session_attrs=read-write``, finds the new primary. A read transaction is READ
+  ONLY on purpose (``engine.begin``): a write in one is a bug, and keeps its type.
 
 A statement that failed on a working connection keeps its own type, although the driver
 calls several of them ``OperationalError`` too: a serialization failure, a deadlock, a lock
@@ -38,6 +45,10 @@ DETAIL = (
 )
 
 
+# PostgreSQL's read_only_sql_transaction
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
 def install(engine: Engine) -> None:
     event.listen(engine, "handle_error", _outage_or_none)
 
@@ -61,7 +72,17 @@ def _outage_or_none(context: ExceptionContext) -> BaseException | None:
         return None
     if context.is_disconnect or _could_not_connect(context):
         return DatabaseUnavailable(DETAIL)
+    if _server_takes_no_writes(context):
+        context.is_disconnect = True  # SQLAlchemy then invalidates the whole pool
+        return DatabaseUnavailable(DETAIL)
     return None
+
+
+def _server_takes_no_writes(context: ExceptionContext) -> bool:
+    sqlstate = getattr(context.original_exception, "sqlstate", None)
+    if sqlstate != READ_ONLY_SQL_TRANSACTION or context.connection is None:
+        return False
+    return not context.connection.get_execution_options().get("postgresql_readonly", False)
 
 
 def _could_not_connect(context: ExceptionContext) -> bool:

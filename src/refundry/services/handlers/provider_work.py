@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from refundry.domain.errors import ProviderRejected, ProviderUnavailable
+from refundry.domain.errors import DatabaseUnavailable, ProviderRejected, ProviderUnavailable
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.payments import ProviderRefund, ProviderRefundState, RefundInstruction
 from refundry.domain.retry import backoff_delay
@@ -188,6 +188,12 @@ def _record(work: ProviderWork, answered: Sequence[tuple[Step, Answer]]) -> None
         return
     try:
         run(work.uow_factory, lambda uow: _record_all(uow, answered))
+    except DatabaseUnavailable:
+        # Not about these outcomes: recording them one by one or backing one off would
+        # meet the same outage. The job ends with one line in the log; the messages'
+        # leases run out and their calls go again with the same idempotency keys, which
+        # the provider answers with what it did the first time.
+        raise
     except Exception:
         if len(answered) == 1:
             step, _ = answered[0]

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from refundry.domain.errors import DatabaseUnavailable
 from refundry.domain.webhooks import (
     DeliveryAttempt,
     DeliveryPolicy,
@@ -185,6 +186,11 @@ def record(work: WebhookWork, outcomes: Sequence[Outcome]) -> None:
     try:
         _record_in_one_transaction(work, outcomes)
         return
+    except DatabaseUnavailable:
+        # Not about these outcomes (one by one, each would meet the same outage): the job
+        # ends with one line in the log, the leases run out and the events are sent
+        # again, which at-least-once delivery allows.
+        raise
     except Exception:
         logger.exception("recording %d webhook outcomes at once failed", len(outcomes))
     for outcome in outcomes:
