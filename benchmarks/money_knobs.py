@@ -49,7 +49,9 @@ class MoneyKnobs:
 MODES = {
     # Smoke runs check that it all works: counts a backend holds back a little longer
     # than 2 s are missed there.
-    "smoke": MoneyKnobs(refunds=8, stats_wait_seconds=2.0),
+    "smoke": MoneyKnobs(
+        refunds=8, stats_wait_seconds=2.0, ceiling=Settings(200, 20, 16, 0, 2)
+    ),  # a ceiling of a few hundred requests: enough to see it run, not to measure
     # Today's worker drains about 2 refunds/s at 200 ms: 150 keeps the default run to
     # minutes; --full or --money-refunds for more once it is faster.
     "default": MoneyKnobs(refunds=150),

@@ -92,7 +92,9 @@ def assert_sound(report: RunReport) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("run", range(run_count(3)), ids=lambda run: f"run{run}")
+# Two runs a database in CI (SQLite had three): tests/crash/test_failover.py adds a run of
+# its own on PostgreSQL, and REFUNDRY_LONG_TESTS=1 runs fifty.
+@pytest.mark.parametrize("run", range(run_count(2)), ids=lambda run: f"run{run}")
 def test_a_crash_storm_on_sqlite_pays_each_refund_once_and_delivers_each_event(
     run: int, gateway: str, tmp_path: Path
 ) -> None:
