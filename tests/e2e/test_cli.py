@@ -75,6 +75,7 @@ def test_demo_starts_quietly_signs_in_last_and_names_its_database_for_the_cli(
             line.split("export ")[1] for line in block if "REFUNDRY_DATABASE_URL=" in line
         )
         # then its orders, read back through the API, cover every state
+        now = datetime.now(UTC)
         orders = httpx.get(
             f"{base}/v1/orders?limit=200", headers={"Authorization": f"Bearer {key}"}
         ).json()["data"]
@@ -99,7 +100,12 @@ def test_demo_starts_quietly_signs_in_last_and_names_its_database_for_the_cli(
     assert printed.split(RULE)[0].strip() == "", printed[:3000]
     assert listed.status_code == 200
     assert "SHOP-10" in listed.text
-    assert 45 <= len(orders) <= 60
+    assert 90 <= len(orders) <= 120
+    # placed over the last 90 days, a few of them today, none in the future (issue 21)
+    ages = [now - datetime.fromisoformat(order["created_at"]) for order in orders]
+    assert max(ages) > timedelta(days=60)
+    assert min(ages) >= timedelta(0)
+    assert sum(age < timedelta(days=30) for age in ages) < len(orders) - 20
     statuses = {order["order_status"] for order in orders}
     assert {"pending", "authorized", "paid", "partially_refunded", "fully_refunded"} <= statuses
     assert "cancelled" in statuses

@@ -212,7 +212,7 @@ def test_the_returns_list_pages_on_with_next_page(
     assert len(seen) == 3 == len(set(seen))
     broken = browser_client.get("/dashboard/returns", params={"after": "not a cursor"})
     assert broken.status_code == 422
-    assert "that page link is broken" in broken.text
+    assert "That page link is broken" in broken.text
 
 
 def test_a_return_changed_meanwhile_is_explained_on_the_page(

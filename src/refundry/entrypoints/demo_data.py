@@ -1,15 +1,22 @@
-"""Sample data for ``refundry demo``: one merchant and ~50 orders in every state.
+"""Sample data for ``refundry demo``: one merchant and its last 90 days, ~100 orders in
+every state, with refunds, cancellations and returns.
 
 Everything goes through the same use cases as the API, so the demo shows what the
-engine really does (stock, refund maths, statuses), never hand-written rows.
+engine really does (stock, refund maths, statuses), never hand-written rows. Each use case
+runs with the clock pinned at its moment in the story (``clock.pinned_at``): an order is
+placed on its day, shipped, refunded or returned days later, never after now, so the
+reports and their 30-day chart look like a shop's. Nothing of it is dated today but the
+orders still waiting (the README's tours read today's figures as their own); the
+gift-card links and the float are today's, as seed 000 walks them.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from refundry.domain.merchant_float import InvoiceCycle
@@ -19,16 +26,21 @@ from refundry.domain.order import (
     LineKind,
     LineRefundRequest,
     NewLine,
+    Order,
     PaymentMethod,
     RefundRequest,
+    ReturnLineRequest,
 )
-from refundry.domain.refund import RefundMethod
+from refundry.domain.payments import ProviderRefund, ProviderRefundState
+from refundry.domain.refund import RefundMethod, RefundStatus
+from refundry.domain.returns import ReceivedUnits
 from refundry.domain.staff import Role
 from refundry.services import clock, transactions
-from refundry.services.handlers import cancellation, merchant_float, orders, staff, stock
+from refundry.services.handlers import cancellation, merchant_float, orders, returns, staff, stock
 from refundry.services.handlers.cancellation import cancel_order
 from refundry.services.handlers.merchants import create_merchant, update_merchant
 from refundry.services.handlers.quotes import QuoteSigner
+from refundry.services.handlers.refund_outcomes import apply_refund_outcome
 from refundry.services.handlers.refunds import refund_order
 from refundry.services.unit_of_work import UnitOfWorkFactory
 
@@ -88,39 +100,49 @@ SCENARIOS = (
     ["pending"] * 3
     + ["authorized"] * 5
     + ["paid"] * 10
-    + ["fulfilled"] * 10
-    + ["partially_refunded"] * 8
-    + ["goodwill"] * 2
-    + ["fully_refunded"] * 4
-    + ["cancelled_paid"] * 4
-    + ["cancelled_authorized"] * 3
+    + ["fulfilled"] * 36
+    + ["partially_refunded"] * 14
+    + ["goodwill"] * 4
+    + ["fully_refunded"] * 7
+    + ["cancelled_paid"] * 7
+    + ["cancelled_authorized"] * 4
     + ["refunded_other_means"] * 2
+    + ["returned"] * 8
 )
+HISTORY_DAYS = 90
+# How long ago each story's order was placed, in days: holds still waiting and unshipped
+# orders are recent (a card hold lapses within days); a return has arrived and been
+# refunded before today.
+PLACED_DAYS_AGO = {"pending": (0, 2), "authorized": (0, 3), "paid": (0, 5), "returned": (20, 88)}
 
 
 def seed_demo(
     uow_factory: UnitOfWorkFactory, quotes: QuoteSigner, *, api_secret: str
 ) -> DemoSummary:
     rng = random.Random(20261123)  # noqa: S311 -- sample data, the same demo every time
-    created = transactions.run(
-        uow_factory,
-        lambda uow: create_merchant(
-            uow, "Demo Tea House", api_key_id=DEMO_API_KEY_ID, api_secret=api_secret
-        ),
-    )
-    merchant_id = created.merchant.id
-    transactions.run(
-        uow_factory,
-        partial(update_merchant, merchant_id=merchant_id, cancel_labels=DEMO_CANCEL_LABELS),
-    )
-    for sku, *_ in CATALOGUE:
-        on_hand = rng.randint(40, 120)
+    now = clock.utcnow()
+    with clock.pinned_at(now - timedelta(days=HISTORY_DAYS + 1)):  # the shop opens
+        created = transactions.run(
+            uow_factory,
+            lambda uow: create_merchant(
+                uow, "Demo Tea House", api_key_id=DEMO_API_KEY_ID, api_secret=api_secret
+            ),
+        )
+        merchant_id = created.merchant.id
         transactions.run(
             uow_factory,
-            partial(stock.set_stock, merchant_id=merchant_id, sku=sku, on_hand=on_hand),
+            partial(update_merchant, merchant_id=merchant_id, cancel_labels=DEMO_CANCEL_LABELS),
         )
-    for number, scenario in enumerate(SCENARIOS, start=1001):
-        _play(uow_factory, quotes, merchant_id, number, scenario, rng)
+        for sku, *_ in CATALOGUE:
+            on_hand = rng.randint(150, 300)
+            transactions.run(
+                uow_factory,
+                partial(stock.set_stock, merchant_id=merchant_id, sku=sku, on_hand=on_hand),
+            )
+    stories = sorted((_placed_at(scenario, now, rng), scenario) for scenario in SCENARIOS)
+    for number, (placed_at, scenario) in enumerate(stories, start=1001):
+        story = Story(placed_at, now, rng)
+        _play(uow_factory, quotes, merchant_id, number, scenario, story)
     gift_orders = _seed_gift_cards(uow_factory, merchant_id)
     transactions.run(
         uow_factory,
@@ -129,6 +151,33 @@ def seed_demo(
         ),
     )
     return DemoSummary(merchant_id, created.api_key, len(SCENARIOS) + gift_orders)
+
+
+def _placed_at(scenario: str, now: datetime, rng: random.Random) -> datetime:
+    """A moment in the shop's hours (08-22 UTC), more orders lately than 90 days ago."""
+    first, last = PLACED_DAYS_AGO.get(scenario, (1, HISTORY_DAYS))
+    days_ago = first + int((last - first + 1) * rng.random() ** 1.4)
+    day = (now - timedelta(days=days_ago)).replace(hour=8, minute=0, second=0, microsecond=0)
+    placed = day + timedelta(minutes=rng.randint(0, 14 * 60))
+    return min(placed, now - timedelta(minutes=rng.randint(5, 90)))
+
+
+@dataclass(slots=True)
+class Story:
+    """One order's clock: each step a while after the last, never later than now, and
+    for a story that is history (``before_today``) never today."""
+
+    at: datetime
+    now: datetime
+    rng: random.Random
+
+    def after(self, hours: float, *, before_today: bool = False) -> datetime:
+        latest = self.now - timedelta(minutes=1)
+        if before_today:
+            latest = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        step = timedelta(hours=self.rng.uniform(hours / 4, hours))
+        self.at = max(self.at, min(self.at + step, latest - timedelta(minutes=1)))
+        return self.at
 
 
 def _seed_gift_cards(uow_factory: UnitOfWorkFactory, merchant_id: uuid.UUID) -> int:
@@ -205,8 +254,9 @@ def _play(
     merchant_id: uuid.UUID,
     number: int,
     scenario: str,
-    rng: random.Random,
+    story: Story,
 ) -> None:
+    rng = story.rng
     capture = CaptureMode.MANUAL if scenario.endswith("authorized") else CaptureMode.AUTOMATIC
     command = orders.PlaceOrder(
         merchant_id=merchant_id,
@@ -222,11 +272,16 @@ def _play(
         capture_mode=capture,
         authorized=0 if scenario == "pending" else None,
     )
-    order = transactions.run(uow_factory, lambda uow: orders.ingest_order(uow, command))
+    with clock.pinned_at(story.at):
+        order = transactions.run(uow_factory, lambda uow: orders.ingest_order(uow, command))
+
+    def at(moment: datetime, use_case: Callable[..., object]) -> object:
+        with clock.pinned_at(moment):
+            return transactions.run(uow_factory, use_case)
 
     def run_refund(request: RefundRequest, method: RefundMethod | None = None) -> None:
-        transactions.run(
-            uow_factory,
+        at(
+            story.after(24 * 12),
             lambda uow: refund_order(
                 uow,
                 quotes,
@@ -241,11 +296,9 @@ def _play(
         )
 
     def fulfil() -> None:
-        transactions.run(
-            uow_factory, lambda uow: orders.fulfil_order(uow, merchant_id, order.id, None)
-        )
+        at(story.after(48), lambda uow: orders.fulfil_order(uow, merchant_id, order.id, None))
 
-    if scenario in ("fulfilled", "partially_refunded", "fully_refunded", "goodwill"):
+    if scenario in ("fulfilled", "partially_refunded", "fully_refunded", "goodwill", "returned"):
         fulfil()
     if scenario == "partially_refunded":
         line = order.lines[0]
@@ -254,9 +307,11 @@ def _play(
         run_refund(RefundRequest(amount=500))
     elif scenario in ("fully_refunded", "refunded_other_means"):
         run_refund(RefundRequest.full(restock=True))
+    elif scenario == "returned":
+        _return(at, story, merchant_id, order, quotes)
     elif scenario.startswith("cancelled"):
-        transactions.run(
-            uow_factory,
+        at(
+            story.after(20),
             lambda uow: cancel_order(
                 uow,
                 merchant_id,
@@ -266,3 +321,76 @@ def _play(
                 actor=DEMO_ACTOR,
             ),
         )
+    _settle_refunds(uow_factory, at, story, merchant_id, order.id)
+
+
+def _settle_refunds(
+    uow_factory: UnitOfWorkFactory,
+    at: Callable[[datetime, Callable[..., object]], object],
+    story: Story,
+    merchant_id: uuid.UUID,
+    order_id: uuid.UUID,
+) -> None:
+    """The card refunds of days past, taken by the provider at once and paid out days
+    later, applied as the worker applies a provider's answer (``apply_refund_outcome``);
+    the worker then finds them settled and sends nothing. Today's are left to the worker
+    and the sandbox gateway, so the demo still shows a refund processing."""
+    today = story.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    order = transactions.read(uow_factory, lambda uow: uow.orders.get(merchant_id, order_id))
+    for refund in order.refunds:
+        if refund.status is not RefundStatus.STARTED:
+            continue  # by other means: nothing for a provider to do
+        reference = f"re_demo_{story.rng.getrandbits(64):016x}"
+        for state, hours in (
+            (ProviderRefundState.PROCESSING, 0.05),
+            (ProviderRefundState.COMPLETED, 72),
+        ):
+            moment = story.after(hours, before_today=True)
+            if moment >= today:
+                return
+            outcome = ProviderRefund(reference, state)
+            at(
+                moment,
+                lambda uow, refund_id=refund.id, outcome=outcome: apply_refund_outcome(
+                    uow, uow.orders.get(merchant_id, order_id), refund_id, outcome
+                ),
+            )
+
+
+def _return(
+    at: Callable[[datetime, Callable[..., object]], object],
+    story: Story,
+    merchant_id: uuid.UUID,
+    order: Order,
+    quotes: QuoteSigner,
+) -> None:
+    """A return of one unit: asked for days after delivery, received, refunded to the
+    card less a 10% restocking fee on some; all before today."""
+    line = next(line for line in order.lines if line.kind is LineKind.PHYSICAL)
+    fee = 1000 if story.rng.random() < 0.4 else 0
+    made = at(
+        story.after(24 * 6, before_today=True),
+        lambda uow: returns.create_return(
+            uow, merchant_id, order.id,
+            [ReturnLineRequest(line.id, 1, story.rng.choice(REASONS))],
+            requested=False, restocking_fee_bp=fee, return_shipping_fee=0, note=None,
+            actor=DEMO_ACTOR,
+        ),
+    )  # fmt: skip
+    assert isinstance(made, returns.ReturnChange)
+    return_id = made.order_return.id
+    damaged = 1 if story.rng.random() < 0.25 else 0
+    at(
+        story.after(24 * 4, before_today=True),
+        lambda uow: returns.receive_return(
+            uow, merchant_id, return_id, [ReceivedUnits(line.id, 1 - damaged, damaged)],
+            actor=DEMO_ACTOR,
+        ),
+    )  # fmt: skip
+    at(
+        story.after(24, before_today=True),
+        lambda uow: returns.refund_return(
+            uow, quotes, merchant_id, return_id,
+            method=None, reason="Returned", quote=None, actor=DEMO_ACTOR,
+        ),
+    )  # fmt: skip

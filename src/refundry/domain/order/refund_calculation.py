@@ -156,6 +156,7 @@ def calculate_refund(
                 f"shipping left to refund is {shipping_left.minor}, not {shipping.minor}",
                 requested=shipping.minor,
                 refundable=shipping_left.minor,
+                part="shipping",
             )
 
     _check_distinct_lines(line_requests)
@@ -198,6 +199,7 @@ def calculate_refund(
             "or spent stay with their consumers); refund an amount instead",
             requested=breakdown.total.minor,
             refundable=refundable.minor,
+            part="lines",
         )
     if breakdown.total > refundable:
         raise RefundExceedsRefundable(

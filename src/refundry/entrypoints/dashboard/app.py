@@ -30,6 +30,7 @@ from refundry.entrypoints.dashboard import (
     routes,
     team,
 )
+from refundry.entrypoints.dashboard.refusals import Reader, in_plain_words
 from refundry.entrypoints.dashboard.rendering import render
 
 logger = logging.getLogger("refundry.dashboard")
@@ -95,14 +96,17 @@ def _same_origin(request: Request) -> bool:
 
 
 def _domain_error(request: Request, error: Exception) -> Response:
-    """Why an action was refused, on a page with the signed-in member's menu; the action
-    wrote nothing, its transaction having rolled back. (Sync: Starlette runs it in a
-    thread, since it reads the session.)"""
+    """Why an action was refused, on a page with the signed-in member's menu, when no form
+    can show it (a missing permission or CSRF token, no such order; a form's own refusal
+    is shown on it); the action wrote nothing, its transaction having rolled back.
+    (Sync: Starlette runs it in a thread, since it reads the session.)"""
     assert isinstance(error, RefundryError)
     if isinstance(error, Unauthenticated):
         return RedirectResponse("/dashboard/login", status_code=303)
     current = routes.current_session(request, request.app.state.container)
-    return render(request, "error.html", status_for(error), session=current, message=error.detail)
+    # in plain words too, though without the order a form's refusal names
+    said = in_plain_words(error, None, Reader.of(request))
+    return render(request, "error.html", status_for(error), session=current, message=said)
 
 
 async def _database_unavailable(request: Request, error: Exception) -> Response:

@@ -12,12 +12,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from refundry.domain.errors import InvalidInput
+from refundry.domain.errors import Forbidden, InvalidInput, NotFound, RefundryError
 from refundry.domain.money import Money
 from refundry.domain.order import LineRefundRequest, Order, RefundRequest
 from refundry.domain.refund import RefundMethod
 from refundry.domain.staff import Permission, RefundApproval
 from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.refusals import (
+    FormError,
+    Reader,
+    field_of,
+    in_plain_words,
+    shop_timezone,
+)
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import clock, transactions
@@ -162,17 +170,22 @@ def review_refund(
     if signed_in is None:
         return to_login()
     current, order = signed_in
-    preview = transactions.read(
-        container.uow_factory,
-        lambda uow: preview_refund(
-            uow,
-            container.quotes,
-            current.member.merchant_id,
-            order_id,
-            form.request(order),
-            form.method,
-        ),
-    )
+    try:
+        preview = transactions.read(
+            container.uow_factory,
+            lambda uow: preview_refund(
+                uow,
+                container.quotes,
+                current.member.merchant_id,
+                order_id,
+                form.request(order),
+                form.method,
+            ),
+        )
+    except (Forbidden, NotFound):
+        raise
+    except RefundryError as error:
+        return _refused(request, container, current, order_id, form, error)
     needs_approval = over_limit(current.member, order, preview.breakdown.total)
     return render(request, "refund.html", session=current, order=preview.order, step="review",
                   form=form, preview=preview, needs_approval=needs_approval,
@@ -188,22 +201,50 @@ def make_refund(
     if signed_in is None:
         return to_login()
     current, order = signed_in
-    made = transactions.run(
-        container.uow_factory,
-        lambda uow: refund_as_staff(
-            uow,
-            container.quotes,
-            current.member,
-            order_id,
-            form.request(order),
-            method=form.method,
-            reason=form.reason or None,
-            quote=form.quote,
-        ),
-    )
+    try:
+        made = transactions.run(
+            container.uow_factory,
+            lambda uow: refund_as_staff(
+                uow,
+                container.quotes,
+                current.member,
+                order_id,
+                form.request(order),
+                method=form.method,
+                reason=form.reason or None,
+                quote=form.quote,
+            ),
+        )
+    except (Forbidden, NotFound):
+        raise  # a missing permission, or above the limit with one waiting: the error page
+    except RefundryError as error:
+        return _refused(request, container, current, order_id, form, error)
     done = (
         "refund-awaiting-approval"
         if isinstance(made, RefundApproval)
         else f"refund-{made.refund.status.value}"
     )
     return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)
+
+
+def _refused(
+    request: Request,
+    container: ContainerDep,
+    current: Session,
+    order_id: uuid.UUID,
+    form: RefundForm,
+    error: RefundryError,
+) -> Response:
+    """The form that was sent (a full refund's first step, else Edit refund), as it was
+    filled in, with why it was refused on it; nothing was written. The order is read
+    again: a stale review means it changed meanwhile."""
+    merchant_id = current.member.merchant_id
+    order, timezone = transactions.read(
+        container.uow_factory,
+        lambda uow: (uow.orders.get(merchant_id, order_id), shop_timezone(uow, merchant_id)),
+    )
+    step = "choose" if form.full else "edit"
+    said = in_plain_words(error, order, Reader.of(request, timezone))
+    return render(request, "refund.html", status_for(error), session=current, order=order,
+                  step=step, form=form, now=clock.utcnow(),
+                  refusal=FormError(step, said, field_of(error)))  # fmt: skip

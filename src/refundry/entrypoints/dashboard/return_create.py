@@ -17,7 +17,8 @@ from refundry.domain.returns import basis_points
 from refundry.domain.staff import Permission
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
-from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
+from refundry.entrypoints.dashboard.refusals import Reader
+from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.return_forms import (
     FieldInvalid,
     FieldsDep,
@@ -100,7 +101,6 @@ def _form(
     fields: FormFields,
     failure: RefundryError | None = None,
 ) -> Response:
-    money = money_formatter(reader_locale(request))
     returnable = [
         (line, left) for line in order.lines if (left := order.returnable_quantity(line)) > 0
     ]
@@ -112,7 +112,9 @@ def _form(
         order=order,
         returnable=returnable,
         fields=fields,
-        error=None if failure is None else plain_error("create", failure, order, money),
+        error=(
+            None if failure is None else plain_error("create", failure, order, Reader.of(request))
+        ),
     )
 
 

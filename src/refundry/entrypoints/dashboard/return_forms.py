@@ -5,7 +5,7 @@ and its history as a person reads it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -32,6 +32,8 @@ from refundry.domain.returns import (
     ReturnQuantityExceeded,
     ReturnStatus,
 )
+from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words, sentence
+from refundry.entrypoints.dashboard.rendering import money_formatter
 from refundry.entrypoints.dashboard.timeline import Actors, return_detail
 
 MAX_FIELD = 1000
@@ -94,15 +96,6 @@ class FieldInvalid(InvalidInput):
         super().__init__(message, field=field)
 
 
-@dataclass(frozen=True, slots=True)
-class FormError:
-    """A refusal shown on the form that caused it: ``field`` is the input to mark."""
-
-    form: str
-    message: str
-    field: str | None = None
-
-
 # The forms a return's page shows in each status; a refusal of another form (the return
 # changed meanwhile) is shown at the top of the page instead.
 FORMS_BY_STATUS = {
@@ -117,13 +110,13 @@ def plain_error(
     form: str,
     error: RefundryError,
     order: Order,
-    money: Callable[[Money], str],
+    reader: Reader,
     order_return: OrderReturn | None = None,
 ) -> FormError:
     """The refusal in words a person at the counter can act on: goods by name, amounts in
     the shop's currency, and what to do about it. On a return's page, a refusal of a form
     its status no longer shows (the return changed meanwhile) goes to the page's top."""
-    said = _in_words(form, error, order, money)
+    said = _in_words(form, error, order, reader)
     if order_return is None:
         return said
     if isinstance(error, IllegalTransition | ReturnNotOpen | NothingReceived):
@@ -138,10 +131,9 @@ def plain_error(
     return said
 
 
-def _in_words(
-    form: str, error: RefundryError, order: Order, money: Callable[[Money], str]
-) -> FormError:
+def _in_words(form: str, error: RefundryError, order: Order, reader: Reader) -> FormError:
     extensions = error.extensions
+    money = money_formatter(reader.locale)
     if isinstance(error, QuoteStale):
         return FormError(form, "The order changed since you reviewed this refund. Review it again.")
     if isinstance(error, QuoteExpired):
@@ -176,14 +168,8 @@ def _in_words(
             "restocking_fee",
         )
     if isinstance(error, InvalidAmount):
-        return FormError(form, f"{_sentence(error.detail)} Enter an amount like 4.90.")
-    return FormError(form, _sentence(error.detail))
-
-
-def _sentence(detail: str) -> str:
-    text = detail.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
+        return FormError(form, f"{sentence(error.detail)} Enter an amount like 4.90.")
+    return FormError(form, in_plain_words(error, order, reader))
 
 
 def _units(count: int) -> str:

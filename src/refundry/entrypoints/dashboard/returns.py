@@ -22,7 +22,8 @@ from refundry.domain.staff import Permission, StaffMember
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
-from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
+from refundry.entrypoints.dashboard.refusals import Reader
+from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.return_forms import (
     DESTINATIONS,
     STATUS_LABELS,
@@ -156,10 +157,9 @@ def show(
         )
     except NotFound:
         return render(request, "error.html", 404, session=current, message="No such return.")
-    money = money_formatter(reader_locale(request))
-    error = (
-        None if failure is None else plain_error(failure[0], failure[1], order, money, order_return)
-    )
+    error = None
+    if failure is not None:
+        error = plain_error(failure[0], failure[1], order, Reader.of(request), order_return)
     filled = dict(default_receipt(order_return))
     filled.update(fields or {})
     return render(

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 
 from refundry.domain.errors import (
+    Forbidden,
     InvalidInput,
     NotFound,
     RefundryError,
@@ -26,7 +27,9 @@ from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, St
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints import log_context
 from refundry.entrypoints.api.dependencies import ContainerDep
-from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale, render
+from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words, shop_timezone
+from refundry.entrypoints.dashboard.rendering import money_formatter, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
 from refundry.entrypoints.dashboard.timeline import Actors, timeline
 from refundry.entrypoints.keyset_cursor import decode_amount_cursor, decode_cursor, encode_cursor
@@ -194,32 +197,62 @@ def order_page(
     current = current_session(request, container)
     if current is None:
         return to_login()
+    try:
+        found = uuid.UUID(order_id)
+    except ValueError:
+        return render(request, "error.html", 404, session=current, message="No such order.")
+    return show_order(request, container, current, found, done=done)
+
+
+def show_order(
+    request: Request,
+    container: ContainerDep,
+    current: Session,
+    order_id: uuid.UUID,
+    *,
+    done: str | None = None,
+    refused: tuple[str, RefundryError] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """The order page; after a refused cancel, with why on the dialog that was sent
+    (``refused``: the form's name and the error), open again with what was typed."""
 
     def load(
         uow: UnitOfWork,
-    ) -> tuple[Order, list[RefundApproval], list[StaffMember], tuple[str, ...]]:
+    ) -> tuple[Order, list[RefundApproval], list[StaffMember], tuple[str, ...], str]:
         merchant_id = current.member.merchant_id
-        found = uow.orders.get(merchant_id, uuid.UUID(order_id))
+        found = uow.orders.get(merchant_id, order_id)
         asked = uow.staff.approvals(merchant_id, order_id=found.id)
         merchant = uow.merchants.get(merchant_id)
         labels = () if merchant is None else merchant.cancel_labels
-        return found, asked, uow.staff.members(merchant_id), labels
+        return found, asked, uow.staff.members(merchant_id), labels, shop_timezone(uow, merchant_id)
 
     try:
-        order, asked, members, cancel_labels = transactions.read(container.uow_factory, load)
-    except (NotFound, ValueError):
+        order, asked, members, cancel_labels, timezone = transactions.read(
+            container.uow_factory, load
+        )
+    except NotFound:
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = clock.utcnow()
     actors = Actors.of(order, members, container.settings.card_provider)
+    reader = Reader.of(request, timezone)
+    refusal = None
+    if refused is not None:
+        form, error = refused
+        forms = {"cancel-order"} | {f"cancel-item-{link.id}" for link in order.links
+                                    if not link.cancelled_at}  # fmt: skip
+        shown_on = form if form in forms else "page"  # the link was cancelled meanwhile
+        refusal = FormError(shown_on, in_plain_words(error, order, reader))
     return render(
         request,
         "order.html",
+        200 if refused is None else status_for(refused[1]),
         session=current,
         order=order,
         now=now,
         done=done,
         waiting=[approval for approval in asked if approval.status is ApprovalStatus.PENDING],
-        timeline=timeline(order, actors, asked, money_formatter(reader_locale(request))),
+        timeline=timeline(order, actors, asked, money_formatter(reader.locale)),
         actors=actors,
         can_cancel=current.member.can(Permission.CANCEL),
         cancel_labels=cancel_labels,  # offered after "Canceled" (seed 001, step 4)
@@ -227,6 +260,10 @@ def order_page(
         # Create return: shipped units not refunded and not in another return (seed 001)
         returnable=any(order.returnable_quantity(line) > 0 for line in order.lines),
         return_labels=RETURN_STATUS_LABELS,
+        refusal=refusal,
+        typed=typed or {},
+        # why a link or the order cannot be cancelled, said as a refusal would be
+        in_words=lambda blocker: in_plain_words(blocker, order, reader),
     )
 
 
@@ -258,6 +295,8 @@ def cancel(
             )
         ),
         done="order-cancelled",
+        form="cancel-order",
+        typed={"reason": reason, "status": status},
     )
 
 
@@ -284,6 +323,8 @@ def cancel_item(
             )
         ),
         done="item-cancelled",
+        form=f"cancel-item-{item_id}",
+        typed={"reason": reason},
     )
 
 
@@ -296,14 +337,22 @@ def _act(
     use_case_for: Callable[[Session], Callable[[UnitOfWork], object]],
     *,
     done: str,
+    form: str,
+    typed: dict[str, str],
 ) -> Response:
     """Run one action for the signed-in member: session, CSRF token and permission are
-    checked first; a refusal is shown on a page that says why (the app's error handler),
-    and writes nothing."""
+    checked first (refused on the error page); a refusal of the action itself is shown on
+    the order page, its dialog open again as it was filled in, and writes nothing."""
     current = current_session(request, container)
     if current is None:
         return to_login()
     current.check_csrf(csrf)
     current.member.require(permission)
-    transactions.run(container.uow_factory, use_case_for(current))
+    try:
+        transactions.run(container.uow_factory, use_case_for(current))
+    except (Forbidden, NotFound):
+        raise  # above the refund limit, or no such order or item: the error page
+    except RefundryError as error:
+        return show_order(request, container, current, order_id, refused=(form, error),
+                          typed=typed)  # fmt: skip
     return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)

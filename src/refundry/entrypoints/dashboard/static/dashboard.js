@@ -20,6 +20,8 @@ document.addEventListener("keydown", (event) => {
 });
 // A dialog whose form was refused opens again on the new page, showing why.
 for (const dialog of document.querySelectorAll("dialog[data-open-on-load]")) dialog.showModal();
+// A refusal is read first: the focus moves to it (after its dialog has opened).
+document.querySelector("[data-focus-on-load]")?.focus();
 // A session that lapsed while htmx polls: go to the sign-in page, not a blank section.
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.xhr.responseURL.endsWith("/dashboard/login")) {
