@@ -21,8 +21,9 @@ from refundry.domain.errors import (
     SignInLocked,
     Unauthenticated,
 )
+from refundry.domain.merchant import Merchant
 from refundry.domain.order import Order
-from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
+from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, Role, StaffMember
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints import log_context
 from refundry.entrypoints.api.dependencies import ContainerDep
@@ -197,16 +198,15 @@ def order_page(
 
     def load(
         uow: UnitOfWork,
-    ) -> tuple[Order, list[RefundApproval], list[StaffMember], tuple[str, ...]]:
+    ) -> tuple[Order, list[RefundApproval], list[StaffMember], Merchant | None]:
         merchant_id = current.member.merchant_id
         found = uow.orders.get(merchant_id, uuid.UUID(order_id))
         asked = uow.staff.approvals(merchant_id, order_id=found.id)
         merchant = uow.merchants.get(merchant_id)
-        labels = () if merchant is None else merchant.cancel_labels
-        return found, asked, uow.staff.members(merchant_id), labels
+        return found, asked, uow.staff.members(merchant_id), merchant
 
     try:
-        order, asked, members, cancel_labels = transactions.read(container.uow_factory, load)
+        order, asked, members, merchant = transactions.read(container.uow_factory, load)
     except (NotFound, ValueError):
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = clock.utcnow()
@@ -222,7 +222,11 @@ def order_page(
         timeline=timeline(order, actors, asked, money_formatter(reader_locale(request))),
         actors=actors,
         can_cancel=current.member.can(Permission.CANCEL),
-        cancel_labels=cancel_labels,  # offered after "Canceled" (seed 001, step 4)
+        # offered after "Canceled" (seed 001, step 4)
+        cancel_labels=() if merchant is None else merchant.cancel_labels,
+        # the payment section's gear (seed 001's payment steps): an admin's switch
+        automatic_capture=merchant is None or merchant.automatic_capture,
+        can_manage_payments=current.member.role is Role.ADMIN,
         can_refund=current.member.can(Permission.REFUND),
         # Create return: shipped units not refunded and not in another return (seed 001)
         returnable=any(order.returnable_quantity(line) > 0 for line in order.lines),
