@@ -117,7 +117,7 @@ def test_seed_001_payment_steps_remove_the_authorization(
     payment = page.locator("section#payment")
     # before: Klarna holds the money, until the hold lapses in 28 days
     expect(payment).to_contain_text("Authorized: held, not captured")
-    expect(payment).to_contain_text("27 days left")
+    expect(payment).to_contain_text("28 days left")
     expect(payment).to_contain_text("Klarna")
     assert_accessible(page, "order with a hold")
     page.screenshot(path=screenshot_path(f"{shot}-1-hold"), full_page=True)
@@ -156,6 +156,13 @@ def test_seed_001_payment_steps_remove_the_authorization(
     page.reload()
     expect(payment).to_contain_text("Removed: the hold is released")
     expect(payment).to_contain_text("No longer applies: removed")
+    items = page.get_by_role("region", name="Items")
+    if width < 640:  # the counts fold under the item
+        expect(items).to_contain_text("2 cancelled")
+    else:
+        cells = items.get_by_role("row").nth(1).get_by_role("cell")
+        expect(cells.nth(4)).to_have_text("0")  # Refunded: nothing was captured
+        expect(cells.nth(5)).to_have_text("2")  # Cancelled
     timeline = page.get_by_role("region", name="Timeline")
     removed = timeline.get_by_role("row").filter(has_text="Authorization removed")
     expect(removed).to_contain_text("Klarna")

@@ -28,7 +28,7 @@ def heading(page: str) -> str:
 def items(page: str) -> dict[str, tuple[int, int]]:
     """The Items table: each item's (Refunded, Cancelled) units."""
     section = page[page.index("<h2>Items</h2>") : page.index("</table>", page.index("<h2>Items"))]
-    last_two_numbers = r'<td class="num">(\d+)</td>\s*<td class="num[^"]*">(\d+)</td>\s*</tr>'
+    last_two_numbers = r'<td class="num[^"]*">(\d+)</td>\s*<td class="num[^"]*">(\d+)</td>\s*</tr>'
     found = re.findall(r"<td>([^<]+?) <span.*?" + last_two_numbers, section, re.S)
     return {name: (int(refunded), int(cancelled)) for name, refunded, cancelled in found}
 
