@@ -203,7 +203,7 @@ def test_the_cancel_dialog_offers_canceled_and_the_merchants_labels_and_refuses_
     )
     assert refused.status_code == 422
     # on the dialog that was sent, open again, with the reason typed kept
-    assert '<dialog id="cancel-order" data-open-on-load>' in refused.text
+    assert '<dialog id="cancel-order" aria-labelledby="cancel-order-title" data-open-on-load>' in refused.text
     assert re.search(r'<textarea name="reason"[^>]*>no</textarea>', refused.text)
     assert "is not one of this merchant&#39;s statuses after cancellation" in refused.text
     assert "Choose one of: cancelled, Refused, Out of stock" in refused.text

@@ -20,8 +20,9 @@ from tests.conftest import Api, order_body
 # what changed: save the document from the commit before and diff the two.
 # Issue 22 changed it: the problem responses became shared components (the schema had been
 # written into each of them), the two AdjustmentIn bodies got names of their own, 408 and the
-# database's 503 were described.
-OPENAPI_SHA256 = "4a3a58240e6b25ae0373d9b38570b5948ca3d4abf6adc5a3f1585c08652fed17"
+# database's 503 were described. Issue 21 added payment.authorization_void_answered_at (when the
+# provider answered the release of a cancelled order's hold).
+OPENAPI_SHA256 = "82cdc7ef9ad38c2c3b061882e66225145b6be31436f9ab3072015457930dd9bd"
 
 # Statements a keyed partial refund of one line, or a keyed cancel, issues with one
 # subscribed webhook endpoint, counted by the driver's cursor executions (BEGIN IMMEDIATE

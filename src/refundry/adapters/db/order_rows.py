@@ -72,6 +72,7 @@ def order_row(order: Order) -> dict[str, Any]:
         "payment_reference": order.payment.reference,
         "authorization_expires_at": order.payment.authorization_expires_at,
         "authorization_flagged_at": order.payment.authorization_flagged_at,
+        "authorization_void_answered_at": order.payment.authorization_void_answered_at,
         "cancel_reason": order.cancel_reason,
         "cancelled_at": order.cancelled_at,
         "cancelled_by": order.cancelled_by,
@@ -208,6 +209,7 @@ def order_from_rows(
             reference=row["payment_reference"],
             authorization_expires_at=aware(row["authorization_expires_at"]),
             authorization_flagged_at=aware(row["authorization_flagged_at"]),
+            authorization_void_answered_at=aware(row["authorization_void_answered_at"]),
             redemption=(
                 PointsRedemption(row["points_redeemed"], money(row["points_value"]))
                 if row["points_redeemed"]

@@ -55,7 +55,7 @@ def request_void(order: OrderRoot) -> bool:
 
 
 def authorization_void_refused(order: OrderRoot, now: datetime) -> None:
-    if order.payment.end_void(AuthorizationState.VOID_FAILED):
+    if order.payment.end_void(AuthorizationState.VOID_FAILED, now):
         order._touch(now)
 
 
@@ -65,5 +65,5 @@ def flag_lapsing_authorization(order: OrderRoot, now: datetime) -> None:
 
 
 def authorization_voided(order: OrderRoot, now: datetime) -> None:
-    if order.payment.end_void(AuthorizationState.VOIDED):
+    if order.payment.end_void(AuthorizationState.VOIDED, now):
         order._touch(now)

@@ -67,6 +67,8 @@ class Payment:
     reference: str | None = None  # the provider's id of the payment, when the checkout gave one
     authorization_expires_at: datetime | None = None  # when an uncaptured hold lapses
     authorization_flagged_at: datetime | None = None  # when the watch saw it about to lapse
+    # When the provider answered a void (voided or void_failed): the timeline's entry.
+    authorization_void_answered_at: datetime | None = None
     # A redeem order: points paid ``redemption.value`` of ``captured`` (the money part
     # is the rest, and is what the provider holds).
     redemption: PointsRedemption | None = None
@@ -139,10 +141,11 @@ class Payment:
         self.authorization_flagged_at = now
         return True
 
-    def end_void(self, outcome: AuthorizationState) -> bool:
+    def end_void(self, outcome: AuthorizationState, now: datetime) -> bool:
         """Record the provider's answer to a void (voided, or void_failed); ``True`` when
         it changed anything (a second answer to the same void changes nothing)."""
         if self.authorization_state is not AuthorizationState.VOID_PENDING:
             return False
         self.authorization_state = outcome
+        self.authorization_void_answered_at = now
         return True

@@ -98,6 +98,7 @@ def order_model(order: Order) -> schemas.OrderOut:
             reference=order.payment.reference,
             authorization_expires_at=order.payment.authorization_expires_at,
             authorization_flagged_at=order.payment.authorization_flagged_at,
+            authorization_void_answered_at=order.payment.authorization_void_answered_at,
             points=(
                 None
                 if order.payment.redemption is None

@@ -231,6 +231,8 @@ class PaymentOut(BaseModel):
     reference: str | None
     authorization_expires_at: datetime | None  # an uncaptured hold cannot be captured after
     authorization_flagged_at: datetime | None  # the watch saw it about to lapse
+    # when the provider answered the release of a cancelled order's hold (voided or not)
+    authorization_void_answered_at: datetime | None
     points: PointsPaymentOut | None = Field(description="redeem orders: what points paid")
     store_credit: StoreCreditPaymentOut | None = Field(
         description="what the customer's store credit paid, and how much was given back"

@@ -21,6 +21,7 @@ from refundry.entrypoints.dashboard import (
     approvals,
     customers,
     operations,
+    payment_settings,
     refunds,
     report_pages,
     return_create,
@@ -63,6 +64,7 @@ def create_dashboard_app(container: Container) -> FastAPI:
     app.include_router(team.router)
     app.include_router(report_pages.router)
     app.include_router(operations.router)
+    app.include_router(payment_settings.router)
     app.add_exception_handler(RefundryError, _domain_error)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid_request)

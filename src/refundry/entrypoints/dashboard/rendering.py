@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from refundry.domain.money import Currency, Money
+from refundry.entrypoints.dashboard import order_reading
 
 DEFAULT_LOCALE = "en_GB"
 
@@ -22,6 +23,13 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# How an order's cancels and refunds read, on every page that shows an order.
+templates.globals.update(
+    status_badges=order_reading.status_badges,
+    item_counts=order_reading.item_counts,
+    refund_status_label=order_reading.refund_status_label,
+)
+templates.tests["awaits_provider"] = order_reading.awaits_provider
 
 
 def reader_locale(request: Request) -> str:

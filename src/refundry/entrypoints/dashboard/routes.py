@@ -22,13 +22,14 @@ from refundry.domain.errors import (
     SignInLocked,
     Unauthenticated,
 )
+from refundry.domain.merchant import Merchant
 from refundry.domain.order import Order
-from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, StaffMember
+from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, Role, StaffMember
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints import log_context
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
-from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words, shop_timezone
+from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words
 from refundry.entrypoints.dashboard.rendering import money_formatter, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
 from refundry.entrypoints.dashboard.timeline import Actors, timeline
@@ -219,23 +220,20 @@ def show_order(
 
     def load(
         uow: UnitOfWork,
-    ) -> tuple[Order, list[RefundApproval], list[StaffMember], tuple[str, ...], str]:
+    ) -> tuple[Order, list[RefundApproval], list[StaffMember], Merchant | None]:
         merchant_id = current.member.merchant_id
         found = uow.orders.get(merchant_id, order_id)
         asked = uow.staff.approvals(merchant_id, order_id=found.id)
         merchant = uow.merchants.get(merchant_id)
-        labels = () if merchant is None else merchant.cancel_labels
-        return found, asked, uow.staff.members(merchant_id), labels, shop_timezone(uow, merchant_id)
+        return found, asked, uow.staff.members(merchant_id), merchant
 
     try:
-        order, asked, members, cancel_labels, timezone = transactions.read(
-            container.uow_factory, load
-        )
-    except NotFound:
+        order, asked, members, merchant = transactions.read(container.uow_factory, load)
+    except (NotFound, ValueError):
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = clock.utcnow()
     actors = Actors.of(order, members, container.settings.card_provider)
-    reader = Reader.of(request, timezone)
+    reader = Reader.of(request, "UTC" if merchant is None else merchant.timezone)
     refusal = None
     if refused is not None:
         form, error = refused
@@ -255,7 +253,11 @@ def show_order(
         timeline=timeline(order, actors, asked, money_formatter(reader.locale)),
         actors=actors,
         can_cancel=current.member.can(Permission.CANCEL),
-        cancel_labels=cancel_labels,  # offered after "Canceled" (seed 001, step 4)
+        # offered after "Canceled" (seed 001, step 4)
+        cancel_labels=() if merchant is None else merchant.cancel_labels,
+        # the payment section's gear (seed 001's payment steps): an admin's switch
+        automatic_capture=merchant is None or merchant.automatic_capture,
+        can_manage_payments=current.member.role is Role.ADMIN,
         can_refund=current.member.can(Permission.REFUND),
         # Create return: shipped units not refunded and not in another return (seed 001)
         returnable=any(order.returnable_quantity(line) > 0 for line in order.lines),

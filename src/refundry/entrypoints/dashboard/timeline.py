@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from refundry.domain.money import Money
-from refundry.domain.order import Order, PaymentMethod
+from refundry.domain.order import AuthorizationState, Order, PaymentMethod
 from refundry.domain.refund import RefundKind
 from refundry.domain.staff import RefundApproval, StaffMember
 
@@ -94,6 +94,23 @@ def cancelled_by(order: Order, at: datetime, given: str | None) -> str | None:
     return None
 
 
+def void_answer(order: Order, actors: Actors, money: Callable[[Money], str]) -> list[Entry]:
+    """The provider's answer to the release of the order's hold (seed 001: "the
+    authorization will be removed"), when it came."""
+    payment = order.payment
+    at = payment.authorization_void_answered_at
+    if at is None:
+        return []  # not answered yet, or answered before Refundry kept when (0020)
+    held = money(payment.authorized - payment.settled_at_checkout)
+    if payment.authorization_state is AuthorizationState.VOIDED:
+        why = f"The hold of {held} is released to the customer"
+        return [Entry(at, "Authorization removed", actors.provider, why)]
+    if payment.authorization_state is AuthorizationState.VOID_FAILED:
+        why = f"The hold of {held} may have been captured: check it at {actors.provider}"
+        return [Entry(at, "Authorization removal refused", actors.provider, why)]
+    return []
+
+
 def return_detail(order: Order, detail: str | None) -> str | None:
     """A return's change as a person reads it: items by name, not by line id."""
     if detail:
@@ -157,6 +174,7 @@ def timeline(
     if order.cancelled_at is not None:
         by = actors.name(cancelled_by(order, order.cancelled_at, order.cancelled_by))
         entries.append(Entry(order.cancelled_at, "Order cancelled", by, order.cancel_reason))
+    entries.extend(void_answer(order, actors, money))
     for approval in approvals:
         entries.append(
             Entry(

@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from refundry.domain.errors import InvalidInput, Unauthenticated
+from refundry.domain.errors import Forbidden, InvalidInput, Unauthenticated
 from refundry.domain.merchant import Merchant, checked_cancel_labels
 from refundry.domain.order import AuthorizationExpiryAction
 from refundry.domain.reporting import merchant_zone
+from refundry.domain.staff import Role, StaffMember
 from refundry.domain.store_credit import checked_validity_days
 from refundry.services.clock import utcnow
 from refundry.services.transactions import read
@@ -174,6 +175,17 @@ def update_merchant(
     merchant = uow.merchants.get(merchant_id)
     assert merchant is not None  # the caller's key belongs to it
     return merchant
+
+
+def set_automatic_capture_as_staff(
+    uow: UnitOfWork, member: StaffMember, automatic: bool
+) -> Merchant:
+    """The dashboard's Automatic Capture switch (seed 001). Admins only: it decides how
+    the money of every order placed from then on is taken, for the whole shop, as the
+    API's PATCH /v1/merchant does with the merchant's own key."""
+    if member.role is not Role.ADMIN:
+        raise Forbidden("only an admin changes the payment settings")
+    return update_merchant(uow, member.merchant_id, automatic_capture=automatic)
 
 
 def set_timezone(uow: UnitOfWork, merchant_id: uuid.UUID, timezone: str) -> str:

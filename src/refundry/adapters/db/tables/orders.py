@@ -36,6 +36,7 @@ orders = sa.Table(
     sa.Column("payment_reference", sa.String(255)),
     sa.Column("authorization_expires_at", UTC_TIME),
     sa.Column("authorization_flagged_at", UTC_TIME),
+    sa.Column("authorization_void_answered_at", UTC_TIME),
     sa.Column("cancel_reason", sa.Text),
     sa.Column("cancelled_at", UTC_TIME),
     sa.Column("cancelled_by", sa.String(100)),  # as the ledger names actors (staff:<id>)

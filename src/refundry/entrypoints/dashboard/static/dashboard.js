@@ -5,7 +5,12 @@ document.addEventListener("click", (event) => {
     if (!menu.contains(event.target)) menu.removeAttribute("open");
   }
   const opener = event.target.closest("[data-open-dialog]");
-  if (opener) document.getElementById(opener.dataset.openDialog).showModal();
+  if (opener) {
+    // A dialog's button that opens another (Refund -> Cancel order) replaces it.
+    const within = opener.closest("dialog[open]");
+    if (within) within.close();
+    document.getElementById(opener.dataset.openDialog).showModal();
+  }
   const closer = event.target.closest("[data-close-dialog]");
   if (closer) closer.closest("dialog").close();
 });
