@@ -269,6 +269,12 @@ def show_order(
     )
 
 
+# The reason kept when the agent gives none: where it was done (the API's default says
+# "via API", which the timeline would show for a cancel made here).
+CANCELLED_HERE = "Order cancelled in the dashboard"
+ITEM_CANCELLED_HERE = "Order item cancelled in the dashboard"
+
+
 @router.post("/orders/{order_id}/cancel")
 def cancel(
     request: Request,
@@ -292,7 +298,7 @@ def cancel(
                 uow,
                 current.member,
                 order_id,
-                reason=reason.strip() or None,
+                reason=reason.strip() or CANCELLED_HERE,
                 status_label=status.strip() or None,
             )
         ),
@@ -321,7 +327,7 @@ def cancel_item(
         Permission.CANCEL,
         lambda current: (
             lambda uow: refund_approvals.cancel_item_as_staff(
-                uow, current.member, order_id, item_id, reason=reason.strip() or None
+                uow, current.member, order_id, item_id, reason=reason.strip() or ITEM_CANCELLED_HERE
             )
         ),
         done="item-cancelled",
