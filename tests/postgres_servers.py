@@ -72,7 +72,8 @@ def run_as_server_user(
     )
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
+    output: str = done.stdout
+    return output
 
 
 @contextmanager

@@ -60,6 +60,7 @@ from tests.crash.harness import (
     _tracebacks,
     _verify,
     sandbox_gateway,
+    subscribe,
     wait_healthy,
 )
 from tests.servers import free_port, venv_script
@@ -131,13 +132,7 @@ def run_failover(
         for worker in workers:
             worker.start()
         wait_healthy(server, api)
-        endpoint = httpx.post(
-            f"{api}/v1/webhook-endpoints",
-            headers={"Authorization": f"Bearer {api_key}"},
-            json={"url": hook_url, "enabled_events": ["cancelled", "refunded", "refund.updated"]},
-        )
-        endpoint.raise_for_status()
-        receiver.signing_secrets.append(endpoint.json()["secret"])
+        subscribe(receiver, api, api_key, hook_url)
         engine = create_engine(url)
         stack.callback(engine.dispose)
 

@@ -153,6 +153,18 @@ def wait_healthy(service: Service, base_url: str, seconds: float = STARTUP_SECON
         time.sleep(0.05)
 
 
+def subscribe(receiver: ListenerState, api: str, api_key: str, hook_url: str) -> None:
+    """Register ``hook_url`` for the merchant's refund and cancel events; ``receiver``
+    verifies what arrives with the endpoint's secret."""
+    endpoint = httpx.post(
+        f"{api}/v1/webhook-endpoints",
+        headers={"Authorization": f"Bearer {api_key}"},
+        json={"url": hook_url, "enabled_events": ["cancelled", "refunded", "refund.updated"]},
+    )
+    endpoint.raise_for_status()
+    receiver.signing_secrets.append(endpoint.json()["secret"])
+
+
 @contextmanager
 def sandbox_gateway(workdir: Path) -> Iterator[str]:
     """The sandbox card gateway as a process of its own, logging to a file (a pipe
@@ -299,13 +311,7 @@ def run_storm(database_url: str, psp_url: str, workdir: Path, plan: StormPlan) -
         for worker in workers:
             worker.start()
         wait_healthy(server, api)
-        endpoint = httpx.post(
-            f"{api}/v1/webhook-endpoints",
-            headers={"Authorization": f"Bearer {api_key}"},
-            json={"url": hook_url, "enabled_events": ["cancelled", "refunded", "refund.updated"]},
-        )
-        endpoint.raise_for_status()
-        receiver.signing_secrets.append(endpoint.json()["secret"])
+        subscribe(receiver, api, api_key, hook_url)
         phase("start")
 
         client.start()
