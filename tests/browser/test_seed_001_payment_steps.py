@@ -173,3 +173,23 @@ def test_seed_001_payment_steps_remove_the_authorization(
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the order page scrolls sideways by {overflow}px"
     context.close()
+
+
+def test_a_capture_switch_the_server_refuses_goes_back_and_says_so(
+    browser: Browser, database: str, server: str
+) -> None:
+    order = seed(database)
+    page = browser.new_context(viewport={"width": 1280, "height": 844}).new_page()
+    sign_in(page, server, ADMIN, PASSWORD)
+    page.goto(f"{server}/dashboard/orders/{order.id}")
+    # given the server will not take the change (an outage, here)
+    page.route("**/dashboard/payment-settings", lambda route: route.fulfill(status=503))
+    page.locator("section#payment").get_by_role("button", name="Payment settings").click()
+    settings = page.get_by_role("dialog", name="Payment settings")
+    switch = settings.get_by_role("switch", name="Automatic capture")
+    # when the admin flips the switch
+    switch.click()
+    # then it goes back and says it was not saved
+    expect(settings.get_by_role("status")).to_contain_text("Not saved")
+    expect(switch).to_be_checked()
+    assert automatic_capture(database, order) is True

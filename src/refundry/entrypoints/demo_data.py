@@ -31,16 +31,15 @@ from refundry.domain.order import (
     RefundRequest,
     ReturnLineRequest,
 )
-from refundry.domain.payments import ProviderRefund, ProviderRefundState
-from refundry.domain.refund import RefundMethod, RefundStatus
+from refundry.domain.refund import RefundMethod
 from refundry.domain.returns import ReceivedUnits
 from refundry.domain.staff import Role
+from refundry.entrypoints.demo_story import Story, release_hold, settle_refunds
 from refundry.services import clock, transactions
 from refundry.services.handlers import cancellation, merchant_float, orders, returns, staff, stock
 from refundry.services.handlers.cancellation import cancel_order
 from refundry.services.handlers.merchants import create_merchant, update_merchant
 from refundry.services.handlers.quotes import QuoteSigner
-from refundry.services.handlers.refund_outcomes import apply_refund_outcome
 from refundry.services.handlers.refunds import refund_order
 from refundry.services.unit_of_work import UnitOfWorkFactory
 
@@ -160,24 +159,6 @@ def _placed_at(scenario: str, now: datetime, rng: random.Random) -> datetime:
     day = (now - timedelta(days=days_ago)).replace(hour=8, minute=0, second=0, microsecond=0)
     placed = day + timedelta(minutes=rng.randint(0, 14 * 60))
     return min(placed, now - timedelta(minutes=rng.randint(5, 90)))
-
-
-@dataclass(slots=True)
-class Story:
-    """One order's clock: each step a while after the last, never later than now, and
-    for a story that is history (``before_today``) never today."""
-
-    at: datetime
-    now: datetime
-    rng: random.Random
-
-    def after(self, hours: float, *, before_today: bool = False) -> datetime:
-        latest = self.now - timedelta(minutes=1)
-        if before_today:
-            latest = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
-        step = timedelta(hours=self.rng.uniform(hours / 4, hours))
-        self.at = max(self.at, min(self.at + step, latest - timedelta(minutes=1)))
-        return self.at
 
 
 def _seed_gift_cards(uow_factory: UnitOfWorkFactory, merchant_id: uuid.UUID) -> int:
@@ -321,40 +302,8 @@ def _play(
                 actor=DEMO_ACTOR,
             ),
         )
-    _settle_refunds(uow_factory, at, story, merchant_id, order.id)
-
-
-def _settle_refunds(
-    uow_factory: UnitOfWorkFactory,
-    at: Callable[[datetime, Callable[..., object]], object],
-    story: Story,
-    merchant_id: uuid.UUID,
-    order_id: uuid.UUID,
-) -> None:
-    """The card refunds of days past, taken by the provider at once and paid out days
-    later, applied as the worker applies a provider's answer (``apply_refund_outcome``);
-    the worker then finds them settled and sends nothing. Today's are left to the worker
-    and the sandbox gateway, so the demo still shows a refund processing."""
-    today = story.now.replace(hour=0, minute=0, second=0, microsecond=0)
-    order = transactions.read(uow_factory, lambda uow: uow.orders.get(merchant_id, order_id))
-    for refund in order.refunds:
-        if refund.status is not RefundStatus.STARTED:
-            continue  # by other means: nothing for a provider to do
-        reference = f"re_demo_{story.rng.getrandbits(64):016x}"
-        for state, hours in (
-            (ProviderRefundState.PROCESSING, 0.05),
-            (ProviderRefundState.COMPLETED, 72),
-        ):
-            moment = story.after(hours, before_today=True)
-            if moment >= today:
-                return
-            outcome = ProviderRefund(reference, state)
-            at(
-                moment,
-                lambda uow, refund_id=refund.id, outcome=outcome: apply_refund_outcome(
-                    uow, uow.orders.get(merchant_id, order_id), refund_id, outcome
-                ),
-            )
+        release_hold(at, story, merchant_id, order.id)
+    settle_refunds(uow_factory, at, story, merchant_id, order.id)
 
 
 def _return(

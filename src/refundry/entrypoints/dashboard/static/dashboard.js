@@ -33,3 +33,19 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     window.location.assign("/dashboard/login");
   }
 });
+// A switch saved as it is flipped (automatic capture) that the server refused or never
+// answered: it goes back and says so, rather than looking saved (htmx swaps no error in).
+const notSaved = (event) => {
+  const input = event.detail.elt;
+  if (!(input instanceof HTMLInputElement) || input.type !== "checkbox") return;
+  input.checked = !input.checked;
+  const status = event.detail.xhr?.status;
+  const told = document.querySelector(input.getAttribute("hx-target"));
+  if (told) {
+    told.textContent = status === 403
+      ? "Not saved: only an admin can change the payment settings."
+      : "Not saved: nothing was changed. Reload the page and try again.";
+  }
+};
+document.addEventListener("htmx:responseError", notSaved);
+document.addEventListener("htmx:sendError", notSaved);
