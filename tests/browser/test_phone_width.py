@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
-from tests.browser.test_seed_003_refund import AGENT, PASSWORD, seed
+from tests.browser.test_seed_003_refund import ADMIN, AGENT, PASSWORD, seed
 
 
 def test_the_dashboard_works_at_a_phone_width(browser: Browser, database: str, server: str) -> None:
@@ -35,4 +35,23 @@ def test_the_dashboard_works_at_a_phone_width(browser: Browser, database: str, s
     page.get_by_role("button", name="Refund", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Refund made")
     assert_accessible(page, "phone order with a refund")
+    context.close()
+
+
+def test_on_a_phone_the_navigation_is_one_row_under_the_name(
+    browser: Browser, database: str, server: str
+) -> None:
+    seed(database)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, server, ADMIN, PASSWORD)
+    nav = page.get_by_role("navigation", name="Dashboard")
+    links = nav.get_by_role("link")
+    # every link on one row (it took three lines), the row scrolling sideways
+    tops = {round(box["y"]) for box in (link.bounding_box() for link in links.all()) if box}
+    assert len(tops) == 1, tops
+    assert nav.evaluate("row => row.scrollWidth > row.clientWidth")
+    # and the last link is still reached and followed
+    links.last.click()
+    expect(page).to_have_url(f"{server}/dashboard/team")
     context.close()
