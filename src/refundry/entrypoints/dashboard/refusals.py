@@ -16,6 +16,7 @@ from babel.dates import format_date
 from fastapi import Request
 
 from refundry.domain.errors import RefundryError
+from refundry.domain.merchant import Merchant
 from refundry.domain.order import Order
 from refundry.domain.reporting import merchant_zone
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale
@@ -54,7 +55,11 @@ class Reader:
 
 
 def shop_timezone(uow: UnitOfWork, merchant_id: uuid.UUID) -> str:
-    merchant = uow.merchants.get(merchant_id)
+    return timezone_of(uow.merchants.get(merchant_id))
+
+
+def timezone_of(merchant: Merchant | None) -> str:
+    """The shop's time zone, in which a refusal names a day."""
     return "UTC" if merchant is None else merchant.timezone
 
 

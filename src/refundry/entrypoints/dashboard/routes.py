@@ -29,7 +29,12 @@ from refundry.domain.status import OrderStatus
 from refundry.entrypoints import log_context
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
-from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words
+from refundry.entrypoints.dashboard.refusals import (
+    FormError,
+    Reader,
+    in_plain_words,
+    timezone_of,
+)
 from refundry.entrypoints.dashboard.rendering import money_formatter, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
 from refundry.entrypoints.dashboard.timeline import Actors, timeline
@@ -233,7 +238,7 @@ def show_order(
         return render(request, "error.html", 404, session=current, message="No such order.")
     now = clock.utcnow()
     actors = Actors.of(order, members, container.settings.card_provider)
-    reader = Reader.of(request, "UTC" if merchant is None else merchant.timezone)
+    reader = Reader.of(request, timezone_of(merchant))
     refusal = None
     if refused is not None:
         form, error = refused
