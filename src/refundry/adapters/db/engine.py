@@ -64,11 +64,16 @@ POSTGRES_POOL_RECYCLE_SECONDS = 1800
 
 def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``; ``transaction_pooler`` when ``url`` is a pooler in transaction
-    mode (PgBouncer before 1.21 keeps no prepared statement across server connections)."""
+    mode (PgBouncer before 1.21 keeps no prepared statement across server connections).
+
+    A failed statement's error names its statement but not its parameters
+    (``hide_parameters``): they hold customers' e-mails, gift-card tokens and API key
+    hashes, and the error reaches logs and traces."""
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, **kwargs)
     else:
         options: dict[str, Any] = {
+            "hide_parameters": True,
             "pool_size": POSTGRES_POOL_SIZE,
             "max_overflow": POSTGRES_MAX_OVERFLOW,
             "pool_recycle": POSTGRES_POOL_RECYCLE_SECONDS,
@@ -212,6 +217,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     engine = sa.create_engine(
         url,
+        hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": 30, "factory": QueuedConnection},
         **kwargs,
     )
