@@ -182,9 +182,11 @@ def _summary(
     return Summary(total=preview.breakdown.total)
 
 
-def _said(request: Request, order: Order, timezone: str, error: RefundryError) -> FormError:
+def _said(
+    request: Request, order: Order, timezone: str, error: RefundryError, step: str = "edit"
+) -> FormError:
     said = in_plain_words(error, order, Reader.of(request, timezone))
-    return FormError("edit", said, field_of(error))
+    return FormError(step, said, field_of(error))
 
 
 def _full_refund(order: Order, now: datetime) -> Money | None:
@@ -276,7 +278,6 @@ def _refused(
     again: a stale review means it changed meanwhile."""
     order, timezone = _load(container, current, order_id)
     step = "choose" if form.full else "edit"
-    said = in_plain_words(error, order, Reader.of(request, timezone))
     summary = None if form.full else _summary(request, container, current, order, timezone, form)
     return _page(request, current, order, step, form, status_code=status_for(error),
-                 summary=summary, refusal=FormError(step, said, field_of(error)))  # fmt: skip
+                 summary=summary, refusal=_said(request, order, timezone, error, step))  # fmt: skip
