@@ -81,7 +81,7 @@ def test_seed_003_partial_refund_with_review_and_edit(
     expect(window).to_contain_text("Cast-iron teapot")
     expect(page.get_by_role("button", name="Full refund")).to_be_visible()
     assert_accessible(page, "refund")
-    page.get_by_role("link", name="Edit refund").click()
+    page.get_by_role("button", name="Edit refund").click()
     # 6. choose the articles, a description, Review refund
     page.get_by_label("Stoneware mug").fill("2")
     page.get_by_label("Description").fill("Arrived chipped")

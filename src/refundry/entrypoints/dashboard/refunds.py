@@ -1,24 +1,30 @@
-"""Seed 003's refund, in the dashboard: Refund (the purchased articles, a one-click full
-refund, or Edit refund) -> Review refund (the exact amounts of the preview, bound by its
-quote) -> Refund, with Edit refund to go back. The order then shows the refund's status
-until the provider completes it."""
+"""Seed 003's refund, in the dashboard: Refund (the purchased articles and shipping adding
+up to what is refundable, a one-click full refund, or Edit refund) -> Review refund (the
+exact amounts of the preview, bound by its quote) -> Refund, with Edit refund to go back.
+Edit refund shows the refund's total as it is filled in, by the same preview. Only Refund
+posts, and answers with a redirect: Back from the order returns to a page, never to
+"Confirm form resubmission". The order then shows the refund's status until the provider
+completes it."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from refundry.domain.errors import Forbidden, InvalidInput, NotFound, RefundryError
+from refundry.domain.errors import EmptyRefund, Forbidden, InvalidInput, NotFound, RefundryError
 from refundry.domain.money import Money
-from refundry.domain.order import LineRefundRequest, Order, RefundRequest
-from refundry.domain.refund import RefundMethod
+from refundry.domain.order import Order, RefundRequest
 from refundry.domain.staff import Permission, RefundApproval
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.refund_form import RefundForm, read_refund_form, refund_form
 from refundry.entrypoints.dashboard.refusals import (
     FormError,
     Reader,
@@ -30,158 +36,89 @@ from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import current_session, to_login
 from refundry.services import clock, transactions
 from refundry.services.handlers.refund_approvals import over_limit, refund_as_staff
-from refundry.services.handlers.refunds import preview_refund
+from refundry.services.handlers.refunds import RefundMade, RefundPreview, preview_refund
 from refundry.services.handlers.staff import Session
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
-MAX_FIELD = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class RefundForm:
-    """What the refund forms send: ``full``, or lines, shipping and an amount (major units,
-    as typed), with the description and the method."""
-
-    full: bool
-    quantities: dict[uuid.UUID, int] = field(default_factory=dict)
-    shipping: str = ""
-    amount: str = ""
-    reason: str = ""
-    method: RefundMethod = RefundMethod.ORIGINAL
-    quote: str | None = None
-    csrf: str | None = None
-
-    def request(self, order: Order) -> RefundRequest:
-        if self.full:
-            if self.quantities or self.shipping or self.amount:
-                raise InvalidInput("a full refund takes no articles, shipping or amount")
-            return RefundRequest.full()
-        lines = tuple(
-            LineRefundRequest(order.line(line_id).id, quantity)
-            for line_id, quantity in self.quantities.items()
-            if quantity > 0
-        )
-        shipping = Money.parse(self.shipping, order.currency).minor if self.shipping else None
-        amount = Money.parse(self.amount, order.currency).minor if self.amount else None
-        if not lines and shipping is None and amount is None:
-            raise InvalidInput("choose at least one article, shipping or an amount to refund")
-        return RefundRequest(lines=lines, shipping=shipping, amount=amount)
-
-
-async def refund_form(request: Request) -> RefundForm:
-    form = await request.form()
-
-    def text(name: str) -> str:
-        value = form.get(name)
-        if not isinstance(value, str):
-            return ""
-        if "\x00" in value:
-            raise InvalidInput(f"{name} must not contain a NUL character")
-        return value.strip()[:MAX_FIELD]
-
-    quantities: dict[uuid.UUID, int] = {}
-    for name, value in form.multi_items():
-        if name.startswith("line-") and isinstance(value, str) and value.strip():
-            try:
-                quantities[uuid.UUID(name.removeprefix("line-"))] = int(value)
-            except ValueError:
-                raise InvalidInput(f"{value[:20]!r} is not a number of articles") from None
-    try:
-        method = RefundMethod(text("method") or RefundMethod.ORIGINAL.value)
-    except ValueError:
-        raise InvalidInput("choose the original card or other means") from None
-    return RefundForm(
-        full=text("mode") == "full",
-        quantities=quantities,
-        shipping=text("shipping"),
-        amount=text("amount"),
-        reason=text("reason"),
-        method=method,
-        quote=text("quote") or None,
-        csrf=text("csrf") or None,
-    )
-
-
 FormDep = Annotated[RefundForm, Depends(refund_form)]
 
 
-def _load(container: ContainerDep, current: Session, order_id: uuid.UUID) -> Order:
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Edit refund's running total: the preview's total, or why there is none (a refusal,
+    its field marked); neither while nothing is chosen."""
+
+    total: Money | None = None
+    refusal: FormError | None = None
+
+
+def _load(container: ContainerDep, current: Session, order_id: uuid.UUID) -> tuple[Order, str]:
+    """The order and the shop's time zone (a refusal may name a day in it)."""
+    merchant_id = current.member.merchant_id
     return transactions.read(
-        container.uow_factory, lambda uow: uow.orders.get(current.member.merchant_id, order_id)
+        container.uow_factory,
+        lambda uow: (uow.orders.get(merchant_id, order_id), shop_timezone(uow, merchant_id)),
     )
 
 
 def _refunder(
     request: Request, container: ContainerDep, order_id: uuid.UUID, form: RefundForm
-) -> tuple[Session, Order] | None:
-    """The signed-in member who may refund, having sent this session's form, and the order."""
+) -> tuple[Session, Order, str] | None:
+    """The signed-in member who may refund, having sent this session's form when it
+    posts (a GET only reads: its form is in the URL, which never holds the token)."""
     current = current_session(request, container)
     if current is None:
         return None
-    current.check_csrf(form.csrf)
+    if request.method == "POST":
+        current.check_csrf(form.csrf)
     current.member.require(Permission.REFUND)
-    return current, _load(container, current, order_id)
+    return current, *_load(container, current, order_id)
 
 
 @router.get("/orders/{order_id}/refund")
-def refund_window(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
-    """The purchased articles and their prices, a full refund in one click, or Edit refund."""
-    return _blank_form(request, container, order_id, "choose")
-
-
-@router.get("/orders/{order_id}/refund/edit")
-def edit_refund(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
-    return _blank_form(request, container, order_id, "edit")
-
-
-def _blank_form(
-    request: Request, container: ContainerDep, order_id: uuid.UUID, step: str
-) -> Response:
-    current = current_session(request, container)
-    if current is None:
-        return to_login()
-    current.member.require(Permission.REFUND)
-    order = _load(container, current, order_id)
-    return render(request, "refund.html", session=current, order=order, step=step,
-                  form=RefundForm(full=False), now=clock.utcnow())  # fmt: skip
-
-
-@router.post("/orders/{order_id}/refund/edit")
-def back_to_edit(
+def refund_window(
     request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
 ) -> Response:
-    """Edit refund, from the review: the form again, as it was filled in."""
+    """The purchased articles and shipping, adding up to what is refundable now; a full
+    refund in one click, or Edit refund."""
     signed_in = _refunder(request, container, order_id, form)
     if signed_in is None:
         return to_login()
-    current, order = signed_in
-    return render(request, "refund.html", session=current, order=order, step="edit", form=form,
-                  now=clock.utcnow())  # fmt: skip
+    current, order, _ = signed_in
+    return _page(request, current, order, "choose", form)
 
 
-@router.post("/orders/{order_id}/refund/review")
+# POST too: a review page opened before Review refund became a GET posts its Edit refund.
+@router.api_route("/orders/{order_id}/refund/edit", methods=["GET", "POST"])
+def edit_refund(
+    request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
+) -> Response:
+    """Edit refund: from the first step, its "Refund to" and restock choice kept; from
+    the review, everything as it was filled in; its total shown as it is."""
+    signed_in = _refunder(request, container, order_id, form)
+    if signed_in is None:
+        return to_login()
+    current, order, timezone = signed_in
+    form = dataclasses.replace(form, full=False)  # from the first step's Edit refund
+    summary = _summary(request, container, current, order, timezone, form)
+    return _page(request, current, order, "edit", form, summary=summary)
+
+
+# POST too: an Edit refund page opened before this became a GET posts to it.
+@router.api_route("/orders/{order_id}/refund/review", methods=["GET", "POST"])
 def review_refund(
     request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
 ) -> Response:
     """The exact amounts the refund will give back, computed by the same calculator that
-    makes it, and a quote that binds them."""
+    makes it, and a quote that binds them. Nothing is written, so a GET: Back from the
+    order after the refund comes here again, reviewed afresh."""
     signed_in = _refunder(request, container, order_id, form)
     if signed_in is None:
         return to_login()
-    current, order = signed_in
+    current, order, _ = signed_in
     try:
-        preview = transactions.read(
-            container.uow_factory,
-            lambda uow: preview_refund(
-                uow,
-                container.quotes,
-                current.member.merchant_id,
-                order_id,
-                form.request(order),
-                form.method,
-            ),
-        )
+        preview = _preview(container, current, order, form)
     except (Forbidden, NotFound):
         raise
     except RefundryError as error:
@@ -192,6 +129,97 @@ def review_refund(
                   now=clock.utcnow())  # fmt: skip
 
 
+@router.get("/orders/{order_id}/refund/total")
+def refund_total(request: Request, container: ContainerDep, order_id: uuid.UUID) -> Response:
+    """Edit refund's total as the form changes (htmx), by the preview Review refund
+    shows, and a refusal beside the field it is about; nothing is written."""
+    current = current_session(request, container)
+    if current is None:
+        return to_login()
+    current.member.require(Permission.REFUND)
+    order, timezone = _load(container, current, order_id)
+    try:
+        form = read_refund_form(request.query_params)
+    except InvalidInput as error:
+        summary = Summary(refusal=_said(request, order, timezone, error))
+    else:
+        summary = _summary(request, container, current, order, timezone, form)
+    return render(request, "refund_summary.html", order=order, summary=summary, live=True)
+
+
+def _preview(
+    container: ContainerDep, current: Session, order: Order, form: RefundForm
+) -> RefundPreview:
+    return transactions.read(
+        container.uow_factory,
+        lambda uow: preview_refund(
+            uow,
+            container.quotes,
+            current.member.merchant_id,
+            order.id,
+            form.request(order),
+            form.method,
+        ),
+    )
+
+
+def _summary(
+    request: Request,
+    container: ContainerDep,
+    current: Session,
+    order: Order,
+    timezone: str,
+    form: RefundForm,
+) -> Summary:
+    try:
+        preview = _preview(container, current, order, form)
+    except EmptyRefund:
+        return Summary()
+    except (Forbidden, NotFound):
+        raise
+    except RefundryError as error:
+        return Summary(refusal=_said(request, order, timezone, error))
+    return Summary(total=preview.breakdown.total)
+
+
+def _said(
+    request: Request, order: Order, timezone: str, error: RefundryError, step: str = "edit"
+) -> FormError:
+    said = in_plain_words(error, order, Reader.of(request, timezone))
+    return FormError(step, said, field_of(error))
+
+
+def _full_refund(order: Order, now: datetime) -> Money | None:
+    """What Full refund gives back, by the calculator (it may be less than what is
+    refundable: opened gift-card links stay with their customers); None when refused."""
+    try:
+        return order.preview_refund(RefundRequest.full(), now).total
+    except RefundryError:
+        return None
+
+
+def _page(
+    request: Request,
+    current: Session,
+    order: Order,
+    step: str,
+    form: RefundForm,
+    *,
+    status_code: int = 200,
+    summary: Summary | None = None,
+    refusal: FormError | None = None,
+) -> Response:
+    """The first step or Edit refund, as filled in; a form opened afresh is a new attempt
+    (``RefundForm.once_key``)."""
+    now = clock.utcnow()
+    if not form.attempt:
+        form = dataclasses.replace(form, attempt=uuid.uuid4().hex)
+    return render(request, "refund.html", status_code, session=current, order=order, step=step,
+                  form=form, now=now, full_refund=_full_refund(order, now),
+                  shipped=sum(order.returnable_quantity(line) for line in order.lines),
+                  summary=summary or Summary(), refusal=refusal)  # fmt: skip
+
+
 @router.post("/orders/{order_id}/refund")
 def make_refund(
     request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
@@ -200,10 +228,15 @@ def make_refund(
     signed_in = _refunder(request, container, order_id, form)
     if signed_in is None:
         return to_login()
-    current, order = signed_in
+    current, order, _ = signed_in
+    once = form.once_key()
+    key = None if once is None else transactions.IdempotencyKey.for_request(
+        current.member.merchant_id, once, "POST", request.url.path, once
+    )  # fmt: skip
     try:
-        made = transactions.run(
+        outcome = transactions.run_idempotently(
             container.uow_factory,
+            key,
             lambda uow: refund_as_staff(
                 uow,
                 container.quotes,
@@ -214,17 +247,22 @@ def make_refund(
                 reason=form.reason or None,
                 quote=form.quote,
             ),
+            _done,
+            status_code=303,
         )
     except (Forbidden, NotFound):
         raise  # a missing permission, or above the limit with one waiting: the error page
     except RefundryError as error:
         return _refused(request, container, current, order_id, form, error)
-    done = (
-        "refund-awaiting-approval"
-        if isinstance(made, RefundApproval)
-        else f"refund-{made.refund.status.value}"
-    )
+    done = json.loads(outcome.body)["done"]  # the first answer again, when replayed
     return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)
+
+
+def _done(made: RefundMade | RefundApproval) -> dict[str, str]:
+    """What the order page says after Refund."""
+    if isinstance(made, RefundApproval):
+        return {"done": "refund-awaiting-approval"}
+    return {"done": f"refund-{made.refund.status.value}"}
 
 
 def _refused(
@@ -238,13 +276,8 @@ def _refused(
     """The form that was sent (a full refund's first step, else Edit refund), as it was
     filled in, with why it was refused on it; nothing was written. The order is read
     again: a stale review means it changed meanwhile."""
-    merchant_id = current.member.merchant_id
-    order, timezone = transactions.read(
-        container.uow_factory,
-        lambda uow: (uow.orders.get(merchant_id, order_id), shop_timezone(uow, merchant_id)),
-    )
+    order, timezone = _load(container, current, order_id)
     step = "choose" if form.full else "edit"
-    said = in_plain_words(error, order, Reader.of(request, timezone))
-    return render(request, "refund.html", status_for(error), session=current, order=order,
-                  step=step, form=form, now=clock.utcnow(),
-                  refusal=FormError(step, said, field_of(error)))  # fmt: skip
+    summary = None if form.full else _summary(request, container, current, order, timezone, form)
+    return _page(request, current, order, step, form, status_code=status_for(error),
+                 summary=summary, refusal=_said(request, order, timezone, error, step))  # fmt: skip

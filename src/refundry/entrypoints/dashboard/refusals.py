@@ -67,9 +67,8 @@ def field_of(error: RefundryError) -> str | None:
     """The refund form's input a refusal is about, to mark it invalid."""
     if error.code == "refund-quantity-exceeded":
         return f"line-{error.extensions['line_id']}"
-    if error.extensions.get("part") == "shipping":
-        return "shipping"
-    return None
+    part = error.extensions.get("part")
+    return part if part in ("shipping", "amount") else None
 
 
 def in_plain_words(error: RefundryError, order: Order | None, reader: Reader) -> str:

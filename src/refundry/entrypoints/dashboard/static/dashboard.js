@@ -49,3 +49,13 @@ const notSaved = (event) => {
 };
 document.addEventListener("htmx:responseError", notSaved);
 document.addEventListener("htmx:sendError", notSaved);
+// Edit refund's running total: a field whose refusal htmx just put beside it is marked
+// invalid, and unmarked once its place is empty again.
+document.addEventListener("htmx:afterSettle", () => {
+  for (const place of document.querySelectorAll("[data-error-for]")) {
+    const field = document.getElementById(place.dataset.errorFor);
+    if (!field) continue;
+    if (place.textContent.trim()) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
+  }
+});
