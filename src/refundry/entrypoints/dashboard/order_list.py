@@ -106,17 +106,16 @@ def show_orders(
         Listing.ORDERS,
         views,
         filters_for(Listing.ORDERS, status=status, search=text, sort=sort),
-        labels={choice.value: choice.value.replace("_", " ").capitalize()
-                for choice in OrderStatus} | {sort.value: label for sort, label in SORTS.items()},
+        labels={each.value: each.value.replace("_", " ").capitalize()
+                for each in OrderStatus} | {way.value: label for way, label in SORTS.items()},
         counts=view_counts,
         refused=refused,
     )  # fmt: skip
     shown = found[:ORDERS_PER_PAGE]  # one more than a page says whether a next one exists
     next_cursor = encode_cursor(*order.place_of(shown[-1])) if len(found) > len(shown) else None
     return render(request, "orders.html", 200 if refused is None else refused.status_code,
-                  session=current,
-                  orders=shown, query=text or "", status=wanted, statuses=list(OrderStatus),
-                  counts=counts, sort=order, sorts=SORTS, next_cursor=next_cursor,
-                  first_page=place is None, page=page if place is not None else 1,
-                  per_page=ORDERS_PER_PAGE, tabs=tabs,
+                  session=current, orders=shown, query=text or "", status=wanted,
+                  statuses=list(OrderStatus), counts=counts, sort=order, sorts=SORTS,
+                  next_cursor=next_cursor, first_page=place is None,
+                  page=page if place is not None else 1, per_page=ORDERS_PER_PAGE, tabs=tabs,
                   total=counts.get(wanted, 0) if wanted else sum(counts.values()))  # fmt: skip
