@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from refundry.domain.staff import Role
-from refundry.entrypoints.dashboard import routes
+from refundry.entrypoints.dashboard import order_list
 from tests.conftest import Api, order_body
 from tests.e2e.test_dashboard import browser_client, make_user, sign_in
 
@@ -31,7 +31,7 @@ def rows(page: str) -> dict[str, str]:
 
 def tabs(page: str) -> list[tuple[str, str, bool]]:
     """(label, count, chosen) of each status tab."""
-    nav = page.split('aria-label="Orders by status">', 1)[1].split("</nav>", 1)[0]
+    nav = page.split('aria-label="Orders by status and saved view"', 1)[1].split("</nav>", 1)[0]
     return [
         (label.strip(), count, bool(current))
         for current, label, count in re.findall(
@@ -100,7 +100,7 @@ def walk(client: TestClient, first_url: str) -> tuple[list[str], list[str], list
 def test_the_orders_list_pages_by_keyset_with_a_count_and_sorts_by_date_and_total(
     api: Api, browser_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(routes, "ORDERS_PER_PAGE", 2)
+    monkeypatch.setattr(order_list, "ORDERS_PER_PAGE", 2)
     # given five orders of different totals, placed one after another, and one of another
     # customer that the search leaves out
     placed = []
@@ -138,7 +138,7 @@ def test_the_orders_list_pages_by_keyset_with_a_count_and_sorts_by_date_and_tota
 def test_a_broken_or_mismatched_page_link_is_refused_in_plain_words(
     api: Api, browser_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(routes, "ORDERS_PER_PAGE", 1)
+    monkeypatch.setattr(order_list, "ORDERS_PER_PAGE", 1)
     for _ in range(2):
         api.client.post("/v1/orders", json=order_body())
     sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))

@@ -27,6 +27,7 @@ from refundry.services.ports.repositories import (
     SettingsRepository,
     StockRepository,
 )
+from refundry.services.ports.saved_views import SavedViewRepository
 from refundry.services.ports.staff import StaffRepository
 from refundry.services.ports.store_credit import StoreCreditRepository
 from refundry.services.ports.webhooks import (
@@ -77,6 +78,8 @@ class UnitOfWork(Protocol):
     def reconciliation(self) -> ReconciliationRepository: ...
     @property
     def staff(self) -> StaffRepository: ...
+    @property
+    def saved_views(self) -> SavedViewRepository: ...
 
     # The Idempotency-Key of the request this work runs for, told to webhook receivers.
     idempotency_key: str | None

@@ -27,6 +27,7 @@ The modules, one concern each:
 - ``money_ledgers``: the merchant's float and the customer's points;
 - ``store_credit``: the customer's store credit accounts and their ledger;
 - ``outbox``: the provider work the worker sends after the commit;
+- ``saved_views``: staff members' saved views of the dashboard's lists;
 - ``webhooks``: webhook endpoints, and the events and deliveries owed to them;
 - ``stand_ins``: what stands in for the repositories not faked.
 """

@@ -16,6 +16,7 @@ from refundry.domain.merchant_float import FloatEntry, Invoice, InvoiceCycle
 from refundry.domain.money import Currency
 from refundry.domain.order import Order
 from refundry.domain.points import PointsEntry, PointsProgram
+from refundry.domain.saved_views import SavedView
 from refundry.domain.store_credit import StoreCreditEntry
 from refundry.domain.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint, WebhookEvent
 from refundry.services.ports.outbox import MessageState, OutboxMessage
@@ -96,6 +97,7 @@ class InMemoryStore:
     webhook_events: list[WebhookEvent] = field(default_factory=list)
     webhook_deliveries: list[Delivery] = field(default_factory=list)
     webhook_attempts: dict[uuid.UUID, list[DeliveryAttempt]] = field(default_factory=dict)
+    saved_views: list[SavedView] = field(default_factory=list)  # oldest first
     commits: int = 0  # how many units of work committed into this store
 
     def replace_with(self, other: InMemoryStore) -> None:

@@ -19,6 +19,7 @@ from tests.unit.fakes.merchants import (
 from tests.unit.fakes.money_ledgers import FakeFloatRepository, FakePointsRepository
 from tests.unit.fakes.orders import FakeOrderRepository
 from tests.unit.fakes.outbox import FakeOutboxRepository
+from tests.unit.fakes.saved_views import FakeSavedViewRepository
 from tests.unit.fakes.stand_ins import NotFaked
 from tests.unit.fakes.store import InMemoryStore
 from tests.unit.fakes.store_credit import FakeStoreCreditRepository
@@ -46,6 +47,7 @@ class FakeUnitOfWork:
     store_credit: FakeStoreCreditRepository
     reconciliation: ReconciliationRepository
     staff: StaffRepository
+    saved_views: FakeSavedViewRepository
 
     def __init__(self, store: InMemoryStore | None = None, *, write: bool = True) -> None:
         self.store = store if store is not None else InMemoryStore()
@@ -75,6 +77,7 @@ class FakeUnitOfWork:
         self.store_credit = FakeStoreCreditRepository(working)
         self.reconciliation = cast(ReconciliationRepository, NotFaked("reconciliation"))
         self.staff = cast(StaffRepository, NotFaked("staff"))
+        self.saved_views = FakeSavedViewRepository(working)
         return self
 
     def __exit__(

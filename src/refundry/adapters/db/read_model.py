@@ -25,6 +25,7 @@ from refundry.adapters.db.reconciliation_repository import SqlReconciliationRepo
 from refundry.adapters.db.replication import SqlReplicationQueries
 from refundry.adapters.db.report_queries import SqlReportQueries
 from refundry.adapters.db.repositories import SqlMerchantRepository, SqlStockRepository
+from refundry.adapters.db.saved_view_repository import SqlSavedViewRepository
 from refundry.adapters.db.store_credit_repository import SqlStoreCreditRepository
 
 
@@ -40,6 +41,7 @@ class SqlReadModel:
     ledger: SqlLedgerQueries
     replication: SqlReplicationQueries
     operations: SqlOperationsQueries
+    saved_views: SqlSavedViewRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -60,6 +62,7 @@ class SqlReadModel:
         self.ledger = SqlLedgerQueries(connection)
         self.replication = SqlReplicationQueries(connection)
         self.operations = SqlOperationsQueries(connection)
+        self.saved_views = SqlSavedViewRepository(connection)
         return self
 
     def __exit__(

@@ -27,6 +27,7 @@ from refundry.adapters.db.repositories import (
     SqlSettingsRepository,
     SqlStockRepository,
 )
+from refundry.adapters.db.saved_view_repository import SqlSavedViewRepository
 from refundry.adapters.db.staff_repository import SqlStaffRepository
 from refundry.adapters.db.store_credit_repository import SqlStoreCreditRepository
 from refundry.adapters.db.webhook_endpoint_repository import SqlWebhookEndpointRepository
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     store_credit: SqlStoreCreditRepository
     reconciliation: SqlReconciliationRepository
     staff: SqlStaffRepository
+    saved_views: SqlSavedViewRepository
 
     def __init__(
         self, engine: Engine, *, write: bool = True, tracing: Tracing = NO_TRACING
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
         self.store_credit = SqlStoreCreditRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
         self.staff = SqlStaffRepository(connection)
+        self.saved_views = SqlSavedViewRepository(connection)
         return self
 
     def __exit__(

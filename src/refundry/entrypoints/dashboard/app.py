@@ -21,6 +21,7 @@ from refundry.entrypoints.dashboard import (
     approvals,
     customers,
     operations,
+    order_list,
     payment_settings,
     refunds,
     report_pages,
@@ -29,6 +30,7 @@ from refundry.entrypoints.dashboard import (
     return_refunds,
     returns,
     routes,
+    saved_views,
     team,
 )
 from refundry.entrypoints.dashboard.refusals import Reader, in_plain_words
@@ -54,6 +56,8 @@ def create_dashboard_app(container: Container) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.container = container
     app.include_router(routes.router)
+    app.include_router(order_list.router)
+    app.include_router(saved_views.router)
     app.include_router(refunds.router)
     app.include_router(customers.router)
     app.include_router(returns.router)

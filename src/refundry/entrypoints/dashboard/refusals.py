@@ -73,7 +73,7 @@ def field_of(error: RefundryError) -> str | None:
 
 def in_plain_words(error: RefundryError, order: Order | None, reader: Reader) -> str:
     said = _about_order(error, order, reader) if order is not None else None
-    return said or _GENERAL.get(error.code) or sentence(error.detail)
+    return said or _about_views(error) or _GENERAL.get(error.code) or sentence(error.detail)
 
 
 def sentence(detail: str) -> str:
@@ -131,6 +131,30 @@ def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | No
             )
         if order.status.value == "auto_refunded":
             return "This order was already given back automatically, so nothing is left to refund."
+    return None
+
+
+def _about_views(error: RefundryError) -> str | None:
+    """A refused Save view, said on its dialog."""
+    fields: dict[str, Any] = error.extensions
+    if error.code == "view-name-invalid":
+        if not fields.get("length"):
+            return "Give the view a name: it is the label of its tab."
+        return (
+            f"A view's name can be at most {fields['most']} characters; this one has "
+            f"{fields['length']}. Shorten it."
+        )
+    if error.code == "view-name-taken":
+        return f"You already have a view named “{fields['name']}”. Choose another name."
+    if error.code == "view-already-saved":
+        return f"These filters are saved already, as your view “{fields['name']}”."
+    if error.code == "view-limit-reached":
+        return (
+            f"You have {fields['most']} saved views on this list, the most you can keep. "
+            "Delete one you no longer use, then save this one."
+        )
+    if error.code == "saved-view-not-found":
+        return "You have no such saved view: it may have been deleted already."
     return None
 
 

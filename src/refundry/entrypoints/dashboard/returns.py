@@ -18,6 +18,7 @@ from refundry.domain.errors import Forbidden, InvalidInput, NotFound, RefundryEr
 from refundry.domain.order import EXCHANGE_DIFFERENCE_REASON, Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReceivedUnits, ReturnStatus
+from refundry.domain.saved_views import Listing
 from refundry.domain.staff import Permission, StaffMember
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
@@ -37,9 +38,11 @@ from refundry.entrypoints.dashboard.return_forms import (
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
 from refundry.entrypoints.dashboard.timeline import Actors
+from refundry.entrypoints.dashboard.view_tabs import SaveRefused, ViewTabs, member_views
 from refundry.entrypoints.keyset_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
+from refundry.services.handlers.saved_views import CANCELLATIONS, filters_for
 from refundry.services.handlers.staff import Session
 from refundry.services.unit_of_work import UnitOfWork
 from refundry.services.views import returns as views
@@ -63,6 +66,20 @@ def returns_list(
     current = current_session(request, container)
     if current is None:
         return to_login()
+    return show_returns(request, container, current, query, status, after)
+
+
+def show_returns(
+    request: Request,
+    container: ContainerDep,
+    current: Session,
+    query: str | None,
+    status: str | None,
+    after: str | None = None,
+    *,
+    refused: SaveRefused | None = None,
+) -> Response:
+    """The list; after a refused Save view, with why on its dialog, open again as typed."""
     text = (query or "").strip()[:320] or None
     cancellations = status == CANCELLATIONS_TAB
     try:  # "All" sends no status; Cancellations lists the refunds cancels made
@@ -91,9 +108,18 @@ def returns_list(
         ),
     )
     rows, more = page[:PAGE_SIZE], len(page) > PAGE_SIZE
+    tabs = ViewTabs(
+        Listing.RETURNS,
+        member_views(container, current, Listing.RETURNS),
+        filters_for(Listing.RETURNS, status=status, search=text, sort=None),
+        labels={status.value: label for status, label in STATUS_LABELS.items()}
+        | {CANCELLATIONS_TAB: "Cancellations"},
+        refused=refused,
+    )
     return render(
         request,
         "returns.html",
+        200 if refused is None else refused.status_code,
         session=current,
         rows=rows,
         query=text or "",
@@ -105,10 +131,11 @@ def returns_list(
         short_id=short_id,
         refunded=_refunded,
         is_return=lambda record: isinstance(record, OrderReturn),
+        tabs=tabs,
     )
 
 
-CANCELLATIONS_TAB = "cancellations"
+CANCELLATIONS_TAB = CANCELLATIONS  # a tab of the list, not a return status
 
 
 def _refunded(order: Order, order_return: OrderReturn) -> Refund | None:

@@ -1,6 +1,6 @@
-"""Dashboard pages: sign in and out, Customer Service (orders and search), an order, and
-its cancel actions. Thin: every rule is the services' and the domain's, and every action
-checks the permission and the CSRF token on the server."""
+"""Dashboard pages: sign in and out, an order, and its cancel actions (Customer Service's
+list of orders is ``order_list``). Thin: every rule is the services' and the domain's,
+and every action checks the permission and the CSRF token on the server."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pydantic import AfterValidator
 
 from refundry.domain.errors import (
     Forbidden,
-    InvalidInput,
     NotFound,
     RefundryError,
     SignInLocked,
@@ -25,7 +24,6 @@ from refundry.domain.errors import (
 from refundry.domain.merchant import Merchant
 from refundry.domain.order import Order
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, Role, StaffMember
-from refundry.domain.status import OrderStatus
 from refundry.entrypoints import log_context
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
@@ -38,13 +36,10 @@ from refundry.entrypoints.dashboard.refusals import (
 from refundry.entrypoints.dashboard.rendering import money_formatter, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
 from refundry.entrypoints.dashboard.timeline import Actors, timeline
-from refundry.entrypoints.keyset_cursor import decode_amount_cursor, decode_cursor, encode_cursor
 from refundry.services import clock, transactions
 from refundry.services.handlers import refund_approvals, staff
 from refundry.services.handlers.staff import Session
-from refundry.services.ports.repositories import OrderSort
 from refundry.services.unit_of_work import UnitOfWork
-from refundry.services.views import orders as order_views
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
@@ -141,59 +136,6 @@ def logout(request: Request, container: ContainerDep, csrf: CsrfToken = None) ->
 @router.get("/")
 def home() -> Response:
     return RedirectResponse("/dashboard/orders", status_code=303)
-
-
-ORDERS_PER_PAGE = 50
-SORTS = {
-    OrderSort.NEWEST: "Newest first",
-    OrderSort.OLDEST: "Oldest first",
-    OrderSort.HIGHEST_TOTAL: "Highest total",
-    OrderSort.LOWEST_TOTAL: "Lowest total",
-}
-BROKEN_PAGE_LINK = "That page link is broken; start again from the first page."
-
-
-@router.get("/orders")
-def orders_page(
-    request: Request,
-    container: ContainerDep,
-    query: QueryText = None,
-    status: Annotated[str | None, Query(max_length=32)] = None,
-    sort: Annotated[str | None, Query(max_length=32)] = None,
-    after: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-) -> Response:
-    """Customer Service: the orders an order id, external id or customer e-mail finds (all
-    of them when none is typed), of one status if asked, sorted by date or total, a page
-    at a time; every choice is in the URL. Typing in the box refreshes the list (htmx).
-    ``page`` only numbers the rows shown: ``after`` (a cursor) says where the page starts."""
-    current = current_session(request, container)
-    if current is None:
-        return to_login()
-    text = (query or "").strip()[:320] or None
-    try:
-        wanted = OrderStatus(status) if status else None  # "All" sends no status
-        order = OrderSort(sort) if sort else OrderSort.NEWEST
-    except ValueError:
-        raise InvalidInput(f"{status or sort!r} is not a status or sort of orders") from None
-    decode = decode_amount_cursor if order.is_by_total else decode_cursor
-    place = decode(after, refusal=BROKEN_PAGE_LINK)
-    merchant_id = current.member.merchant_id
-    found, counts = transactions.query(
-        container.lagging_reads,
-        lambda read: (
-            order_views.orders_page(read, merchant_id, query=text, status=wanted, sort=order,
-                                    after=place, limit=ORDERS_PER_PAGE + 1),
-            order_views.status_counts(read, merchant_id, text),
-        ),
-    )  # fmt: skip
-    shown = found[:ORDERS_PER_PAGE]  # one more than a page says whether a next one exists
-    next_cursor = encode_cursor(*order.place_of(shown[-1])) if len(found) > len(shown) else None
-    return render(request, "orders.html", session=current, orders=shown, query=text or "",
-                  status=wanted, statuses=list(OrderStatus), counts=counts, sort=order,
-                  sorts=SORTS, next_cursor=next_cursor, first_page=place is None,
-                  page=page if place is not None else 1, per_page=ORDERS_PER_PAGE,
-                  total=counts.get(wanted, 0) if wanted else sum(counts.values()))  # fmt: skip
 
 
 @router.get("/orders/{order_id}")

@@ -34,6 +34,7 @@ from refundry.domain.reporting import (
 from refundry.services.ports.ledger import LedgerQueries
 from refundry.services.ports.operations import OperationsReads
 from refundry.services.ports.repositories import OrderReads, StockLevel
+from refundry.services.ports.saved_views import SavedViewReads
 from refundry.services.ports.store_credit import StoreCreditReads
 
 
@@ -119,6 +120,8 @@ class ReadModel(Protocol):
     def replication(self) -> ReplicationReads: ...
     @property
     def operations(self) -> OperationsReads: ...
+    @property
+    def saved_views(self) -> SavedViewReads: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

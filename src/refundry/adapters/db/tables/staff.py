@@ -1,5 +1,5 @@
-"""The dashboard's people: staff users, their sessions, failed sign-ins, and refunds
-waiting for an admin's approval."""
+"""The dashboard's people: staff users, their sessions, failed sign-ins, refunds
+waiting for an admin's approval, and each member's saved views of the lists."""
 
 from __future__ import annotations
 
@@ -68,4 +68,23 @@ refund_approvals = sa.Table(
     sa.Column("decision_note", sa.Text),
     sa.Column("refund_id", sa.Uuid),
     sa.Index(None, "merchant_id", "status", "created_at"),
+)
+
+
+# A member's saved views of a list (Orders, Returns): its choices, one column each, never
+# a URL. ``name_key`` is the name case folded: one name per member and list, in any case.
+saved_views = sa.Table(
+    "saved_views",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("merchant_id", sa.Uuid, sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("staff_user_id", sa.Uuid, sa.ForeignKey("staff_users.id"), nullable=False),
+    sa.Column("listing", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("name_key", sa.String(160), nullable=False),  # folding can lengthen a name
+    sa.Column("status", sa.String(32)),
+    sa.Column("search", sa.String(320)),
+    sa.Column("sort", sa.String(32)),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.UniqueConstraint("staff_user_id", "listing", "name_key"),
 )

@@ -25,6 +25,11 @@ document.addEventListener("keydown", (event) => {
 });
 // A dialog whose form was refused opens again on the new page, showing why.
 for (const dialog of document.querySelectorAll("dialog[data-open-on-load]")) dialog.showModal();
+// A list's chosen tab is in sight, though its row of tabs scrolls sideways (a phone).
+const chosenTab = () => document.querySelector("nav.tabs [aria-current=page]")
+  ?.scrollIntoView({block: "nearest", inline: "nearest"});
+chosenTab();
+document.addEventListener("htmx:afterSettle", chosenTab);
 // A refusal is read first: the focus moves to it (after its dialog has opened).
 document.querySelector("[data-focus-on-load]")?.focus();
 // A session that lapsed while htmx polls: go to the sign-in page, not a blank section.
