@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from refundry.bootstrap import bootstrap
 from refundry.config import Settings
@@ -76,6 +76,37 @@ def server(database: str, tmp_path: Path) -> Iterator[str]:
 def screenshot_path(name: str) -> str:
     ARTIFACTS.mkdir(exist_ok=True)
     return str(ARTIFACTS / f"{name}.png")
+
+
+PHONE = 390  # an iPhone 14's width in CSS pixels; the dashboard's narrow layout is <= 640
+# The seeds' steps, as written, at a desktop's width and at a phone's (issue 21).
+AT_BOTH_WIDTHS = pytest.mark.parametrize("width", [1280, PHONE], ids=["desktop", "phone"])
+
+
+def is_phone(width: int) -> bool:
+    return width <= 640
+
+
+def at_width(page: Page, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 844})
+
+
+def screenshot_at(page: Page, name: str, width: int, *, full_page: bool = True) -> None:
+    """A screenshot per width: ``name-desktop.png`` and ``name-phone.png``."""
+    suffix = "phone" if is_phone(width) else "desktop"
+    page.screenshot(path=screenshot_path(f"{name}-{suffix}"), full_page=full_page)
+
+
+def summary_row(page: Page, label: str) -> Locator:
+    """The order page's Summary row titled ``label`` exactly (Total, not Subtotal)."""
+    title = page.get_by_role("rowheader", name=label, exact=True)
+    return page.get_by_role("region", name="Summary").get_by_role("row").filter(has=title)
+
+
+def assert_fits_the_screen(page: Page, name: str) -> None:
+    """The page does not scroll sideways: a wide table scrolls in its own box."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
 
 
 def sign_in(page: Page, base: str, email: str, password: str) -> None:

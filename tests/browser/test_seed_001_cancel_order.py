@@ -1,6 +1,7 @@
 """Seed 001, steps 1-6, in Chromium: Sales > open an unfulfilled order > Cancel Order >
 the status after cancellation (Canceled by default) > a reason > Confirm. The cancel
-records a refund of the captured money (the sales report stays right) and restocks."""
+records a refund of the captured money (the sales report stays right) and restocks; the
+order's summary shows that money refunded. At desktop and phone width."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff, stock
 from refundry.services.handlers.merchants import create_merchant, update_merchant
-from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
+from tests.browser.conftest import (
+    AT_BOTH_WIDTHS,
+    assert_accessible,
+    assert_fits_the_screen,
+    at_width,
+    screenshot_at,
+    sign_in,
+    summary_row,
+)
 
 EMAIL = "clerk@finqu-shop.example"
 PASSWORD = "correct horse battery"
@@ -65,8 +74,12 @@ def seed(database: str) -> Order:
     return order
 
 
-def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server: str) -> None:
+@AT_BOTH_WIDTHS
+def test_seed_001_cancel_an_unfulfilled_order(
+    page: Page, database: str, server: str, width: int
+) -> None:
     order = seed(database)
+    at_width(page, width)
     sign_in(page, server, EMAIL, PASSWORD)
     # 1-2. Sales (Orders); open the order
     page.get_by_role("link", name="Orders").click()
@@ -93,8 +106,16 @@ def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server:
     expect(refunds).to_contain_text("cancellation")
     expect(refunds).to_contain_text("Ordered the wrong colour")
     expect(page.get_by_role("button", name="Cancel order")).to_have_count(0)
+    # the summary: the cancelled lamps' money goes back (the provider has not settled it
+    # yet), nothing is kept
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary_row(page, "Total")).to_contain_text("€98.95")
+    expect(summary_row(page, "Refund processing")).to_contain_text("-€98.95")
+    expect(summary_row(page, "Net payment")).to_contain_text("€0.00")
+    expect(summary).to_contain_text("Cancelled items are refunded: €98.95 of the refunds")
     assert_accessible(page, "cancelled order")
-    page.screenshot(path=screenshot_path("seed-001-order-cancelled"), full_page=True)
+    assert_fits_the_screen(page, "cancelled order")
+    screenshot_at(page, "seed-001-order-cancelled", width)
 
     container = bootstrap(Settings(database_url=database))
     stored = transactions.read(

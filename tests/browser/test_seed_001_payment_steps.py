@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from playwright.sync_api import Browser, expect
 
 from refundry.bootstrap import bootstrap
@@ -22,7 +21,15 @@ from refundry.services.handlers import orders, staff
 from refundry.services.handlers.merchants import create_merchant
 from refundry.services.handlers.provider_work import ProviderWork, process_outbox
 from refundry.services.ports.payment_providers import ProviderRegistry
-from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
+from tests.browser.conftest import (
+    AT_BOTH_WIDTHS,
+    assert_accessible,
+    assert_fits_the_screen,
+    is_phone,
+    screenshot_path,
+    sign_in,
+    summary_row,
+)
 
 ADMIN = "owner@finqu-shop.example"
 PASSWORD = "correct horse battery"
@@ -103,14 +110,14 @@ def automatic_capture(database: str, order: Order) -> bool:
     return merchant.automatic_capture
 
 
-@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+@AT_BOTH_WIDTHS
 def test_seed_001_payment_steps_remove_the_authorization(
     browser: Browser, database: str, server: str, width: int
 ) -> None:
     order = seed(database)
     context = browser.new_context(viewport={"width": width, "height": 844}, locale="en-GB")
     page = context.new_page()
-    shot = f"seed-001-payment-{'phone' if width < 640 else 'desktop'}"
+    shot = f"seed-001-payment-{'phone' if is_phone(width) else 'desktop'}"
     sign_in(page, server, ADMIN, PASSWORD)
     page.get_by_role("link", name="Orders").click()
     page.get_by_role("link", name=order.external_id or str(order.id)).click()
@@ -157,7 +164,7 @@ def test_seed_001_payment_steps_remove_the_authorization(
     expect(payment).to_contain_text("Removed: the hold is released")
     expect(payment).to_contain_text("No longer applies: removed")
     items = page.get_by_role("region", name="Items")
-    if width < 640:  # the counts fold under the item
+    if is_phone(width):  # the counts fold under the item
         expect(items).to_contain_text("2 cancelled")
     else:
         cells = items.get_by_role("row").nth(1).get_by_role("cell")
@@ -167,11 +174,14 @@ def test_seed_001_payment_steps_remove_the_authorization(
     removed = timeline.get_by_role("row").filter(has_text="Authorization removed")
     expect(removed).to_contain_text("Klarna")
     expect(removed).to_contain_text("The hold of €98.95 is released to the customer")
+    # the summary: nothing was captured, so nothing is refunded
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary_row(page, "Paid")).to_contain_text("€0.00")
+    expect(summary_row(page, "Net payment")).to_contain_text("€0.00")
+    expect(summary).to_contain_text("2 cancelled items were never paid for")
     assert_accessible(page, "order whose hold is removed")
     page.screenshot(path=screenshot_path(f"{shot}-5-removed"), full_page=True)
-    if width < 640:
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"the order page scrolls sideways by {overflow}px"
+    assert_fits_the_screen(page, "the order whose hold is removed")
     context.close()
 
 

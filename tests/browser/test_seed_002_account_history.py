@@ -1,6 +1,7 @@
 """Seed 002 in Chromium: Users > a customer's Account History > the order > Refund Order >
 Issue refund by different means > the item shows red with "Not requested by
-administrator" > Reporting > Refunds: the date range and the CSV download."""
+administrator" > Reporting > Refunds: the date range and the CSV download. At desktop
+and phone width."""
 
 from __future__ import annotations
 
@@ -19,7 +20,14 @@ from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff
 from refundry.services.handlers.merchants import create_merchant
-from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
+from tests.browser.conftest import (
+    AT_BOTH_WIDTHS,
+    assert_accessible,
+    assert_fits_the_screen,
+    at_width,
+    screenshot_at,
+    sign_in,
+)
 
 EMAIL = "manager@platform.example"
 PASSWORD = "correct horse battery"
@@ -60,14 +68,17 @@ def seed(database: str) -> Order:
     return placed[0]
 
 
+@AT_BOTH_WIDTHS
 def test_seed_002_refund_from_account_history_then_the_refunds_report(
-    page: Page, database: str, server: str
+    page: Page, database: str, server: str, width: int
 ) -> None:
     order = seed(database)
+    at_width(page, width)
     sign_in(page, server, EMAIL, PASSWORD)
     # Users > the customer's Account History
     page.get_by_role("link", name="Users").click()
     assert_accessible(page, "users")
+    assert_fits_the_screen(page, "users")
     page.get_by_role("row", name=CUSTOMER).get_by_role("link", name="Account History").click()
     expect(page.get_by_role("heading", name="Account History")).to_be_visible()
     purchase = page.locator("section", has=page.get_by_role("link", name=order.external_id))
@@ -87,6 +98,8 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     expect(purchase.locator("tr.refunded")).to_contain_text("Concert ticket")
     expect(purchase).to_contain_text("Not requested by administrator")
     assert_accessible(page, "account history with a refund")
+    assert_fits_the_screen(page, "account history")
+    screenshot_at(page, "seed-002-account-history", width)
     # Reporting > Refunds: the date range, and the CSV
     page.get_by_role("link", name="Reporting").click()
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Refunds").click()
@@ -97,7 +110,8 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     expect(page.get_by_text("1 refund(s) made")).to_be_visible()
     expect(page.locator("table")).to_contain_text("€54.00")
     assert_accessible(page, "refunds report")
-    page.screenshot(path=screenshot_path("seed-002-refunds-report"), full_page=True)
+    assert_fits_the_screen(page, "refunds report")
+    screenshot_at(page, "seed-002-refunds-report", width)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download CSV").click()
     download = download_info.value
@@ -110,4 +124,5 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     page.get_by_role("navigation", name="Reports").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("img", name="Daily gross sales and refunds in EUR")).to_be_visible()
     assert_accessible(page, "reporting dashboard")
-    page.screenshot(path=screenshot_path("seed-002-reporting-dashboard"), full_page=True)
+    assert_fits_the_screen(page, "reporting dashboard")
+    screenshot_at(page, "seed-002-reporting-dashboard", width)

@@ -1,6 +1,7 @@
 """Seed 003, steps 1-8, in Chromium: find a customer's order by e-mail, Action > Refund,
 Edit refund (articles and a description), Review refund, back with Edit refund to fix the
-quantity, review again, Refund; the order then shows the refund processing."""
+quantity, review again, Refund; the order then shows the refund processing. At desktop
+and phone width."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from refundry.domain.staff import Permission, Role
 from refundry.services import transactions
 from refundry.services.handlers import orders, staff
 from refundry.services.handlers.merchants import create_merchant
-from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
+from tests.browser.conftest import (
+    AT_BOTH_WIDTHS,
+    assert_accessible,
+    assert_fits_the_screen,
+    at_width,
+    screenshot_at,
+    sign_in,
+    summary_row,
+)
 
 ADMIN = "owner@tea-house.example"
 AGENT = "agent@tea-house.example"
@@ -61,10 +70,26 @@ def seed(database: str) -> Order:
     return order
 
 
+def summary_as_shown(page: Page) -> list[list[tuple[str, str, int]]]:
+    """The Summary card's two tables as the reader sees them: (row kind, title, amount in
+    cents) per row; a "part" row says how the row above splits, a "sum" row is the sum."""
+    tables = page.locator("#summary table.sums").evaluate_all(
+        """tables => tables.map(t => [...t.rows].map(
+            r => [r.className, r.cells[0].innerText.trim(), r.cells[1].innerText.trim()]))"""
+    )
+    return [
+        [(kind, title, round(float(shown.replace("€", "").replace(",", "")) * 100))
+         for kind, title, shown in rows]
+        for rows in tables
+    ]  # fmt: skip
+
+
+@AT_BOTH_WIDTHS
 def test_seed_003_partial_refund_with_review_and_edit(
-    page: Page, database: str, server: str
+    page: Page, database: str, server: str, width: int
 ) -> None:
     order = seed(database)
+    at_width(page, width)
     # 1. log in
     sign_in(page, server, AGENT, PASSWORD)
     # 2-4. Orders; search the customer by e-mail; open the order
@@ -86,6 +111,14 @@ def test_seed_003_partial_refund_with_review_and_edit(
     page.get_by_label("Stoneware mug").fill("2")
     page.get_by_label("Description").fill("Arrived chipped")
     assert_accessible(page, "edit refund")
+    # the quantity boxes are whole on the screen (a phone's were cut at the table's edge)
+    for box in page.locator("input[type=number]").all():
+        assert box.evaluate(
+            "b => { const r = b.getBoundingClientRect(); const t = b.closest('section')"
+            ".getBoundingClientRect(); return r.left >= t.left && r.right <= t.right; }"
+        ), "a quantity box is cut off"
+    assert_fits_the_screen(page, "edit refund")
+    screenshot_at(page, "seed-003-edit-refund", width, full_page=False)
     page.get_by_role("button", name="Review refund").click()
     # 7. the exact amounts; one mug was wrong: Edit refund, fix, review again
     expect(page.locator("#refund-total")).to_have_text("€27.86")
@@ -106,8 +139,24 @@ def test_seed_003_partial_refund_with_review_and_edit(
     timeline = page.locator("section", has=page.get_by_role("heading", name="Timeline"))
     expect(timeline).to_contain_text(AGENT)
     expect(timeline).to_contain_text("Refund of €13.93")
+    # the summary: the refund is processing, not yet refunded, and leaves the rest paid
+    expect(summary_row(page, "Refunded")).to_contain_text("€0.00")
+    expect(summary_row(page, "Refund processing")).to_contain_text("-€13.93")
+    expect(summary_row(page, "Net payment")).to_contain_text("€85.69")
+    # and its rows, as the card shows them, add up: the discounted mugs, the tax, shipping
+    sold, paid = summary_as_shown(page)
+    assert sold == [
+        ("", "Subtotal · 3 items", 8070),
+        ("", "Discounts", -258),
+        ("", "Shipping", 490),
+        ("", "Tax · added to the prices", 1660),
+        ("sum", "Total", 9962),
+    ]
+    assert sum(amount for kind, _, amount in sold if not kind) == 9962
+    assert sum(amount for kind, _, amount in paid if not kind) == paid[-1][2] == 8569
     assert_accessible(page, "order with a refund processing")
-    page.screenshot(path=screenshot_path("seed-003-refund-processing"), full_page=True)
+    assert_fits_the_screen(page, "order with a refund processing")
+    screenshot_at(page, "seed-003-refund-processing", width)
 
     container = bootstrap(Settings(database_url=database))
     stored = transactions.read(

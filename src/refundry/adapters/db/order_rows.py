@@ -59,9 +59,9 @@ def order_row(order: Order) -> dict[str, Any]:
         "status_label": order.status_label,
         "fulfilment_status": order.fulfilment_status.value,
         "total": order.total.minor,
-        "subtotal": sum(line.subtotal.minor for line in order.lines),
-        "discount": sum(line.discount.minor for line in order.lines),
-        "tax": sum(line.tax.minor for line in order.lines),
+        "subtotal": order.subtotal.minor,
+        "discount": order.discount.minor,
+        "tax": sum(line.tax.minor for line in order.lines),  # the column is the lines' tax only
         "shipping_amount": order.shipping.amount.minor,
         "shipping_tax": order.shipping.tax.minor,
         "payment_method": order.payment.method.value,

@@ -66,6 +66,22 @@ class OrderRoot:
     events: list[DomainEvent] = field(default_factory=list)
 
     # ------------------------------------------------------------ money queries
+    # Prices are tax-exclusive: total = subtotal - discount + shipping amount + tax.
+    @property
+    def subtotal(self) -> Money:
+        """The lines' unit prices times their quantities, before discounts and tax."""
+        return sum_money((line.subtotal for line in self.lines), self.currency)
+
+    @property
+    def discount(self) -> Money:
+        return sum_money((line.discount for line in self.lines), self.currency)
+
+    @property
+    def tax(self) -> Money:
+        """The lines' tax and the shipping's."""
+        lines = sum_money((line.tax for line in self.lines), self.currency)
+        return lines + self.shipping.tax
+
     @property
     def total(self) -> Money:
         lines = sum_money((line.total for line in self.lines), self.currency)

@@ -27,6 +27,7 @@ from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, Ro
 from refundry.entrypoints import log_context
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.order_summary import order_summary
 from refundry.entrypoints.dashboard.refusals import (
     FormError,
     Reader,
@@ -198,6 +199,7 @@ def show_order(
         done=done,
         waiting=[approval for approval in asked if approval.status is ApprovalStatus.PENDING],
         timeline=timeline(order, actors, asked, money_formatter(reader.locale)),
+        summary=order_summary(order),
         actors=actors,
         can_cancel=current.member.can(Permission.CANCEL),
         # offered after "Canceled" (seed 001, step 4)
