@@ -85,7 +85,7 @@ def test_seed_001_cancel_an_unfulfilled_order(page: Page, database: str, server:
     assert_accessible(page, "cancel order dialog")
     # 6. Confirm
     dialog.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("status")).to_contain_text("The order is cancelled.")
+    expect(page.get_by_role("status")).to_contain_text("The order is canceled.")
     expect(page.get_by_role("heading", name=f"Order {order.external_id}")).to_contain_text(
         "At the customer's request"
     )

@@ -146,7 +146,7 @@ def test_seed_001_payment_steps_remove_the_authorization(
     confirm = page.get_by_role("dialog", name="Cancel this order?")
     expect(confirm).to_be_visible()
     confirm.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("status").first).to_contain_text("The order is cancelled.")
+    expect(page.get_by_role("status").first).to_contain_text("The order is canceled.")
     # after: the removal is asked of Klarna ...
     expect(payment).to_contain_text("Removal requested from Klarna")
     expect(payment.get_by_role("button", name="Refund", exact=True)).to_have_count(0)
@@ -158,11 +158,11 @@ def test_seed_001_payment_steps_remove_the_authorization(
     expect(payment).to_contain_text("No longer applies: removed")
     items = page.get_by_role("region", name="Items")
     if width < 640:  # the counts fold under the item
-        expect(items).to_contain_text("2 cancelled")
+        expect(items).to_contain_text("2 canceled")
     else:
         cells = items.get_by_role("row").nth(1).get_by_role("cell")
         expect(cells.nth(4)).to_have_text("0")  # Refunded: nothing was captured
-        expect(cells.nth(5)).to_have_text("2")  # Cancelled
+        expect(cells.nth(5)).to_have_text("2")  # Canceled
     timeline = page.get_by_role("region", name="Timeline")
     removed = timeline.get_by_role("row").filter(has_text="Authorization removed")
     expect(removed).to_contain_text("Klarna")

@@ -74,7 +74,7 @@ def field_of(error: RefundryError) -> str | None:
 
 def in_plain_words(error: RefundryError, order: Order | None, reader: Reader) -> str:
     said = _about_order(error, order, reader) if order is not None else None
-    return said or _GENERAL.get(error.code) or sentence(error.detail)
+    return said or _about_labels(error) or _GENERAL.get(error.code) or sentence(error.detail)
 
 
 def sentence(detail: str) -> str:
@@ -85,11 +85,11 @@ def sentence(detail: str) -> str:
 
 _GENERAL = {
     "quote-stale": "The order changed since you reviewed this refund: someone refunded, "
-    "cancelled or shipped something meanwhile. Review the refund again.",
+    "canceled or shipped something meanwhile. Review the refund again.",
     "quote-expired": "This review is too old to use. Review the refund again.",
     "quote-invalid": "This review cannot be used. Review the refund again.",
     "quote-mismatch": "The refund differs from the one you reviewed. Review it again.",
-    "order-already-cancelled": "This order is already cancelled.",
+    "order-already-cancelled": "This order is already canceled.",
     "order-already-refunded": "This order is already refunded in full, so there is nothing "
     "left to cancel.",
     "unknown-order-line": "That article is not on this order. Reload the order and try again.",
@@ -97,6 +97,19 @@ _GENERAL = {
     "Try again in a minute.",
     "idempotency-key-in-use": "This is already being done. Reload the order in a moment.",
 }
+
+
+def _about_labels(error: RefundryError) -> str | None:
+    """A status after cancellation the shop does not have, named as the dialog lists them
+    (the API's ``cancelled`` is the dialog's Canceled)."""
+    if error.code != "unknown-cancel-label":
+        return None
+    allowed = error.extensions["allowed"]
+    labels = ["Canceled" if label == "cancelled" else label for label in allowed]
+    return (
+        "That is not one of this shop's statuses after cancellation. "
+        f"Choose one of: {', '.join(labels)}."
+    )
 
 
 def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | None:
@@ -114,16 +127,16 @@ def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | No
         shipped = fields.get("fulfilled_quantity", 0)
         return (
             f"{_units(shipped).capitalize()} of this order "
-            f"{'has' if shipped == 1 else 'have'} shipped, so it can no longer be cancelled. "
+            f"{'has' if shipped == 1 else 'have'} shipped, so it can no longer be canceled. "
             "Create a return for them, or refund them with Refund order, instead."
         )
     if code == "order-not-cancellable" and "link_id" in fields:
         why = _link_state(fields.get("condition", ""), fields, order, reader)
-        return f"{why}, so the order can no longer be cancelled."
+        return f"{why}, so the order can no longer be canceled."
     if code.startswith("link-") and "link_id" in fields:
         if code == "link-cancelled":
-            return f"{_link_name(order, fields['link_id']).capitalize()} is already cancelled."
-        return f"{_link_state(code, fields, order, reader)}, so it can no longer be cancelled."
+            return f"{_link_name(order, fields['link_id']).capitalize()} is already canceled."
+        return f"{_link_state(code, fields, order, reader)}, so it can no longer be canceled."
     if code == "order-not-refundable":
         if order.status.value in ("pending", "authorized"):
             return (
@@ -158,7 +171,7 @@ def _link_state(code: str, fields: dict[str, Any], order: Order, reader: Reader)
         return f"{name} expired on {reader.day(fields['expires_at'])}"
     if code == "link-spent" and "spent" in fields:
         return f"{name} has been spent ({reader.money(fields['spent'], order)} used)"
-    return f"{name} is already cancelled"
+    return f"{name} is already canceled"
 
 
 def _link_name(order: Order, link_id: str) -> str:
