@@ -19,6 +19,7 @@ from refundry.domain.errors import RefundryError
 from refundry.domain.merchant import Merchant
 from refundry.domain.order import Order
 from refundry.domain.reporting import merchant_zone
+from refundry.entrypoints.api.errors import in_a_sentence
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale
 from refundry.services.unit_of_work import UnitOfWork
 
@@ -73,14 +74,10 @@ def field_of(error: RefundryError) -> str | None:
 
 
 def in_plain_words(error: RefundryError, order: Order | None, reader: Reader) -> str:
-    said = _about_order(error, order, reader) if order is not None else None
-    return said or _about_labels(error) or _GENERAL.get(error.code) or sentence(error.detail)
-
-
-def sentence(detail: str) -> str:
-    text = detail.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
+    said = None
+    if order is not None:
+        said = _about_cancel(error, order, reader) or _about_order(error, order, reader)
+    return said or _about_labels(error) or _GENERAL.get(error.code) or in_a_sentence(error)
 
 
 _GENERAL = {
@@ -90,8 +87,6 @@ _GENERAL = {
     "quote-invalid": "This review cannot be used. Review the refund again.",
     "quote-mismatch": "The refund differs from the one you reviewed. Review it again.",
     "order-already-cancelled": "This order is already canceled.",
-    "order-already-refunded": "This order is already refunded in full, so there is nothing "
-    "left to cancel.",
     "unknown-order-line": "That article is not on this order. Reload the order and try again.",
     "provider-unavailable": "The payment provider did not answer, so nothing was done. "
     "Try again in a minute.",
@@ -112,6 +107,45 @@ def _about_labels(error: RefundryError) -> str | None:
     )
 
 
+def _about_cancel(error: RefundryError, order: Order, reader: Reader) -> str | None:
+    """Why the order, or one of its items, cannot be canceled: what a refused cancel says,
+    and what a More options menu shows beside its disabled entry."""
+    fields: dict[str, Any] = error.extensions
+    # An order or an item that cannot be canceled names the state that stops it.
+    code = fields.get("condition", error.code)
+    it = "the order" if error.code == "order-not-cancellable" else "it"
+    if code == "order-already-cancelled":
+        return "This order is already canceled."
+    if code == "order-already-refunded":
+        if order.status.value == "fully_refunded":
+            return "This order is already fully refunded, so nothing is left to cancel."
+        return "This order was already given back automatically, so nothing is left to cancel."
+    if code == "order-fulfilled":
+        shipped = fields.get("fulfilled_quantity", 0)
+        return (
+            f"{_units(shipped).capitalize()} of this order "
+            f"{'has' if shipped == 1 else 'have'} shipped, so it can no longer be canceled. "
+            "Create a return for them, or refund them with Refund order, instead."
+        )
+    if code == "waiting_for_payment":
+        return (
+            "This order waits for the rest of its payment (store credit paid part of it). "
+            "Cancel the whole order, or cancel this item once the order is paid."
+        )
+    line = _line_name(order, fields.get("line_id", ""))
+    if code == "fulfilled":
+        return f"Units of {line} have shipped: shipped items come back through a return."
+    if code == "no-open-units":
+        return f"Nothing of {line} is left to cancel: each unit is canceled or refunded."
+    if code == "link-cancelled" and "link_id" not in fields:
+        return f"Every gift-card link of {line} is already canceled."
+    if code.startswith("link-") and "link_id" in fields:
+        if code == "link-cancelled":
+            return f"{_link_name(order, fields['link_id']).capitalize()} is already canceled."
+        return f"{_link_state(code, fields, order, reader)}, so {it} can no longer be canceled."
+    return None
+
+
 def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | None:
     fields: dict[str, Any] = error.extensions
     code = error.code
@@ -123,20 +157,6 @@ def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | No
         if left == 0:
             return f"{name}: nothing is left to refund (you asked for {asked})."
         return f"You can refund at most {_units(left)} of {name}, not {asked}."
-    if code == "order-fulfilled":
-        shipped = fields.get("fulfilled_quantity", 0)
-        return (
-            f"{_units(shipped).capitalize()} of this order "
-            f"{'has' if shipped == 1 else 'have'} shipped, so it can no longer be canceled. "
-            "Create a return for them, or refund them with Refund order, instead."
-        )
-    if code == "order-not-cancellable" and "link_id" in fields:
-        why = _link_state(fields.get("condition", ""), fields, order, reader)
-        return f"{why}, so the order can no longer be canceled."
-    if code.startswith("link-") and "link_id" in fields:
-        if code == "link-cancelled":
-            return f"{_link_name(order, fields['link_id']).capitalize()} is already canceled."
-        return f"{_link_state(code, fields, order, reader)}, so it can no longer be canceled."
     if code == "order-not-refundable":
         if order.status.value in ("pending", "authorized"):
             return (

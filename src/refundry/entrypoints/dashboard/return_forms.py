@@ -32,7 +32,8 @@ from refundry.domain.returns import (
     ReturnQuantityExceeded,
     ReturnStatus,
 )
-from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words, sentence
+from refundry.entrypoints.api.errors import in_a_sentence
+from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words
 from refundry.entrypoints.dashboard.rendering import money_formatter
 from refundry.entrypoints.dashboard.timeline import Actors, ReturnStep, return_step
 
@@ -168,7 +169,7 @@ def _in_words(form: str, error: RefundryError, order: Order, reader: Reader) -> 
             "restocking_fee",
         )
     if isinstance(error, InvalidAmount):
-        return FormError(form, f"{sentence(error.detail)} Enter an amount like 4.90.")
+        return FormError(form, f"{in_a_sentence(error)} Enter an amount like 4.90.")
     return FormError(form, in_plain_words(error, order, reader))
 
 
