@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.domain.order import PaymentMethod
 from refundry.domain.staff import Permission, Role
-from refundry.entrypoints.dashboard.timeline import Actors, provider_name
+from refundry.entrypoints.actors import Actors, provider_name
 from tests.conftest import Api, order_body
 from tests.e2e.test_dashboard import browser_client, csrf_of, gift_order, make_user, sign_in
 

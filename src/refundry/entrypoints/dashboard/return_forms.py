@@ -32,10 +32,11 @@ from refundry.domain.returns import (
     ReturnQuantityExceeded,
     ReturnStatus,
 )
+from refundry.entrypoints.actors import Actors
 from refundry.entrypoints.api.errors import in_a_sentence
 from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words
 from refundry.entrypoints.dashboard.rendering import money_formatter
-from refundry.entrypoints.dashboard.timeline import Actors, ReturnStep, return_step
+from refundry.entrypoints.dashboard.timeline import ReturnStep, return_step
 
 MAX_FIELD = 1000
 

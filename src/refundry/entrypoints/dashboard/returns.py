@@ -20,6 +20,7 @@ from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReceivedUnits, ReturnStatus
 from refundry.domain.staff import Permission, StaffMember
 from refundry.domain.status import OrderStatus
+from refundry.entrypoints.actors import Actors
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.refusals import Reader
@@ -36,7 +37,6 @@ from refundry.entrypoints.dashboard.return_forms import (
     short_id,
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
-from refundry.entrypoints.dashboard.timeline import Actors
 from refundry.entrypoints.keyset_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers

@@ -27,6 +27,7 @@ from refundry.domain.order import Order
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, Role, StaffMember
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints import log_context
+from refundry.entrypoints.actors import Actors
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.order_reading import CANCELLED_HERE, ITEM_CANCELLED_HERE
@@ -38,7 +39,7 @@ from refundry.entrypoints.dashboard.refusals import (
 )
 from refundry.entrypoints.dashboard.rendering import money_formatter, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
-from refundry.entrypoints.dashboard.timeline import Actors, timeline
+from refundry.entrypoints.dashboard.timeline import timeline
 from refundry.entrypoints.keyset_cursor import decode_amount_cursor, decode_cursor, encode_cursor
 from refundry.services import clock, transactions
 from refundry.services.handlers import refund_approvals, staff

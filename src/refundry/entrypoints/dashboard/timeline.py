@@ -3,15 +3,16 @@ and its refunds record (nothing is kept twice to draw it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from refundry.domain.money import Money
-from refundry.domain.order import AuthorizationState, Order, PaymentMethod
+from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import RefundKind
 from refundry.domain.returns import ReturnStatusChange
-from refundry.domain.staff import RefundApproval, StaffMember
+from refundry.domain.staff import RefundApproval
+from refundry.entrypoints.actors import Actors
 from refundry.entrypoints.dashboard.order_reading import reason_in_words
 
 REFUND_STEPS = {
@@ -40,49 +41,6 @@ class Entry:
     what: str
     who: str
     why: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Actors:
-    """Who did something, as a person reads it: the one resolver of every page that names
-    an actor (timeline, refunds, returns), from how the ledger names them (``staff:<id>``,
-    ``api_key:<id hex>``, ``provider``, ``system:<job>``)."""
-
-    team: Mapping[str, str]  # a member's id -> their e-mail
-    provider: str = "The payment provider"
-
-    @classmethod
-    def of(cls, order: Order, members: list[StaffMember], card_provider: str) -> Actors:
-        return cls(
-            {str(member.id): member.email for member in members},
-            provider_name(order.payment.method, card_provider),
-        )
-
-    def name(self, actor: str | None) -> str:
-        if not actor:
-            return "Not recorded"  # cancellations made before Refundry kept who did them
-        kind, _, identifier = actor.partition(":")
-        if kind == "staff":
-            return self.team.get(identifier, "A former team member")
-        if kind == "api_key":
-            # The key's id is part of the key (rfk_<id>_<secret>); its last 4 tell keys apart.
-            return f"API key …{identifier[-4:]}"
-        if kind == "provider":
-            return self.provider
-        if kind == "system":
-            return "Refundry"
-        if kind == "seed":
-            return "Demo data"
-        return actor
-
-
-def provider_name(method: PaymentMethod, card_provider: str) -> str:
-    """The provider that holds an order's money, by the name an agent knows it by."""
-    if method is PaymentMethod.KLARNA:
-        return "Klarna"
-    if method is PaymentMethod.CARD:
-        return "Stripe" if card_provider == "stripe" else "The sandbox card provider"
-    return "The payment provider"
 
 
 def cancelled_by(order: Order, at: datetime, given: str | None) -> str | None:
