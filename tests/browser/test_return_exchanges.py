@@ -147,7 +147,7 @@ def test_sales_returns_lists_a_cancelled_orders_refund(
     page.get_by_role("link", name="Returns", exact=True).click()
     rows = page.locator("#results tbody tr")
     expect(rows).to_have_count(2)
-    expect(rows.nth(1)).to_contain_text("Order cancelled")
+    expect(rows.nth(1)).to_contain_text("Order canceled")
     expect(rows.nth(1)).to_contain_text("TEA-CANCEL")
     page.get_by_role("link", name="Cancellations").click()
     expect(rows).to_have_count(1)

@@ -79,12 +79,12 @@ def test_save_a_view_see_its_tab_open_it_and_delete_it(
     page.get_by_role("link", name="Returns", exact=True).click()
     page.get_by_role("link", name="Cancellations").click()
     page.get_by_role("button", name="Save view").click()
-    page.get_by_role("dialog", name="Save this view").get_by_label("Name").fill("Cancelled orders")
+    page.get_by_role("dialog", name="Save this view").get_by_label("Name").fill("Canceled orders")
     page.get_by_role("dialog", name="Save this view").get_by_role(
         "button", name="Save view"
     ).click()
     returns_tabs = page.get_by_role("navigation", name="Returns by status and saved view")
-    expect(returns_tabs.get_by_role("link", name="Cancelled orders")).to_have_attribute(
+    expect(returns_tabs.get_by_role("link", name="Canceled orders")).to_have_attribute(
         "aria-current", "page"
     )
     assert_accessible(page, f"returns with a saved view at {width}")

@@ -104,7 +104,7 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     assert_fits_the_screen(page, "gift-card order")
     first.get_by_text("More options").click()
     expect(first).to_contain_text("was opened by the customer on")  # plain words, no id
-    expect(first).to_contain_text("so it can no longer be cancelled")
+    expect(first).to_contain_text("so it can no longer be canceled")
     assert_accessible(page, "gift-card order with a link's menu open")
     page.get_by_role("heading", name="Gift card links").click()  # closes the menu
 
@@ -123,28 +123,28 @@ def test_seed_000_cancel_an_untouched_gift_card_link(
     expect(page.get_by_role("status")).to_contain_text(
         "refunded to your float at the end of the invoice cycle"
     )
-    expect(page.locator("tr[data-link='2']")).to_contain_text("Cancelled")
+    expect(page.locator("tr[data-link='2']")).to_contain_text("Canceled")
     # the float is credited when the invoice cycle closes: that is what the order says,
     # not a refund processing that the page would poll for weeks (issue 21, item 5)
     title = page.get_by_role("heading", level=1)
-    expect(title).to_contain_text("partly cancelled")
+    expect(title).to_contain_text("partly canceled")
     expect(title).to_contain_text("credit due at invoice close")
     expect(title).not_to_contain_text("refund processing")
     expect(page.locator("#refunds")).to_contain_text("Credit due at invoice close")
     expect(page.locator("#refunds[hx-trigger]")).to_have_count(0)
     items = page.get_by_role("region", name="Items")
     if is_phone(width):  # the counts fold under the item
-        expect(items).to_contain_text("1 cancelled", use_inner_text=True)
+        expect(items).to_contain_text("1 canceled", use_inner_text=True)
         expect(items).not_to_contain_text("refunded", use_inner_text=True)
     else:
         cells = items.get_by_role("row").nth(1).get_by_role("cell")
         expect(cells.nth(4)).to_have_text("0")  # Refunded
-        expect(cells.nth(5)).to_have_text("1")  # Cancelled: the link, whatever its money did
-    # the summary: the cancelled link's cost is a credit due to the float, said so
+        expect(cells.nth(5)).to_have_text("1")  # Canceled: the link, whatever its money did
+    # the summary: the canceled link's cost is a credit due to the float, said so
     summary = page.get_by_role("region", name="Summary")
     expect(summary_row(page, "Credit due at invoice close")).to_contain_text("-€25.00")
     expect(summary_row(page, "Net payment")).to_contain_text("€50.00")
-    expect(summary).to_contain_text("Cancelled items are refunded: €25.00 of the refunds")
+    expect(summary).to_contain_text("Canceled items are refunded: €25.00 of the refunds")
     expect(page.locator("tr[data-link='1']")).to_contain_text("accessed")
     assert_accessible(page, "order after an item cancel")
     assert_fits_the_screen(page, "order after an item cancel")

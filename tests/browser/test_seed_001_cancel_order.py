@@ -98,7 +98,7 @@ def test_seed_001_cancel_an_unfulfilled_order(
     assert_accessible(page, "cancel order dialog")
     # 6. Confirm
     dialog.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("status")).to_contain_text("The order is cancelled.")
+    expect(page.get_by_role("status")).to_contain_text("The order is canceled.")
     expect(page.get_by_role("heading", name=f"Order {order.external_id}")).to_contain_text(
         "At the customer's request"
     )
@@ -112,7 +112,7 @@ def test_seed_001_cancel_an_unfulfilled_order(
     expect(summary_row(page, "Total")).to_contain_text("€98.95")
     expect(summary_row(page, "Refund processing")).to_contain_text("-€98.95")
     expect(summary_row(page, "Net payment")).to_contain_text("€0.00")
-    expect(summary).to_contain_text("Cancelled items are refunded: €98.95 of the refunds")
+    expect(summary).to_contain_text("Canceled items are refunded: €98.95 of the refunds")
     assert_accessible(page, "cancelled order")
     assert_fits_the_screen(page, "cancelled order")
     screenshot_at(page, "seed-001-order-cancelled", width)

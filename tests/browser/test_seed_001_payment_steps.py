@@ -153,7 +153,7 @@ def test_seed_001_payment_steps_remove_the_authorization(
     confirm = page.get_by_role("dialog", name="Cancel this order?")
     expect(confirm).to_be_visible()
     confirm.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("status").first).to_contain_text("The order is cancelled.")
+    expect(page.get_by_role("status").first).to_contain_text("The order is canceled.")
     # after: the removal is asked of Klarna ...
     expect(payment).to_contain_text("Removal requested from Klarna")
     expect(payment.get_by_role("button", name="Refund", exact=True)).to_have_count(0)
@@ -165,11 +165,11 @@ def test_seed_001_payment_steps_remove_the_authorization(
     expect(payment).to_contain_text("No longer applies: removed")
     items = page.get_by_role("region", name="Items")
     if is_phone(width):  # the counts fold under the item
-        expect(items).to_contain_text("2 cancelled")
+        expect(items).to_contain_text("2 canceled")
     else:
         cells = items.get_by_role("row").nth(1).get_by_role("cell")
         expect(cells.nth(4)).to_have_text("0")  # Refunded: nothing was captured
-        expect(cells.nth(5)).to_have_text("2")  # Cancelled
+        expect(cells.nth(5)).to_have_text("2")  # Canceled
     timeline = page.get_by_role("region", name="Timeline")
     removed = timeline.get_by_role("row").filter(has_text="Authorization removed")
     expect(removed).to_contain_text("Klarna")
@@ -178,7 +178,7 @@ def test_seed_001_payment_steps_remove_the_authorization(
     summary = page.get_by_role("region", name="Summary")
     expect(summary_row(page, "Paid")).to_contain_text("€0.00")
     expect(summary_row(page, "Net payment")).to_contain_text("€0.00")
-    expect(summary).to_contain_text("2 cancelled items were never paid for")
+    expect(summary).to_contain_text("2 canceled items were never paid for")
     assert_accessible(page, "order whose hold is removed")
     page.screenshot(path=screenshot_path(f"{shot}-5-removed"), full_page=True)
     assert_fits_the_screen(page, "the order whose hold is removed")

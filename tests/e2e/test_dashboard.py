@@ -171,7 +171,7 @@ def test_a_cancel_with_the_permission_works_and_a_script_in_the_reason_is_shown_
         data={"csrf": csrf_of(page.text), "reason": "<script>alert(1)</script>"},
     )
     assert done.status_code == 200
-    assert "The order is cancelled." in done.text
+    assert "The order is canceled." in done.text
     assert "<script>alert(1)</script>" not in done.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in done.text
     refunds = api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]
@@ -206,15 +206,15 @@ def test_the_cancel_dialog_offers_canceled_and_the_merchants_labels_and_refuses_
     dialog = '<dialog id="cancel-order" aria-labelledby="cancel-order-title" data-open-on-load>'
     assert dialog in refused.text
     assert re.search(r'<textarea name="reason"[^>]*>no</textarea>', refused.text)
-    assert "is not one of this merchant&#39;s statuses after cancellation" in refused.text
-    assert "Choose one of: cancelled, Refused, Out of stock" in refused.text
+    assert "That is not one of this shop&#39;s statuses after cancellation." in refused.text
+    assert "Choose one of: Canceled, Refused, Out of stock." in refused.text
     assert api.client.get(f"/v1/orders/{order['id']}").json()["order_status"] == "paid"
     # and one from the list cancels the order with it
     done = browser_client.post(
         f"/dashboard/orders/{order['id']}/cancel",
         data={"csrf": csrf_of(page.text), "status": "Out of stock", "reason": "  "},
     )
-    assert "The order is cancelled." in done.text
+    assert "The order is canceled." in done.text
     cancelled = api.client.get(f"/v1/orders/{order['id']}").json()
     assert (cancelled["order_status"], cancelled["status_label"]) == ("cancelled", "Out of stock")
     assert cancelled["cancel_reason"] == "Order cancelled in the dashboard"  # none was typed

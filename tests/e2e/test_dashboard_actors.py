@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from refundry.adapters.db.tables import orders as order_tables
 from refundry.domain.order import PaymentMethod
 from refundry.domain.staff import Permission, Role
-from refundry.entrypoints.dashboard.timeline import Actors, provider_name
+from refundry.entrypoints.actors import Actors, provider_name
 from tests.conftest import Api, order_body
 from tests.e2e.test_dashboard import browser_client, csrf_of, gift_order, make_user, sign_in
 
@@ -45,13 +45,13 @@ def test_an_api_cancel_names_the_key_and_a_staff_cancel_names_the_member(
     done = browser_client.post(
         f"/dashboard/orders/{held['id']}/cancel", data={"csrf": csrf_of(page.text)}
     )
-    assert "The order is cancelled." in done.text
+    assert "The order is canceled." in done.text
     # then the held order's timeline says who cancelled it (no refund recorded it)
-    assert ("Order cancelled", email) in timeline_rows(done.text)
+    assert ("Order canceled", email) in timeline_rows(done.text)
     # and the paid one names the API key by its id's last 4, in the timeline and refunds
     key = f"API key …{api.merchant.api_key.split('_')[1][-4:]}"
     paid_page = browser_client.get(f"/dashboard/orders/{paid['id']}").text
-    assert ("Order cancelled", key) in timeline_rows(paid_page)
+    assert ("Order canceled", key) in timeline_rows(paid_page)
     assert ("Cancellation of €130.46", key) in timeline_rows(paid_page)
     assert refunds_by(paid_page) == [key]
     assert "api_key:" not in paid_page
@@ -72,7 +72,7 @@ def test_a_gift_card_link_cancel_and_a_refund_name_the_team_member(
         f"/dashboard/orders/{order['id']}/items/{link_id}/cancel",
         data={"csrf": csrf_of(page.text), "reason": "sent to the wrong person"},
     ).text
-    assert ("Gift card link 1 cancelled", email) in timeline_rows(done)
+    assert ("Gift card link 1 canceled", email) in timeline_rows(done)
     assert refunds_by(done) == [email]
     assert "staff:" not in done
 
@@ -96,10 +96,10 @@ def test_a_cancel_recorded_before_its_actor_was_kept_names_who_made_its_refund(
     # then the paid one names the key that made the cancellation refund at that moment
     key = f"API key …{api.merchant.api_key.split('_')[1][-4:]}"
     paid_page = browser_client.get(f"/dashboard/orders/{paid['id']}").text
-    assert ("Order cancelled", key) in timeline_rows(paid_page)
+    assert ("Order canceled", key) in timeline_rows(paid_page)
     # and the held one says plainly that nobody was recorded
     held_page = browser_client.get(f"/dashboard/orders/{held['id']}").text
-    assert ("Order cancelled", "Not recorded") in timeline_rows(held_page)
+    assert ("Order canceled", "Not recorded") in timeline_rows(held_page)
 
 
 def test_every_kind_of_actor_reads_as_a_person_would_name_it() -> None:

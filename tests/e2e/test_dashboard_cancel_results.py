@@ -59,7 +59,7 @@ def test_a_float_link_cancel_reads_as_a_credit_due_at_the_invoice_close(
     assert cancelled.status_code == 200, cancelled.text
     sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
     page = order_page(browser_client, order)
-    assert heading(page).endswith("partly cancelled credit due at invoice close")
+    assert heading(page).endswith("partly canceled credit due at invoice close")
     refunds = page[page.index('<section id="refunds"') : page.index("<h2>Timeline</h2>")]
     assert "Credit due at invoice close" in refunds
     assert "Started" not in refunds
@@ -104,11 +104,11 @@ def test_a_cancelled_and_refunded_order_says_cancelled_and_then_refunded(
     sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
     title = f"Order {order['external_id']}"
     assert heading(order_page(browser_client, order)) == (
-        f"{title} cancelled · Refused refund processing"
+        f"{title} canceled · Refused refund processing"
     )
     api.settle()  # the provider completes the cancellation's refund
     page = order_page(browser_client, order)
-    assert heading(page) == f"{title} cancelled · Refused refunded"
+    assert heading(page) == f"{title} canceled · Refused refunded"
     listed = browser_client.get("/dashboard/orders").text
     row = listed[listed.index(f"/dashboard/orders/{order['id']}") :].split("</tr>")[0]
-    assert "cancelled · Refused" in row
+    assert "canceled · Refused" in row

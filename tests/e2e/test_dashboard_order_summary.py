@@ -116,4 +116,4 @@ def test_a_cancelled_paid_order_reads_as_refunded_and_says_the_items_were_cancel
     assert sum(refunds.values()) == -order.payment.captured.minor
     assert added(paid) == (0, 0)
     page = client.get(f"/dashboard/orders/{order.id}").text
-    assert "Cancelled items are refunded" in page
+    assert "Canceled items are refunded" in page

@@ -69,14 +69,14 @@ def test_the_status_tabs_count_the_orders_the_search_finds(
     sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
     # then All and each status that has orders are tabs with their counts
     page = browser_client.get("/dashboard/orders").text
-    assert tabs(page) == [("All", "4", True), ("Paid", "3", False), ("Cancelled", "1", False)]
+    assert tabs(page) == [("All", "4", True), ("Paid", "3", False), ("Canceled", "1", False)]
     # and the counts follow the search, and a chosen tab keeps it in its links
     page = browser_client.get(
         "/dashboard/orders", params={"query": "ben@example.com", "status": "cancelled"}
     ).text
-    assert tabs(page) == [("All", "1", False), ("Paid", "1", False), ("Cancelled", "0", True)]
+    assert tabs(page) == [("All", "1", False), ("Paid", "1", False), ("Canceled", "0", True)]
     assert 'href="/dashboard/orders?status=paid&amp;query=ben%40example.com"' in page
-    assert "No order matches “ben@example.com” among the cancelled orders." in page
+    assert "No order matches “ben@example.com” among the canceled orders." in page
 
 
 def walk(client: TestClient, first_url: str) -> tuple[list[str], list[str], list[str]]:

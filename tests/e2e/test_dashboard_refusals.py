@@ -97,7 +97,7 @@ def test_cancelling_a_shipped_order_says_what_to_do_instead_on_its_dialog(
     )
     assert refused.status_code == 409
     assert refusal_of(refused.text) == (
-        "6 units of this order have shipped, so it can no longer be cancelled. Create a "
+        "6 units of this order have shipped, so it can no longer be canceled. Create a "
         "return for them, or refund them with Refund order, instead."
     )
     dialog = '<dialog id="cancel-order" aria-labelledby="cancel-order-title" data-open-on-load>'
@@ -125,7 +125,7 @@ def test_cancelling_an_opened_link_names_it_by_place_and_day_in_the_shops_zone(
     day = datetime.fromisoformat(opened["accessed_at"]).astimezone(ZoneInfo("Pacific/Kiritimati"))
     assert refusal_of(refused.text) == (
         f"Link 2 of 3 was opened by the customer on {day.day} {day:%B %Y}, "
-        "so it can no longer be cancelled."
+        "so it can no longer be canceled."
     )
     assert f'<dialog id="cancel-item-{links[1]["id"]}" data-open-on-load>' in refused.text
     assert ">Sent twice</textarea>" in refused.text

@@ -21,8 +21,10 @@ from tests.conftest import Api, order_body
 # Issue 22 changed it: the problem responses became shared components (the schema had been
 # written into each of them), the two AdjustmentIn bodies got names of their own, 408 and the
 # database's 503 were described. Issue 21 added payment.authorization_void_answered_at (when the
-# provider answered the release of a cancelled order's hold).
-OPENAPI_SHA256 = "82cdc7ef9ad38c2c3b061882e66225145b6be31436f9ab3072015457930dd9bd"
+# provider answered the release of a cancelled order's hold), then cancel_blocked_code beside
+# cancel_blocked_because on the order, its lines and links (why a cancel would be refused, as a
+# stable code; the reason became a sentence, described as such).
+OPENAPI_SHA256 = "66afb6ba19c5c47eefb37dea1c910d2560bdc254087f37969bd101aaf95df90b"
 
 # Statements a keyed partial refund of one line, or a keyed cancel, issues with one
 # subscribed webhook endpoint, counted by the driver's cursor executions (BEGIN IMMEDIATE

@@ -340,6 +340,7 @@ def test_the_csv_has_every_refund_and_the_same_totals_as_the_api(container: Cont
     import io
     from decimal import Decimal
 
+    from refundry.entrypoints.actors import merchant_actors
     from refundry.entrypoints.refund_report_csv import refund_report_csv
 
     merchant_id = new_merchant(container, "Europe/Helsinki")
@@ -360,7 +361,8 @@ def test_the_csv_has_every_refund_and_the_same_totals_as_the_api(container: Cont
         refund_report_csv(
             reports.stream_refunds_report(
                 container.read_models, merchant_id, first, last, RefundFilters()
-            )
+            ),
+            merchant_actors(container, merchant_id),
         )
     )
     assert text.startswith("\ufeff")
@@ -375,3 +377,7 @@ def test_the_csv_has_every_refund_and_the_same_totals_as_the_api(container: Cont
     # failed and by-other-means refunds are listed too, each with its status
     assert {row["status"] for row in parsed} == {"completed", "failed", "not_requested"}
     datetime.fromisoformat(parsed[0]["created_at"])  # ISO 8601
+    # who made them, as recorded and as a person reads it (`refundry seed` made them all)
+    assert {(row["created_by"], row["created_by_name"]) for row in parsed} == {
+        ("seed", "Demo data")
+    }

@@ -163,6 +163,7 @@ class RefundReportRow:
     created_by: str
     created_at: datetime
     completed_at: datetime | None
+    payment_method: str  # the order's: it names the provider when the provider acted
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,6 +159,7 @@ def reports_refunds(
 ) -> None:
     """Write the refunds report of a date range (merchant's time zone) as CSV."""
     from refundry.domain.reporting import RefundFilters
+    from refundry.entrypoints.actors import merchant_actors
     from refundry.entrypoints.refund_report_csv import refund_report_csv
     from refundry.services.views import reports
 
@@ -170,11 +171,12 @@ def reports_refunds(
         lambda read: reports.count_refunds_report(read, merchant_id, first, last, filters),
     )
     rows = reports.stream_refunds_report(container.lagging_reads, merchant_id, first, last, filters)
+    actors = merchant_actors(container, merchant_id)
     with (
         out.open("w", encoding="utf-8", newline="") as handle,
         typer.progressbar(length=total, label="refunds", file=sys.stderr) as bar,
     ):
-        for number, line in enumerate(refund_report_csv(rows)):
+        for number, line in enumerate(refund_report_csv(rows, actors)):
             handle.write(line)
             if number:  # the first line is the header
                 bar.update(1)

@@ -284,6 +284,7 @@ class SqlReportQueries:
                 r.c.created_by,
                 r.c.created_at,
                 r.c.completed_at,
+                o.c.payment_method,
             )
             .join(o, o.c.id == r.c.order_id)
             .where(*self._refund_conditions(merchant_id, span, filters))
@@ -379,4 +380,5 @@ def _report_row(row: sa.Row[Any]) -> RefundReportRow:
         created_by=row.created_by,
         created_at=aware(row.created_at) or row.created_at,
         completed_at=aware(row.completed_at),
+        payment_method=row.payment_method,
     )

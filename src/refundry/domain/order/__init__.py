@@ -21,7 +21,12 @@
 Other layers import from here, never from the modules.
 """
 
-from refundry.domain.order.cancellation import DEFAULT_CANCEL_LABEL, Cancellation
+from refundry.domain.order.cancellation import (
+    DEFAULT_CANCEL_LABEL,
+    DEFAULT_CANCEL_REASON,
+    DEFAULT_ITEM_CANCEL_REASON,
+    Cancellation,
+)
 from refundry.domain.order.exchanges import EXCHANGE_DIFFERENCE_REASON, carried_value
 from refundry.domain.order.lines import LineKind, OrderLine, Shipping
 from refundry.domain.order.order import Order
@@ -52,6 +57,8 @@ from refundry.domain.order.stop_retries import failed_while_stopped, stopped_at
 __all__ = [
     "AUTHORIZATION_VALIDITY",
     "DEFAULT_CANCEL_LABEL",
+    "DEFAULT_CANCEL_REASON",
+    "DEFAULT_ITEM_CANCEL_REASON",
     "EXCHANGE_DIFFERENCE_REASON",
     "MAX_ORDER_TOTAL_MINOR",
     "AuthorizationExpiryAction",

@@ -55,9 +55,12 @@ def cancel_blocker(order: OrderRoot, now: datetime) -> OrderNotCancellable | Non
 def item_cancel_blocker(
     order: OrderRoot, line: OrderLine, now: datetime
 ) -> ItemNotCancellable | None:
-    """Why this line cannot be cancelled as one item now, or ``None`` if it can."""
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
-        return ItemNotCancellable(f"order {order.id} is {order.status}")
+    """Why this line cannot be cancelled as one item now, or ``None`` if it can. Each
+    names its ``condition`` (what the API's ``cancel_blocked_code`` shows): the order's
+    state, ``waiting_for_payment``, ``fulfilled``, a link's state, or ``no-open-units``."""
+    ended = _ended(order)
+    if ended is not None:
+        return ended
     if order.status in (OrderStatus.PENDING, OrderStatus.AUTHORIZED) and order.payment.captured:
         # Store credit paid part of it and the rest is not paid yet: what is still owed would
         # have to be worked out again for the items left. Cancel the order, or one item once
@@ -70,7 +73,11 @@ def item_cancel_blocker(
     if line.kind is LineKind.GIFT_CARD_LINK:
         live = order.live_links(line.id)
         if not live:
-            return ItemNotCancellable(f"every link of line {line.id} is already cancelled")
+            return ItemNotCancellable(
+                f"every link of line {line.id} is already cancelled",
+                condition="link-cancelled",
+                line_id=str(line.id),
+            )
         for link in live:
             blocker = link.cancellation_blocker(now)
             if blocker is not None:
@@ -82,9 +89,29 @@ def item_cancel_blocker(
         return ItemNotCancellable(
             f"line {line.id} has fulfilled units; create a return for them instead",
             condition="fulfilled",
+            line_id=str(line.id),
         )
     if order.open_quantity(line) == 0:
-        return ItemNotCancellable(f"line {line.id} has no open unit left to cancel")
+        return ItemNotCancellable(
+            f"line {line.id} has no open unit left to cancel (each is cancelled or refunded)",
+            condition="no-open-units",
+            line_id=str(line.id),
+        )
+    return None
+
+
+def _ended(order: OrderRoot) -> ItemNotCancellable | None:
+    """An order that ended has no item left to cancel."""
+    if order.status is OrderStatus.CANCELLED:
+        return ItemNotCancellable(
+            f"order {order.id} is cancelled", condition="order-already-cancelled"
+        )
+    if order.status is OrderStatus.AUTO_REFUNDED:
+        return ItemNotCancellable(
+            f"order {order.id} was reversed automatically by reconciliation (auto_refunded); "
+            "nothing is left to cancel",
+            condition="order-already-refunded",
+        )
     return None
 
 
@@ -163,8 +190,9 @@ def cancel_item(
     credited when the invoice cycle closes, for float-paid orders); on an order not
     yet captured the units are simply stopped.
     """
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.AUTO_REFUNDED):
-        raise ItemNotCancellable(f"order {order.id} is {order.status}")
+    ended = _ended(order)
+    if ended is not None:
+        raise ended
     line, links = _item(order, item_id)
     waiting = item_cancel_blocker(order, line, now)
     if waiting is not None and waiting.extensions.get("condition") == "waiting_for_payment":
@@ -260,7 +288,10 @@ def _check_cancellable(order: OrderRoot, now: datetime) -> None:
             order_status=order.status.value,
         )
     if order.status is OrderStatus.FULLY_REFUNDED:
-        raise OrderAlreadyRefunded(f"order {order.id} is already {order.status}")
+        raise OrderAlreadyRefunded(
+            f"order {order.id} is already fully refunded; there is nothing left to cancel",
+            order_status=order.status.value,
+        )
     fulfilled = sum(line.fulfilled_quantity for line in order.lines)
     if fulfilled:
         raise OrderFulfilled(

@@ -112,6 +112,15 @@ def add_problem_components(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def in_a_sentence(error: errors.RefundryError) -> str:
+    """The error's detail to show as it is, where a person reads it (a capital first, a
+    full stop last): an order's ``cancel_blocked_because``, a dashboard refusal with no
+    words of its own."""
+    text = error.detail.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def status_for(error: errors.RefundryError) -> int:
     for error_type, status in STATUS_BY_ERROR:
         if isinstance(error, error_type):

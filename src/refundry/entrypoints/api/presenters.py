@@ -10,6 +10,7 @@ from refundry.domain.gift_card import GiftCardLink
 from refundry.domain.order import Order
 from refundry.domain.refund import Refund
 from refundry.entrypoints.api import schemas
+from refundry.entrypoints.api.errors import in_a_sentence
 from refundry.entrypoints.api.schemas_store_credit import StoreCreditPaymentOut
 from refundry.services.clock import utcnow
 from refundry.services.handlers.refunds import RefundMade, RefundPreview
@@ -32,7 +33,8 @@ def link_model(link: GiftCardLink, now: datetime) -> schemas.LinkOut:
         expires_at=link.expires_at,
         cancelled_at=link.cancelled_at,
         can_cancel=blocker is None,
-        cancel_blocked_because=None if blocker is None else blocker.detail,
+        cancel_blocked_because=_because(blocker),
+        cancel_blocked_code=_code(blocker),
     )
 
 
@@ -59,7 +61,8 @@ def order_model(order: Order) -> schemas.OrderOut:
         points_reversible=order.points.reversible,
         store_credit_refunded=order.store_credit_refunded.minor,
         can_cancel=order_blocker is None,
-        cancel_blocked_because=None if order_blocker is None else order_blocker.detail,
+        cancel_blocked_because=_because(order_blocker),
+        cancel_blocked_code=_code(order_blocker),
         lines=[
             schemas.LineOut(
                 id=line.id,
@@ -77,7 +80,8 @@ def order_model(order: Order) -> schemas.OrderOut:
                 refundable_quantity=order.refundable_quantity(line, now),
                 open_quantity=order.open_quantity(line),
                 can_cancel=line_blockers[line.id] is None,
-                cancel_blocked_because=_detail(line_blockers[line.id]),
+                cancel_blocked_because=_because(line_blockers[line.id]),
+                cancel_blocked_code=_code(line_blockers[line.id]),
                 links=[link_model(link, now) for link in order.links_of(line.id)],
             )
             for line in order.lines
@@ -127,8 +131,16 @@ def order_model(order: Order) -> schemas.OrderOut:
     )
 
 
-def _detail(error: RefundryError | None) -> str | None:
-    return None if error is None else error.detail
+def _because(blocker: RefundryError | None) -> str | None:
+    return None if blocker is None else in_a_sentence(blocker)
+
+
+def _code(blocker: RefundryError | None) -> str | None:
+    """What a cancel now would be refused with: the problem's ``condition`` (a link's or
+    the order's state) when it names one, else its type."""
+    if blocker is None:
+        return None
+    return str(blocker.extensions.get("condition", blocker.code))
 
 
 def present_order(order: Order) -> JsonBody:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from refundry.domain.merchant import Merchant
 from refundry.domain.refund import RefundMethod, RefundStatus
 from refundry.domain.reporting import Granularity, RefundFilters
+from refundry.entrypoints.actors import merchant_actors
 from refundry.entrypoints.api import fields, schemas_reports
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
@@ -190,9 +191,10 @@ def refunds_report_csv(
     rows = reports.stream_refunds_report(
         container.lagging_reads, caller.merchant_id, first_day, last_day, filters, sort=sort
     )
+    actors = merchant_actors(container, caller.merchant_id)
     filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
     return StreamingResponse(
-        refund_report_csv(rows),
+        refund_report_csv(rows, actors),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

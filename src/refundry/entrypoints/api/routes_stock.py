@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import Field
 
-from refundry.entrypoints.api import fields, schemas
+from refundry.entrypoints.api import fields, schemas_stock
 from refundry.entrypoints.api.dependencies import CallerDep, ContainerDep, IdempotencyKeyDep
 from refundry.entrypoints.api.responses import json_response, mutate
 from refundry.services import transactions
@@ -21,10 +21,10 @@ Sku = Annotated[fields.PathText[Annotated[str, Field(min_length=1, max_length=10
 
 
 def _present(level: StockLevel) -> dict[str, object]:
-    return schemas.StockOut(sku=level.sku, on_hand=level.on_hand).model_dump(mode="json")
+    return schemas_stock.StockOut(sku=level.sku, on_hand=level.on_hand).model_dump(mode="json")
 
 
-@router.get("", response_model=schemas.StockListOut)
+@router.get("", response_model=schemas_stock.StockListOut)
 def list_stock(container: ContainerDep, caller: CallerDep) -> Response:
     levels = transactions.query(
         container.read_models, lambda read: stock_views.list_stock(read, caller.merchant_id)
@@ -32,7 +32,7 @@ def list_stock(container: ContainerDep, caller: CallerDep) -> Response:
     return json_response({"data": [_present(level) for level in levels]})
 
 
-@router.get("/{sku}", response_model=schemas.StockOut)
+@router.get("/{sku}", response_model=schemas_stock.StockOut)
 def get_stock(sku: Sku, container: ContainerDep, caller: CallerDep) -> Response:
     levels = transactions.query(
         container.read_models, lambda read: stock_views.list_stock(read, caller.merchant_id, [sku])
@@ -40,10 +40,10 @@ def get_stock(sku: Sku, container: ContainerDep, caller: CallerDep) -> Response:
     return json_response(_present(levels[0] if levels else StockLevel(sku, 0)))
 
 
-@router.put("/{sku}", response_model=schemas.StockOut)
+@router.put("/{sku}", response_model=schemas_stock.StockOut)
 def set_stock(
     sku: Sku,
-    body: schemas.StockIn,
+    body: schemas_stock.StockIn,
     request: Request,
     container: ContainerDep,
     caller: CallerDep,

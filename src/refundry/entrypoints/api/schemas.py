@@ -20,7 +20,6 @@ from refundry.domain.status import FulfilmentStatus, OrderStatus
 from refundry.entrypoints.api.fields import (
     EMAIL_PATTERN,
     MAX_MINOR,
-    MAX_QUANTITY,
     CurrencyCode,
     Instant,
     Minor,
@@ -169,11 +168,20 @@ class RefundIn(StrictModel):
     )
 
 
-class StockIn(StrictModel):
-    on_hand: Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=10**12), WholeNumber]
-
-
 # ----------------------------------------------------------------- responses
+# Why an order, a line or a gift-card link cannot be cancelled now; null when it can.
+CancelBlockedCode = Annotated[
+    str | None,
+    Field(
+        description="a stable code to branch on: the problem a cancel would be refused with "
+        "now, by its `condition` when it names one, else its type (`order-fulfilled`)"
+    ),
+]
+CancelBlockedBecause = Annotated[
+    str | None, Field(description="the same reason as a sentence to show a person; may change")
+]
+
+
 class CustomerOut(BaseModel):
     email: str
     external_id: str | None
@@ -191,7 +199,8 @@ class LinkOut(BaseModel):
     expires_at: datetime
     cancelled_at: datetime | None
     can_cancel: bool
-    cancel_blocked_because: str | None
+    cancel_blocked_because: CancelBlockedBecause
+    cancel_blocked_code: CancelBlockedCode
 
 
 class LineOut(BaseModel):
@@ -210,7 +219,8 @@ class LineOut(BaseModel):
     refundable_quantity: int
     open_quantity: int
     can_cancel: bool
-    cancel_blocked_because: str | None
+    cancel_blocked_because: CancelBlockedBecause
+    cancel_blocked_code: CancelBlockedCode
     links: list[LinkOut]
 
 
@@ -264,7 +274,8 @@ class OrderOut(BaseModel):
         description="of refunded, the part given (or to be given) back as store credit"
     )
     can_cancel: bool
-    cancel_blocked_because: str | None
+    cancel_blocked_because: CancelBlockedBecause
+    cancel_blocked_code: CancelBlockedCode
     lines: list[LineOut]
     shipping: ShippingOut
     payment: PaymentOut
@@ -359,15 +370,6 @@ class RefundPreviewOut(BreakdownOut):
     points_to_reverse: int = Field(description="earned points the refund will take back")
     quote: str
     quote_expires_at: datetime
-
-
-class StockOut(BaseModel):
-    sku: str
-    on_hand: int
-
-
-class StockListOut(BaseModel):
-    data: list[StockOut]
 
 
 class ProblemFieldError(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import AfterValidator
 from refundry.domain.order import Order
 from refundry.domain.reporting import RefundFilters
 from refundry.domain.staff import Permission
+from refundry.entrypoints.actors import merchant_actors
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.report_pages import FIRST_DAY, LAST_DAY, From, To
@@ -98,8 +99,15 @@ def refunds_report(
             read, current.member.merchant_id, first, last, RefundFilters(), limit=200
         ),
     )
+    actors = merchant_actors(container, current.member.merchant_id)
     return render(
-        request, "report_refunds.html", session=current, page=page, first=first, last=last
+        request,
+        "report_refunds.html",
+        session=current,
+        page=page,
+        first=first,
+        last=last,
+        actors=actors,
     )
 
 
@@ -125,7 +133,7 @@ def refunds_report_csv(
     )
     filename = f"refunds-{first_day.isoformat()}-{last_day.isoformat()}.csv"
     return StreamingResponse(
-        refund_report_csv(rows),
+        refund_report_csv(rows, merchant_actors(container, merchant_id)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

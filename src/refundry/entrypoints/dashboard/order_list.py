@@ -15,6 +15,7 @@ from refundry.domain.order import Order
 from refundry.domain.saved_views import Listing
 from refundry.domain.status import OrderStatus
 from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.dashboard.order_reading import in_words
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
 from refundry.entrypoints.dashboard.view_tabs import SaveRefused, ViewTabs, member_views
@@ -106,7 +107,7 @@ def show_orders(
         Listing.ORDERS,
         views,
         filters_for(Listing.ORDERS, status=status, search=text, sort=sort),
-        labels={each.value: each.value.replace("_", " ").capitalize()
+        labels={each.value: in_words(each.value).capitalize()
                 for each in OrderStatus} | {way.value: label for way, label in SORTS.items()},
         counts=view_counts,
         refused=refused,

@@ -19,6 +19,7 @@ from refundry.domain.errors import RefundryError
 from refundry.domain.merchant import Merchant
 from refundry.domain.order import Order
 from refundry.domain.reporting import merchant_zone
+from refundry.entrypoints.api.errors import in_a_sentence
 from refundry.entrypoints.dashboard.rendering import money_formatter, reader_locale
 from refundry.services.unit_of_work import UnitOfWork
 
@@ -72,30 +73,82 @@ def field_of(error: RefundryError) -> str | None:
 
 
 def in_plain_words(error: RefundryError, order: Order | None, reader: Reader) -> str:
-    said = _about_order(error, order, reader) if order is not None else None
-    return said or _about_views(error) or _GENERAL.get(error.code) or sentence(error.detail)
-
-
-def sentence(detail: str) -> str:
-    text = detail.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
+    said = None
+    if order is not None:
+        said = _about_cancel(error, order, reader) or _about_order(error, order, reader)
+    return (
+        said
+        or _about_labels(error)
+        or _about_views(error)
+        or _GENERAL.get(error.code)
+        or in_a_sentence(error)
+    )
 
 
 _GENERAL = {
     "quote-stale": "The order changed since you reviewed this refund: someone refunded, "
-    "cancelled or shipped something meanwhile. Review the refund again.",
+    "canceled or shipped something meanwhile. Review the refund again.",
     "quote-expired": "This review is too old to use. Review the refund again.",
     "quote-invalid": "This review cannot be used. Review the refund again.",
     "quote-mismatch": "The refund differs from the one you reviewed. Review it again.",
-    "order-already-cancelled": "This order is already cancelled.",
-    "order-already-refunded": "This order is already refunded in full, so there is nothing "
-    "left to cancel.",
+    "order-already-cancelled": "This order is already canceled.",
     "unknown-order-line": "That article is not on this order. Reload the order and try again.",
     "provider-unavailable": "The payment provider did not answer, so nothing was done. "
     "Try again in a minute.",
     "idempotency-key-in-use": "This is already being done. Reload the order in a moment.",
 }
+
+
+def _about_labels(error: RefundryError) -> str | None:
+    """A status after cancellation the shop does not have, named as the dialog lists them
+    (the API's ``cancelled`` is the dialog's Canceled)."""
+    if error.code != "unknown-cancel-label":
+        return None
+    allowed = error.extensions["allowed"]
+    labels = ["Canceled" if label == "cancelled" else label for label in allowed]
+    return (
+        "That is not one of this shop's statuses after cancellation. "
+        f"Choose one of: {', '.join(labels)}."
+    )
+
+
+def _about_cancel(error: RefundryError, order: Order, reader: Reader) -> str | None:
+    """Why the order, or one of its items, cannot be canceled: what a refused cancel says,
+    and what a More options menu shows beside its disabled entry."""
+    fields: dict[str, Any] = error.extensions
+    # An order or an item that cannot be canceled names the state that stops it.
+    code = fields.get("condition", error.code)
+    it = "the order" if error.code == "order-not-cancellable" else "it"
+    if code == "order-already-cancelled":
+        return "This order is already canceled."
+    if code == "order-already-refunded":
+        if order.status.value == "fully_refunded":
+            return "This order is already fully refunded, so nothing is left to cancel."
+        return "This order was already given back automatically, so nothing is left to cancel."
+    if code == "order-fulfilled":
+        shipped = fields.get("fulfilled_quantity", 0)
+        return (
+            f"{_units(shipped).capitalize()} of this order "
+            f"{'has' if shipped == 1 else 'have'} shipped, so it can no longer be canceled. "
+            "Create a return for them, or refund them with Refund order, instead."
+        )
+    if code == "waiting_for_payment":
+        return (
+            "This order waits for the rest of its payment (store credit paid part of it). "
+            "Cancel the whole order, or cancel this item once the order is paid."
+        )
+    line = _line_name(order, fields.get("line_id", ""))
+    if code == "fulfilled":
+        return f"Units of {line} have shipped: shipped items come back through a return."
+    if code == "no-open-units":
+        return f"Nothing of {line} is left to cancel: each unit is canceled or refunded."
+    if code == "link-cancelled" and "link_id" not in fields:
+        return f"Every gift-card link of {line} is already canceled."
+    if code.startswith("link-") and "link_id" in fields:
+        if code == "link-cancelled":
+            return f"{_link_name(order, fields['link_id']).capitalize()} is already canceled."
+        return f"{_link_state(code, fields, order, reader)}, so {it} can no longer be canceled."
+    return None
 
 
 def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | None:
@@ -109,20 +162,6 @@ def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | No
         if left == 0:
             return f"{name}: nothing is left to refund (you asked for {asked})."
         return f"You can refund at most {_units(left)} of {name}, not {asked}."
-    if code == "order-fulfilled":
-        shipped = fields.get("fulfilled_quantity", 0)
-        return (
-            f"{_units(shipped).capitalize()} of this order "
-            f"{'has' if shipped == 1 else 'have'} shipped, so it can no longer be cancelled. "
-            "Create a return for them, or refund them with Refund order, instead."
-        )
-    if code == "order-not-cancellable" and "link_id" in fields:
-        why = _link_state(fields.get("condition", ""), fields, order, reader)
-        return f"{why}, so the order can no longer be cancelled."
-    if code.startswith("link-") and "link_id" in fields:
-        if code == "link-cancelled":
-            return f"{_link_name(order, fields['link_id']).capitalize()} is already cancelled."
-        return f"{_link_state(code, fields, order, reader)}, so it can no longer be cancelled."
     if code == "order-not-refundable":
         if order.status.value in ("pending", "authorized"):
             return (
@@ -181,7 +220,7 @@ def _link_state(code: str, fields: dict[str, Any], order: Order, reader: Reader)
         return f"{name} expired on {reader.day(fields['expires_at'])}"
     if code == "link-spent" and "spent" in fields:
         return f"{name} has been spent ({reader.money(fields['spent'], order)} used)"
-    return f"{name} is already cancelled"
+    return f"{name} is already canceled"
 
 
 def _link_name(order: Order, link_id: str) -> str:

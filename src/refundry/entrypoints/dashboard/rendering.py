@@ -30,6 +30,7 @@ templates.globals.update(
     refund_status_label=order_reading.refund_status_label,
 )
 templates.tests["awaits_provider"] = order_reading.awaits_provider
+templates.filters.update(words=order_reading.in_words, reason=order_reading.reason_in_words)
 
 
 def reader_locale(request: Request) -> str:

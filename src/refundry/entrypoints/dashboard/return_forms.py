@@ -32,9 +32,11 @@ from refundry.domain.returns import (
     ReturnQuantityExceeded,
     ReturnStatus,
 )
-from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words, sentence
+from refundry.entrypoints.actors import Actors
+from refundry.entrypoints.api.errors import in_a_sentence
+from refundry.entrypoints.dashboard.refusals import FormError, Reader, in_plain_words
 from refundry.entrypoints.dashboard.rendering import money_formatter
-from refundry.entrypoints.dashboard.timeline import Actors, return_detail
+from refundry.entrypoints.dashboard.timeline import ReturnStep, return_step
 
 MAX_FIELD = 1000
 
@@ -45,7 +47,7 @@ STATUS_LABELS = {
     ReturnStatus.RECEIVED: "Received",
     ReturnStatus.CLOSED: "Closed",
     ReturnStatus.DECLINED: "Declined",
-    ReturnStatus.CANCELLED: "Cancelled",
+    ReturnStatus.CANCELLED: "Canceled",
 }
 
 # Where a return's money can go from the dashboard, in the order offered; an exchange is
@@ -168,7 +170,7 @@ def _in_words(form: str, error: RefundryError, order: Order, reader: Reader) -> 
             "restocking_fee",
         )
     if isinstance(error, InvalidAmount):
-        return FormError(form, f"{sentence(error.detail)} Enter an amount like 4.90.")
+        return FormError(form, f"{in_a_sentence(error)} Enter an amount like 4.90.")
     return FormError(form, in_plain_words(error, order, reader))
 
 
@@ -186,17 +188,14 @@ def _line_name(order: Order, line_id: str) -> str:
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     at: datetime
-    status: ReturnStatus
+    step: ReturnStep
     who: str
-    detail: str | None
 
 
 def history(order: Order, order_return: OrderReturn, actors: Actors) -> list[HistoryEntry]:
-    """Every status change, oldest first, with who made it; line ids read as item names."""
+    """Every status change, oldest first, with who made it and why, when someone said."""
     return [
-        HistoryEntry(
-            change.at, change.status, actors.name(change.actor), return_detail(order, change.detail)
-        )
+        HistoryEntry(change.at, return_step(order, change), actors.name(change.actor))
         for change in order_return.history
     ]
 

@@ -21,6 +21,7 @@ from refundry.domain.returns import AfterSales, OrderReturn, ReceivedUnits, Retu
 from refundry.domain.saved_views import Listing
 from refundry.domain.staff import Permission, StaffMember
 from refundry.domain.status import OrderStatus
+from refundry.entrypoints.actors import Actors
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
 from refundry.entrypoints.dashboard.refusals import Reader
@@ -37,7 +38,6 @@ from refundry.entrypoints.dashboard.return_forms import (
     short_id,
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
-from refundry.entrypoints.dashboard.timeline import Actors
 from refundry.entrypoints.dashboard.view_tabs import SaveRefused, ViewTabs, member_views
 from refundry.entrypoints.keyset_cursor import decode_cursor, encode_cursor
 from refundry.services import transactions

@@ -25,8 +25,10 @@ from refundry.domain.merchant import Merchant
 from refundry.domain.order import Order
 from refundry.domain.staff import ApprovalStatus, Permission, RefundApproval, Role, StaffMember
 from refundry.entrypoints import log_context
+from refundry.entrypoints.actors import Actors
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.order_reading import CANCELLED_HERE, ITEM_CANCELLED_HERE
 from refundry.entrypoints.dashboard.order_summary import order_summary
 from refundry.entrypoints.dashboard.refusals import (
     FormError,
@@ -36,7 +38,7 @@ from refundry.entrypoints.dashboard.refusals import (
 )
 from refundry.entrypoints.dashboard.rendering import money_formatter, render
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
-from refundry.entrypoints.dashboard.timeline import Actors, timeline
+from refundry.entrypoints.dashboard.timeline import timeline
 from refundry.services import clock, transactions
 from refundry.services.handlers import refund_approvals, staff
 from refundry.services.handlers.staff import Session
@@ -218,12 +220,6 @@ def show_order(
     )
 
 
-# The reason kept when the agent gives none: where it was done (the API's default says
-# "via API", which the timeline would show for a cancel made here).
-CANCELLED_HERE = "Order cancelled in the dashboard"
-ITEM_CANCELLED_HERE = "Order item cancelled in the dashboard"
-
-
 @router.post("/orders/{order_id}/cancel")
 def cancel(
     request: Request,
@@ -234,8 +230,8 @@ def cancel(
     status: Annotated[str, Form(max_length=64), AfterValidator(refuse_nul)] = "",
 ) -> Response:
     """Cancel the whole order: irreversible; the status shown after it (seed 001: by
-    default "cancelled", else one of the merchant's labels; any other is refused in
-    plain words) and the reason are kept with who did it."""
+    default "Canceled", the API's ``cancelled``, else one of the merchant's labels; any
+    other is refused in plain words) and the reason are kept with who did it."""
     return _act(
         request,
         container,

@@ -3,14 +3,17 @@ and its refunds record (nothing is kept twice to draw it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from refundry.domain.money import Money
-from refundry.domain.order import AuthorizationState, Order, PaymentMethod
+from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import RefundKind
-from refundry.domain.staff import RefundApproval, StaffMember
+from refundry.domain.returns import ReturnStatusChange
+from refundry.domain.staff import RefundApproval
+from refundry.entrypoints.actors import Actors
+from refundry.entrypoints.dashboard.order_reading import reason_in_words
 
 REFUND_STEPS = {
     "not_requested": "recorded as returned by other means",
@@ -28,7 +31,7 @@ RETURN_STEPS = {
     "received": "received",
     "closed": "closed",
     "declined": "declined",
-    "cancelled": "cancelled",
+    "cancelled": "canceled",
 }
 
 
@@ -38,49 +41,6 @@ class Entry:
     what: str
     who: str
     why: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Actors:
-    """Who did something, as a person reads it: the one resolver of every page that names
-    an actor (timeline, refunds, returns), from how the ledger names them (``staff:<id>``,
-    ``api_key:<id hex>``, ``provider``, ``system:<job>``)."""
-
-    team: Mapping[str, str]  # a member's id -> their e-mail
-    provider: str = "The payment provider"
-
-    @classmethod
-    def of(cls, order: Order, members: list[StaffMember], card_provider: str) -> Actors:
-        return cls(
-            {str(member.id): member.email for member in members},
-            provider_name(order.payment.method, card_provider),
-        )
-
-    def name(self, actor: str | None) -> str:
-        if not actor:
-            return "Not recorded"  # cancellations made before Refundry kept who did them
-        kind, _, identifier = actor.partition(":")
-        if kind == "staff":
-            return self.team.get(identifier, "A former team member")
-        if kind == "api_key":
-            # The key's id is part of the key (rfk_<id>_<secret>); its last 4 tell keys apart.
-            return f"API key …{identifier[-4:]}"
-        if kind == "provider":
-            return self.provider
-        if kind == "system":
-            return "Refundry"
-        if kind == "seed":
-            return "Demo data"
-        return actor
-
-
-def provider_name(method: PaymentMethod, card_provider: str) -> str:
-    """The provider that holds an order's money, by the name an agent knows it by."""
-    if method is PaymentMethod.KLARNA:
-        return "Klarna"
-    if method is PaymentMethod.CARD:
-        return "Stripe" if card_provider == "stripe" else "The sandbox card provider"
-    return "The payment provider"
 
 
 def cancelled_by(order: Order, at: datetime, given: str | None) -> str | None:
@@ -111,12 +71,38 @@ def void_answer(order: Order, actors: Actors, money: Callable[[Money], str]) -> 
     return []
 
 
-def return_detail(order: Order, detail: str | None) -> str | None:
-    """A return's change as a person reads it: items by name, not by line id."""
+@dataclass(frozen=True, slots=True)
+class ReturnStep:
+    """A return's status change as a person reads it: what happened ("approved"), what
+    Refundry noted about it ("1 resellable and 0 damaged of Mug"), and why, only when
+    someone gave a reason (a decline's, a cancel's) or a refund failed."""
+
+    what: str
+    fact: str | None = None
+    why: str | None = None
+
+
+# The domain's detail when a step has nothing more to say (a cancel without a reason).
+_STEP_ONLY = {"requested", "opened", "cancelled"}
+
+
+def return_step(order: Order, change: ReturnStatusChange) -> ReturnStep:
+    status = change.status.value
+    detail = change.detail
     if detail:
-        for line in order.lines:
+        for line in order.lines:  # items by name, not by line id
             detail = detail.replace(f"of line {line.id}", f"of {line.name}")
-    return detail
+    if not detail or detail in _STEP_ONLY:
+        return ReturnStep(RETURN_STEPS[status])
+    if status in ("declined", "cancelled"):
+        return ReturnStep(RETURN_STEPS[status], why=detail)  # the reason a person gave
+    if detail == "approved":
+        return ReturnStep("approved")
+    if detail.startswith("received "):
+        return ReturnStep(RETURN_STEPS[status], fact=detail.removeprefix("received "))
+    if status == "closed":
+        return ReturnStep("closed", fact=detail)  # refunded or exchanged, units released
+    return ReturnStep("reopened", why=detail)  # its refund failed: to be refunded again
 
 
 def timeline(
@@ -134,7 +120,7 @@ def timeline(
                 refund.created_at,
                 f"{label.capitalize()} of {money(refund.amount)}",
                 actor,
-                refund.reason,
+                reason_in_words(refund.reason),
             )
         )
         for change in refund.history[1:]:
@@ -155,25 +141,21 @@ def timeline(
             entries.append(
                 Entry(
                     link.cancelled_at,
-                    f"Gift card link {number} cancelled",
+                    f"Gift card link {number} canceled",
                     actors.name(cancelled_by(order, link.cancelled_at, link.cancelled_by)),
-                    link.cancel_reason,
+                    reason_in_words(link.cancel_reason),
                 )
             )
     for order_return in order.returns:
         name = f"Return #{str(order_return.id)[:8]}"
-        for step in order_return.history:
-            entries.append(
-                Entry(
-                    step.at,
-                    f"{name} {RETURN_STEPS[step.status.value]}",
-                    actors.name(step.actor),
-                    return_detail(order, step.detail),
-                )
-            )
+        for moved in order_return.history:
+            step = return_step(order, moved)
+            what = f"{name} {step.what}" + (f": {step.fact}" if step.fact else "")
+            entries.append(Entry(moved.at, what, actors.name(moved.actor), step.why))
     if order.cancelled_at is not None:
         by = actors.name(cancelled_by(order, order.cancelled_at, order.cancelled_by))
-        entries.append(Entry(order.cancelled_at, "Order cancelled", by, order.cancel_reason))
+        why = reason_in_words(order.cancel_reason)
+        entries.append(Entry(order.cancelled_at, "Order canceled", by, why))
     entries.extend(void_answer(order, actors, money))
     for approval in approvals:
         entries.append(

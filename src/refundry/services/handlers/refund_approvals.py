@@ -228,6 +228,6 @@ def _check_money_given_back(member: StaffMember, order: Order) -> None:
     member.require(Permission.REFUND)
     if over_limit(member, order, Money.zero(order.currency)):
         raise RefundNeedsApproval(
-            "cancelling this gives back more than your refund limit allows: an admin has to do it",
+            "this cancel gives back more than your refund limit allows: an admin has to do it",
             amount=sum(refund.amount.minor for refund in new),
         )
