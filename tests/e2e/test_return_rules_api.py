@@ -275,3 +275,29 @@ def test_store_credit_is_kept_per_currency(api: Api) -> None:
     assert sorted((b["currency"], b["available"]) for b in balances) == [
         ("EUR", 200), ("SEK", 5000),
     ]  # fmt: skip
+
+
+def test_a_return_of_an_order_paid_partly_with_store_credit_gives_it_back_first(
+    api: Api,
+) -> None:
+    # given a shipped order of which 20.00 was paid with store credit, the rest by card
+    customer = "/v1/customers/ana@example.com/store-credit"
+    api.client.post(
+        f"{customer}/adjustments", json={"currency": "EUR", "amount": 2000, "note": "x"}
+    )
+    order = shipped(api, payment={"store_credit": {"amount": 2000}})
+    mug, pot = order["lines"][0], order["lines"][1]
+    # when a mug (13.93) comes back and is refunded the way the customer paid
+    first = api.client.post(
+        f"/v1/returns/{received(api, order, mug, 1)}/refund", json={"destination": "original"}
+    ).json()["refund"]
+    # then it is all store credit, credited at once; nothing goes to the card
+    assert (first["store_credit_value"], first["money_amount"]) == (1393, 0)
+    assert first["status"] == "completed"
+    # and the teapot after it gives back the 6.07 of store credit left, the rest to the card
+    second = api.client.post(
+        f"/v1/returns/{received(api, order, pot, 1)}/refund", json={"destination": "original"}
+    ).json()["refund"]
+    assert (second["store_credit_value"], second["money_amount"]) == (607, 6588 - 607)
+    api.settle()
+    assert api.client.get(customer).json()["balances"][0]["available"] == 2000
