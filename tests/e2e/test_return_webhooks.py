@@ -106,6 +106,16 @@ def test_every_return_status_change_is_an_event_with_its_lines_fees_and_amounts(
     assert closed["idempotency_key"] == "ret-hook"
     assert closed["actor"]["type"] == "api_key"
     assert closed["return"] == api.client.get(path).json()
+    # whose history keeps every change with its time, actor and reason
+    history = closed["return"]["status_history"]
+    assert [change["at"] for change in history] == sorted(change["at"] for change in history)
+    assert all(change["actor"].startswith("api_key:") for change in history)
+    ended = [
+        e["data"]["return"]["status_history"][-1]
+        for e in events
+        if e["data"]["return"]["status"] in ("declined", "cancelled")
+    ]
+    assert [change["detail"] for change in ended] == ["worn", "kept it"]
     assert mine[-1]["order"]["order_status"] == "partially_refunded"
 
 
