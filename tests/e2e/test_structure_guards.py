@@ -21,8 +21,9 @@ from tests.conftest import Api, order_body
 # Issue 22 changed it: the problem responses became shared components (the schema had been
 # written into each of them), the two AdjustmentIn bodies got names of their own, 408 and the
 # database's 503 were described. Issue 21 added payment.authorization_void_answered_at (when the
-# provider answered the release of a cancelled order's hold).
-OPENAPI_SHA256 = "82cdc7ef9ad38c2c3b061882e66225145b6be31436f9ab3072015457930dd9bd"
+# provider answered the release of a cancelled order's hold). Issue 19's older defect: the
+# capture's description says it takes at most what the items not cancelled are worth.
+OPENAPI_SHA256 = "ce2f7489b7a3799aa43354525ee17571ad4d4a79f1fa39f051f2f9d3e12135a3"
 
 # Statements a keyed partial refund of one line, or a keyed cancel, issues with one
 # subscribed webhook endpoint, counted by the driver's cursor executions (BEGIN IMMEDIATE
