@@ -29,6 +29,7 @@ from refundry.domain.order import (
     CaptureMode,
     Customer,
     LineKind,
+    LineRefundRequest,
     NewLine,
     Order,
     PaymentMethod,
@@ -315,3 +316,13 @@ def test_money_left_on_a_cancelled_order_is_a_drift() -> None:
     owing.fail_refund(owing.refunds[0].id, "declined", STOP_NOW)
     assert owing.refundable == owing.total
     assert stop_refund_drifts(owing) == []
+    # nor money a line refund made before the cancel owes when it is refused after it
+    earlier = stop_check_order()
+    line_refund = earlier.refund(
+        RefundRequest(lines=(LineRefundRequest(earlier.lines[0].id, 1),)),
+        method=None, reason=None, created_by="t", now=STOP_NOW,
+    )  # fmt: skip
+    earlier.cancel(reason=None, status_label=None, created_by="t", now=STOP_NOW)
+    earlier.fail_refund(line_refund.id, "declined", STOP_NOW)
+    assert earlier.refundable == line_refund.amount
+    assert stop_refund_drifts(earlier) == []

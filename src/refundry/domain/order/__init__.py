@@ -47,11 +47,7 @@ from refundry.domain.order.refund_calculation import (
 )
 from refundry.domain.order.returns import ReturnLineRequest
 from refundry.domain.order.root import Customer
-from refundry.domain.order.stop_retries import (
-    failed_while_stopped,
-    owed_stop_refunds,
-    stopped_at,
-)
+from refundry.domain.order.stop_retries import failed_while_stopped, stopped_at
 
 __all__ = [
     "AUTHORIZATION_VALIDITY",
@@ -78,7 +74,6 @@ __all__ = [
     "failed_while_stopped",
     "in_utc_range",
     "new_order_total",
-    "owed_stop_refunds",
     "place_order",
     "stopped_at",
 ]

@@ -33,20 +33,13 @@ def owed_stop_refund(order: OrderRoot) -> Refund | None:
     """The earliest stop refund owed again, or ``None``."""
     if order.status not in TERMINAL_STATUSES or order.refundable.minor == 0:
         return None
-    return next(iter(owed_stop_refunds(order)), None)
-
-
-def owed_stop_refunds(order: OrderRoot) -> list[Refund]:
-    """Every stop refund that failed while the order was stopped and was not made again
-    since, earliest first: all the money a stopped order may still hold."""
     stopped = stopped_at(order)
-    return [
-        failed
-        for position, failed in enumerate(order.refunds)
-        # one that failed before the order stopped: the stop covered its units
-        if failed_while_stopped(failed, stopped)
-        and not any(_made_again(failed, later) for later in order.refunds[position + 1 :])
-    ]
+    for position, failed in enumerate(order.refunds):
+        if not failed_while_stopped(failed, stopped):
+            continue  # failed before the order stopped: the stop covered its units
+        if not any(_made_again(failed, later) for later in order.refunds[position + 1 :]):
+            return failed
+    return None
 
 
 def retry_breakdown(order: OrderRoot, owed: Refund) -> RefundBreakdown:
