@@ -185,7 +185,7 @@ def _return(database: str, order: Order, *, requested: bool) -> uuid.UUID:
     return made.order_return.id
 
 
-def test_the_returns_list_filters_by_status_and_finds_by_order_or_email(
+def test_the_returns_list_filters_by_status_finds_by_order_or_email_and_a_return_is_declined(
     page: Page, database: str, server: str
 ) -> None:
     mia, noah = seed(database, ("mia@example.com", "noah@example.com"))
@@ -219,13 +219,34 @@ def test_the_returns_list_filters_by_status_and_finds_by_order_or_email(
     search.fill(str(opened))
     page.get_by_role("button", name="Search").click()
     expect(rows).to_have_count(1)
+    search.fill(str(mia.id))  # the order's own id, as support reads it off the order page
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"#{str(requested)[:8]}")
     search.fill("nobody@example.com")
     page.get_by_role("button", name="Search").click()
     expect(rows.first).to_contain_text("No return or cancellation matches “nobody@example.com”.")
     # a row leads to its return
     page.get_by_role("link", name="Clear search").click()
     page.get_by_role("link", name=f"#{str(requested)[:8]}").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Requested")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Requested")
+    # declined with a reason: it ends, the reason kept in its history
+    page.get_by_role("button", name="Decline", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Decline this return?")
+    dialog.get_by_label("Reason (the customer will be told)").fill("Outside the 30 days")
+    dialog.get_by_role("button", name="Decline return").click()
+    expect(page.get_by_role("status")).to_contain_text("Return declined.")
+    expect(heading).to_contain_text("Declined")
+    history = page.locator("section", has=page.get_by_role("heading", name="History"))
+    expect(history).to_contain_text("Outside the 30 days")
+    expect(page.get_by_role("button", name="Approve return")).to_have_count(0)
+    page.screenshot(path=screenshot_path("returns-declined"), full_page=True)
+    assert_accessible(page, "declined return")
+    page.get_by_role("link", name="Returns", exact=True).click()
+    tabs.get_by_role("link", name="Declined").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"#{str(requested)[:8]}")
 
 
 def test_refusals_are_shown_in_plain_words_on_the_form_that_caused_them(

@@ -280,6 +280,11 @@ class Client:
             order = self.current(order["id"])
             if order["refundable"] == 0:
                 return
+            if order["order_status"] in ("cancelled", "auto_refunded"):
+                # Its last item was cancelled and the provider refused that refund: the
+                # money is owed whole, so only the ending's empty-body retry may follow (a
+                # partial refund is refused: order-not-refundable).
+                break
             after = self.random_step(order, shipped)
             if after is not None:
                 order = after

@@ -161,7 +161,7 @@ def test_readme_returns_tour_walks_a_return_to_store_credit_and_spends_it(
         "('paid', 6480)",
         "store credit after the checkout: 0",
         "{'returns': 1, 'units_returned': 2, 'fees_kept': 720, 'store_credit_issued': 6480, "
-        "'store_credit_spent': 6480}",
+        "'store_credit_spent': 6480, 'store_credit_outstanding': 0}",
     ]
 
 

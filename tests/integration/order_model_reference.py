@@ -21,6 +21,7 @@ from refundry.domain.errors import (
     FloatInsufficient,
     FulfilmentExceedsOpen,
     InsufficientPoints,
+    InvalidAmount,
     InvalidInput,
     ItemNotCancellable,
     LinkAccessed,
@@ -89,6 +90,11 @@ class Line:
     @property
     def total(self) -> int:
         return self.unit_price * self.quantity - self.discount + self.tax
+
+    def value_of(self, units: int) -> int:
+        """What ``units`` of the line are worth, each share as a refund of them counts it."""
+        discount = share(self.discount, units, self.quantity)
+        return self.unit_price * units - discount + share(self.tax, units, self.quantity)
 
 
 @dataclass
@@ -199,6 +205,13 @@ class Order:
     @property
     def total(self) -> int:
         return sum(line.total for line in self.lines) + self.shipping + self.shipping_tax
+
+    @property
+    def live_total(self) -> int:
+        """The total less what units cancelled before any capture were worth: the most a
+        capture takes (a full capture took them too, and left their money on the order)."""
+        lines = sum(line.value_of(line.quantity - line.cancelled) for line in self.lines)
+        return lines + self.shipping + self.shipping_tax
 
     @property
     def refunded(self) -> int:
@@ -486,7 +499,10 @@ class Shop:
     def capture(self, order: Order, amount: int | None) -> None:
         if order.status != AUTHORIZED:
             raise Rejected(OrderNotCapturable, f"order is {order.status}")
-        order.captured = order.authorized if amount is None else amount
+        capturable = min(order.authorized, order.live_total)
+        if amount is not None and not 0 < amount <= capturable:
+            raise Rejected(InvalidAmount, f"at most {capturable} can be captured")
+        order.captured = capturable if amount is None else amount
         order.auth_state = "captured"
         order.move_to(PAID)
         self.award(order)

@@ -29,6 +29,7 @@ from refundry.domain.order import (
     CaptureMode,
     Customer,
     LineKind,
+    LineRefundRequest,
     NewLine,
     Order,
     PaymentMethod,
@@ -280,3 +281,48 @@ def stop_check_order() -> Order:
         captured=None,
         now=STOP_NOW,
     )
+
+
+def test_money_left_on_a_cancelled_order_is_a_drift() -> None:
+    # given an authorized order of two lines whose mugs were cancelled while only held
+    order = place_order(
+        merchant_id=uuid.uuid4(),
+        external_id=None,
+        customer=Customer("a@example.com"),
+        currency=EUR,
+        lines=[
+            NewLine("MUG", "Mug", LineKind.PHYSICAL, 2, 1000, 100, 380),
+            NewLine("POT", "Pot", LineKind.PHYSICAL, 1, 5000, 0, 1000),
+        ],
+        shipping_amount=490,
+        shipping_tax=98,
+        payment_method=PaymentMethod.CARD,
+        capture_mode=CaptureMode.MANUAL,
+        authorized=None,
+        captured=None,
+        now=STOP_NOW,
+    )
+    order.cancel_item(order.lines[0].id, reason=None, created_by="t", now=STOP_NOW)
+    order.capture(None, STOP_NOW)
+    # when the capture took the mugs too (the older defect) and the teapot is cancelled
+    order.payment.captured = order.total
+    order.cancel_item(order.lines[1].id, reason=None, created_by="t", now=STOP_NOW)
+    # then the cancelled order still holds the mugs' money, and verify names it
+    assert (order.status, order.refundable) == (OrderStatus.CANCELLED, Money(2280, EUR))
+    assert [drift.check for drift in stop_refund_drifts(order)] == ["money_left_on_stopped_order"]
+    # and money a refused cancellation refund owes is no drift
+    owing = stop_check_order()
+    owing.cancel(reason=None, status_label=None, created_by="t", now=STOP_NOW)
+    owing.fail_refund(owing.refunds[0].id, "declined", STOP_NOW)
+    assert owing.refundable == owing.total
+    assert stop_refund_drifts(owing) == []
+    # nor money a line refund made before the cancel owes when it is refused after it
+    earlier = stop_check_order()
+    line_refund = earlier.refund(
+        RefundRequest(lines=(LineRefundRequest(earlier.lines[0].id, 1),)),
+        method=None, reason=None, created_by="t", now=STOP_NOW,
+    )  # fmt: skip
+    earlier.cancel(reason=None, status_label=None, created_by="t", now=STOP_NOW)
+    earlier.fail_refund(line_refund.id, "declined", STOP_NOW)
+    assert earlier.refundable == line_refund.amount
+    assert stop_refund_drifts(earlier) == []

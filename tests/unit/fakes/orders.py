@@ -10,6 +10,7 @@ from datetime import datetime
 from refundry.domain.errors import DuplicateExternalId, OrderNotFound
 from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
+from refundry.domain.returns import OrderReturn
 from refundry.domain.status import OrderStatus
 from refundry.services.ports.repositories import OrderSort
 from refundry.services.unit_of_work import RecordedEvent
@@ -104,6 +105,17 @@ class FakeOrderRepository:
             for refund in order.refunds:
                 if refund.id == refund_id:
                     return self._hand_out(order), refund
+        return None
+
+    def find_return(
+        self, merchant_id: uuid.UUID, return_id: uuid.UUID
+    ) -> tuple[Order, OrderReturn] | None:
+        for order in self._store.orders.values():
+            if order.merchant_id != merchant_id:
+                continue
+            for order_return in order.returns:
+                if order_return.id == return_id:
+                    return self._hand_out(order), order_return
         return None
 
     def lapsing_authorizations(

@@ -36,7 +36,10 @@ def capture(order: OrderRoot, amount: Money | None, now: datetime) -> None:
         raise OrderNotCapturable(
             f"order is {order.status}; only an authorized order can be captured"
         )
-    order.payment.take(amount, now)
+    # Units cancelled while the money was only held are sold no more: the capture takes at
+    # most what the live units and the shipping are worth. (A full capture took them too,
+    # and their money stayed captured on the order once its last item was cancelled.)
+    order.payment.take(amount, now, at_most=order.live_total)
     order._move_to(OrderStatus.PAID, now)
     if order.refunded.minor:
         # An item cancel gave back part of what the checkout settled before the money

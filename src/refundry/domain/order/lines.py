@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from refundry.domain.money import Money
+from refundry.domain.money import Money, cumulative_share
 
 
 class LineKind(StrEnum):
@@ -39,6 +39,18 @@ class OrderLine:
     @property
     def is_stocked(self) -> bool:
         return self.kind is LineKind.PHYSICAL
+
+    def share(self, component: Money, units: int) -> Money:
+        """The exact share of ``component`` (the line's discount or tax) owed to its first
+        ``units`` units, by the one allocator."""
+        return Money(cumulative_share(component.minor, units, self.quantity), component.currency)
+
+    def value_of(self, units: int) -> Money:
+        """What the line's first ``units`` units are worth, as a refund of them counts it:
+        their price, less their share of the discount, plus their share of the tax."""
+        return (
+            self.unit_price * units - self.share(self.discount, units) + self.share(self.tax, units)
+        )
 
 
 @dataclass(slots=True)

@@ -105,8 +105,9 @@ class Payment:
         self.authorization_state = AuthorizationState.ACTIVE
         self.authorization_expires_at = None if validity is None else now + validity
 
-    def take(self, amount: Money | None, now: datetime) -> None:
-        """Capture the hold, or part of it; the rest is released."""
+    def take(self, amount: Money | None, now: datetime, *, at_most: Money) -> None:
+        """Capture the hold, or part of it, up to ``at_most`` of the order (what its live
+        units are worth, what the checkout settled included); the rest is released."""
         lapses = self.authorization_expires_at
         if lapses is not None and now >= lapses:
             raise OrderNotCapturable(
@@ -116,12 +117,15 @@ class Payment:
             )
         settled = self.settled_at_checkout
         held = self.authorized - settled
-        amount = held if amount is None else amount
-        if not 0 < amount.minor <= held.minor:
+        capturable = min(held, at_most - settled)
+        amount = capturable if amount is None else amount
+        if not 0 < amount.minor <= capturable.minor:
             # A wrong amount is bad input (422), not a state conflict.
             raise InvalidAmount(
-                "capture must be positive and at most the authorized amount",
+                f"capture must be positive and at most {capturable.minor} minor units: the "
+                "authorized amount, less what items cancelled since were worth",
                 authorized=held.minor,
+                capturable=capturable.minor,
             )
         self.captured = settled + amount
         self.authorization_state = AuthorizationState.CAPTURED

@@ -276,10 +276,6 @@ def _refund_line(
         unfulfilled_quantity=unfulfilled,
         restocked_quantity=restocked if line.is_stocked else 0,
         subtotal=line.unit_price * quantity,
-        discount=_share(line, line.discount, refunded_after) - already.discount,
-        tax=_share(line, line.tax, refunded_after) - already.tax,
+        discount=line.share(line.discount, refunded_after) - already.discount,
+        tax=line.share(line.tax, refunded_after) - already.tax,
     )
-
-
-def _share(line: OrderLine, component: Money, units: int) -> Money:
-    return Money(cumulative_share(component.minor, units, line.quantity), component.currency)

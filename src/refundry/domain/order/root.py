@@ -88,6 +88,17 @@ class OrderRoot:
         return lines + self.shipping.amount + self.shipping.tax
 
     @property
+    def live_total(self) -> Money:
+        """The total less what units cancelled before any capture were worth: what the order
+        still sells, so the most a capture may take. (Units cancelled once money was
+        captured are refunded instead: they stay in ``total`` and in the capture.)"""
+        lines = sum_money(
+            (line.value_of(line.quantity - line.cancelled_quantity) for line in self.lines),
+            self.currency,
+        )
+        return lines + self.shipping.amount + self.shipping.tax
+
+    @property
     def refunded(self) -> Money:
         return sum_money(
             (refund.amount for refund in self.refunds if refund.counts_against_cap),

@@ -182,7 +182,9 @@ def capture_order(
     idempotency_key: IdempotencyKeyDep,
     body: schemas.AmountIn | None = None,
 ) -> Response:
-    """Capture the authorization (default: all of it); the uncaptured rest is released."""
+    """Capture the authorization (default: all of it, less what items cancelled since were
+    worth: they are not sold); the uncaptured rest is released. More is a 422
+    `invalid-amount` naming `capturable`."""
     amount = body.amount if body else None
     return mutate(
         container=container,
