@@ -63,3 +63,7 @@ def test_a_returns_steps_give_a_why_only_when_someone_gave_one(
     assert re.search(r"<strong>Canceled</strong>", history)
     declined_page = browser_client.get(f"/dashboard/returns/{refused['id']}").text
     assert "Why: outside the 30-day window" in declined_page
+    # its items are not awaited any more: they say so, not "Not yet"
+    items = declined_page.split("<h2>Items</h2>", 1)[1].split("</table>", 1)[0]
+    assert "Not coming back: the return was declined" in items
+    assert "Not yet" not in items
