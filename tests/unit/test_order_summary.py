@@ -101,3 +101,41 @@ def test_a_refund_waiting_for_the_provider_is_processing_not_refunded() -> None:
     order.complete_refund(refund.id, NOW)
     summary = order_summary(order)
     assert (summary.refunded, summary.processing, summary.net) == (eur(1000), eur(0), eur(2840))
+
+
+def test_a_canceled_order_whose_refund_failed_says_the_money_is_still_owed() -> None:
+    order = an_order()
+    cancellation = order.cancel(reason=None, status_label=None, created_by="t", now=NOW)
+    assert cancellation.refund is not None
+    order.fail_refund(cancellation.refund.id, "declined", NOW)
+    summary = order_summary(order)
+    # the units count as cancelled again, but the money was captured: not "never paid"
+    assert summary.never_paid_units == 0
+    assert summary.still_owed == eur(3840) == order.refundable
+
+
+def test_items_canceled_before_capture_were_never_paid_and_still_to_pay_leaves_them_out() -> None:
+    order = place_order(
+        merchant_id=uuid.uuid4(),
+        external_id="S-2",
+        customer=Customer("ana@example.com", "cust-ana"),
+        currency=EUR,
+        lines=[
+            NewLine("MUG", "Mug", LineKind.PHYSICAL, 1, 1000, tax=200),
+            NewLine("POT", "Pot", LineKind.PHYSICAL, 1, 4000, tax=800),
+        ],
+        shipping_amount=500,
+        shipping_tax=100,
+        payment_method=PaymentMethod.CARD,
+        capture_mode=CaptureMode.MANUAL,
+        authorized=None,
+        captured=None,
+        now=NOW,
+    )
+    pot = order.lines[1]
+    order.cancel_item(pot.id, reason=None, created_by="t", now=NOW)
+    summary = order_summary(order)
+    assert summary.never_paid_units == 1
+    assert summary.still_owed == eur(0)
+    # only the mug, its tax and the shipping can ever be captured
+    assert summary.still_to_pay == order.live_total == eur(1800)

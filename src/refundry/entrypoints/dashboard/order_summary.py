@@ -53,6 +53,11 @@ class OrderSummary:
     as_store_credit: Money  # of the three above, given back as store credit
     as_points: Money  # of the three above, given back in points
     net: Money
+    # cancelled units of an order nothing was captured for: never paid, nothing to refund
+    never_paid_units: int
+    # a cancelled order's money still held: a refund of it failed (its units count as
+    # cancelled again), so it is owed and the agent must refund it
+    still_owed: Money
 
 
 def order_summary(order: Order) -> OrderSummary:
@@ -62,7 +67,8 @@ def order_summary(order: Order) -> OrderSummary:
     settled = [refund for refund in counted if refund.is_settled]
     processing = [refund for refund in counted if awaits_provider(refund)]
     due = [refund for refund in counted if is_credit_due(refund)]
-    unpaid = order.total - payment.captured
+    unpaid = order.live_total - payment.captured  # a capture takes no cancelled item
+    cancelled_units = sum(line.cancelled_quantity for line in order.lines)
     waits = order.status in (OrderStatus.PENDING, OrderStatus.AUTHORIZED)
     return OrderSummary(
         subtotal=order.subtotal,
@@ -83,6 +89,8 @@ def order_summary(order: Order) -> OrderSummary:
         as_store_credit=order.store_credit_refunded,
         as_points=order.points_value_refunded,
         net=payment.captured - order.refunded,
+        never_paid_units=cancelled_units if not payment.captured.minor else 0,
+        still_owed=order.refundable if order.status is OrderStatus.CANCELLED else zero,
     )
 
 
