@@ -170,6 +170,8 @@ def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | No
             )
         if order.status.value == "auto_refunded":
             return "This order was already given back automatically, so nothing is left to refund."
+        if order.status.value == "cancelled":
+            return "This order is canceled, so nothing is left to refund."
     return None
 
 
