@@ -313,7 +313,7 @@ def test_staff_without_the_refund_permission_get_403_on_the_refund_post(
     email = make_user(api.container, api.merchant.merchant.id, Role.STAFF, Permission.CANCEL)
     sign_in(browser_client, email)
     page = browser_client.get(f"/dashboard/orders/{order['id']}")
-    assert f'/dashboard/orders/{order["id"]}/refund"' not in page.text  # no Refund entry
+    assert f'/dashboard/orders/{order["id"]}/refund"' not in page.text  # Refund disabled
     for path in ("refund/review", "refund"):
         refused = browser_client.post(
             f"/dashboard/orders/{order['id']}/{path}",

@@ -123,10 +123,13 @@ def review_refund(
         raise
     except RefundryError as error:
         return _refused(request, container, current, order_id, form, error)
-    needs_approval = over_limit(current.member, order, preview.breakdown.total)
+    total = preview.breakdown.total
+    needs_approval = over_limit(current.member, order, total)
+    # on an order store credit paid part of, that part comes back as store credit first
+    as_store_credit = preview.order.store_credit_part(total, preview.method)
     return render(request, "refund.html", session=current, order=preview.order, step="review",
                   form=form, preview=preview, needs_approval=needs_approval,
-                  now=clock.utcnow())  # fmt: skip
+                  as_store_credit=as_store_credit, now=clock.utcnow())  # fmt: skip
 
 
 @router.get("/orders/{order_id}/refund/total")
