@@ -1,8 +1,13 @@
 """More options menus open inside the screen: the last gift-card link's menu is not cut
-off by its card, and on a phone the order's menu does not open off the left edge."""
+off by its card, and on a phone the order's menu does not open off the left edge. An
+action that cannot be used now stays in its menu, disabled and muted, out of the Tab
+order, with why under it, read as its description."""
 
 from __future__ import annotations
 
+import re
+
+import httpx
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import assert_accessible, screenshot_path, sign_in
@@ -54,4 +59,57 @@ def test_menus_open_inside_the_screen_at_desktop_and_phone_width(
         open_menu(page, page.locator("#order-menu"), f"menu-order-{width}")
         page.locator("#order-menu").get_by_role("button", name="Cancel order").click()
         expect(page.locator("dialog[open]")).to_contain_text("Cancel this order?")
+        context.close()
+
+
+def test_an_action_that_cannot_be_used_stays_in_the_menu_disabled_with_why(
+    browser: Browser, database: str, server: str
+) -> None:
+    # given a gift-card order whose first link the consumer opened: the order can no longer
+    # be canceled, nor that link, and gift-card links never come back by post
+    order = seed(database)
+    assert httpx.get(f"{server}/l/{order.links[0].token}").status_code == 200
+    opened = "Link 1 of 3 was opened by the customer on"
+    for width, height in ((1280, 800), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        sign_in(page, server, EMAIL, PASSWORD)
+        page.goto(f"{server}/dashboard/orders/{order.id}")
+        # the page's own buttons offer only what can be done
+        expect(page.locator("main").get_by_role("button", name="Cancel order")).to_have_count(0)
+        menu = page.locator("#order-menu")
+        open_menu(page, menu, f"menu-order-disabled-{width}")
+        # each disabled entry: announced as such, muted, its reason under it as its description
+        for name, why in (
+            ("Create return", "Gift-card links and digital goods do not come back by post"),
+            ("Cancel order", opened),
+        ):
+            entry = menu.get_by_role("link", name=name).or_(menu.get_by_role("button", name=name))
+            expect(entry).to_be_disabled()
+            expect(entry).to_have_accessible_description(re.compile(re.escape(why)))
+            reason = menu.locator(f"#{entry.get_attribute('aria-describedby')}")
+            expect(reason).to_be_visible()
+            assert reason.evaluate(WHOLLY_SHOWN), f"{name}'s reason is cut off at {width} px"
+            muted = entry.evaluate("e => getComputedStyle(e).color")
+            assert muted == "rgb(91, 100, 114)", f"{name} is not muted: {muted}"
+            entry.click(force=True)  # a mouse on it anyway: no dialog opens, no page is left
+            expect(page.locator("dialog[open]")).to_have_count(0)
+            expect(page).to_have_url(f"{server}/dashboard/orders/{order.id}")
+        assert_accessible(page, f"order menu with disabled entries, {width} px")
+        # the keyboard reaches only what can be used: Refund, then out of the menu
+        menu.locator("summary").focus()
+        page.keyboard.press("Tab")
+        expect(menu.get_by_role("link", name="Refund", exact=True)).to_be_focused()
+        page.keyboard.press("Tab")
+        assert not menu.locator("div").evaluate("d => d.contains(document.activeElement)")
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Escape")
+        expect(menu).not_to_have_attribute("open", "")
+        expect(menu.locator("summary")).to_be_focused()
+        # the opened link's own menu says why it cannot be canceled
+        link = page.locator("tr[data-link='1'] details.menu")
+        open_menu(page, link, f"menu-opened-link-disabled-{width}")
+        item = link.get_by_role("button", name="Cancel order item")
+        expect(item).to_be_disabled()
+        expect(item).to_have_accessible_description(re.compile(re.escape(opened)))
         context.close()

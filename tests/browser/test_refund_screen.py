@@ -77,7 +77,7 @@ def test_the_three_steps_with_shipped_mugs_restocked_to_other_means(
     page.get_by_label("Restock the 2 shipped units").check()
     edit.click()
     expect(page.get_by_role("heading", name="Edit refund")).to_be_visible()
-    expect(page.get_by_label("other means")).to_be_checked()
+    expect(page.get_by_label("different means")).to_be_checked()
     restock = page.get_by_role("checkbox", name="Restock shipped units of Stoneware mug")
     expect(restock).to_be_checked()
     expect(page.get_by_role("checkbox")).to_have_count(1)  # the teapot has not shipped
@@ -91,7 +91,7 @@ def test_the_three_steps_with_shipped_mugs_restocked_to_other_means(
     # the review: the amounts, the units back in stock, where the money goes
     expect(page.locator("#refund-total")).to_have_text("€27.86")
     expect(page.get_by_role("cell", name="Stoneware mug")).to_contain_text("2 back in stock")
-    expect(page.get_by_text("To: other means (recorded only)")).to_be_visible()
+    expect(page.locator("#refund-to")).to_contain_text("To: different means (recorded only")
     assert_no_sideways_scroll(page, "review refund")
     assert_accessible(page, f"{device} review refund")
     page.screenshot(path=screenshot_path(f"refund-review-{device}"), full_page=True)
@@ -99,7 +99,7 @@ def test_the_three_steps_with_shipped_mugs_restocked_to_other_means(
     page.get_by_role("button", name="Edit refund").click()
     expect(page.get_by_label("Stoneware mug", exact=True)).to_have_value("2")
     expect(page.get_by_label("Description")).to_have_value("Both chipped")
-    expect(page.get_by_label("other means")).to_be_checked()
+    expect(page.get_by_label("different means")).to_be_checked()
     expect(restock).to_be_checked()
     context.close()
 
@@ -189,3 +189,36 @@ def test_back_after_a_refund_comes_to_the_review_and_refund_again_makes_it_once(
         assert back is not None
         assert back.status == 200
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+
+
+def test_a_refund_to_store_credit_shows_in_the_customers_account_history(
+    page: Page, database: str, server: str
+) -> None:
+    order = seed(database)
+    sign_in(page, server, AGENT, PASSWORD)
+    page.goto(f"{server}/dashboard/orders/{order.id}/refund")
+    # "Refund to": the card the customer paid with, store credit, different means
+    choices = page.get_by_role("group", name="Refund to").get_by_role("radio")
+    expect(choices).to_have_count(3)
+    expect(page.get_by_label("the card the customer paid with")).to_be_checked()
+    page.get_by_label("store credit").check()
+    page.get_by_role("button", name="Full refund of €99.62").click()
+    expect(page.locator("#refund-to")).to_have_text("To: the customer's store credit")
+    assert_accessible(page, "review of a refund to store credit")
+    page.get_by_role("button", name="Refund", exact=True).click()
+    # store credit needs no provider: the refund is completed at once
+    expect(page.get_by_role("status")).to_contain_text("Refund made: Completed.")
+    refunds = page.get_by_role("region", name="Refunds")
+    expect(refunds).to_contain_text("The customer's store credit")
+    # Users > Account History: the balance to spend, and the refund's entry
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("row", name="mia@example.com").get_by_role(
+        "link", name="Account History"
+    ).click()
+    credit = page.locator("section", has=page.get_by_role("heading", name="Store credit"))
+    expect(credit).to_contain_text("€99.62 to spend")
+    expect(credit.get_by_role("row").nth(1)).to_contain_text("Refunded as store credit")
+    expect(page.get_by_text("Refund €99.62 to the customer's store credit")).to_be_visible()
+    assert_accessible(page, "account history after a refund to store credit")
+    page.screenshot(path=screenshot_path("refund-to-store-credit-history"), full_page=True)
+    assert refunds_made(database, order) == [9962]

@@ -85,7 +85,7 @@ def test_seed_002_refund_from_account_history_then_the_refunds_report(
     expect(purchase).to_contain_text("Concert ticket")
     # the order > Refund Order > Issue refund by different means
     purchase.get_by_role("link", name="Refund Order").click()
-    page.get_by_label("different means (recorded only)").check()
+    page.get_by_label("different means (recorded only: Not requested by administrator)").check()
     page.get_by_role("button", name="Full refund").click()
     expect(page.locator("#refund-total")).to_have_text("€54.00")
     assert_accessible(page, "refund review")

@@ -30,10 +30,12 @@ DEVELOPER_WORDS = re.compile(
 )
 
 
-def disabled_reasons(page: str) -> list[str]:
-    """The reason shown under each disabled entry of the page's More options menus."""
+def disabled_reasons(page: str, action: str = r"Cancel order(?: item)?") -> list[str]:
+    """The reason shown under each disabled ``action`` (a pattern) of the page's More
+    options menus."""
     found = re.findall(
-        r'disabled>Cancel order(?: item)?</button>\s*<p class="muted"[^>]*>([^<]*)<', page
+        rf'aria-disabled="true"[^>]*>{action}</(?:button|a)>\s*<p class="why-not"[^>]*>([^<]*)<',
+        page,
     )
     return [reason.replace("&#39;", "'") for reason in found]
 

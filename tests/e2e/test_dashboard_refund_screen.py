@@ -113,7 +113,7 @@ def test_review_is_a_page_of_its_own_and_edit_refund_from_it_keeps_everything(
     assert review.status_code == 200
     assert "Review refund" in review.text
     assert re.search(r'id="refund-total">€21\.81<', review.text)  # 13.93 + 5.88 + 2.00
-    assert "To: other means (recorded only)" in review.text
+    assert "To: different means (recorded only)" in review.text
     # Edit refund is a GET carrying the form, never the CSRF token
     edit_form = re.search(
         r'<form method="get" action="[^"]+/refund/edit">(.*?)</form>', review.text, re.S

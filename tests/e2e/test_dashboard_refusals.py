@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -146,9 +147,50 @@ def test_a_refund_reviewed_before_the_order_changed_is_reviewed_again_as_typed(
     quote = re.search(r'name="quote" value="([^"]+)"', review.text)
     assert quote
     assert api.client.post(f"/v1/orders/{order['id']}/refund", json={"amount": 100}).is_success
-    stale = admin.post(f"/dashboard/orders/{order['id']}/refund", data={**typed, "quote": quote[1]})
-    assert stale.status_code == 409
+    refused = admin.post(
+        f"/dashboard/orders/{order['id']}/refund",
+        data={**typed, "quote": quote[1]},
+        follow_redirects=False,
+    )
+    # a redirect to Edit refund (Back and reload then come to pages), the refusal by its
+    # code and the form as typed in its query, never the CSRF token
+    assert refused.status_code == 303
+    location = urlsplit(refused.headers["location"])
+    assert location.path == f"/dashboard/orders/{order['id']}/refund/edit"
+    carried = parse_qs(location.query)
+    assert carried["refused"] == ["quote-stale"]
+    assert (carried["amount"], carried["reason"]) == (["3.00"], ["Late"])
+    assert "csrf" not in carried
+    assert "quote" not in carried
+    stale = admin.get(refused.headers["location"])
+    assert stale.status_code == 200
     assert refusal_of(stale.text).startswith("The order changed since you reviewed this refund")
     assert 'value="3.00"' in stale.text
     assert ">Late</textarea>" in stale.text
     assert len(api.client.get(f"/v1/orders/{order['id']}/refunds").json()["data"]) == 1
+
+
+def test_a_refused_full_refund_goes_back_to_the_first_step_and_words_come_from_the_code(
+    api: Api, admin: TestClient
+) -> None:
+    order = card_order(api)
+    csrf = csrf_of(admin.get("/dashboard/orders").text)
+    typed = {"csrf": csrf, "mode": "full", "method": "other", "quote": "not-a-quote"}
+    refused = admin.post(
+        f"/dashboard/orders/{order['id']}/refund", data=typed, follow_redirects=False
+    )
+    assert refused.status_code == 303
+    location = urlsplit(refused.headers["location"])
+    assert location.path == f"/dashboard/orders/{order['id']}/refund"
+    assert parse_qs(location.query)["refused"] == ["quote-invalid"]
+    page = admin.get(refused.headers["location"]).text
+    assert refusal_of(page) == "This review cannot be used. Review the refund again."
+    assert 'value="other" checked' in page  # the means chosen is kept
+    # a code the page does not know says only that no refund was made: a link cannot put
+    # words of its own on the page
+    made_up = admin.get(
+        f"/dashboard/orders/{order['id']}/refund", params={"refused": "<b>Call us</b>"}
+    ).text
+    assert refusal_of(made_up) == "The refund was not made. Review it again."
+    assert "Call us" not in made_up
+    assert no_refunds(api, order)

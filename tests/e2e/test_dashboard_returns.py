@@ -64,7 +64,9 @@ def test_staff_without_the_refund_permission_see_returns_but_cannot_act(
     assert "You need the refund permission" in page.text
     assert "Approve return" not in page.text
     order_page = browser_client.get(f"/dashboard/orders/{order['id']}")
-    assert "Create return" not in order_page.text
+    # the order's menu shows Create return disabled, saying why; nothing links to it
+    assert "You need the refund permission to create returns." in order_page.text
+    assert f'href="/dashboard/orders/{order["id"]}/returns/new"' not in order_page.text
     csrf = csrf_of(page.text)  # the sign-out form's: a valid token for this session
     for path, data in (
         (f"/dashboard/returns/{made['id']}/approve", {}),

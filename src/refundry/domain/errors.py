@@ -42,6 +42,7 @@ The hierarchy, so callers can catch at any level::
     │   ├── RefundQuantityExceeded
     │   ├── FulfilmentExceedsOpen
     │   ├── QuoteStale
+    │   ├── RefundAwaitingApproval    a staff refund of an order whose last one waits for an admin
     │   ├── DuplicateExternalId
     │   ├── IdempotencyKeyInUse       a concurrent request holds the same key
     │   ├── LinkUnusable              a gift-card link's state forbids the action
@@ -293,6 +294,11 @@ class FulfilmentExceedsOpen(Conflict):
 class QuoteStale(Conflict):
     code = "quote-stale"
     title = "The order changed since the refund was previewed"
+
+
+class RefundAwaitingApproval(Conflict):
+    code = "refund-awaiting-approval"
+    title = "A refund of this order already waits for an admin's approval"
 
 
 class DuplicateExternalId(Conflict):

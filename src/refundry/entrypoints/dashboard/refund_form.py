@@ -128,7 +128,10 @@ def read_refund_form(fields: ImmutableMultiDict[str, Any]) -> RefundForm:
     try:
         method = RefundMethod(text("method") or RefundMethod.ORIGINAL.value)
     except ValueError:
-        raise InvalidInput("choose the original card or other means") from None
+        raise InvalidInput(
+            "choose where the refund goes: the way the customer paid, store credit or "
+            "different means"
+        ) from None
     attempt = text("attempt")
     if attempt and not ATTEMPT.fullmatch(attempt):
         raise InvalidInput("this refund form is damaged; open Refund from the order again")

@@ -2,9 +2,10 @@
 up to what is refundable, a one-click full refund, or Edit refund) -> Review refund (the
 exact amounts of the preview, bound by its quote) -> Refund, with Edit refund to go back.
 Edit refund shows the refund's total as it is filled in, by the same preview. Only Refund
-posts, and answers with a redirect: Back from the order returns to a page, never to
-"Confirm form resubmission". The order then shows the refund's status until the provider
-completes it."""
+posts, and answers with a redirect, refused or not: to the order when the refund is made,
+else back to the form it came from with the refusal's code, so Back and reload from either
+come to a page, never to "Confirm form resubmission" (Chrome's ERR_CACHE_MISS). The order
+then shows the refund's status until the provider completes it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from refundry.domain.errors import EmptyRefund, Forbidden, InvalidInput, NotFound, RefundryError
@@ -30,6 +32,7 @@ from refundry.entrypoints.dashboard.refusals import (
     Reader,
     field_of,
     in_plain_words,
+    said_by_code,
     shop_timezone,
 )
 from refundry.entrypoints.dashboard.rendering import render
@@ -42,6 +45,9 @@ from refundry.services.handlers.staff import Session
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
 FormDep = Annotated[RefundForm, Depends(refund_form)]
+# Why the Refund that sent the agent back to this form was refused: its code, never words.
+RefusedDep = Annotated[str | None, Query(max_length=64)]
+NOT_MADE = "The refund was not made. Review it again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,31 +84,42 @@ def _refunder(
 
 @router.get("/orders/{order_id}/refund")
 def refund_window(
-    request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
+    request: Request,
+    container: ContainerDep,
+    order_id: uuid.UUID,
+    form: FormDep,
+    refused: RefusedDep = None,
 ) -> Response:
     """The purchased articles and shipping, adding up to what is refundable now; a full
     refund in one click, or Edit refund."""
     signed_in = _refunder(request, container, order_id, form)
     if signed_in is None:
         return to_login()
-    current, order, _ = signed_in
-    return _page(request, current, order, "choose", form)
+    current, order, timezone = signed_in
+    said = _refusal_of(request, container, current, order, timezone, form, refused, "choose")
+    return _page(request, current, order, "choose", form, refusal=said)
 
 
 # POST too: a review page opened before Review refund became a GET posts its Edit refund.
 @router.api_route("/orders/{order_id}/refund/edit", methods=["GET", "POST"])
 def edit_refund(
-    request: Request, container: ContainerDep, order_id: uuid.UUID, form: FormDep
+    request: Request,
+    container: ContainerDep,
+    order_id: uuid.UUID,
+    form: FormDep,
+    refused: RefusedDep = None,
 ) -> Response:
     """Edit refund: from the first step, its "Refund to" and restock choice kept; from
-    the review, everything as it was filled in; its total shown as it is."""
+    the review, everything as it was filled in; its total shown as it is; after a refused
+    Refund, why."""
     signed_in = _refunder(request, container, order_id, form)
     if signed_in is None:
         return to_login()
     current, order, timezone = signed_in
     form = dataclasses.replace(form, full=False)  # from the first step's Edit refund
     summary = _summary(request, container, current, order, timezone, form)
-    return _page(request, current, order, "edit", form, summary=summary)
+    said = _refusal_of(request, container, current, order, timezone, form, refused, "edit", summary)
+    return _page(request, current, order, "edit", form, summary=summary, refusal=said)
 
 
 # POST too: an Edit refund page opened before this became a GET posts to it.
@@ -123,10 +140,13 @@ def review_refund(
         raise
     except RefundryError as error:
         return _refused(request, container, current, order_id, form, error)
-    needs_approval = over_limit(current.member, order, preview.breakdown.total)
+    total = preview.breakdown.total
+    needs_approval = over_limit(current.member, order, total)
+    # on an order store credit paid part of, that part comes back as store credit first
+    as_store_credit = preview.order.store_credit_part(total, preview.method)
     return render(request, "refund.html", session=current, order=preview.order, step="review",
                   form=form, preview=preview, needs_approval=needs_approval,
-                  now=clock.utcnow())  # fmt: skip
+                  as_store_credit=as_store_credit, now=clock.utcnow())  # fmt: skip
 
 
 @router.get("/orders/{order_id}/refund/total")
@@ -253,7 +273,7 @@ def make_refund(
     except (Forbidden, NotFound):
         raise  # a missing permission, or above the limit with one waiting: the error page
     except RefundryError as error:
-        return _refused(request, container, current, order_id, form, error)
+        return _back_to_the_form(order_id, form, error)
     done = json.loads(outcome.body)["done"]  # the first answer again, when replayed
     return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)
 
@@ -281,3 +301,40 @@ def _refused(
     summary = None if form.full else _summary(request, container, current, order, timezone, form)
     return _page(request, current, order, step, form, status_code=status_for(error),
                  summary=summary, refusal=_said(request, order, timezone, error, step))  # fmt: skip
+
+
+def _back_to_the_form(order_id: uuid.UUID, form: RefundForm, error: RefundryError) -> Response:
+    """A refused Refund wrote nothing: back to the form it was sent from (a full refund's
+    first step, else Edit refund), as it was filled in, by a redirect, so that Back and
+    reload come to pages (a refusal rendered as the POST's own answer was Chrome's
+    ERR_CACHE_MISS on Back). The URL carries what the review's own URL carries, and the
+    refusal's code, which the page puts in words (``_refusal_of``)."""
+    step = "" if form.full else "/edit"
+    query = urlencode([*form.carried(), ("refused", error.code)])
+    return RedirectResponse(f"/dashboard/orders/{order_id}/refund{step}?{query}", status_code=303)
+
+
+def _refusal_of(
+    request: Request,
+    container: ContainerDep,
+    current: Session,
+    order: Order,
+    timezone: str,
+    form: RefundForm,
+    code: str | None,
+    step: str,
+    summary: Summary | None = None,
+) -> FormError | None:
+    """Why the Refund that sent the agent back here was refused, by its code: the words of
+    that code, or, for a refusal whose words need its amounts, the form's refusal as the
+    order stands now (the same preview refuses it the same way); a code that says neither
+    (someone else's link) only says the refund was not made."""
+    if code is None:
+        return None
+    said = said_by_code(code)
+    if said is not None:
+        return FormError(step, said)
+    summary = summary or _summary(request, container, current, order, timezone, form)
+    if summary.refusal is not None:
+        return dataclasses.replace(summary.refusal, form=step)
+    return FormError(step, NOT_MADE)

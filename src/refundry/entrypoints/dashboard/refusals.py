@@ -85,6 +85,13 @@ def in_plain_words(error: RefundryError, order: Order | None, reader: Reader) ->
     )
 
 
+def said_by_code(code: str) -> str | None:
+    """The words of a refusal that needs none of its fields, known by its code alone: what
+    a page reached by a redirect after a refused action shows. Its URL carries the code,
+    never words, so no link can put text of its own on the page; an unknown code has none."""
+    return _GENERAL.get(code)
+
+
 _GENERAL = {
     "quote-stale": "The order changed since you reviewed this refund: someone refunded, "
     "canceled or shipped something meanwhile. Review the refund again.",
@@ -92,6 +99,8 @@ _GENERAL = {
     "quote-invalid": "This review cannot be used. Review the refund again.",
     "quote-mismatch": "The refund differs from the one you reviewed. Review it again.",
     "order-already-cancelled": "This order is already canceled.",
+    "refund-awaiting-approval": "A refund of this order already waits for an admin's "
+    "approval: another can be asked for once an admin has decided it.",
     "unknown-order-line": "That article is not on this order. Reload the order and try again.",
     "provider-unavailable": "The payment provider did not answer, so nothing was done. "
     "Try again in a minute.",
@@ -170,6 +179,8 @@ def _about_order(error: RefundryError, order: Order, reader: Reader) -> str | No
             )
         if order.status.value == "auto_refunded":
             return "This order was already given back automatically, so nothing is left to refund."
+        if order.status.value == "cancelled":
+            return "This order is canceled, so nothing is left to refund."
     return None
 
 

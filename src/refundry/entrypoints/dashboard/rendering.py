@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from refundry.domain.money import Currency, Money
-from refundry.entrypoints.dashboard import order_reading
+from refundry.entrypoints.dashboard import order_reading, refund_destinations
 
 DEFAULT_LOCALE = "en_GB"
 
@@ -28,9 +28,16 @@ templates.globals.update(
     status_badges=order_reading.status_badges,
     item_counts=order_reading.item_counts,
     refund_status_label=order_reading.refund_status_label,
+    # where a refund goes, in the words of the way the order was paid
+    refund_to=refund_destinations.refund_to,
+    refund_choices=refund_destinations.refund_choices,
+    chosen=refund_destinations.chosen,
 )
 templates.tests["awaits_provider"] = order_reading.awaits_provider
 templates.filters.update(words=order_reading.in_words, reason=order_reading.reason_in_words)
+# A phrase opening a cell or a sentence ("The customer's Klarna account": Jinja's capitalize
+# would lower the rest).
+templates.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
 
 
 def reader_locale(request: Request) -> str:

@@ -28,6 +28,7 @@ from refundry.entrypoints import log_context
 from refundry.entrypoints.actors import Actors
 from refundry.entrypoints.api.dependencies import ContainerDep
 from refundry.entrypoints.api.errors import status_for
+from refundry.entrypoints.dashboard.order_menu import link_cancel, order_menu
 from refundry.entrypoints.dashboard.order_reading import CANCELLED_HERE, ITEM_CANCELLED_HERE
 from refundry.entrypoints.dashboard.order_summary import order_summary
 from refundry.entrypoints.dashboard.refusals import (
@@ -203,20 +204,18 @@ def show_order(
         timeline=timeline(order, actors, asked, money_formatter(reader.locale)),
         summary=order_summary(order),
         actors=actors,
-        can_cancel=current.member.can(Permission.CANCEL),
         # offered after "Canceled" (seed 001, step 4)
         cancel_labels=() if merchant is None else merchant.cancel_labels,
         # the payment section's gear (seed 001's payment steps): an admin's switch
         automatic_capture=merchant is None or merchant.automatic_capture,
         can_manage_payments=current.member.role is Role.ADMIN,
         can_refund=current.member.can(Permission.REFUND),
-        # Create return: shipped units not refunded and not in another return (seed 001)
-        returnable=any(order.returnable_quantity(line) > 0 for line in order.lines),
+        # every action, a disabled one with why (said as a refusal of it would be)
+        menu=order_menu(order, current.member, reader, now),
+        link_menu=lambda link: link_cancel(order, link, current.member, reader, now),
         return_labels=RETURN_STATUS_LABELS,
         refusal=refusal,
         typed=typed or {},
-        # why a link or the order cannot be cancelled, said as a refusal would be
-        in_words=lambda blocker: in_plain_words(blocker, order, reader),
     )
 
 

@@ -11,6 +11,7 @@ from refundry.domain.errors import (
     ApprovalNotFound,
     Conflict,
     InvalidInput,
+    RefundAwaitingApproval,
     RefundNeedsApproval,
 )
 from refundry.domain.events import OrderCancelled
@@ -77,7 +78,9 @@ def refund_as_staff(
         if uow.staff.approvals(
             member.merchant_id, status=ApprovalStatus.PENDING, order_id=order_id
         ):
-            raise Conflict("a refund of this order already waits for an admin's approval")
+            raise RefundAwaitingApproval(
+                "a refund of this order already waits for an admin's approval"
+            )
         return _ask_for_approval(
             uow, member, order, request, breakdown.total, method=method, reason=reason
         )
