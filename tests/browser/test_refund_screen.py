@@ -179,9 +179,9 @@ def test_back_after_a_refund_comes_to_the_review_and_refund_again_makes_it_once(
     expect(page.get_by_role("heading", name="Review refund")).to_be_visible()
     expect(page.locator("#refund-total")).to_have_text("€13.93")
     assert_accessible(page, "the review, after Back")
-    # Refund again from there: the same refund, made once
+    # Refund again from there: the same refund, made once, and the page says so
     page.get_by_role("button", name="Refund", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("Refund made")
+    expect(page.get_by_role("status")).to_contain_text("This refund was made already")
     assert refunds_made(database, order) == [1393]
     # further Back: Edit refund and the first step are pages too
     for heading in ("Review refund", "Edit refund", "Refund"):

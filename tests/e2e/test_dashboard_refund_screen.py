@@ -215,11 +215,30 @@ def test_refund_answers_with_a_redirect_and_the_same_refund_sent_again_is_made_o
     first = send(typed)
     assert first.status_code == 303
     assert first.headers["location"] == f"/dashboard/orders/{order['id']}?done=refund-started"
-    # Back from the order to the review, reviewed afresh, and Refund again: the first answer
+    # Back from the order to the review, reviewed afresh, and Refund again: nothing more,
+    # and the order page says the refund was made already
     again = send({**typed, "reason": "Sent twice by mistake"})
-    assert (again.status_code, again.headers["location"]) == (303, first.headers["location"])
+    assert (again.status_code, again.headers["location"]) == (
+        303,
+        f"/dashboard/orders/{order['id']}?done=refund-already-made",
+    )
     assert [refund["amount"] for refund in refunds_of(api, order)] == [1393]
     # a refund edited to give back something else is another refund
     other = send({**typed, "amount": "1.00"})
     assert other.status_code == 303
     assert sorted(refund["amount"] for refund in refunds_of(api, order)) == [1393, 1393 + 100]
+
+
+def test_a_review_reached_without_its_attempt_is_sent_to_itself_with_one(
+    admin: TestClient, api: Api
+) -> None:
+    order = card_order(api)
+    review = admin.get(
+        f"/dashboard/orders/{order['id']}/refund/review",
+        params={"mode": "full", "method": "original"},
+        follow_redirects=False,
+    )
+    # a link made by hand: Back would come to a URL whose Refund is a new attempt each time
+    assert review.status_code == 303
+    assert "attempt=" in review.headers["location"]
+    assert admin.get(review.headers["location"]).status_code == 200

@@ -17,14 +17,8 @@ The hierarchy, so callers can catch at any level::
     │   └── StoreCreditNotAllowed     store credit where it cannot go (a float-paid order)
     ├── NotFound
     │   ├── OrderNotFound             also what another merchant's order looks like
-    │   ├── RefundNotFound
-    │   ├── ItemNotFound
-    │   ├── LinkNotFound
-    │   ├── ApprovalNotFound
-    │   ├── InvoiceNotFound
-    │   ├── WebhookEndpointNotFound
-    │   ├── WebhookEventNotFound
-    │   └── PointsProgramNotFound
+    │   └── RefundNotFound, ItemNotFound, LinkNotFound, ApprovalNotFound, InvoiceNotFound,
+    │       WebhookEndpointNotFound, WebhookEventNotFound, PointsProgramNotFound
     ├── Unauthenticated               missing or unknown API key
     │   └── InvalidCredentials        a dashboard login that does not match
     ├── Forbidden                     a dashboard user without the permission
@@ -46,10 +40,7 @@ The hierarchy, so callers can catch at any level::
     │   ├── DuplicateExternalId
     │   ├── IdempotencyKeyInUse       a concurrent request holds the same key
     │   ├── LinkUnusable              a gift-card link's state forbids the action
-    │   │   ├── LinkAccessed
-    │   │   ├── LinkExpired
-    │   │   ├── LinkSpent
-    │   │   └── LinkAlreadyCancelled
+    │   │   └── LinkAccessed, LinkExpired, LinkSpent, LinkAlreadyCancelled
     │   ├── ItemNotCancellable
     │   ├── FloatInsufficient
     │   ├── FloatNotOpen

@@ -134,6 +134,12 @@ def review_refund(
     if signed_in is None:
         return to_login()
     current, order, _ = signed_in
+    if not form.attempt:
+        # A review reached without the form's attempt (a page from before forms carried
+        # one, a link made by hand) is sent to itself with one, so the URL Back returns to
+        # carries it and Refund sent again from there is made once (RefundForm.once_key).
+        query = urlencode([*dataclasses.replace(form, attempt=uuid.uuid4().hex).carried()])
+        return RedirectResponse(f"/dashboard/orders/{order_id}/refund/review?{query}", 303)
     try:
         preview = _preview(container, current, order, form)
     except (Forbidden, NotFound):
@@ -274,7 +280,9 @@ def make_refund(
         raise  # a missing permission, or above the limit with one waiting: the error page
     except RefundryError as error:
         return _back_to_the_form(order_id, form, error)
-    done = json.loads(outcome.body)["done"]  # the first answer again, when replayed
+    # Refund sent again (Back to the review, then Refund) made nothing: the order page says
+    # so, not "Refund made" a second time.
+    done = "refund-already-made" if outcome.replayed else json.loads(outcome.body)["done"]
     return RedirectResponse(f"/dashboard/orders/{order_id}?done={done}", status_code=303)
 
 
