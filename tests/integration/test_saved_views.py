@@ -4,13 +4,18 @@ cannot both win), read back on the read side, deleted only by their owner."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import pytest
+import sqlalchemy as sa
+
 from refundry.bootstrap import Container
-from refundry.domain.saved_views import Listing, SavedView, ViewFilters
+from refundry.domain.saved_views import Listing, SavedView, ViewAlreadySaved, ViewFilters
 from refundry.domain.staff import StaffMember
-from refundry.services import transactions
+from refundry.services import messagebus, transactions
 from refundry.services.handlers import saved_views, staff
 from refundry.services.handlers.merchants import NewMerchant, create_merchant
 from refundry.services.views.saved_views import views_of
@@ -109,3 +114,42 @@ def test_only_the_owner_deletes_a_view(container: Container, merchant: NewMercha
     )
     assert deleted == view
     assert listed(container, member, Listing.ORDERS) == []
+
+
+@pytest.mark.parametrize(
+    "container", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_second_save_of_the_same_choices_waits_for_the_first_and_is_refused(
+    container: Container, merchant: NewMerchant
+) -> None:
+    member = a_member(container, merchant.merchant.id)
+    with ThreadPoolExecutor(1) as pool, container.uow_factory() as first:
+        # given a save of the member's that has checked and written, not yet committed
+        saved_views.save_view(first, member, Listing.ORDERS, "Paid", status="paid")
+        # when a second save of the same choices, under another name, starts meanwhile
+        second = pool.submit(
+            transactions.run,
+            container.uow_factory,
+            lambda uow: saved_views.save_view(uow, member, Listing.ORDERS, "Also", status="paid"),
+        )
+        # (it either waits on the first's lock, or, with no lock, has saved already)
+        for _ in range(3000):
+            if second.done() or waiting_on_a_lock(container):
+                break
+            time.sleep(0.01)
+        messagebus.commit(first)
+    # then it read the first's view once that was committed, and saved nothing
+    with pytest.raises(ViewAlreadySaved):
+        second.result(timeout=30)
+    assert [view.name for view in listed(container, member, Listing.ORDERS)] == ["Paid"]
+
+
+def waiting_on_a_lock(container: Container) -> bool:
+    with container.engine.connect() as connection:
+        waiting = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar_one()
+    return bool(waiting)

@@ -12,6 +12,10 @@ from tests.unit.fakes.store import InMemoryStore
 class FakeSavedViewRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
+        self.locked: list[tuple[uuid.UUID, uuid.UUID]] = []  # (merchant, member), in order
+
+    def lock_member(self, merchant_id: uuid.UUID, member_id: uuid.UUID) -> None:
+        self.locked.append((merchant_id, member_id))
 
     def of_member(
         self, merchant_id: uuid.UUID, member_id: uuid.UUID, listing: Listing

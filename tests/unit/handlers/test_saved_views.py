@@ -22,7 +22,7 @@ from refundry.domain.staff import Role, StaffMember
 from refundry.services.handlers import saved_views
 from refundry.services.handlers.saved_views import save_view
 from refundry.services.transactions import read, run
-from tests.unit.fakes import FakeUnitOfWorkFactory
+from tests.unit.fakes import FakeUnitOfWork, FakeUnitOfWorkFactory
 
 
 def a_member(merchant_id: uuid.UUID) -> StaffMember:
@@ -180,3 +180,16 @@ def test_a_member_deletes_their_own_view_and_no_one_elses(
     assert views_of(uow_factory, member, Listing.ORDERS) == []
     with pytest.raises(SavedViewNotFound):
         run(uow_factory, lambda uow: saved_views.delete_view(uow, member, mine.id))
+
+
+def test_a_save_locks_the_members_views_before_it_checks_them(
+    uow_factory: FakeUnitOfWorkFactory, member: StaffMember
+) -> None:
+    # the limit and the same-choices check read the member's views: a save racing this one
+    # must wait for it, not pass the same checks (the database keeps only names unique)
+    def save_and_tell_locks(uow: FakeUnitOfWork) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        save_view(uow, member, Listing.ORDERS, "Paid", status="paid")
+        return uow.saved_views.locked
+
+    locked = run(uow_factory, save_and_tell_locks)
+    assert locked == [(member.merchant_id, member.id)]

@@ -43,7 +43,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from refundry.adapters.db import outages, pending_writes
+from refundry.adapters.db import error_text, outages, pending_writes
 from refundry.domain.errors import DatabaseUnavailable
 
 WRITE_OPTION = "refundry_write"
@@ -68,7 +68,8 @@ def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs: Any) 
 
     A failed statement's error names its statement but not its parameters
     (``hide_parameters``): they hold customers' e-mails, gift-card tokens and API key
-    hashes, and the error reaches logs and traces."""
+    hashes, and the error reaches logs and traces. Nor the values PostgreSQL quotes in
+    its own message (``error_text``)."""
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, **kwargs)
     else:
@@ -82,6 +83,7 @@ def create_engine(url: str, *, transaction_pooler: bool = False, **kwargs: Any) 
             options["connect_args"] = {"prepare_threshold": None}
         engine = sa.create_engine(url, **{**options, **kwargs})
         event.listen(engine, "checkout", _replace_if_closed)
+    error_text.install(engine)
     outages.install(engine)
     pending_writes.install(engine)
     return engine

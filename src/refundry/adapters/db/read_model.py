@@ -62,7 +62,7 @@ class SqlReadModel:
         self.ledger = SqlLedgerQueries(connection)
         self.replication = SqlReplicationQueries(connection)
         self.operations = SqlOperationsQueries(connection)
-        self.saved_views = SqlSavedViewRepository(connection)
+        self.saved_views = SqlSavedViewRepository(connection, lock_rows=False)
         return self
 
     def __exit__(

@@ -8,15 +8,28 @@ import sqlalchemy as sa
 
 from refundry.adapters.db.engine import conflict_insert
 from refundry.adapters.db.order_rows import utc
-from refundry.adapters.db.tables.staff import saved_views
+from refundry.adapters.db.tables.staff import saved_views, staff_users
 from refundry.domain.saved_views import Listing, SavedView, ViewFilters
 
 v = saved_views.c
 
 
 class SqlSavedViewRepository:
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, *, lock_rows: bool) -> None:
         self._connection = connection
+        self._lock_rows = lock_rows
+
+    def lock_member(self, merchant_id: uuid.UUID, member_id: uuid.UUID) -> None:
+        # The member's row stands for their views (a view not yet saved has no row to
+        # lock). FOR NO KEY UPDATE: rows elsewhere that refer to the member (their
+        # foreign keys take KEY SHARE) are not held up. SQLite's write transaction holds
+        # the database's write lock from its BEGIN already.
+        if self._lock_rows and self._connection.dialect.name == "postgresql":
+            self._connection.execute(
+                sa.select(staff_users.c.id)
+                .where(staff_users.c.id == member_id, staff_users.c.merchant_id == merchant_id)
+                .with_for_update(key_share=True)
+            )
 
     def of_member(
         self, merchant_id: uuid.UUID, member_id: uuid.UUID, listing: Listing

@@ -93,7 +93,7 @@ class SqlUnitOfWork:
         self.store_credit = SqlStoreCreditRepository(connection, lock_rows=self._write)
         self.reconciliation = SqlReconciliationRepository(connection)
         self.staff = SqlStaffRepository(connection)
-        self.saved_views = SqlSavedViewRepository(connection)
+        self.saved_views = SqlSavedViewRepository(connection, lock_rows=self._write)
         return self
 
     def __exit__(

@@ -83,6 +83,9 @@ def save_view(
     the same choices saved already, and more than ``MAX_VIEWS`` views on one list."""
     kept_name = checked_view_name(name)
     filters = filters_for(listing, status=status, search=search, sort=sort)
+    # Locked before they are read: two saves at once would otherwise both pass the checks
+    # below, one list over MAX_VIEWS or the same choices saved twice.
+    uow.saved_views.lock_member(member.merchant_id, member.id)
     owned = uow.saved_views.of_member(member.merchant_id, member.id, listing)
     for view in owned:
         if same_name(view.name, kept_name):

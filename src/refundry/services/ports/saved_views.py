@@ -17,6 +17,12 @@ class SavedViewReads(Protocol):
 
 
 class SavedViewRepository(SavedViewReads, Protocol):
+    def lock_member(self, merchant_id: uuid.UUID, member_id: uuid.UUID) -> None:
+        """Hold the member's views until the transaction ends: another save of theirs
+        waits here, then reads this one's views. Only the name is unique in the
+        database; the limit and the same-choices check are the handler's."""
+        ...
+
     def add(self, view: SavedView) -> bool:
         """Keep a new view; ``False`` (nothing kept) if the member has one of the same
         name on that list, in any case: two saves racing cannot both win."""
