@@ -17,7 +17,6 @@ from refundry.bootstrap import Container
 from refundry.domain.money import Currency, Money
 from refundry.domain.staff import Permission, Role
 from refundry.entrypoints.api.app import create_app
-from refundry.entrypoints.dashboard import returns as return_pages
 from refundry.services import transactions
 from refundry.services.handlers import staff
 from refundry.services.handlers.merchants import NewMerchant, create_merchant
@@ -192,29 +191,6 @@ def test_a_refund_needs_its_review_and_a_reason_is_shown_as_text(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in done.text
     assert "<script>alert(1)</script>" not in done.text
     assert status_of(api, made["id"]) == "closed"
-
-
-def test_the_returns_list_pages_on_with_next_page(
-    api: Api, browser_client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    order = shipped(api)
-    mug, pot = order["lines"][0], order["lines"][1]
-    for line in (mug, mug, pot):
-        create_return(api, order, lines=[{"line_id": line["id"], "quantity": 1}])
-    sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
-    monkeypatch.setattr(return_pages, "PAGE_SIZE", 2)
-    seen: list[str] = []
-    path: str | None = "/dashboard/returns"
-    while path is not None:
-        page = browser_client.get(path)
-        assert page.status_code == 200
-        seen += re.findall(r'href="/dashboard/returns/([0-9a-f-]{36})"', page.text)
-        found = re.search(r'href="(/dashboard/returns\?after=[^"]+)">Next page', page.text)
-        path = found.group(1) if found else None
-    assert len(seen) == 3 == len(set(seen))
-    broken = browser_client.get("/dashboard/returns", params={"after": "not a cursor"})
-    assert broken.status_code == 422
-    assert "That page link is broken" in broken.text
 
 
 def test_a_return_changed_meanwhile_is_explained_on_the_page(

@@ -28,7 +28,7 @@ from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
-from refundry.services.ports.repositories import OrderSort
+from refundry.services.ports.repositories import AfterSalesCounts, OrderSort
 
 
 class SqlOrderRepository:
@@ -198,6 +198,9 @@ class SqlOrderRepository:
             return None
         order = self.get(merchant_id, order_id)
         return order, order.return_by_id(return_id)
+
+    def after_sales_counts(self, merchant_id: uuid.UUID, query: str | None) -> AfterSalesCounts:
+        return return_queries.after_sales_counts(self._connection, merchant_id, query)
 
     def returns_page(
         self,

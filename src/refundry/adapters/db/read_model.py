@@ -15,6 +15,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from refundry.adapters.db.customer_queries import SqlCustomerQueries
 from refundry.adapters.db.engine import begin, end_read
 from refundry.adapters.db.float_repository import SqlFloatRepository
 from refundry.adapters.db.ledger_queries import SqlLedgerQueries
@@ -38,6 +39,7 @@ class SqlReadModel:
     merchants: SqlMerchantRepository
     floats: SqlFloatRepository
     reports: SqlReportQueries
+    customers: SqlCustomerQueries
     ledger: SqlLedgerQueries
     replication: SqlReplicationQueries
     operations: SqlOperationsQueries
@@ -59,6 +61,7 @@ class SqlReadModel:
         self.merchants = SqlMerchantRepository(connection)
         self.floats = SqlFloatRepository(connection, lock_rows=False)
         self.reports = SqlReportQueries(connection)
+        self.customers = SqlCustomerQueries(connection)
         self.ledger = SqlLedgerQueries(connection)
         self.replication = SqlReplicationQueries(connection)
         self.operations = SqlOperationsQueries(connection)

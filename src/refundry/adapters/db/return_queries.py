@@ -1,6 +1,6 @@
 """Finding returns: by id (for the order that holds it), and a merchant's returns (with the
 cancellations' refunds, when asked) page by page, newest first, by keyset (a page never
-skips or repeats a record as new ones come)."""
+skips or repeats a record as new ones come), and how many a search finds of each kind."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from refundry.adapters.db.tables import orders as order_tables
 from refundry.adapters.db.tables import returns as return_tables
 from refundry.domain.refund import RefundKind
 from refundry.domain.returns import AfterSales, ReturnStatus
+from refundry.services.ports.repositories import AfterSalesCounts
 
 # A return's place in the newest-first list: (created_at, id).
 ReturnCursor = tuple[datetime, uuid.UUID]
@@ -68,6 +69,29 @@ def returns_page(
     ]
 
 
+def after_sales_counts(
+    connection: sa.Connection, merchant_id: uuid.UUID, query: str | None
+) -> AfterSalesCounts:
+    """How many returns ``query`` finds in each status, and how many cancellation refunds:
+    one statement (a grouped count and a count, as one union), for the list's tabs."""
+    returns, refunds = return_tables.returns, order_tables.refunds
+    by_status = (
+        sa.select(returns.c.status.label("status"), sa.func.count().label("found"))
+        .where(*_found_by(returns, merchant_id, query, cancellations=False))
+        .group_by(returns.c.status)
+    )
+    cancellations = sa.select(
+        sa.literal(None, sa.String).label("status"), sa.func.count().label("found")
+    ).where(*_found_by(refunds, merchant_id, query, cancellations=True))
+    counts = AfterSalesCounts()
+    for status, found in connection.execute(sa.union_all(by_status, cancellations)):
+        if status is None:
+            counts = AfterSalesCounts(counts.returns, found)
+        else:
+            counts.returns[ReturnStatus(status)] = found
+    return counts
+
+
 def _page_select(
     table: sa.Table,
     merchant_id: uuid.UUID,
@@ -76,15 +100,32 @@ def _page_select(
     *,
     cancellations: bool,
 ) -> sa.Select[Any]:
-    orders = order_tables.orders
     statement = sa.select(
         table.c.order_id,
         table.c.id,
         table.c.created_at,
         sa.literal(cancellations).label("is_cancellation"),
-    ).where(table.c.merchant_id == merchant_id)
+    ).where(*_found_by(table, merchant_id, query, cancellations=cancellations))
+    if after is not None:
+        created_at, last_id = after
+        statement = statement.where(
+            sa.or_(
+                table.c.created_at < created_at,
+                sa.and_(table.c.created_at == created_at, table.c.id < last_id),
+            )
+        )
+    return statement
+
+
+def _found_by(
+    table: sa.Table, merchant_id: uuid.UUID, query: str | None, *, cancellations: bool
+) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a search of returns (or cancellation refunds): shared by the page
+    and the counts beside it, so the two never disagree."""
+    orders = order_tables.orders
+    conditions: list[sa.ColumnElement[bool]] = [table.c.merchant_id == merchant_id]
     if cancellations:
-        statement = statement.where(table.c.kind == RefundKind.CANCELLATION.value)
+        conditions.append(table.c.kind == RefundKind.CANCELLATION.value)
     if query and query.strip():
         text = query.strip()
         order_matches = [
@@ -100,13 +141,5 @@ def _page_select(
             orders.c.merchant_id == merchant_id, sa.or_(*order_matches)
         )
         matches.append(table.c.order_id.in_(matching_orders))
-        statement = statement.where(sa.or_(*matches))
-    if after is not None:
-        created_at, last_id = after
-        statement = statement.where(
-            sa.or_(
-                table.c.created_at < created_at,
-                sa.and_(table.c.created_at == created_at, table.c.id < last_id),
-            )
-        )
-    return statement
+        conditions.append(sa.or_(*matches))
+    return conditions

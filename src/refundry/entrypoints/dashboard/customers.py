@@ -1,6 +1,6 @@
-"""Seed 002's way in: Users (the merchant's customers) and a customer's Account History,
-with refunded purchases in red and the points balance; and Reporting > Refunds, a date
-range and its CSV download."""
+"""Seed 002's way in: Users (the merchant's customers, a page at a time, counted) and a
+customer's Account History, with refunded purchases in red and the points balance; and
+Reporting > Refunds, a date range and its CSV download."""
 
 from __future__ import annotations
 
@@ -12,18 +12,21 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import AfterValidator
 
 from refundry.domain.order import Order
-from refundry.domain.reporting import RefundFilters
+from refundry.domain.reporting import CustomerRow, RefundFilters
 from refundry.domain.staff import Permission
 from refundry.entrypoints.actors import merchant_actors
 from refundry.entrypoints.api.dependencies import ContainerDep
+from refundry.entrypoints.dashboard.order_list import BROKEN_PAGE_LINK
 from refundry.entrypoints.dashboard.rendering import render
 from refundry.entrypoints.dashboard.report_pages import FIRST_DAY, LAST_DAY, From, To
 from refundry.entrypoints.dashboard.return_forms import STATUS_LABELS as RETURN_STATUS_LABELS
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, refuse_nul, to_login
+from refundry.entrypoints.keyset_cursor import decode_email_cursor, encode_cursor
 from refundry.entrypoints.refund_report_csv import refund_report_csv
 from refundry.services import clock, transactions
 from refundry.services.handlers import points
 from refundry.services.ports.read_model import ReadModel
+from refundry.services.views import customers as customer_views
 from refundry.services.views import points as points_views
 from refundry.services.views import reports
 from refundry.services.views import store_credit as store_credit_views
@@ -33,18 +36,48 @@ router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
 Email = Annotated[str, Path(max_length=320), AfterValidator(refuse_nul)]
 REPORT_DAYS = 30
+CUSTOMERS_PER_PAGE = 50
 
 
 @router.get("/customers")
-def customers(request: Request, container: ContainerDep, query: QueryText = None) -> Response:
+def customers(
+    request: Request,
+    container: ContainerDep,
+    query: QueryText = None,
+    after: Annotated[str | None, Query(max_length=600)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The customers a part of an e-mail or an external id finds (all when none is typed),
+    the latest orderer first, a page at a time; the search and the page are in the URL.
+    ``page`` only numbers the rows shown: ``after`` (a cursor) says where the page starts."""
     current = current_session(request, container)
     if current is None:
         return to_login()
-    found = transactions.query(
-        container.lagging_reads,
-        lambda read: read.reports.customers(current.member.merchant_id, query, limit=100),
+    text = (query or "").strip()[:320] or None
+    place = decode_email_cursor(after, refusal=BROKEN_PAGE_LINK)
+    merchant_id = current.member.merchant_id
+
+    def load(read: ReadModel) -> tuple[list[CustomerRow], int]:
+        found = customer_views.customers_page(
+            read, merchant_id, text, after=place, limit=CUSTOMERS_PER_PAGE + 1
+        )
+        return found, customer_views.customers_count(read, merchant_id, text)
+
+    found, total = transactions.query(container.lagging_reads, load)
+    shown = found[:CUSTOMERS_PER_PAGE]  # one more than a page says whether a next one exists
+    last = shown[-1] if len(found) > len(shown) else None
+    return render(
+        request,
+        "customers.html",
+        session=current,
+        customers=shown,
+        query=text or "",
+        total=total,
+        next_cursor=None if last is None else encode_cursor(last.last_order_at, last.email),
+        first_page=place is None,
+        page=page if place is not None else 1,
+        per_page=CUSTOMERS_PER_PAGE,
     )
-    return render(request, "customers.html", session=current, customers=found, query=query or "")
 
 
 @router.get("/customers/{email}")

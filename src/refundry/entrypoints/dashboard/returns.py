@@ -44,6 +44,8 @@ from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.handlers.saved_views import CANCELLATIONS, filters_for
 from refundry.services.handlers.staff import Session
+from refundry.services.ports.read_model import ReadModel
+from refundry.services.ports.repositories import AfterSalesCounts
 from refundry.services.unit_of_work import UnitOfWork
 from refundry.services.views import returns as views
 
@@ -60,13 +62,15 @@ def returns_list(
     query: QueryText = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
     after: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     """Newest first, one status or all, found by order id, external id, return id or
-    the customer's e-mail; "Next page" carries on after the last one shown."""
+    the customer's e-mail; "Next page" carries on after the last one shown. ``page`` only
+    numbers the rows shown (as on Orders): ``after`` (a cursor) says where the page starts."""
     current = current_session(request, container)
     if current is None:
         return to_login()
-    return show_returns(request, container, current, query, status, after)
+    return show_returns(request, container, current, query, status, after, page)
 
 
 def show_returns(
@@ -76,6 +80,7 @@ def show_returns(
     query: str | None,
     status: str | None,
     after: str | None = None,
+    page_number: int = 1,
     *,
     refused: SaveRefused | None = None,
 ) -> Response:
@@ -93,21 +98,25 @@ def show_returns(
         if wanted is not None
         else AfterSales.BOTH
     )
-    page = transactions.query(
-        container.lagging_reads,
-        lambda read: views.list_after_sales(
+    place = decode_cursor(
+        after, refusal="that page link is broken; start again from the first page"
+    )
+    merchant_id = current.member.merchant_id
+
+    def load(read: ReadModel) -> tuple[list[tuple[Order, OrderReturn | Refund]], AfterSalesCounts]:
+        found = views.list_after_sales(
             read,
-            current.member.merchant_id,
+            merchant_id,
             status=wanted,
             query=text,
-            after=decode_cursor(
-                after, refusal="that page link is broken; start again from the first page"
-            ),
+            after=place,
             limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
             records=records,
-        ),
-    )
-    rows, more = page[:PAGE_SIZE], len(page) > PAGE_SIZE
+        )
+        return found, views.after_sales_counts(read, merchant_id, text)
+
+    found, counts = transactions.query(container.lagging_reads, load)
+    rows, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     tabs = ViewTabs(
         Listing.RETURNS,
         member_views(container, current, Listing.RETURNS),
@@ -127,7 +136,11 @@ def show_returns(
         cancellations=cancellations,
         statuses=STATUS_LABELS,
         next_cursor=encode_cursor(rows[-1][1].created_at, rows[-1][1].id) if more else None,
-        first_page=after is None,
+        first_page=place is None,
+        page=page_number if place is not None else 1,
+        per_page=PAGE_SIZE,
+        counts=counts,
+        total=counts.total(wanted, records),
         short_id=short_id,
         refunded=_refunded,
         is_return=lambda record: isinstance(record, OrderReturn),

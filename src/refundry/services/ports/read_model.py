@@ -60,9 +60,18 @@ class ReportQueries(Protocol):
     def refunds_stream(
         self, merchant_id: uuid.UUID, span: ReportRange, filters: RefundFilters, *, sort: str
     ) -> Iterator[RefundReportRow]: ...
-    def customers(
-        self, merchant_id: uuid.UUID, query: str | None, *, limit: int
+
+
+class CustomerReads(Protocol):
+    def customers_page(
+        self,
+        merchant_id: uuid.UUID,
+        query: str | None,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
     ) -> list[CustomerRow]: ...
+    def customers_count(self, merchant_id: uuid.UUID, query: str | None) -> int: ...
 
 
 class StockReads(Protocol):
@@ -114,6 +123,8 @@ class ReadModel(Protocol):
     def floats(self) -> InvoiceReads: ...
     @property
     def reports(self) -> ReportQueries: ...
+    @property
+    def customers(self) -> CustomerReads: ...
     @property
     def ledger(self) -> LedgerQueries: ...
     @property

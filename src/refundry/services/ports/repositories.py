@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -39,6 +39,26 @@ class OrderSort(StrEnum):
     def place_of(self, order: Order) -> tuple[datetime | int, uuid.UUID]:
         """An order's place in this sort: what a cursor carries."""
         return (order.total.minor if self.is_by_total else order.created_at), order.id
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesCounts:
+    """How many records a search of Sales > Returns finds: returns by status (a status
+    with none left out) and the refunds cancellations made."""
+
+    returns: dict[ReturnStatus, int] = field(default_factory=dict)
+    cancellations: int = 0
+
+    def total(self, status: ReturnStatus | None, records: AfterSales) -> int:
+        """How many the list shows: of one return status, or of ``records``' kinds."""
+        if status is not None:
+            return self.returns.get(status, 0)
+        every_return = sum(self.returns.values())
+        if records is AfterSales.RETURNS:
+            return every_return
+        if records is AfterSales.CANCELLATIONS:
+            return self.cancellations
+        return every_return + self.cancellations
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +117,7 @@ class OrderReads(Protocol):
         limit: int,
         records: AfterSales = AfterSales.RETURNS,
     ) -> list[tuple[Order, OrderReturn | Refund]]: ...
+    def after_sales_counts(self, merchant_id: uuid.UUID, query: str | None) -> AfterSalesCounts: ...
 
 
 class OrderRepository(OrderReads, Protocol):

@@ -9,6 +9,7 @@ from refundry.domain.order import Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReturnNotFound, ReturnStatus
 from refundry.services.ports.read_model import ReadModel
+from refundry.services.ports.repositories import AfterSalesCounts
 
 
 def get_return(
@@ -61,3 +62,10 @@ def list_after_sales(
         limit=limit,
         records=records,
     )
+
+
+def after_sales_counts(
+    read: ReadModel, merchant_id: uuid.UUID, query: str | None
+) -> AfterSalesCounts:
+    """How many returns ``query`` finds in each status, and how many cancellation refunds."""
+    return read.orders.after_sales_counts(merchant_id, query)
