@@ -12,6 +12,7 @@ from refundry.domain.order import (
     CaptureMode,
     Customer,
     LineKind,
+    LineRefundRequest,
     NewLine,
     Order,
     PaymentMethod,
@@ -113,3 +114,52 @@ def test_an_item_cancel_refused_before_the_order_cancel_is_not_owed_twice() -> N
     order.cancel(reason=None, status_label=None, created_by="t", now=at(3))
     assert order.status is OrderStatus.CANCELLED
     assert order.refundable.minor == 0  # all of it went back with the cancel
+
+
+def stranded_order() -> Order:
+    """The older defect's order: its mug cancelled while the money was only held, the whole
+    order captured anyway, then its teapot cancelled; the mug's 10.00 stayed captured."""
+    order = two_line_order()
+    order.payment.captured = Money(0, order.currency)
+    order.cancel_item(order.lines[0].id, reason=None, created_by="t", now=at(1))
+    order.payment.captured = order.total  # the defect: a capture of the whole order
+    order.cancel_item(order.lines[1].id, reason=None, created_by="t", now=at(2))
+    assert (order.status, order.refundable.minor) == (OrderStatus.CANCELLED, 1000)
+    return order
+
+
+def drifts(order: Order) -> list[str]:
+    return [drift.check for drift in stop_refund_drifts(order)]
+
+
+def test_money_left_at_the_stop_is_named_after_its_refused_refund_is_made_again() -> None:
+    # given the stranded order whose stop refund the provider refused, then twice more
+    order = stranded_order()
+    order.fail_refund(order.refunds[-1].id, "declined", at(3))
+    assert drifts(order) == ["money_left_on_stopped_order"]
+    order.fail_refund(retry(order, 4).id, "declined", at(5))
+    # when the refused refund is made again at last (its amount and the 10.00 are left)
+    made = retry(order, 6)
+    assert (made.amount.minor, order.refundable.minor) == (2588, 1000)
+    # then the mug's money left at the stop is still named
+    assert drifts(order) == ["money_left_on_stopped_order"]
+
+
+def test_refunds_owed_since_the_stop_made_again_in_parts_leave_nothing_to_name() -> None:
+    # a line refund made before the cancel, refused after it, refunded again in parts
+    order = two_line_order()
+    line = order.refund(
+        RefundRequest(lines=(LineRefundRequest(order.lines[0].id, 1),)),
+        method=None, reason=None, created_by="t", now=at(1),
+    )  # fmt: skip
+    cancellation = order.cancel(reason=None, status_label=None, created_by="t", now=at(2))
+    assert cancellation.refund is not None
+    order.fail_refund(line.id, "declined", at(3))
+    order.fail_refund(cancellation.refund.id, "declined", at(3))
+    assert drifts(order) == []
+    retry(order, 4)  # the cancellation's, whole
+    order.refund(RefundRequest(amount=400), method=None, reason=None, created_by="t", now=at(5))
+    order.fail_refund(retry(order, 6).id, "declined", at(7))
+    order.record_external_refund(Money(900, order.currency), "re_outside", None, at(8))
+    assert order.refundable.minor == 0
+    assert drifts(order) == []

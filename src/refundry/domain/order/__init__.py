@@ -52,7 +52,12 @@ from refundry.domain.order.refund_calculation import (
 )
 from refundry.domain.order.returns import ReturnLineRequest
 from refundry.domain.order.root import Customer
-from refundry.domain.order.stop_retries import failed_while_stopped, stopped_at
+from refundry.domain.order.stop_retries import (
+    STOP_KINDS,
+    failed_while_stopped,
+    made_again,
+    stopped_at,
+)
 
 __all__ = [
     "AUTHORIZATION_VALIDITY",
@@ -61,6 +66,7 @@ __all__ = [
     "DEFAULT_ITEM_CANCEL_REASON",
     "EXCHANGE_DIFFERENCE_REASON",
     "MAX_ORDER_TOTAL_MINOR",
+    "STOP_KINDS",
     "AuthorizationExpiryAction",
     "AuthorizationState",
     "Cancellation",
@@ -80,6 +86,7 @@ __all__ = [
     "carried_value",
     "failed_while_stopped",
     "in_utc_range",
+    "made_again",
     "new_order_total",
     "place_order",
     "stopped_at",

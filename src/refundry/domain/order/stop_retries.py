@@ -37,7 +37,7 @@ def owed_stop_refund(order: OrderRoot) -> Refund | None:
     for position, failed in enumerate(order.refunds):
         if not failed_while_stopped(failed, stopped):
             continue  # failed before the order stopped: the stop covered its units
-        if not any(_made_again(failed, later) for later in order.refunds[position + 1 :]):
+        if not any(made_again(failed, later) for later in order.refunds[position + 1 :]):
             return failed
     return None
 
@@ -97,7 +97,8 @@ def retry_stop_refund(
     return made
 
 
-def _made_again(failed: Refund, later: Refund) -> bool:
+def made_again(failed: Refund, later: Refund) -> bool:
+    """``later`` makes the refused ``failed`` again (whatever became of it since)."""
     return (
         later.kind is failed.kind
         and _units(later) == _units(failed)
