@@ -159,8 +159,6 @@ def cancel(
     uncovered = {line.id: units for line in order.lines if (units := order.open_quantity(line)) > 0}
     for line_id, units in uncovered.items():
         order.line(line_id).cancelled_quantity += units
-        if order.payment.captured.minor == 0:
-            order.line(line_id).voided_quantity += units  # never sold
     back_on_shelf += restock.stopped(uncovered)
     restock.record_stock_moved(order, back_on_shelf)
     authorization_to_void = request_void(order)
@@ -219,7 +217,6 @@ def cancel_item(
     refund: Refund | None = None
     if order.payment.captured.minor == 0:
         line.cancelled_quantity += units
-        line.voided_quantity += units  # never sold: a later capture takes none of it
         order._touch(now)
         restock.record_stock_moved(order, restock.stopped({line.id: units}))
     else:

@@ -27,8 +27,9 @@ class OrderLine:
     tax: Money  # line total
     fulfilled_quantity: int = 0
     cancelled_quantity: int = 0  # stopped without a refund record (nothing was captured)
-    # Of ``cancelled_quantity``, the units cancelled before any capture: never sold. (A
-    # stopped order's failed refund raises ``cancelled_quantity`` too, for sold units.)
+    # Of ``cancelled_quantity``, the units cancelled before the capture: never sold. Set by
+    # the capture (a stopped order's failed refund raises ``cancelled_quantity`` later, for
+    # sold units).
     voided_quantity: int = 0
 
     @property

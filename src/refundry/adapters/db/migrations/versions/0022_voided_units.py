@@ -1,11 +1,12 @@
-"""order lines' units cancelled before any capture (never sold), for the reports
+"""order lines' units cancelled before the capture (never sold), for the reports
 
 Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-06 17:00:00
 
-Existing rows start at 0: which of a captured order's cancelled units were cancelled
-before its capture is not recorded, so they keep counting as sold, as they did.
+Existing rows start at 0. An order not captured yet gets them at its capture; for one
+captured already, which cancelled units were cancelled before the capture is not recorded,
+so they keep counting as sold, as they did.
 """
 
 from __future__ import annotations
