@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import Api
 from tests.e2e.test_orders_refunds_api import TOTAL, ingest, stock
+from tests.e2e.test_reports_api import RANGE
 
 # order_body()'s lines: MUG 2786, POT 6588, TEA 3084; shipping 490 + 98.
 MUG, POT, TEA, SHIPPING = 2786, 6588, 3084, 490 + 98
@@ -66,3 +67,35 @@ def test_a_capture_above_what_the_live_items_are_worth_is_refused_and_writes_not
     # and a part of it is captured as asked
     part = api.client.post(f"{path}/capture", json={"amount": TOTAL - POT}).json()
     assert (part["order_status"], part["captured"]) == ("paid", MUG + TEA + SHIPPING)
+
+
+def test_the_reports_count_what_the_capture_sold_not_items_cancelled_before_it(
+    api: Api,
+) -> None:
+    # given an authorized order whose mugs were cancelled while the money was only held
+    order = ingest(api, payment={"capture": "manual"})
+    path = f"/v1/orders/{order['id']}"
+    mug, pot, _ = order["lines"]
+    api.client.post(f"{path}/items/{mug['id']}/cancel")
+    # when the rest is captured
+    paid = api.client.post(f"{path}/capture").json()
+    assert paid["captured"] == TOTAL - MUG
+    # then the summary's sale adds up to what was captured: the teapot, the teas, shipping
+    summary = api.client.get(f"/v1/reports/summary?{RANGE}").json()["totals"][0]
+    sale = (summary["gross_sales"], summary["discounts"], summary["tax"], summary["shipping"])
+    assert sale == (5490 + 3 * 890, 100, 1098 + 514 + 98, 490)
+    assert summary["gross_sales"] - summary["discounts"] + summary["tax"] + 490 == TOTAL - MUG
+    assert summary["net_sales"] == 5490 + 3 * 890 - 100
+    # and the items report sold no mug
+    items = {row["sku"]: row for row in api.client.get(f"/v1/reports/items?{RANGE}").json()["data"]}
+    sold = {sku: (row["units_sold"], row["gross"], row["discounts"]) for sku, row in items.items()}
+    assert sold == {"MUG": (0, 0, 0), "POT": (1, 5490, 0), "TEA": (3, 3 * 890, 100)}
+    assert items["MUG"]["units_cancelled"] == 0  # no refund: nothing was taken for them
+    # and a teapot cancelled after the capture stays sold, its cancellation taking it back
+    api.client.post(f"{path}/items/{pot['id']}/cancel")
+    api.settle()
+    summary = api.client.get(f"/v1/reports/summary?{RANGE}").json()["totals"][0]
+    assert (summary["gross_sales"], summary["cancellations"]) == (5490 + 3 * 890, POT)
+    assert summary["net_sales"] == 3 * 890 - 100
+    items = {row["sku"]: row for row in api.client.get(f"/v1/reports/items?{RANGE}").json()["data"]}
+    assert (items["POT"]["units_sold"], items["POT"]["units_cancelled"]) == (1, 1)

@@ -52,8 +52,9 @@ def expected_by_day(orders: list[Order], zone: ZoneInfo) -> dict[tuple[date, str
         if order.payment.captured.minor > 0:
             day = figures[(order.created_at.astimezone(zone).date(), code)]
             day["orders"] += 1
-            day["gross"] += sum(line.subtotal.minor for line in order.lines)
-            day["discounts"] += sum(line.discount.minor for line in order.lines)
+            # Units cancelled before the capture were never sold (docs/reports.md).
+            day["gross"] += sum(line.unit_price.minor * line.sold_quantity for line in order.lines)
+            day["discounts"] += sum(line.sold_discount.minor for line in order.lines)
         for refund in order.refunds:
             at = settled_at(refund)
             if at is None:
@@ -320,7 +321,7 @@ def test_items_report_matches_the_lines(container: Container) -> None:
         by_id = {line.id: line for line in order.lines}
         if order.payment.captured.minor > 0:
             for line in order.lines:
-                sold[(line.sku, order.currency.code)] += line.quantity
+                sold[(line.sku, order.currency.code)] += line.sold_quantity
         for refund in order.refunds:
             if settled_at(refund) is not None:
                 for refund_line in refund.breakdown.lines:

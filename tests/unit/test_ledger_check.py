@@ -50,11 +50,12 @@ EUR = Currency.of("EUR")
 def stored_figures(order: Order) -> StoredOrderFigures:
     """What the database holds for ``order`` when nothing drifted."""
     settled = (RefundStatus.COMPLETED, RefundStatus.NOT_REQUESTED)
+    sold, sold_discount, sold_tax = order.sales
     return StoredOrderFigures(
         total=order.total.minor,
-        subtotal=sum(line.subtotal.minor for line in order.lines),
-        discount=sum(line.discount.minor for line in order.lines),
-        tax=sum(line.tax.minor for line in order.lines),
+        subtotal=sold.minor,
+        discount=sold_discount.minor,
+        tax=sold_tax.minor,
         fulfilment_status=order.fulfilment_status.value,
         refunds={
             refund.id: StoredRefundFigures(
@@ -326,3 +327,52 @@ def test_money_left_on_a_cancelled_order_is_a_drift() -> None:
     earlier.fail_refund(line_refund.id, "declined", STOP_NOW)
     assert earlier.refundable == line_refund.amount
     assert stop_refund_drifts(earlier) == []
+
+
+def test_units_cancelled_before_the_capture_are_no_sale() -> None:
+    # given an authorized order of 3 mugs (discount 100, tax 381) and a teapot
+    order = place_order(
+        merchant_id=uuid.uuid4(),
+        external_id=None,
+        customer=Customer("a@example.com"),
+        currency=EUR,
+        lines=[
+            NewLine("MUG", "Mug", LineKind.PHYSICAL, 3, 1000, 100, 381),
+            NewLine("POT", "Pot", LineKind.PHYSICAL, 1, 5000, 0, 1000),
+        ],
+        shipping_amount=490,
+        shipping_tax=98,
+        payment_method=PaymentMethod.CARD,
+        capture_mode=CaptureMode.MANUAL,
+        authorized=None,
+        captured=None,
+        now=STOP_NOW,
+    )
+    # when the mugs are cancelled while the money is only held, then the rest is captured
+    order.cancel_item(order.lines[0].id, reason=None, created_by="t", now=STOP_NOW)
+    order.capture(None, STOP_NOW)
+    # then the report counts the teapot and the shipping alone: what the capture took
+    totals = ReportTotals()
+    totals.add(order)
+    sale = totals.figures["EUR"]
+    assert (sale["gross_sales"], sale["discounts"], sale["tax"]) == (5000, 0, 1000 + 98)
+    assert sale["gross_sales"] - sale["discounts"] + sale["tax"] + sale["shipping"] == 6588
+    assert order.payment.captured == Money(6588, EUR)
+    assert order_drifts(order, stored_figures(order), points_ledger(order), waiting(order)) == []
+    # and the mugs' columns as they stood (the whole order) are a drift verify names
+    whole = {"subtotal": 8000, "discount": 100, "tax": 1381}
+    assert sorted(checks(order, **whole)) == ["order_discount", "order_subtotal", "order_tax"]
+
+
+def test_a_stopped_orders_refused_refund_leaves_its_sale_whole() -> None:
+    # given a paid order cancelled whole, its cancellation refund refused by the provider
+    order = stop_check_order()
+    order.cancel(reason=None, status_label=None, created_by="t", now=STOP_NOW)
+    order.fail_refund(order.refunds[0].id, "declined", STOP_NOW)
+    # then its units count as cancelled again (the money is owed), yet they were sold
+    assert order.lines[0].cancelled_quantity == 2
+    totals = ReportTotals()
+    totals.add(order)
+    sale = totals.figures["EUR"]
+    assert (sale["gross_sales"], sale["discounts"], sale["tax"]) == (2000, 100, 380 + 98)
+    assert sale["cancellations"] == 0  # the refused refund took nothing back

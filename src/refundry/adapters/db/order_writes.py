@@ -38,7 +38,7 @@ class Snapshot:
     refund_references: dict[uuid.UUID, str | None]
     refund_points: dict[uuid.UUID, tuple[int, int]]
     links: dict[uuid.UUID, tuple[object, ...]]
-    lines: dict[uuid.UUID, tuple[int, int]]  # line id -> (fulfilled, cancelled) quantities
+    lines: dict[uuid.UUID, dict[str, int]]  # line id -> its counters (rows.line_counters)
     returns: dict[uuid.UUID, return_rows.StoredReturn]
 
 
@@ -51,7 +51,7 @@ def snapshot(order: Order) -> Snapshot:
             refund.id: (refund.points_reversed, refund.points_restored) for refund in order.refunds
         },
         links={link.id: rows.link_state(link) for link in order.links},
-        lines={line.id: (line.fulfilled_quantity, line.cancelled_quantity) for line in order.lines},
+        lines={line.id: rows.line_counters(line) for line in order.lines},
         returns={
             order_return.id: return_rows.stored(order_return) for order_return in order.returns
         },
@@ -99,11 +99,10 @@ def update_order(connection: sa.Connection, order: Order, loaded: Snapshot) -> N
     )
     # Only the lines that changed (a partial refund changes none of them), all at once.
     changed = [
-        {"id": line.id, "fulfilled_quantity": line.fulfilled_quantity,
-         "cancelled_quantity": line.cancelled_quantity}
+        {"id": line.id, **counters}
         for line in order.lines
-        if (line.fulfilled_quantity, line.cancelled_quantity) != loaded.lines.get(line.id)
-    ]  # fmt: skip
+        if (counters := rows.line_counters(line)) != loaded.lines.get(line.id)
+    ]
     update_rows_later(connection, order_tables.order_lines, changed, keys=["id"])
     for link in order.links:
         if rows.link_state(link) != loaded.links[link.id]:

@@ -140,9 +140,10 @@ class SqlReportQueries:
             sa.select(
                 line.c.sku,
                 o.c.currency,
-                sa.func.sum(line.c.quantity),
-                sa.func.sum(line.c.unit_price * line.c.quantity),
-                sa.func.sum(line.c.discount),
+                # Units cancelled before the capture were never sold (docs/reports.md).
+                sa.func.sum(line.c.quantity - line.c.voided_quantity),
+                sa.func.sum(line.c.unit_price * (line.c.quantity - line.c.voided_quantity)),
+                sa.func.sum(line.c.discount - line.c.voided_discount),
             )
             .join(o, o.c.id == line.c.order_id)
             .where(

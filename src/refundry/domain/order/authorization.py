@@ -40,6 +40,10 @@ def capture(order: OrderRoot, amount: Money | None, now: datetime) -> None:
     # most what the live units and the shipping are worth. (A full capture took them too,
     # and their money stayed captured on the order once its last item was cancelled.)
     order.payment.take(amount, now, at_most=order.live_total)
+    for line in order.lines:
+        # What the capture sold: every unit cancelled so far was cancelled while the money
+        # was only held (the reports leave them out; cancelled_quantity may grow later).
+        line.voided_quantity = line.cancelled_quantity
     order._move_to(OrderStatus.PAID, now)
     if order.refunded.minor:
         # An item cancel gave back part of what the checkout settled before the money

@@ -27,6 +27,10 @@ class OrderLine:
     tax: Money  # line total
     fulfilled_quantity: int = 0
     cancelled_quantity: int = 0  # stopped without a refund record (nothing was captured)
+    # Of ``cancelled_quantity``, the units cancelled before the capture: never sold. Set by
+    # the capture (a stopped order's failed refund raises ``cancelled_quantity`` later, for
+    # sold units).
+    voided_quantity: int = 0
 
     @property
     def subtotal(self) -> Money:
@@ -35,6 +39,16 @@ class OrderLine:
     @property
     def total(self) -> Money:
         return self.subtotal - self.discount + self.tax
+
+    @property
+    def sold_quantity(self) -> int:
+        """The units sold: all but those cancelled before any capture."""
+        return self.quantity - self.voided_quantity
+
+    @property
+    def sold_discount(self) -> Money:
+        """The discount share of the sold units, as ``value_of`` counts it."""
+        return self.share(self.discount, self.sold_quantity)
 
     @property
     def is_stocked(self) -> bool:

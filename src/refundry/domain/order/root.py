@@ -88,6 +88,18 @@ class OrderRoot:
         return lines + self.shipping.amount + self.shipping.tax
 
     @property
+    def sales(self) -> tuple[Money, Money, Money]:
+        """What the order sold, as the reports count it: the subtotal, discount and line
+        tax of its units less those cancelled before any capture (never sold: the capture
+        took only ``live_total``), valued with the allocator's shares as ``value_of``."""
+        lines = self.lines
+        return (
+            sum_money((line.unit_price * line.sold_quantity for line in lines), self.currency),
+            sum_money((line.sold_discount for line in lines), self.currency),
+            sum_money((line.share(line.tax, line.sold_quantity) for line in lines), self.currency),
+        )
+
+    @property
     def live_total(self) -> Money:
         """The total less what units cancelled before any capture were worth: what the order
         still sells, so the most a capture may take. (Units cancelled once money was

@@ -77,6 +77,10 @@ order_lines = sa.Table(
     sa.Column("tax", sa.BigInteger, nullable=False),
     sa.Column("fulfilled_quantity", sa.Integer, nullable=False),
     sa.Column("cancelled_quantity", sa.Integer, nullable=False),
+    # Of those, the units cancelled before any capture (never sold) and their discount
+    # share: the items report leaves them out of what was sold.
+    sa.Column("voided_quantity", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("voided_discount", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 
