@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from refundry.adapters.db.order_rows import aware, utc
+from refundry.adapters.db.order_rows import aware
 from refundry.adapters.db.return_report import add_returned_units, add_returns, return_reasons
 from refundry.adapters.db.store_credit_report import add_store_credit
 from refundry.adapters.db.tables import orders as order_tables
@@ -24,7 +24,6 @@ from refundry.domain.refund import RefundKind, RefundStatus
 from refundry.domain.reporting import (
     NO_REASON,
     SUMMARY_FIGURES,
-    CustomerRow,
     Granularity,
     ItemRow,
     ReasonRow,
@@ -326,36 +325,6 @@ class SqlReportQueries:
         )
         for row in result:
             yield _report_row(row)
-
-    def customers(
-        self, merchant_id: uuid.UUID, query: str | None, *, limit: int
-    ) -> list[CustomerRow]:
-        """Customers by their latest order; ``query`` is part of an e-mail or an external id."""
-        o = order_tables.orders
-        statement = (
-            sa.select(
-                o.c.customer_email,
-                sa.func.max(o.c.customer_external_id).label("external_id"),
-                sa.func.count().label("orders"),
-                sa.func.max(o.c.created_at).label("last_order_at"),
-            )
-            .where(o.c.merchant_id == merchant_id)
-            .group_by(o.c.customer_email)
-            .order_by(sa.func.max(o.c.created_at).desc())
-            .limit(limit)
-        )
-        if query:
-            text = query.strip().lower()
-            statement = statement.where(
-                sa.or_(
-                    sa.func.lower(o.c.customer_email).contains(text, autoescape=True),
-                    o.c.customer_external_id == query.strip(),
-                )
-            )
-        return [
-            CustomerRow(row.customer_email, row.external_id, row.orders, utc(row.last_order_at))
-            for row in self._connection.execute(statement)
-        ]
 
 
 def _day(period: datetime | str) -> date:
