@@ -200,6 +200,15 @@ def test_the_returns_list_filters_by_status_finds_by_order_or_email_and_a_return
     page.screenshot(path=screenshot_path("returns-list"), full_page=True)
     assert_accessible(page, "returns list")
     expect(page.get_by_role("status")).to_have_text("1\u20132 of 2 records, newest first")
+    # sorted the other way, kept in the URL and in the tabs' links
+    page.get_by_label("Sort").select_option("oldest")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("status")).to_have_text("1\u20132 of 2 records, oldest first")
+    expect(rows.first).to_contain_text("mia@example.com")
+    assert "sort=oldest" in page.url
+    all_tab = page.get_by_role("navigation", name="Returns by status").get_by_role("link").first
+    expect(all_tab).to_have_attribute("href", "/dashboard/returns?sort=oldest")
+    page.goto(f"{server}/dashboard/returns")
     # the status tabs that hold returns, each with how many
     tabs = page.get_by_role("navigation", name="Returns by status")
     expect(tabs.get_by_role("link", name="Open")).to_have_text("Open 1")

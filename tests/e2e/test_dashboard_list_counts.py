@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -113,6 +115,81 @@ def test_the_returns_list_counts_its_records_and_its_tabs_and_pages_through_them
     broken = browser_client.get("/dashboard/returns", params={"after": "not a cursor"})
     assert broken.status_code == 422
     assert "That page link is broken" in broken.text
+
+
+def test_the_returns_list_pages_through_every_sort_over_returns_and_cancellations(
+    api: Api, browser_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(return_pages, "PAGE_SIZE", 2)
+    # given a refunded return, two returns not refunded (amount 0: a tie), two cancellations
+    # of the same total (a tie) and one of a smaller order: one keyset over both tables
+    ana = shipped(api)
+    refunded = create_return(api, ana, lines=[{"line_id": ana["lines"][1]["id"], "quantity": 1}])
+    received = api.client.post(
+        f"/v1/returns/{refunded['id']}/receive",
+        json={"lines": [{"line_id": ana["lines"][1]["id"], "resellable": 1}]},
+    )
+    assert received.status_code == 200, received.text
+    done = api.client.post(f"/v1/returns/{refunded['id']}/refund", json={"destination": "original"})
+    assert done.status_code == 201, done.text
+    for line in ana["lines"][0], ana["lines"][2]:
+        create_return(api, ana, lines=[{"line_id": line["id"], "quantity": 1}])
+    cancelled(api, "ana@example.com")
+    small = order_body(customer={"email": "cai@example.com"})
+    small["lines"] = [{"sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": 990, "tax": 0}]
+    order = api.client.post("/v1/orders", json=small).json()
+    assert api.client.post(f"/v1/orders/{order['id']}/cancel", json={}).is_success
+    cancelled(api, "ben@example.com")
+    records = api.client.get("/v1/returns").json()["data"]
+    assert len(records) == 6
+    sign_in(browser_client, make_user(api.container, api.merchant.merchant.id, Role.ADMIN))
+
+    def link(record: dict[str, Any]) -> str:
+        kind = "returns" if record["kind"] == "return" else "orders"
+        return f"/dashboard/{kind}/{record['id' if kind == 'returns' else 'order_id']}"
+
+    def amount(record: dict[str, Any]) -> int:
+        found: int = record.get("refunded") or 0 if record["kind"] == "return" else record["amount"]
+        return found
+
+    def at(record: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(record["created_at"])
+
+    sorts = {
+        "newest": (at, True),
+        "oldest": (at, False),
+        "amount-desc": (amount, True),
+        "amount-asc": (amount, False),
+    }
+    amounts = sorted(amount(record) for record in records)
+    assert amounts[:2] == [0, 0]  # ties, broken by id
+    assert amounts[4] == amounts[5]
+    assert len(set(amounts)) == 4
+    for sort, (value, descending) in sorts.items():
+        expected = sorted(
+            records,
+            key=lambda record: (value(record), uuid.UUID(record["id"])),
+            reverse=descending,
+        )
+        # then every record once, in the sort's order, ties by id, the sort kept in every
+        # link; the footer says the sort
+        shown, counts, links = walk(browser_client, f"/dashboard/returns?sort={sort}")
+        assert shown == [link(record) for record in expected], sort
+        label = return_pages.SORTS[return_pages.ReturnSort(sort)].lower()
+        assert counts == [f"{line}, {label}" for line in pages(6, 2, "records")]
+        assert len(links) == 2
+        if sort != "newest":  # the default is left out of the links
+            assert all(f"sort={sort}" in link for link in links)
+            page = browser_client.get(links[0]).text
+            assert f'<option value="{sort}" selected>' in page
+            assert f'href="/dashboard/returns?status=cancellations&amp;sort={sort}"' in page
+    # and the API's list is today's: newest first
+    assert records == sorted(
+        records, key=lambda record: (at(record), uuid.UUID(record["id"])), reverse=True
+    )
+    broken = browser_client.get("/dashboard/returns", params={"sort": "amount-asc", "after": "x"})
+    assert broken.status_code == 422
+    assert browser_client.get("/dashboard/returns", params={"sort": "units"}).status_code == 422
 
 
 def test_the_users_list_pages_by_latest_order_with_a_count_and_keeps_the_search(

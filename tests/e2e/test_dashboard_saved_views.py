@@ -204,3 +204,19 @@ def test_the_returns_list_has_saved_views_of_its_own(signed_in: TestClient) -> N
     )
     assert deleted.headers["location"] == "/dashboard/returns"
     assert "Cancelled orders" not in signed_in.get("/dashboard/returns").text
+
+
+def test_a_returns_view_keeps_its_sort(signed_in: TestClient) -> None:
+    saved = save(
+        signed_in, "/dashboard/returns?sort=amount-desc", listing="returns",
+        name="Biggest refunds", status="cancellations", sort="amount-desc",
+    )  # fmt: skip
+    assert saved.headers["location"] == "/dashboard/returns?status=cancellations&sort=amount-desc"
+    page = signed_in.get(saved.headers["location"]).text
+    assert [tab for tab in tabs(page, "Returns") if tab[2]] == [
+        ("Biggest refunds", "/dashboard/returns?status=cancellations&sort=amount-desc", True)
+    ]
+    assert '<option value="amount-desc" selected>' in page
+    # the default sort is not a choice of its own: a view of it is a view of All
+    plain = save(signed_in, "/dashboard/returns", listing="returns", name="All", sort="newest")
+    assert plain.headers["location"] == "/dashboard/returns"

@@ -88,7 +88,7 @@ def test_the_lists_defaults_are_kept_as_no_choice(
         (Listing.ORDERS, {"status": "open"}),  # a return status, not an order's
         (Listing.ORDERS, {"sort": "https://evil.example/"}),
         (Listing.RETURNS, {"status": "paid"}),
-        (Listing.RETURNS, {"sort": "total-desc"}),  # Returns has one order only
+        (Listing.RETURNS, {"sort": "total-desc"}),  # Returns sorts by amount, not total
         (Listing.ORDERS, {"search": "x" * 321}),
     ],
 )
@@ -110,6 +110,15 @@ def test_the_returns_list_keeps_its_cancellations_tab_and_a_return_status(
         run(uow_factory, lambda uow: save_view(uow, member, Listing.RETURNS, name, status=status))
     kept = views_of(uow_factory, member, Listing.RETURNS)
     assert [view.filters.status for view in kept] == ["cancellations", "open"]
+
+
+def test_the_returns_list_keeps_a_sort_and_its_default_as_none(
+    uow_factory: FakeUnitOfWorkFactory, member: StaffMember
+) -> None:
+    for name, sort in (("Biggest", "amount-desc"), ("Oldest", "oldest"), ("Plain", "newest")):
+        run(uow_factory, lambda uow: save_view(uow, member, Listing.RETURNS, name, sort=sort))
+    kept = views_of(uow_factory, member, Listing.RETURNS)
+    assert [view.filters.sort for view in kept] == ["amount-desc", "oldest", None]
 
 
 @pytest.mark.parametrize(("name", "length"), [("", 0), ("   ", 0), ("x" * 41, 41)])

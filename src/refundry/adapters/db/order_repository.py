@@ -28,7 +28,7 @@ from refundry.domain.order import AuthorizationState, Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReturnStatus
 from refundry.domain.status import OrderStatus
-from refundry.services.ports.repositories import AfterSalesCounts, OrderSort
+from refundry.services.ports.repositories import AfterSalesCounts, OrderSort, ReturnSort
 
 
 class SqlOrderRepository:
@@ -211,9 +211,10 @@ class SqlOrderRepository:
         after: ReturnCursor | None = None,
         limit: int,
         records: AfterSales = AfterSales.RETURNS,
+        sort: ReturnSort = ReturnSort.NEWEST,
     ) -> list[tuple[Order, OrderReturn | Refund]]:
-        """A page of the merchant's returns (and cancellation refunds, if asked), newest
-        first, each with its order."""
+        """A page of the merchant's returns (and cancellation refunds, if asked) in
+        ``sort``'s order, each with its order."""
         found = return_queries.returns_page(
             self._connection,
             merchant_id,
@@ -222,6 +223,7 @@ class SqlOrderRepository:
             after=after,
             limit=limit,
             records=records,
+            sort=sort,
         )
         order_ids = list({order_id for order_id, _, _ in found})
         order_rows = (

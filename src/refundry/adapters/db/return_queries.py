@@ -1,6 +1,7 @@
 """Finding returns: by id (for the order that holds it), and a merchant's returns (with the
-cancellations' refunds, when asked) page by page, newest first, by keyset (a page never
-skips or repeats a record as new ones come), and how many a search finds of each kind."""
+cancellations' refunds, when asked) page by page, by date or by amount refunded, by keyset
+(a page never skips or repeats a record as new ones come), and how many a search finds of
+each kind."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from refundry.adapters.db.tables import orders as order_tables
 from refundry.adapters.db.tables import returns as return_tables
 from refundry.domain.refund import RefundKind
 from refundry.domain.returns import AfterSales, ReturnStatus
-from refundry.services.ports.repositories import AfterSalesCounts
+from refundry.services.ports.repositories import AfterSalesCounts, ReturnSort
 
-# A return's place in the newest-first list: (created_at, id).
-ReturnCursor = tuple[datetime, uuid.UUID]
+# A record's place in its sort: (created_at or amount refunded in minor units, id).
+ReturnCursor = tuple[datetime | int, uuid.UUID]
 
 
 def order_of_return(
@@ -42,26 +43,28 @@ def returns_page(
     after: ReturnCursor | None,
     limit: int,
     records: AfterSales = AfterSales.RETURNS,
+    sort: ReturnSort = ReturnSort.NEWEST,
 ) -> list[tuple[uuid.UUID, uuid.UUID, bool]]:
-    """(order id, record id, is a cancellation) triples, newest first: returns, the refunds
-    cancels made, or both (seed 001's Sales > Returns lists both). ``query`` matches the
-    record's id, its order's id or external id, or the customer's e-mail (any case);
-    ``status`` is a return's, so it leaves cancellations out."""
+    """(order id, record id, is a cancellation) triples in ``sort``'s order, ties broken by
+    id: returns, the refunds cancels made, or both (seed 001's Sales > Returns lists both),
+    one keyset over the union of the two tables. ``query`` matches the record's id, its
+    order's id or external id, or the customer's e-mail (any case); ``status`` is a
+    return's, so it leaves cancellations out."""
     returns, refunds = return_tables.returns, order_tables.refunds
     selects = []
     if records is not AfterSales.CANCELLATIONS:
-        listed = _page_select(returns, merchant_id, query, after, cancellations=False)
+        listed = _page_select(returns, merchant_id, query, after, sort, cancellations=False)
         if status is not None:
             listed = listed.where(returns.c.status == status.value)
         selects.append(listed)
     if records is not AfterSales.RETURNS and status is None:
-        selects.append(_page_select(refunds, merchant_id, query, after, cancellations=True))
+        selects.append(_page_select(refunds, merchant_id, query, after, sort, cancellations=True))
     if not selects:
         return []
     union = sa.union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
     statement = (
         sa.select(union.c.order_id, union.c.id, union.c.is_cancellation)
-        .order_by(union.c.created_at.desc(), union.c.id.desc())
+        .order_by(_ordered(sort, union.c.place), _ordered(sort, union.c.id))
         .limit(limit)
     )
     return [
@@ -97,24 +100,43 @@ def _page_select(
     merchant_id: uuid.UUID,
     query: str | None,
     after: ReturnCursor | None,
+    sort: ReturnSort,
     *,
     cancellations: bool,
 ) -> sa.Select[Any]:
+    place = _place(table, sort, cancellations=cancellations)
     statement = sa.select(
         table.c.order_id,
         table.c.id,
-        table.c.created_at,
+        place.label("place"),
         sa.literal(cancellations).label("is_cancellation"),
     ).where(*_found_by(table, merchant_id, query, cancellations=cancellations))
-    if after is not None:
-        created_at, last_id = after
-        statement = statement.where(
-            sa.or_(
-                table.c.created_at < created_at,
-                sa.and_(table.c.created_at == created_at, table.c.id < last_id),
-            )
-        )
+    if after is not None:  # each table's rows past the cursor, so the union pages as one
+        value, last_id = after
+        beyond = place > value if _ascending(sort) else place < value
+        later = table.c.id > last_id if _ascending(sort) else table.c.id < last_id
+        statement = statement.where(sa.or_(beyond, sa.and_(place == value, later)))
     return statement
+
+
+def _place(table: sa.Table, sort: ReturnSort, *, cancellations: bool) -> sa.ColumnElement[Any]:
+    """What ``sort`` orders a record by: when it was made, or the amount it refunded (a
+    cancellation's own; a return's refund's, 0 until it is refunded)."""
+    if not sort.is_by_amount:
+        return table.c.created_at
+    if cancellations:
+        return table.c.amount
+    refunds = order_tables.refunds
+    refunded = sa.select(refunds.c.amount).where(refunds.c.id == table.c.refund_id)
+    return sa.func.coalesce(refunded.scalar_subquery(), sa.literal(0, sa.BigInteger))
+
+
+def _ascending(sort: ReturnSort) -> bool:
+    return sort in (ReturnSort.OLDEST, ReturnSort.LOWEST_AMOUNT)
+
+
+def _ordered(sort: ReturnSort, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return column.asc() if _ascending(sort) else column.desc()
 
 
 def _found_by(

@@ -1,6 +1,7 @@
-"""Sales > Returns (seed 001): every return, newest first, by status or found by order,
-return or customer; and a return's page, with what its status allows: approve or decline
-a request, receive units (resellable or damaged), cancel, and refund (return_refunds.py).
+"""Sales > Returns (seed 001): every return, newest first (or oldest first, or by the
+amount refunded), by status or found by order, return or customer; and a return's page,
+with what its status allows: approve or decline a request, receive units (resellable or
+damaged), cancel, and refund (return_refunds.py).
 
 Every action checks the session, the CSRF token and the refund permission on the server;
 a refusal is shown in plain words on the form that caused it, and writes nothing."""
@@ -39,19 +40,25 @@ from refundry.entrypoints.dashboard.return_forms import (
 )
 from refundry.entrypoints.dashboard.routes import QueryText, current_session, to_login
 from refundry.entrypoints.dashboard.view_tabs import SaveRefused, ViewTabs, member_views
-from refundry.entrypoints.keyset_cursor import decode_cursor, encode_cursor
+from refundry.entrypoints.keyset_cursor import decode_amount_cursor, decode_cursor, encode_cursor
 from refundry.services import transactions
 from refundry.services.handlers import returns as handlers
 from refundry.services.handlers.saved_views import CANCELLATIONS, filters_for
 from refundry.services.handlers.staff import Session
 from refundry.services.ports.read_model import ReadModel
-from refundry.services.ports.repositories import AfterSalesCounts
+from refundry.services.ports.repositories import AfterSalesCounts, ReturnSort
 from refundry.services.unit_of_work import UnitOfWork
 from refundry.services.views import returns as views
 
 router = APIRouter(include_in_schema=False)  # mounted at /dashboard
 
 PAGE_SIZE = 50
+SORTS = {  # as Orders' (order_list.SORTS): a return's amount is what it refunded
+    ReturnSort.NEWEST: "Newest first",
+    ReturnSort.OLDEST: "Oldest first",
+    ReturnSort.HIGHEST_AMOUNT: "Highest amount",
+    ReturnSort.LOWEST_AMOUNT: "Lowest amount",
+}
 
 
 # --------------------------------------------------------------------- the list
@@ -61,16 +68,18 @@ def returns_list(
     container: ContainerDep,
     query: QueryText = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
+    sort: Annotated[str | None, Query(max_length=32)] = None,
     after: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    """Newest first, one status or all, found by order id, external id, return id or
-    the customer's e-mail; "Next page" carries on after the last one shown. ``page`` only
-    numbers the rows shown (as on Orders): ``after`` (a cursor) says where the page starts."""
+    """Newest first (or as ``sort`` says), one status or all, found by order id, external
+    id, return id or the customer's e-mail; "Next page" carries on after the last one shown.
+    ``page`` only numbers the rows shown (as on Orders): ``after`` (a cursor) says where the
+    page starts."""
     current = current_session(request, container)
     if current is None:
         return to_login()
-    return show_returns(request, container, current, query, status, after, page)
+    return show_returns(request, container, current, query, status, after, page, sort=sort)
 
 
 def show_returns(
@@ -82,10 +91,15 @@ def show_returns(
     after: str | None = None,
     page_number: int = 1,
     *,
+    sort: str | None = None,
     refused: SaveRefused | None = None,
 ) -> Response:
     """The list; after a refused Save view, with why on its dialog, open again as typed."""
     text = (query or "").strip()[:320] or None
+    try:
+        order = ReturnSort(sort) if sort else ReturnSort.NEWEST
+    except ValueError:
+        raise InvalidInput(f"{sort!r} is not a sort of returns") from None
     cancellations = status == CANCELLATIONS_TAB
     try:  # "All" sends no status; Cancellations lists the refunds cancels made
         wanted = ReturnStatus(status) if status and not cancellations else None
@@ -98,9 +112,8 @@ def show_returns(
         if wanted is not None
         else AfterSales.BOTH
     )
-    place = decode_cursor(
-        after, refusal="that page link is broken; start again from the first page"
-    )
+    decode = decode_amount_cursor if order.is_by_amount else decode_cursor
+    place = decode(after, refusal="that page link is broken; start again from the first page")
     merchant_id = current.member.merchant_id
 
     def load(read: ReadModel) -> tuple[list[tuple[Order, OrderReturn | Refund]], AfterSalesCounts]:
@@ -112,6 +125,7 @@ def show_returns(
             after=place,
             limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
             records=records,
+            sort=order,
         )
         return found, views.after_sales_counts(read, merchant_id, text)
 
@@ -120,9 +134,10 @@ def show_returns(
     tabs = ViewTabs(
         Listing.RETURNS,
         member_views(container, current, Listing.RETURNS),
-        filters_for(Listing.RETURNS, status=status, search=text, sort=None),
+        filters_for(Listing.RETURNS, status=status, search=text, sort=sort),
         labels={status.value: label for status, label in STATUS_LABELS.items()}
-        | {CANCELLATIONS_TAB: "Cancellations"},
+        | {CANCELLATIONS_TAB: "Cancellations"}
+        | {way.value: label for way, label in SORTS.items()},
         refused=refused,
     )
     return render(
@@ -135,7 +150,9 @@ def show_returns(
         status=wanted,
         cancellations=cancellations,
         statuses=STATUS_LABELS,
-        next_cursor=encode_cursor(rows[-1][1].created_at, rows[-1][1].id) if more else None,
+        sort=order,
+        sorts=SORTS,
+        next_cursor=encode_cursor(*order.place_of(*rows[-1])) if more else None,
         first_page=place is None,
         page=page_number if place is not None else 1,
         per_page=PAGE_SIZE,

@@ -65,7 +65,9 @@ def save_view(
             return order_list.show_orders(
                 request, container, current, query, status, sort, refused=refused
             )
-        return returns.show_returns(request, container, current, query, status, refused=refused)
+        return returns.show_returns(
+            request, container, current, query, status, sort=sort, refused=refused
+        )
     return RedirectResponse(link_to(listing, saved.filters), status_code=303)
 
 

@@ -27,7 +27,7 @@ from refundry.domain.saved_views import (
 from refundry.domain.staff import StaffMember
 from refundry.domain.status import OrderStatus
 from refundry.services.clock import utcnow
-from refundry.services.ports.repositories import OrderSort
+from refundry.services.ports.repositories import OrderSort, ReturnSort
 from refundry.services.unit_of_work import UnitOfWork
 
 # The Returns list's tab of the refunds cancellations made: a status of the list, not of
@@ -43,11 +43,11 @@ _STATUSES: dict[Listing, frozenset[str]] = {
 # only its default.
 _SORTS: dict[Listing, frozenset[str]] = {
     Listing.ORDERS: frozenset(sort for sort in OrderSort if sort is not OrderSort.NEWEST),
-    Listing.RETURNS: frozenset(),
+    Listing.RETURNS: frozenset(sort for sort in ReturnSort if sort is not ReturnSort.NEWEST),
 }
 _DEFAULT_SORTS: dict[Listing, str | None] = {
     Listing.ORDERS: OrderSort.NEWEST.value,
-    Listing.RETURNS: None,
+    Listing.RETURNS: ReturnSort.NEWEST.value,
 }
 
 

@@ -41,6 +41,31 @@ class OrderSort(StrEnum):
         return (order.total.minor if self.is_by_total else order.created_at), order.id
 
 
+class ReturnSort(StrEnum):
+    """Sales > Returns page by page (keyset, as orders): by when a return or cancellation
+    was made, or by the amount it refunded (a return not refunded yet counts as 0)."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    HIGHEST_AMOUNT = "amount-desc"
+    LOWEST_AMOUNT = "amount-asc"
+
+    @property
+    def is_by_amount(self) -> bool:
+        return self in (ReturnSort.HIGHEST_AMOUNT, ReturnSort.LOWEST_AMOUNT)
+
+    def place_of(
+        self, order: Order, record: OrderReturn | Refund
+    ) -> tuple[datetime | int, uuid.UUID]:
+        """A record's place in this sort: what a cursor carries."""
+        if not self.is_by_amount:
+            return record.created_at, record.id
+        if isinstance(record, Refund):
+            return record.amount.minor, record.id
+        refund_id = record.refund_id
+        return (0 if refund_id is None else order.refund_by_id(refund_id).amount.minor), record.id
+
+
 @dataclass(frozen=True, slots=True)
 class AfterSalesCounts:
     """How many records a search of Sales > Returns finds: returns by status (a status
@@ -113,9 +138,10 @@ class OrderReads(Protocol):
         *,
         status: ReturnStatus | None = None,
         query: str | None = None,
-        after: tuple[datetime, uuid.UUID] | None = None,
+        after: tuple[datetime | int, uuid.UUID] | None = None,
         limit: int,
         records: AfterSales = AfterSales.RETURNS,
+        sort: ReturnSort = ReturnSort.NEWEST,
     ) -> list[tuple[Order, OrderReturn | Refund]]: ...
     def after_sales_counts(self, merchant_id: uuid.UUID, query: str | None) -> AfterSalesCounts: ...
 

@@ -9,7 +9,7 @@ from refundry.domain.order import Order
 from refundry.domain.refund import Refund
 from refundry.domain.returns import AfterSales, OrderReturn, ReturnNotFound, ReturnStatus
 from refundry.services.ports.read_model import ReadModel
-from refundry.services.ports.repositories import AfterSalesCounts
+from refundry.services.ports.repositories import AfterSalesCounts, ReturnSort
 
 
 def get_return(
@@ -48,12 +48,13 @@ def list_after_sales(
     *,
     status: ReturnStatus | None,
     query: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[datetime | int, uuid.UUID] | None,
     limit: int,
     records: AfterSales = AfterSales.BOTH,
+    sort: ReturnSort = ReturnSort.NEWEST,
 ) -> list[tuple[Order, OrderReturn | Refund]]:
     """Seed 001's Sales > Returns: returns and the refunds cancels made (or one of the two),
-    newest first; a return status filter lists returns only."""
+    newest first unless ``sort`` says otherwise; a return status filter lists returns only."""
     return read.orders.returns_page(
         merchant_id,
         status=status,
@@ -61,6 +62,7 @@ def list_after_sales(
         after=after,
         limit=limit,
         records=records,
+        sort=sort,
     )
 
 
